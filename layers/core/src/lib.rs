@@ -1,0 +1,62 @@
+//! # genhook-core
+//!
+//! The small, stable crate that every GenHook stage and every library consumer depends on, in the
+//! role `tower-service` plays for tower. It holds:
+//!
+//! - the request and response types of a per-source stack ([`WebhookRequest`], [`WebhookResponse`])
+//!   and the boxed service and layer types a stack is made of ([`PipelineService`], [`PipelineLayer`]);
+//! - the one error type of a stack, [`PipelineError`], and the [`Reject`] trait through which each
+//!   stage's own error says how it is answered over HTTP;
+//! - the typed stage outputs that travel with a request as extensions ([`stage`]);
+//! - the contract of a named stage, [`LayerFactory`], with what it [`Capability`]-wise requires and
+//!   provides and the [`BuildContext`] it is built from;
+//! - the queue between accepting and delivering ([`queue::Queue`]) and the event it carries
+//!   ([`queue::Event`]);
+//! - [`Secret`], a string whose `Debug` and `Display` never show it.
+//!
+//! Nothing here parses configuration, opens a socket or touches a disk.
+
+pub mod alert;
+pub mod error;
+pub mod factory;
+pub mod metrics;
+pub mod queue;
+pub mod secret;
+pub mod stage;
+
+pub use alert::{Alert, AlertDefaults};
+pub use error::{BoxError, MissingStage, PipelineError, Reject};
+pub use factory::{BuildContext, BuildError, Capability, LayerFactory};
+pub use secret::Secret;
+pub use stage::require;
+
+use bytes::Bytes;
+use tower::util::{BoxCloneSyncService, BoxCloneSyncServiceLayer};
+
+/// A webhook as a per-source stack sees it: the body is already buffered (after the edge's size
+/// limit), so every stage can read the raw bytes a signature covers.
+pub type WebhookRequest = http::Request<Bytes>;
+
+/// What a per-source stack answers.
+pub type WebhookResponse = http::Response<Bytes>;
+
+/// A whole per-source stack, boxed once at each stage boundary.
+pub type PipelineService = BoxCloneSyncService<WebhookRequest, WebhookResponse, PipelineError>;
+
+/// One stage of a per-source stack, as a [`LayerFactory`] builds it.
+pub type PipelineLayer =
+    BoxCloneSyncServiceLayer<PipelineService, WebhookRequest, WebhookResponse, PipelineError>;
+
+/// Builds a JSON response with the given status and body value.
+///
+/// The one helper every stage uses for the answers it gives itself (handshakes, `202 queued`,
+/// `200 duplicate`), so that they all carry `content-type: application/json`.
+pub fn json_response(status: http::StatusCode, body: &serde_json::Value) -> WebhookResponse {
+    let mut response = http::Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,56 @@
+//! Metric names, in one place (Prometheus naming: `genhook_` prefix, `_total` counters,
+//! `_seconds` histograms). Every module records through these constants, never ad-hoc strings.
+//!
+//! | name | kind | labels |
+//! |---|---|---|
+//! | [`WEBHOOKS_RECEIVED`] | counter | `source`, `event` |
+//! | [`WEBHOOKS_REJECTED`] | counter | `source`, `reason` |
+//! | [`WEBHOOKS_ACCEPTED`] | counter | `source`, `event`, `status` (`queued`, `ignored`, `duplicate`, `dead_lettered`) |
+//! | [`LAYER_DURATION`] | histogram | `source`, `layer` |
+//! | [`REQUEST_DURATION`] | histogram | `status` |
+//! | [`DELIVERY_LATENCY`] | histogram | `source` (receipt to SL1 accepted) |
+//! | [`QUEUE_DEPTH`] | gauge | `backend` |
+//! | [`QUEUE_SYNCS`] | counter | `backend` (durable syncs) |
+//! | [`QUEUE_EVENTS_PER_SYNC`] | histogram | `backend` |
+//! | [`DLQ_SIZE`] | gauge | |
+//! | [`WORKERS_BUSY`] / [`WORKERS_IDLE`] | gauge | |
+//! | [`SL1_REQUESTS`] | counter | `status` (HTTP status, `timeout`, `connect`, `breaker_open`) |
+//! | [`SL1_REQUEST_DURATION`] | histogram | |
+//! | [`SL1_RETRIES`] | counter | |
+//! | [`CIRCUIT_STATE`] | gauge | (0 closed, 1 half-open, 2 open) |
+//! | [`DEAD_LETTERED`] | counter | `source`, `reason` |
+
+/// Webhooks received, by source and event.
+pub const WEBHOOKS_RECEIVED: &str = "genhook_webhooks_received_total";
+/// Webhooks rejected, by source and reason.
+pub const WEBHOOKS_REJECTED: &str = "genhook_webhooks_rejected_total";
+/// Webhooks answered 2xx, by source, event and status.
+pub const WEBHOOKS_ACCEPTED: &str = "genhook_webhooks_accepted_total";
+/// Time spent in one stage of a per-source stack (inner stages excluded where measurable).
+pub const LAYER_DURATION: &str = "genhook_layer_duration_seconds";
+/// Time to answer an HTTP request.
+pub const REQUEST_DURATION: &str = "genhook_http_request_duration_seconds";
+/// Time from receipt to SL1 accepting the alert.
+pub const DELIVERY_LATENCY: &str = "genhook_delivery_latency_seconds";
+/// Events waiting or being delivered.
+pub const QUEUE_DEPTH: &str = "genhook_queue_depth";
+/// Durable syncs of the queue store.
+pub const QUEUE_SYNCS: &str = "genhook_queue_syncs_total";
+/// Events made durable by one sync (group commit).
+pub const QUEUE_EVENTS_PER_SYNC: &str = "genhook_queue_events_per_sync";
+/// Dead letters kept.
+pub const DLQ_SIZE: &str = "genhook_dlq_size";
+/// Events moved to the dead-letter queue.
+pub const DEAD_LETTERED: &str = "genhook_dead_lettered_total";
+/// Dispatch workers delivering an event.
+pub const WORKERS_BUSY: &str = "genhook_workers_busy";
+/// Dispatch workers waiting for an event.
+pub const WORKERS_IDLE: &str = "genhook_workers_idle";
+/// SL1 calls, by status.
+pub const SL1_REQUESTS: &str = "genhook_sl1_requests_total";
+/// SL1 call latency.
+pub const SL1_REQUEST_DURATION: &str = "genhook_sl1_request_duration_seconds";
+/// SL1 retries.
+pub const SL1_RETRIES: &str = "genhook_sl1_retries_total";
+/// Circuit breaker state towards SL1: 0 closed, 1 half-open, 2 open.
+pub const CIRCUIT_STATE: &str = "genhook_sl1_circuit_state";

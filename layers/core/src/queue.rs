@@ -1,0 +1,212 @@
+//! The queue between accepting a webhook (202) and delivering it to SL1, the dead-letter queue,
+//! and the de-duplication memory. Backends (`memory`, `disk`, `redis`) live in the `genhook`
+//! crate; the `dispatch` stage and the workers see only these traits.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::alert::Alert;
+
+/// Dispatch priority of a source (`priority =`): with a backlog, higher first, none starves.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    /// Delivered after the others when there is a backlog.
+    Low,
+    /// The default.
+    #[default]
+    Normal,
+    /// Delivered first when there is a backlog.
+    High,
+}
+
+impl Priority {
+    /// Parses `low`, `normal` or `high`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "low" => Some(Self::Low),
+            "normal" => Some(Self::Normal),
+            "high" => Some(Self::High),
+            _ => None,
+        }
+    }
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Normal => "normal",
+            Self::High => "high",
+        }
+    }
+}
+
+/// One accepted webhook, as the queue keeps it until SL1 accepted its alert.
+///
+/// The raw body and the (redacted) headers are kept so that a dead letter can be rendered again
+/// with the current mappings and replayed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// GenHook's own id (a UUIDv7: sortable by time).
+    pub id: String,
+    /// The source (mapping section).
+    pub source: String,
+    /// The event type.
+    pub event: String,
+    /// The provider's delivery id, when it sends one.
+    pub delivery_id: Option<String>,
+    /// Dispatch priority.
+    pub priority: Priority,
+    /// When the edge received it, in Unix milliseconds.
+    pub received_at_ms: u64,
+    /// The alert to post (message rendered at accept time).
+    pub alert: Alert,
+    /// Why rendering failed, when it did: such an event goes straight to the dead-letter queue.
+    pub render_error: Option<String>,
+    /// Request headers, secrets redacted.
+    pub headers: Vec<(String, String)>,
+    /// The raw request body.
+    #[serde(with = "base64_bytes")]
+    pub body: Bytes,
+    /// Delivery attempts made so far.
+    pub attempts: u32,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+}
+
+/// A dead letter: an event that exhausted its retries or could not be rendered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The event, with its attempts and last error.
+    pub event: Event,
+    /// When it was dead-lettered, in Unix milliseconds.
+    pub dead_at_ms: u64,
+}
+
+/// Which dead letters an admin call is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterFilter {
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only this event type.
+    pub event: Option<String>,
+    /// At most this many.
+    pub limit: Option<usize>,
+}
+
+impl DeadLetterFilter {
+    /// Whether a dead letter matches.
+    pub fn matches(&self, letter: &DeadLetter) -> bool {
+        self.source
+            .as_deref()
+            .is_none_or(|s| s == letter.event.source)
+            && self
+                .event
+                .as_deref()
+                .is_none_or(|e| e == letter.event.event)
+    }
+}
+
+/// Why the queue refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    /// The queue holds `queue_max_size` events: the sender should retry later (503).
+    #[error("queue is full")]
+    Full,
+    /// The service is shutting down (503).
+    #[error("service is shutting down")]
+    Closed,
+    /// No such event.
+    #[error("no such event")]
+    NotFound,
+    /// The store failed; the cause is for the logs only.
+    #[error("queue storage failed")]
+    Storage(#[source] crate::BoxError),
+}
+
+/// The queue of accepted events. Implementations are cheap to share (`Arc<dyn Queue>`).
+pub trait Queue: fmt::Debug + Send + Sync + 'static {
+    /// Adds an event. Resolves `Ok` only once the event is as durable as the backend promises
+    /// (synced to disk for `disk`, acknowledged by Redis for `redis`).
+    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>>;
+
+    /// The next event to deliver, highest priority first without starving the others. Waits
+    /// until one is available; `Ok(None)` once the queue is closed and empty.
+    fn next(&self) -> BoxFuture<'_, Result<Option<Event>, QueueError>>;
+
+    /// SL1 accepted the event: remove it for good.
+    fn ack(&self, event: &Event) -> BoxFuture<'_, Result<(), QueueError>>;
+
+    /// Puts an event back to be delivered again after `delay` (the circuit to SL1 is open).
+    fn requeue(&self, event: Event, delay: Duration) -> BoxFuture<'_, Result<(), QueueError>>;
+
+    /// Moves an event to the dead-letter queue.
+    fn dead_letter(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>>;
+
+    /// Events waiting or being delivered.
+    fn depth(&self) -> usize;
+
+    /// The most events it holds (`queue_max_size`).
+    fn capacity(&self) -> usize;
+
+    /// Stops accepting: `enqueue` fails with [`QueueError::Closed`], `next` drains then ends.
+    fn close(&self);
+
+    /// The backend's name (`memory`, `disk`, `redis`).
+    fn backend(&self) -> &'static str;
+}
+
+/// The dead-letter queue, as the admin API sees it.
+pub trait DeadLetters: fmt::Debug + Send + Sync + 'static {
+    /// Dead letters matching the filter, oldest first.
+    fn list(&self, filter: &DeadLetterFilter)
+        -> BoxFuture<'_, Result<Vec<DeadLetter>, QueueError>>;
+    /// One dead letter.
+    fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>>;
+    /// Removes and returns a dead letter, to be rendered again and enqueued.
+    fn take(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>>;
+    /// Removes the dead letters matching the filter; how many.
+    fn purge(&self, filter: &DeadLetterFilter) -> BoxFuture<'_, Result<usize, QueueError>>;
+    /// How many dead letters there are.
+    fn count(&self) -> BoxFuture<'_, Result<usize, QueueError>>;
+}
+
+/// The memory of delivery ids already accepted, for de-duplication.
+pub trait DedupStore: fmt::Debug + Send + Sync + 'static {
+    /// Remembers `key` for `window`: `Ok(true)` if it was new, `Ok(false)` if it is a redelivery.
+    /// Atomic: of many concurrent claims of one key, exactly one gets `true`.
+    fn claim(&self, key: &str, window: Duration) -> BoxFuture<'_, Result<bool, QueueError>>;
+    /// Forgets `key` (the event it was claimed for could not be accepted after all).
+    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>>;
+}
+
+mod base64_bytes {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        bytes: &Bytes,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Bytes, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map(Bytes::from)
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,141 @@
+//! Stage outputs: what a stage learns about a webhook travels with the request as a typed
+//! extension, for the stages after it.
+//!
+//! | inserted by | type |
+//! |---|---|
+//! | the edge (router) | [`SourceName`], [`ReceivedAt`] |
+//! | `verify` | [`Verified`] |
+//! | `identify` | [`EventType`], [`DeliveryId`] (when the provider sends one), [`Payload`] |
+//! | `extract` | [`Fields`] |
+//! | `template` | [`Rendered`] or [`RenderFailed`] |
+//!
+//! Every output is a cheap-to-clone newtype over `Arc`, so cloning a request for a retry or a
+//! replay costs a few reference counts.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use genhook_mapping::CompiledLine;
+
+use crate::error::{MissingStage, PipelineError};
+
+/// Reads a stage output from a request, or fails with a 500 [`MissingStage`] (never a panic).
+///
+/// # Errors
+/// When no earlier stage inserted a `T`.
+pub fn require<T: StageOutput>(request: &http::Request<impl Sized>) -> Result<&T, PipelineError> {
+    request
+        .extensions()
+        .get::<T>()
+        .ok_or_else(|| MissingStage(T::NAME).into())
+}
+
+/// A type a stage leaves on the request for later stages.
+pub trait StageOutput: Clone + Send + Sync + 'static {
+    /// A name for error messages.
+    const NAME: &'static str;
+}
+
+macro_rules! arc_str_output {
+    ($(#[$doc:meta])* $name:ident, $label:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash)]
+        pub struct $name(pub Arc<str>);
+
+        impl $name {
+            /// Wraps a value.
+            pub fn new(value: impl Into<Arc<str>>) -> Self {
+                Self(value.into())
+            }
+            /// The value as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&*self.0, f)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl StageOutput for $name {
+            const NAME: &'static str = $label;
+        }
+    };
+}
+
+arc_str_output!(
+    /// The source (mapping section) the webhook belongs to.
+    SourceName,
+    "source"
+);
+arc_str_output!(
+    /// The event type (`pull_request`, `payment_intent.succeeded`, `jira:issue_created`, …).
+    EventType,
+    "event"
+);
+arc_str_output!(
+    /// The provider's delivery id (`X-GitHub-Delivery`, Stripe `id`, …), used for de-duplication
+    /// and carried to SL1 so one delivery can be traced end to end.
+    DeliveryId,
+    "delivery id"
+);
+arc_str_output!(
+    /// The message rendered from the mapping's template.
+    Rendered,
+    "rendered message"
+);
+arc_str_output!(
+    /// Rendering failed; the reason. The event is accepted and kept in the dead-letter queue, so
+    /// fixing the mapping and replaying delivers it.
+    RenderFailed,
+    "render failure"
+);
+
+/// The signature (or token) of the request checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// The scheme that checked it (`github`, `hmac-sha256`, `none`, …).
+    pub scheme: &'static str,
+}
+
+impl StageOutput for Verified {
+    const NAME: &'static str = "verified";
+}
+
+/// When the edge received the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivedAt(pub SystemTime);
+
+impl StageOutput for ReceivedAt {
+    const NAME: &'static str = "received at";
+}
+
+/// The body parsed once as JSON (form-encoded `payload=` bodies already unwrapped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload(pub Arc<serde_json::Value>);
+
+impl StageOutput for Payload {
+    const NAME: &'static str = "payload";
+}
+
+/// The mapping line chosen for the event and the fields it extracted.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// The compiled mapping line that matched the event.
+    pub line: Arc<CompiledLine>,
+    /// A JSON object holding only the declared fields, the payload's shape kept.
+    pub value: Arc<serde_json::Value>,
+}
+
+impl StageOutput for Fields {
+    const NAME: &'static str = "fields";
+}

@@ -1,0 +1,1 @@
+//! GenHook's dispatch stage (being written).

@@ -1,0 +1,1 @@
+//! GenHook's extract stage (being written).

@@ -1,0 +1,1 @@
+//! GenHook's identify stage (being written).

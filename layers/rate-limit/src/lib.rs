@@ -1,0 +1,1 @@
+//! GenHook's rate-limit stage (being written).

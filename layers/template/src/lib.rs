@@ -1,0 +1,1 @@
+//! GenHook's template stage (being written).

@@ -1,0 +1,1 @@
+//! GenHook's verify stage (being written).
