@@ -4,7 +4,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod loader;
 pub mod queue;
+pub mod reload;
 pub mod server;
 pub mod stack;
 pub mod worker;
