@@ -260,3 +260,20 @@ fn manifest_headers_carry_the_event_the_entry_names() {
         );
     }
 }
+
+#[test]
+fn absent_fields_render_as_a_dash_not_as_nothing() {
+    let loaded = load_defaults();
+    let empty = serde_json::json!({});
+    for source in loaded.mappings.sources() {
+        let setting = source.setting("missing").map(|s| s.value.as_str());
+        assert_eq!(setting, Some("-"), "source `{}`: missing =", source.name());
+        let line = source.select("*").expect("fallback line");
+        let message = line.render(&line.extract(&empty)).unwrap();
+        assert!(
+            message.contains(" -") && !message.ends_with(' '),
+            "source `{}` renders an empty payload as {message:?}",
+            source.name()
+        );
+    }
+}
