@@ -5,7 +5,7 @@
 //! mapping in `mappings/` must render. This test loads `mappings/` exactly as a fresh machine would
 //! (no environment variable set), then for each entry selects the line for the event, extracts the
 //! fields from the payload and renders the message. Every mismatch is printed before the test fails.
-//! (Another test replays the same manifest over HTTP.)
+//! The same manifest (with its `headers`) is meant to be replayed over HTTP by an end-to-end test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
