@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::fields::FieldTree;
-use crate::parse::{RawLine, RawSource, RawSources};
+use crate::parse::{RawLine, RawSource, RawSources, REFUSED};
 use crate::select::Selector;
 use crate::template::{self, Declared};
 use crate::{CompiledLine, CompiledSource, Diagnostic, LoadOptions, Setting, Span};
@@ -38,9 +38,10 @@ pub(crate) fn compile(
 ) -> BTreeMap<String, Arc<CompiledSource>> {
     sources
         .into_iter()
-        .map(|(name, raw)| {
+        .filter_map(|(name, raw)| {
             let compiled = compile_source(&name, raw, options, diagnostics);
-            (name, Arc::new(compiled))
+            // A refused section's lines were checked; the source itself is not kept.
+            (!name.starts_with(REFUSED)).then(|| (name, Arc::new(compiled)))
         })
         .collect()
 }

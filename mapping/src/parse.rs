@@ -49,6 +49,9 @@ pub(crate) struct RawSource {
     pub(crate) lines: Vec<RawLine>,
 }
 
+/// The prefix of the name under which a refused section's lines are checked.
+pub(crate) const REFUSED: &str = "\u{0}refused:";
+
 /// Raw sources by name.
 pub(crate) type RawSources = BTreeMap<String, RawSource>;
 
@@ -73,8 +76,10 @@ pub(crate) fn parse_file(
         file: Arc::clone(&file),
         line,
     };
-    // None: outside any section; Some(None): a refused section (its lines are skipped).
-    let mut section: Option<Option<String>> = None;
+    // None: outside any section. The lines of a refused section are still checked, under a
+    // name no source can have, so that every problem is reported; compile drops that source.
+    let mut section: Option<String> = None;
+    let refused = |line: u32| format!("{REFUSED}{}:{line}", file.display());
     for line in ini::lines(text) {
         match line {
             IniLine::BadSection { line, text } => {
@@ -82,25 +87,25 @@ pub(crate) fn parse_file(
                     span(line),
                     format!("bad section header `{text}`"),
                 ));
-                section = Some(None);
+                section = Some(refused(line));
             }
             IniLine::Section { line, name } => {
-                if name == LEGACY_SECTION {
-                    section = Some(Some(name.to_owned()));
-                } else if valid_source_name(name) {
-                    source_entry(sources, name, span(line));
-                    section = Some(Some(name.to_owned()));
+                let name = if name == LEGACY_SECTION || valid_source_name(name) {
+                    name.to_owned()
                 } else {
                     diagnostics.push(Diagnostic::error(span(line), bad_source_message(name)));
-                    section = Some(None);
+                    refused(line)
+                };
+                if name != LEGACY_SECTION {
+                    source_entry(sources, &name, span(line));
                 }
+                section = Some(name);
             }
             IniLine::Entry { line, text } => match &section {
-                Some(None) => {}
-                Some(Some(name)) if name == LEGACY_SECTION && text.contains('|') => {
+                Some(name) if name == LEGACY_SECTION && text.contains('|') => {
                     legacy_line(text, span(line), sources, diagnostics);
                 }
-                Some(Some(name)) if name != LEGACY_SECTION => {
+                Some(name) if name != LEGACY_SECTION => {
                     section_entry(name, text, span(line), is_setting_key, sources, diagnostics);
                 }
                 _ => sectionless_entry(text, span(line), sources, diagnostics),
