@@ -620,3 +620,56 @@ impl Verifier for SnsVerifier {
         Ok(check)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sns_hosts_follow_the_official_validators_pattern() {
+        for good in [
+            "sns.us-east-1.amazonaws.com",
+            "sns.eu-central-2.amazonaws.com",
+            "sns.cn-north-1.amazonaws.com.cn",
+            "sns.us-gov-west-1.amazonaws.com",
+        ] {
+            assert!(is_sns_host(good), "{good}");
+        }
+        for bad in [
+            "sns.us-east-1.amazonaws.com.evil.example",
+            "evil.example",
+            "sns.amazonaws.com",
+            "sns.eu.amazonaws.com",
+            "s3.us-east-1.amazonaws.com",
+            "sns.us-east-1.amazonaws.co",
+            "xsns.us-east-1.amazonaws.com",
+            "sns.us.east.amazonaws.com",
+            "sns.us_east_1.amazonaws.com",
+            "sns.us-east-1.amazonaws.com.",
+            "",
+        ] {
+            assert!(!is_sns_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_string_follows_the_message_type() {
+        let body = br#"{"Type":"Notification","MessageId":"m","TopicArn":"t","Message":"a\nb","Timestamp":"ts","SignatureVersion":"2","Signature":"AAAA","SigningCertURL":"https://sns.us-east-1.amazonaws.com/c.pem"}"#;
+        let message = parse_message(body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            message.canonical_string(),
+            "Message\na\nb\nMessageId\nm\nTimestamp\nts\nTopicArn\nt\nType\nNotification\n"
+        );
+        assert_eq!(message.signature_version(), SignatureVersion::V2);
+        let confirmation = br#"{"Type":"SubscriptionConfirmation","MessageId":"m","TopicArn":"t","Message":"x","Timestamp":"ts","Token":"k","SubscribeURL":"u","SignatureVersion":"1","Signature":"AAAA","SigningCertURL":"c"}"#;
+        let message = parse_message(confirmation).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            message.canonical_string(),
+            "Message\nx\nMessageId\nm\nSubscribeURL\nu\nTimestamp\nts\nToken\nk\nTopicArn\nt\nType\nSubscriptionConfirmation\n"
+        );
+        let no_token = br#"{"Type":"SubscriptionConfirmation","MessageId":"m","TopicArn":"t","Message":"x","Timestamp":"ts","SubscribeURL":"u","SignatureVersion":"1","Signature":"AAAA","SigningCertURL":"c"}"#;
+        assert!(parse_message(no_token).is_err());
+        let v3 = br#"{"Type":"Notification","MessageId":"m","TopicArn":"t","Message":"x","Timestamp":"ts","SignatureVersion":"3","Signature":"AAAA","SigningCertURL":"c"}"#;
+        assert!(parse_message(v3).is_err());
+    }
+}
