@@ -96,12 +96,17 @@ fn user_agent_starts(headers: &HeaderMap, prefix: &str) -> bool {
 /// Recognises the provider of a webhook from its headers, then (when headers say nothing) from
 /// the shape of its payload. `None` when nothing matches: the edge answers 404.
 pub fn detect(headers: &HeaderMap, payload: Option<&Value>) -> Option<Provider> {
-    detect_by_headers(headers).or_else(|| payload.and_then(detect_by_payload))
+    detect_by_headers(headers)
+        .or_else(|| payload.and_then(detect_by_payload))
+        // GitHub's legacy SHA-1 header alone: Jira uses the same name, but its payload (with
+        // `webhookEvent`) was recognised above.
+        .or_else(|| has(headers, "x-hub-signature").then_some(Provider::Github))
 }
 
 fn detect_by_headers(headers: &HeaderMap) -> Option<Provider> {
     if has(headers, "x-github-event")
         || has(headers, "x-github-delivery")
+        || has(headers, "x-hub-signature-256")
         || user_agent_starts(headers, "GitHub-Hookshot/")
     {
         return Some(Provider::Github);
@@ -166,7 +171,10 @@ fn detect_by_payload(payload: &Value) -> Option<Provider> {
     if text("object") == Some("event") && text("id").is_some_and(|id| id.starts_with("evt_")) {
         return Some(Provider::Stripe);
     }
-    if has("alertTypeId") && has("organizationId") && (has("alertId") || has("sharedSecret")) {
+    if (has("alertTypeId") || has("alertType"))
+        && has("organizationId")
+        && (has("alertId") || has("sharedSecret"))
+    {
         return Some(Provider::Meraki);
     }
     if has("Type") && has("MessageId") && has("TopicArn") {
