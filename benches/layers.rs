@@ -11,7 +11,10 @@
 //! stage only. Run with `cargo bench --bench layers`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(missing_docs, reason = "criterion_group! generates an undocumented public function")]
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented public function"
+)]
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
