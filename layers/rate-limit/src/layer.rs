@@ -30,6 +30,11 @@ impl RateLimitLayer {
     pub fn new(quota: Quota) -> Self {
         Self::with_clock(quota, DefaultClock::default())
     }
+
+    /// A layer that lets everything through: what a source without `rate_limit` gets.
+    pub fn unlimited() -> Self {
+        Self { limiter: None }
+    }
 }
 
 impl<C: Clock> RateLimitLayer<C> {
@@ -41,11 +46,6 @@ impl<C: Clock> RateLimitLayer<C> {
                 quota,
             )),
         }
-    }
-
-    /// A layer that lets everything through: what a source without `rate_limit` gets.
-    pub fn unlimited() -> Self {
-        Self { limiter: None }
     }
 
     /// The quota, or `None` when the layer lets everything through.

@@ -24,7 +24,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), PipelineError> {
-//! let quota = Quota::per_second(NonZeroU32::MIN); // one webhook per second
+//! let quota = Quota::per_hour(NonZeroU32::MIN); // one webhook per hour
 //! let mut svc = ServiceBuilder::new()
 //!     .layer(RateLimitLayer::new(quota))
 //!     .service_fn(|_req: WebhookRequest| async {
