@@ -5,7 +5,6 @@
 
 mod queue_common;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -226,6 +225,17 @@ async fn closed_queue_refuses_and_drains(kind: Kind) {
         q.enqueue(event("b", "s", "e", Priority::Normal)).await,
         Err(QueueError::Closed)
     ));
+    if matches!(kind, Kind::Redis) {
+        // Redis is shared: a closing instance only hands out what it already read; the rest
+        // stays in the stream for the other instances (or the next start).
+        let end = tokio::time::timeout(Duration::from_secs(10), q.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(end.is_none());
+        assert_eq!(q.depth(), 1, "the unread event stays in Redis");
+        return;
+    }
     let e = q.next().await.unwrap().unwrap();
     assert_eq!(e.id, "a");
     q.ack(&e).await.unwrap();
@@ -234,5 +244,4 @@ async fn closed_queue_refuses_and_drains(kind: Kind) {
         .unwrap()
         .unwrap();
     assert!(end.is_none());
-    let _ = HashSet::<u8>::new();
 }

@@ -77,9 +77,35 @@ pub(super) fn open(dir: &Path) -> Result<Loaded, QueueError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(open_error(&path, e)),
     }
-    let db = Database::create(&path)
-        .map_err(|e| open_error(&path, format!("{e} (corrupted or not a queue store?)")))?;
-    load_from(db, &path)
+    // redb asserts on some damaged files (a truncated one, for instance) instead of returning an
+    // error: such a panic becomes the same clear error.
+    let opened = guarded(&path, || Database::create(&path))?;
+    let db = opened.map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => open_error(
+            &path,
+            "the store is already open (another GenHook on this data_dir?)",
+        ),
+        other => open_error(
+            &path,
+            format!("{other} (corrupted, or not a queue store?); the file was left untouched"),
+        ),
+    })?;
+    guarded(&path, || load_from(db, &path))?
+}
+
+/// Runs `f`, turning a panic inside redb into an open error naming the file.
+fn guarded<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T, QueueError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        open_error(
+            path,
+            format!("the file is truncated or corrupted ({what}); the file was left untouched"),
+        )
+    })
 }
 
 fn load_from(db: Database, path: &Path) -> Result<Loaded, QueueError> {
