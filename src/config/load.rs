@@ -282,7 +282,7 @@ fn apply(config: &mut Config, collected: Collected) -> Vec<Diagnostic> {
         };
         match (key.set)(config, &assignment.value) {
             Ok(()) => {
-                config.origins.insert(name.to_owned(), assignment.origin);
+                config.origins.0.insert(name.to_owned(), assignment.origin);
             }
             Err(message) => problems.push(problem(&assignment.origin, &message)),
         }
@@ -292,7 +292,7 @@ fn apply(config: &mut Config, collected: Collected) -> Vec<Diagnostic> {
             Ok(limit) => {
                 config.max_concurrent.insert(source.clone(), limit);
                 let key = format!("{source}{}", keys::MAX_CONCURRENT_SUFFIX);
-                config.origins.insert(key, assignment.origin);
+                config.origins.0.insert(key, assignment.origin);
             }
             Err(message) => problems.push(problem(&assignment.origin, &message)),
         }
@@ -302,7 +302,7 @@ fn apply(config: &mut Config, collected: Collected) -> Vec<Diagnostic> {
 
 /// Where a key's problem is reported: its origin, else (a default) the file's line 0.
 fn origin_of(config: &Config, key: &str) -> Origin {
-    config.origins.get(key).cloned().unwrap_or_else(|| {
+    config.origins.0.get(key).cloned().unwrap_or_else(|| {
         let file = config.file.as_deref().unwrap_or(Path::new(ENVIRONMENT));
         Origin::File {
             span: span(file, 0),
