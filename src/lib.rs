@@ -7,6 +7,7 @@ pub mod config;
 pub mod queue;
 pub mod server;
 pub mod stack;
+pub mod telemetry;
 pub mod worker;
 
 pub use genhook_core as core;
