@@ -618,3 +618,54 @@ fn an_ipv6_host_is_bracketed_in_the_listen_address() {
     assert_eq!(config.listen_addr(), "[::1]:0");
     assert!(config.listen_addr().parse::<std::net::SocketAddr>().is_ok());
 }
+
+#[test]
+fn quoted_values_keep_comment_characters() {
+    let config = parse(
+        "sl1_username = \"em7 ;admin\" ; the user\nsl1_password = \"p #w\"\nadmin_token = \"\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.sl1_username.as_deref(), Some("em7 ;admin"));
+    assert_eq!(config.sl1_password.as_ref().unwrap().expose(), "p #w");
+    assert_eq!(config.admin_token, None);
+    assert_eq!(
+        errors("sl1_username = \"open\nsl1_password = \"a\" b\n"),
+        vec![
+            "test.ini:1: sl1_username: missing closing quote",
+            "test.ini:2: sl1_password: unexpected text after the closing quote",
+        ]
+    );
+}
+
+#[test]
+fn a_bad_url_that_may_hold_a_password_is_not_echoed() {
+    let errors = errors("sl1_api_url = ftp://user:hunter2@sl1\nredis_url = redis//:hunter2@x\n");
+    assert_eq!(
+        errors,
+        vec![
+            "test.ini:1: sl1_api_url: URL scheme must be http or https: <hidden: it may hold a password>",
+            "test.ini:2: redis_url: not a valid URL (relative URL without a base): <hidden: it may hold a password>",
+        ]
+    );
+}
+
+#[test]
+fn warnings_point_at_risky_settings() {
+    assert!(Config::defaults().warnings().is_empty());
+    let config = parse_env(
+        "sl1_api_url = http://sl1.example/api/alert\nsl1_username = u\nsl1_password = p\nqueue_backend = memory\nlog_file = genhook.log\nlog_rotation = never\nlog_max_size = 0\n",
+        &[("GENHOOK_ADMIN_TOKEN", "from the environment: no warning")],
+    )
+    .unwrap();
+    let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "test.ini:1: warning: sl1_api_url: SL1 credentials would be sent unencrypted over http; use https",
+            "test.ini:3: warning: sl1_password: a secret in the configuration file; prefer the environment variable GENHOOK_SL1_PASSWORD",
+            "test.ini:4: warning: queue_backend: webhooks already answered 202 are lost if GenHook stops before delivering them; use disk or redis to keep them",
+            "test.ini:5: warning: log_file: the log file is never rotated (log_rotation = never, log_max_size = 0) and grows without limit",
+        ]
+    );
+    assert!(config.warnings().iter().all(|w| !w.is_error()));
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use genhook_mapping::ini::{self, IniLine};
 use genhook_mapping::{Diagnostic, Span};
 
+use super::checks::cross_check;
 use super::defaults::CONFIG_FILE;
 use super::env::var_name;
 use super::keys::{self, KEYS};
@@ -104,7 +105,7 @@ impl Config {
 }
 
 /// A span in `file` at `line`.
-fn span(file: &Path, line: u32) -> Span {
+pub(super) fn span(file: &Path, line: u32) -> Span {
     Span {
         file: Arc::from(file),
         line,
@@ -120,7 +121,7 @@ fn locate(origin: &Origin) -> (Span, &str) {
 }
 
 /// A problem with the value from `origin`: `FILE:LINE: key: message`.
-fn problem(origin: &Origin, message: &str) -> Diagnostic {
+pub(super) fn problem(origin: &Origin, message: &str) -> Diagnostic {
     let (span, name) = locate(origin);
     Diagnostic::error(span, format!("{name}: {message}"))
 }
@@ -153,7 +154,13 @@ fn read_file(file: &Path, text: &str, collected: &mut Collected) {
             span: span(file, line),
             written: written.clone(),
         };
-        let value = ini::strip_inline_comment(raw).to_owned();
+        let value = match unquote(raw) {
+            Ok(value) => value.to_owned(),
+            Err(message) => {
+                collected.problems.push(problem(&origin, message));
+                continue;
+            }
+        };
         if let Some(key) = keys::find(&written) {
             set_once(
                 &mut collected.keys,
@@ -176,6 +183,23 @@ fn read_file(file: &Path, text: &str, collected: &mut Collected) {
                 .problems
                 .push(problem(&origin, &unknown_key_message(&written)));
         }
+    }
+}
+
+/// The value of an entry: `"quoted"` taken verbatim (so it may contain ` ;` or ` #`), else
+/// without its trailing comment.
+fn unquote(raw: &str) -> Result<&str, &'static str> {
+    let Some(rest) = raw.strip_prefix('"') else {
+        return Ok(ini::strip_inline_comment(raw));
+    };
+    let Some((inner, after)) = rest.split_once('"') else {
+        return Err("missing closing quote");
+    };
+    let after = after.trim_start();
+    if after.is_empty() || after.starts_with(';') || after.starts_with('#') {
+        Ok(inner)
+    } else {
+        Err("unexpected text after the closing quote")
     }
 }
 
@@ -296,67 +320,6 @@ fn apply(config: &mut Config, collected: Collected) -> Vec<Diagnostic> {
             }
             Err(message) => problems.push(problem(&assignment.origin, &message)),
         }
-    }
-    problems
-}
-
-/// Where a key's problem is reported: its origin, else (a default) the file's line 0.
-fn origin_of(config: &Config, key: &str) -> Origin {
-    config.origins.0.get(key).cloned().unwrap_or_else(|| {
-        let file = config.file.as_deref().unwrap_or(Path::new(ENVIRONMENT));
-        Origin::File {
-            span: span(file, 0),
-            written: key.to_owned(),
-        }
-    })
-}
-
-/// The checks between keys.
-fn cross_check(config: &Config) -> Vec<Diagnostic> {
-    let mut problems = Vec::new();
-    if config.ssl_enabled {
-        for (key, path) in [
-            ("ssl_cert_path", &config.ssl_cert_path),
-            ("ssl_key_path", &config.ssl_key_path),
-        ] {
-            if path.is_none() {
-                problems.push(problem(
-                    &origin_of(config, "ssl_enabled"),
-                    &format!("is true but {key} is not set"),
-                ));
-            }
-        }
-    }
-    let files = [
-        (
-            "ssl_cert_path",
-            config.ssl_cert_path.as_ref().filter(|_| config.ssl_enabled),
-        ),
-        (
-            "ssl_key_path",
-            config.ssl_key_path.as_ref().filter(|_| config.ssl_enabled),
-        ),
-        ("sl1_ca_file", config.sl1_ca_file.as_ref()),
-    ];
-    for (key, path) in files {
-        if let Some(path) = path.filter(|p| !p.is_file()) {
-            problems.push(problem(
-                &origin_of(config, key),
-                &format!("no such file: {:?}", path.display().to_string()),
-            ));
-        }
-    }
-    if config.sl1_username.is_some() && config.sl1_password.is_none() {
-        problems.push(problem(
-            &origin_of(config, "sl1_username"),
-            "is set but sl1_password is not (set it in GENHOOK_SL1_PASSWORD)",
-        ));
-    }
-    if config.sl1_password.is_some() && config.sl1_username.is_none() {
-        problems.push(problem(
-            &origin_of(config, "sl1_password"),
-            "is set but sl1_username is not",
-        ));
     }
     problems
 }
