@@ -46,11 +46,7 @@ impl Config {
     /// Every problem found, sorted by file and line, each printed `FILE:LINE: message`
     /// (environment problems are `environment:0: GENHOOK_KEY: message`).
     pub fn load(path: Option<&Path>, env: Env<'_>) -> Result<Self, Vec<Diagnostic>> {
-        let file = match path {
-            Some(path) => Some(path.to_path_buf()),
-            None => Some(PathBuf::from(CONFIG_FILE)).filter(|p| p.is_file()),
-        };
-        let Some(file) = file else {
+        let Some(file) = choose_file(path, Path::new(CONFIG_FILE)) else {
             return Self::from_parts(None, "", env);
         };
         match std::fs::read_to_string(&file) {
@@ -101,6 +97,15 @@ impl Config {
             problems.sort();
             Err(problems)
         }
+    }
+}
+
+/// The file to read: the explicit one (even if missing: that is an error), else the default
+/// file if it exists, else none (built-in defaults).
+fn choose_file(explicit: Option<&Path>, default: &Path) -> Option<PathBuf> {
+    match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => Some(default.to_path_buf()).filter(|p| p.is_file()),
     }
 }
 
@@ -326,7 +331,28 @@ fn apply(config: &mut Config, collected: Collected) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+
+    #[test]
+    fn the_default_file_is_read_only_when_present_and_not_asked_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = dir.path().join("genhook.ini");
+        let explicit = dir.path().join("other.ini");
+        assert_eq!(choose_file(None, &default), None);
+        assert_eq!(
+            choose_file(Some(&explicit), &default),
+            Some(explicit.clone())
+        );
+        std::fs::write(&default, "").unwrap();
+        assert_eq!(choose_file(None, &default), Some(default.clone()));
+        assert_eq!(choose_file(Some(&explicit), &default), Some(explicit));
+        // A directory of that name is not a configuration file.
+        let as_dir = dir.path().join("dir.ini");
+        std::fs::create_dir(&as_dir).unwrap();
+        assert_eq!(choose_file(None, &as_dir), None);
+    }
 
     #[test]
     fn edit_distances() {

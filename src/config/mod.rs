@@ -3,7 +3,7 @@
 //!
 //! - **Where from:** [`Config::load`] reads `--config FILE`, else `./genhook.ini` if present,
 //!   else uses [`Config::defaults`] (all defaults in [`defaults`]); then every key can be
-//!   overridden by `GENHOOK_<KEY>` (e.g. `GENHOOK_SL1_PASSWORD`). [`env`] is the only module
+//!   overridden by `GENHOOK_<KEY>` (e.g. `GENHOOK_SL1_PASSWORD`). [`env`](mod@env) is the only module
 //!   that reads the process environment; the loader takes it as a function.
 //! - **Syntax:** the shared span-keeping INI lexer ([`genhook_mapping::ini`]): `key = value`
 //!   (or `key: value`), `;`/`#` comment lines and trailing ` ; comments`, keys

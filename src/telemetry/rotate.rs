@@ -22,7 +22,8 @@ use crate::config::LogRotation;
 /// The time source of a [`RotatingFile`] (the system clock in production, a fake in tests).
 pub type Clock = Box<dyn Fn() -> SystemTime + Send>;
 
-/// A log file that rotates by time and by size. See the [module docs](self).
+/// A log file rotated by time and by size: the current file is renamed `NAME.STAMP.N` when a
+/// new UTC day or hour begins (`log_rotation`) or when a write would take it past `max_size`.
 pub struct RotatingFile {
     path: PathBuf,
     rotation: LogRotation,
