@@ -9,6 +9,7 @@ pub mod queue;
 pub mod reload;
 pub mod server;
 pub mod stack;
+pub mod telemetry;
 pub mod worker;
 
 pub use genhook_core as core;

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
-use super::model::Config;
+use super::model::{Config, Origins};
 
 /// `server_host`.
 pub const SERVER_HOST: &str = "127.0.0.1";
@@ -120,7 +120,7 @@ impl Config {
             header_read_timeout: HEADER_READ_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
             reload: RELOAD,
-            origins: BTreeMap::new(),
+            origins: Origins::default(),
         }
     }
 }

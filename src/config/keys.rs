@@ -51,271 +51,41 @@ fn secret(value: &str) -> ValueResult<Secret> {
 }
 
 /// Every key, in the order of `genhook.example.ini`.
+#[rustfmt::skip]
 pub(crate) const KEYS: &[Key] = &[
-    Key {
-        name: "server_host",
-        alias: None,
-        set: |c, v| {
-            c.server_host = value::host(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "server_port",
-        alias: None,
-        set: |c, v| {
-            c.server_port = value::port(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "ssl_enabled",
-        alias: None,
-        set: |c, v| {
-            c.ssl_enabled = value::boolean(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "ssl_cert_path",
-        alias: None,
-        set: |c, v| {
-            c.ssl_cert_path = optional(v, value::path)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "ssl_key_path",
-        alias: None,
-        set: |c, v| {
-            c.ssl_key_path = optional(v, value::path)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "max_body_size",
-        alias: None,
-        set: |c, v| {
-            c.max_body_size = min_size(v, 1)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "header_read_timeout",
-        alias: None,
-        set: |c, v| {
-            c.header_read_timeout = nonzero_duration(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "request_timeout",
-        alias: None,
-        set: |c, v| {
-            c.request_timeout = nonzero_duration(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "admin_token",
-        alias: None,
-        set: |c, v| {
-            c.admin_token = optional(v, secret)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "sl1_api_url",
-        alias: None,
-        set: |c, v| {
-            c.sl1_api_url = optional(v, |v| value::url(v, HTTP))?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "sl1_username",
-        alias: None,
-        set: |c, v| {
-            c.sl1_username = optional(v, text)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "sl1_password",
-        alias: None,
-        set: |c, v| {
-            c.sl1_password = optional(v, secret)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "sl1_timeout",
-        alias: None,
-        set: |c, v| {
-            c.sl1_timeout = nonzero_duration(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "sl1_retry_attempts",
-        alias: Some("retry_max_attempts"),
-        set: |c, v| {
-            c.sl1_retry_attempts = value::count(v, 0)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "sl1_ca_file",
-        alias: None,
-        set: |c, v| {
-            c.sl1_ca_file = optional(v, value::path)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "sl1_breaker_threshold",
-        alias: None,
-        set: |c, v| {
-            c.sl1_breaker_threshold = value::count(v, 1)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "sl1_breaker_cooldown",
-        alias: None,
-        set: |c, v| {
-            c.sl1_breaker_cooldown = nonzero_duration(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "threading_model",
-        alias: None,
-        set: |c, v| {
-            c.threading_model = value::one_of(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "max_worker_threads",
-        alias: Some("max_threads"),
-        set: |c, v| {
-            c.max_worker_threads = value::count(v, 1)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "processing_timeout",
-        alias: Some("thread_timeout"),
-        set: |c, v| {
-            c.processing_timeout = nonzero_duration(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "shutdown_grace_period",
-        alias: None,
-        set: |c, v| {
-            c.shutdown_grace_period = value::duration(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "queue_backend",
-        alias: None,
-        set: |c, v| {
-            c.queue_backend = value::one_of(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "queue_max_size",
-        alias: Some("queue_size"),
-        set: |c, v| {
-            c.queue_max_size = value::count(v, 1)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "data_dir",
-        alias: None,
-        set: |c, v| {
-            c.data_dir = value::path(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "redis_url",
-        alias: None,
-        set: |c, v| {
-            c.redis_url = value::url(v, REDIS)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "redis_claim_idle",
-        alias: None,
-        set: |c, v| {
-            c.redis_claim_idle = nonzero_duration(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "dlq_alert_threshold",
-        alias: None,
-        set: |c, v| {
-            c.dlq_alert_threshold = value::count(v, 0)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "mappings_dir",
-        alias: None,
-        set: |c, v| {
-            c.mappings_dir = value::path(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "reload",
-        alias: None,
-        set: |c, v| {
-            c.reload = value::boolean(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "log_level",
-        alias: None,
-        set: |c, v| {
-            c.log_level = value::one_of(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "log_file",
-        alias: None,
-        set: |c, v| {
-            c.log_file = optional(v, value::path)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "log_rotation",
-        alias: None,
-        set: |c, v| {
-            c.log_rotation = value::one_of(v)?;
-            Ok(())
-        },
-    },
-    Key {
-        name: "log_max_size",
-        alias: None,
-        set: |c, v| {
-            c.log_max_size = value::size(v)?;
-            Ok(())
-        },
-    },
+    Key { name: "server_host", alias: None, set: |c, v| { c.server_host = value::host(v)?; Ok(()) } },
+    Key { name: "server_port", alias: None, set: |c, v| { c.server_port = value::port(v)?; Ok(()) } },
+    Key { name: "ssl_enabled", alias: None, set: |c, v| { c.ssl_enabled = value::boolean(v)?; Ok(()) } },
+    Key { name: "ssl_cert_path", alias: None, set: |c, v| { c.ssl_cert_path = optional(v, value::path)?; Ok(()) } },
+    Key { name: "ssl_key_path", alias: None, set: |c, v| { c.ssl_key_path = optional(v, value::path)?; Ok(()) } },
+    Key { name: "max_body_size", alias: None, set: |c, v| { c.max_body_size = min_size(v, 1)?; Ok(()) } },
+    Key { name: "header_read_timeout", alias: None, set: |c, v| { c.header_read_timeout = nonzero_duration(v)?; Ok(()) } },
+    Key { name: "request_timeout", alias: None, set: |c, v| { c.request_timeout = nonzero_duration(v)?; Ok(()) } },
+    Key { name: "admin_token", alias: None, set: |c, v| { c.admin_token = optional(v, secret)?; Ok(()) } },
+    Key { name: "sl1_api_url", alias: None, set: |c, v| { c.sl1_api_url = optional(v, |v| value::url(v, HTTP))?; Ok(()) } },
+    Key { name: "sl1_username", alias: None, set: |c, v| { c.sl1_username = optional(v, text)?; Ok(()) } },
+    Key { name: "sl1_password", alias: None, set: |c, v| { c.sl1_password = optional(v, secret)?; Ok(()) } },
+    Key { name: "sl1_timeout", alias: None, set: |c, v| { c.sl1_timeout = nonzero_duration(v)?; Ok(()) } },
+    Key { name: "sl1_retry_attempts", alias: Some("retry_max_attempts"), set: |c, v| { c.sl1_retry_attempts = value::count(v, 0)?; Ok(()) } },
+    Key { name: "sl1_ca_file", alias: None, set: |c, v| { c.sl1_ca_file = optional(v, value::path)?; Ok(()) } },
+    Key { name: "sl1_breaker_threshold", alias: None, set: |c, v| { c.sl1_breaker_threshold = value::count(v, 1)?; Ok(()) } },
+    Key { name: "sl1_breaker_cooldown", alias: None, set: |c, v| { c.sl1_breaker_cooldown = nonzero_duration(v)?; Ok(()) } },
+    Key { name: "threading_model", alias: None, set: |c, v| { c.threading_model = value::one_of(v)?; Ok(()) } },
+    Key { name: "max_worker_threads", alias: Some("max_threads"), set: |c, v| { c.max_worker_threads = value::count(v, 1)?; Ok(()) } },
+    Key { name: "processing_timeout", alias: Some("thread_timeout"), set: |c, v| { c.processing_timeout = nonzero_duration(v)?; Ok(()) } },
+    Key { name: "shutdown_grace_period", alias: None, set: |c, v| { c.shutdown_grace_period = value::duration(v)?; Ok(()) } },
+    Key { name: "queue_backend", alias: None, set: |c, v| { c.queue_backend = value::one_of(v)?; Ok(()) } },
+    Key { name: "queue_max_size", alias: Some("queue_size"), set: |c, v| { c.queue_max_size = value::count(v, 1)?; Ok(()) } },
+    Key { name: "data_dir", alias: None, set: |c, v| { c.data_dir = value::path(v)?; Ok(()) } },
+    Key { name: "redis_url", alias: None, set: |c, v| { c.redis_url = value::url(v, REDIS)?; Ok(()) } },
+    Key { name: "redis_claim_idle", alias: None, set: |c, v| { c.redis_claim_idle = nonzero_duration(v)?; Ok(()) } },
+    Key { name: "dlq_alert_threshold", alias: None, set: |c, v| { c.dlq_alert_threshold = value::count(v, 0)?; Ok(()) } },
+    Key { name: "mappings_dir", alias: None, set: |c, v| { c.mappings_dir = value::path(v)?; Ok(()) } },
+    Key { name: "reload", alias: None, set: |c, v| { c.reload = value::boolean(v)?; Ok(()) } },
+    Key { name: "log_level", alias: None, set: |c, v| { c.log_level = value::one_of(v)?; Ok(()) } },
+    Key { name: "log_file", alias: None, set: |c, v| { c.log_file = optional(v, value::path)?; Ok(()) } },
+    Key { name: "log_rotation", alias: None, set: |c, v| { c.log_rotation = value::one_of(v)?; Ok(()) } },
+    Key { name: "log_max_size", alias: None, set: |c, v| { c.log_max_size = value::size(v)?; Ok(()) } },
 ];
 
 /// A duration that must not be zero.

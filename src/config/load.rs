@@ -8,6 +8,7 @@ use std::sync::Arc;
 use genhook_mapping::ini::{self, IniLine};
 use genhook_mapping::{Diagnostic, Span};
 
+use super::checks::cross_check;
 use super::defaults::CONFIG_FILE;
 use super::env::var_name;
 use super::keys::{self, KEYS};
@@ -45,11 +46,7 @@ impl Config {
     /// Every problem found, sorted by file and line, each printed `FILE:LINE: message`
     /// (environment problems are `environment:0: GENHOOK_KEY: message`).
     pub fn load(path: Option<&Path>, env: Env<'_>) -> Result<Self, Vec<Diagnostic>> {
-        let file = match path {
-            Some(path) => Some(path.to_path_buf()),
-            None => Some(PathBuf::from(CONFIG_FILE)).filter(|p| p.is_file()),
-        };
-        let Some(file) = file else {
+        let Some(file) = choose_file(path, Path::new(CONFIG_FILE)) else {
             return Self::from_parts(None, "", env);
         };
         match std::fs::read_to_string(&file) {
@@ -103,8 +100,17 @@ impl Config {
     }
 }
 
+/// The file to read: the explicit one (even if missing: that is an error), else the default
+/// file if it exists, else none (built-in defaults).
+fn choose_file(explicit: Option<&Path>, default: &Path) -> Option<PathBuf> {
+    match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => Some(default.to_path_buf()).filter(|p| p.is_file()),
+    }
+}
+
 /// A span in `file` at `line`.
-fn span(file: &Path, line: u32) -> Span {
+pub(super) fn span(file: &Path, line: u32) -> Span {
     Span {
         file: Arc::from(file),
         line,
@@ -120,7 +126,7 @@ fn locate(origin: &Origin) -> (Span, &str) {
 }
 
 /// A problem with the value from `origin`: `FILE:LINE: key: message`.
-fn problem(origin: &Origin, message: &str) -> Diagnostic {
+pub(super) fn problem(origin: &Origin, message: &str) -> Diagnostic {
     let (span, name) = locate(origin);
     Diagnostic::error(span, format!("{name}: {message}"))
 }
@@ -153,7 +159,13 @@ fn read_file(file: &Path, text: &str, collected: &mut Collected) {
             span: span(file, line),
             written: written.clone(),
         };
-        let value = ini::strip_inline_comment(raw).to_owned();
+        let value = match unquote(raw) {
+            Ok(value) => value.to_owned(),
+            Err(message) => {
+                collected.problems.push(problem(&origin, message));
+                continue;
+            }
+        };
         if let Some(key) = keys::find(&written) {
             set_once(
                 &mut collected.keys,
@@ -176,6 +188,23 @@ fn read_file(file: &Path, text: &str, collected: &mut Collected) {
                 .problems
                 .push(problem(&origin, &unknown_key_message(&written)));
         }
+    }
+}
+
+/// The value of an entry: `"quoted"` taken verbatim (so it may contain ` ;` or ` #`), else
+/// without its trailing comment.
+fn unquote(raw: &str) -> Result<&str, &'static str> {
+    let Some(rest) = raw.strip_prefix('"') else {
+        return Ok(ini::strip_inline_comment(raw));
+    };
+    let Some((inner, after)) = rest.split_once('"') else {
+        return Err("missing closing quote");
+    };
+    let after = after.trim_start();
+    if after.is_empty() || after.starts_with(';') || after.starts_with('#') {
+        Ok(inner)
+    } else {
+        Err("unexpected text after the closing quote")
     }
 }
 
@@ -282,7 +311,7 @@ fn apply(config: &mut Config, collected: Collected) -> Vec<Diagnostic> {
         };
         match (key.set)(config, &assignment.value) {
             Ok(()) => {
-                config.origins.insert(name.to_owned(), assignment.origin);
+                config.origins.0.insert(name.to_owned(), assignment.origin);
             }
             Err(message) => problems.push(problem(&assignment.origin, &message)),
         }
@@ -292,7 +321,7 @@ fn apply(config: &mut Config, collected: Collected) -> Vec<Diagnostic> {
             Ok(limit) => {
                 config.max_concurrent.insert(source.clone(), limit);
                 let key = format!("{source}{}", keys::MAX_CONCURRENT_SUFFIX);
-                config.origins.insert(key, assignment.origin);
+                config.origins.0.insert(key, assignment.origin);
             }
             Err(message) => problems.push(problem(&assignment.origin, &message)),
         }
@@ -300,70 +329,30 @@ fn apply(config: &mut Config, collected: Collected) -> Vec<Diagnostic> {
     problems
 }
 
-/// Where a key's problem is reported: its origin, else (a default) the file's line 0.
-fn origin_of(config: &Config, key: &str) -> Origin {
-    config.origins.get(key).cloned().unwrap_or_else(|| {
-        let file = config.file.as_deref().unwrap_or(Path::new(ENVIRONMENT));
-        Origin::File {
-            span: span(file, 0),
-            written: key.to_owned(),
-        }
-    })
-}
-
-/// The checks between keys.
-fn cross_check(config: &Config) -> Vec<Diagnostic> {
-    let mut problems = Vec::new();
-    if config.ssl_enabled {
-        for (key, path) in [
-            ("ssl_cert_path", &config.ssl_cert_path),
-            ("ssl_key_path", &config.ssl_key_path),
-        ] {
-            if path.is_none() {
-                problems.push(problem(
-                    &origin_of(config, "ssl_enabled"),
-                    &format!("is true but {key} is not set"),
-                ));
-            }
-        }
-    }
-    let files = [
-        (
-            "ssl_cert_path",
-            config.ssl_cert_path.as_ref().filter(|_| config.ssl_enabled),
-        ),
-        (
-            "ssl_key_path",
-            config.ssl_key_path.as_ref().filter(|_| config.ssl_enabled),
-        ),
-        ("sl1_ca_file", config.sl1_ca_file.as_ref()),
-    ];
-    for (key, path) in files {
-        if let Some(path) = path.filter(|p| !p.is_file()) {
-            problems.push(problem(
-                &origin_of(config, key),
-                &format!("no such file: {:?}", path.display().to_string()),
-            ));
-        }
-    }
-    if config.sl1_username.is_some() && config.sl1_password.is_none() {
-        problems.push(problem(
-            &origin_of(config, "sl1_username"),
-            "is set but sl1_password is not (set it in GENHOOK_SL1_PASSWORD)",
-        ));
-    }
-    if config.sl1_password.is_some() && config.sl1_username.is_none() {
-        problems.push(problem(
-            &origin_of(config, "sl1_password"),
-            "is set but sl1_username is not",
-        ));
-    }
-    problems
-}
-
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+
+    #[test]
+    fn the_default_file_is_read_only_when_present_and_not_asked_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = dir.path().join("genhook.ini");
+        let explicit = dir.path().join("other.ini");
+        assert_eq!(choose_file(None, &default), None);
+        assert_eq!(
+            choose_file(Some(&explicit), &default),
+            Some(explicit.clone())
+        );
+        std::fs::write(&default, "").unwrap();
+        assert_eq!(choose_file(None, &default), Some(default.clone()));
+        assert_eq!(choose_file(Some(&explicit), &default), Some(explicit));
+        // A directory of that name is not a configuration file.
+        let as_dir = dir.path().join("dir.ini");
+        std::fs::create_dir(&as_dir).unwrap();
+        assert_eq!(choose_file(None, &as_dir), None);
+    }
 
     #[test]
     fn edit_distances() {

@@ -3,11 +3,12 @@
 //!
 //! - **Where from:** [`Config::load`] reads `--config FILE`, else `./genhook.ini` if present,
 //!   else uses [`Config::defaults`] (all defaults in [`defaults`]); then every key can be
-//!   overridden by `GENHOOK_<KEY>` (e.g. `GENHOOK_SL1_PASSWORD`). [`env`] is the only module
+//!   overridden by `GENHOOK_<KEY>` (e.g. `GENHOOK_SL1_PASSWORD`). [`env`](mod@env) is the only module
 //!   that reads the process environment; the loader takes it as a function.
 //! - **Syntax:** the shared span-keeping INI lexer ([`genhook_mapping::ini`]): `key = value`
 //!   (or `key: value`), `;`/`#` comment lines and trailing ` ; comments`, keys
-//!   case-insensitive. `[section]` headers are allowed and ignored (key names are unique), so
+//!   case-insensitive; a `"quoted value"` is taken verbatim (for a password holding ` ;`).
+//!   `[section]` headers are allowed and ignored (key names are unique), so
 //!   a configparser-style file with `[server]` and `[sl1]` loads. Relative paths are relative
 //!   to the working directory.
 //! - **Values:** durations `500ms`, `30s`, `5m`, `1h` (bare number: seconds); sizes `512KB`,
@@ -21,6 +22,12 @@
 //!   enabled without existing certificate and key files, a missing CA file, half of the SL1
 //!   credentials) are all reported at once, as `FILE:LINE: key: message`; a bad environment
 //!   variable is `environment:0: GENHOOK_KEY: message`.
+//! - **Environment:** `GENHOOK_<KEY>` wins over the file, for every key and alias. The
+//!   environment cannot be listed through a lookup function, so `GENHOOK_<SOURCE>_MAX_CONCURRENT`
+//!   overrides a `<source>_max_concurrent` the file sets, but cannot add a new source.
+//! - **Warnings:** [`Config::warnings`] lists valid but risky settings (a secret in the file,
+//!   the memory queue, credentials over plain http, a log that never rotates) for
+//!   `genhook check` to print; they never refuse a file.
 //! - **Secrets:** `sl1_password` and `admin_token` are [`genhook_core::Secret`]s; `Config`'s
 //!   `Debug` never shows them, nor a password inside a URL.
 //!
@@ -41,6 +48,7 @@
 //! assert_eq!(errors[0].to_string(), r#"genhook.ini:1: server_port: not a port number: "abc""#);
 //! ```
 
+mod checks;
 mod choices;
 pub mod defaults;
 pub mod env;

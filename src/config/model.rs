@@ -89,7 +89,7 @@ pub struct Config {
     /// `reload`: watch the config and mapping files and reload on change and on SIGHUP.
     pub reload: bool,
     /// Where each key that is not at its default was set (canonical names).
-    pub(crate) origins: BTreeMap<String, Origin>,
+    pub(crate) origins: Origins,
 }
 
 impl Config {
@@ -110,7 +110,7 @@ impl Config {
     /// Where a key (canonical name, or `<source>_max_concurrent`) was set in the configuration
     /// file; `None` when it comes from the defaults or the environment.
     pub fn span_of(&self, key: &str) -> Option<&Span> {
-        match self.origins.get(key) {
+        match self.origins.0.get(key) {
             Some(Origin::File { span, .. }) => Some(span),
             _ => None,
         }
@@ -162,6 +162,17 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("reload", &self.reload)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where each setting came from, by canonical key. Two configurations with the same settings
+/// are equal wherever their settings were written, so this compares equal to any other.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Origins(pub(crate) BTreeMap<String, Origin>);
+
+impl PartialEq for Origins {
+    fn eq(&self, _other: &Self) -> bool {
+        true
     }
 }
 

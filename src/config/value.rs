@@ -77,11 +77,17 @@ where
 
 /// Parses a URL whose scheme is one of `schemes`.
 pub(crate) fn url(value: &str, schemes: &[&str]) -> ValueResult<reqwest::Url> {
+    // A URL may hold a password (`https://user:pw@host`): do not echo one that might.
+    let shown = if value.contains('@') {
+        "<hidden: it may hold a password>".to_owned()
+    } else {
+        format!("{value:?}")
+    };
     let parsed =
-        reqwest::Url::parse(value).map_err(|e| format!("not a valid URL ({e}): {value:?}"))?;
+        reqwest::Url::parse(value).map_err(|e| format!("not a valid URL ({e}): {shown}"))?;
     if !schemes.contains(&parsed.scheme()) {
         return Err(format!(
-            "URL scheme must be {}: {value:?}",
+            "URL scheme must be {}: {shown}",
             schemes.join(" or ")
         ));
     }
