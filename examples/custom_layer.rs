@@ -15,7 +15,9 @@
 use genhook::app::GenHook;
 use genhook::config::{env, Config};
 use genhook::core::stage::{EventType, SourceName};
-use genhook::core::{BuildContext, BuildError, Capability, LayerFactory, PipelineLayer, WebhookRequest};
+use genhook::core::{
+    BuildContext, BuildError, Capability, LayerFactory, PipelineLayer, WebhookRequest,
+};
 use tower::util::{BoxCloneSyncServiceLayer, MapRequestLayer};
 
 /// The `audit` stage: needs the event type, so it must come after `identify`.
@@ -39,11 +41,15 @@ impl LayerFactory for AuditFactory {
         let source = cx.source_name().to_owned();
         Ok(BoxCloneSyncServiceLayer::new(MapRequestLayer::new(
             move |mut request: WebhookRequest| {
-                let event = request.extensions().get::<EventType>().map(EventType::to_string);
+                let event = request
+                    .extensions()
+                    .get::<EventType>()
+                    .map(EventType::to_string);
                 tracing::info!(%source, event = event.as_deref().unwrap_or("?"), "Audited.");
-                request
-                    .headers_mut()
-                    .insert("x-audited-by", http::HeaderValue::from_static("audit-example"));
+                request.headers_mut().insert(
+                    "x-audited-by",
+                    http::HeaderValue::from_static("audit-example"),
+                );
                 let _ = request.extensions().get::<SourceName>();
                 request
             },
@@ -54,9 +60,16 @@ impl LayerFactory for AuditFactory {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::load(None, &env::lookup).map_err(|problems| {
-        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     })?;
-    let running = GenHook::builder(config).register_layer(AuditFactory)?.start().await?;
+    let running = GenHook::builder(config)
+        .register_layer(AuditFactory)?
+        .start()
+        .await?;
     tracing::info!(addr = %running.local_addr(), "Serving with the audit stage.");
     running.run_until(genhook::app::shutdown_signal()).await;
     Ok(())

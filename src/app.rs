@@ -16,7 +16,6 @@ use genhook_mapping::Diagnostic;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::loader::{EnvLookup, Loader};
 use crate::queue::{self, Backend, QueueSettings};
@@ -41,12 +40,20 @@ impl GenHook {
 }
 
 /// Builds a running GenHook.
-#[derive(Debug)]
 pub struct Builder {
     config: Config,
     registry: LayerRegistry,
     resources: http::Extensions,
     env: EnvLookup,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Starting failed.
@@ -66,13 +73,20 @@ pub enum StartError {
     /// The listener could not start.
     #[error(transparent)]
     Serve(#[from] crate::server::ServeError),
+    /// `server_host:server_port` is not an address.
+    #[error("cannot listen on `{0}`: not an address")]
+    Address(String),
     /// The workers could not start.
     #[error("cannot start the dispatch workers: {0}")]
     Workers(String),
 }
 
 fn join_lines(problems: &[Diagnostic]) -> String {
-    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Builder {
@@ -103,12 +117,19 @@ impl Builder {
     /// # Errors
     /// See [`StartError`].
     pub async fn start(self) -> Result<Running, StartError> {
-        let Self { config, registry, mut resources, env } = self;
+        let Self {
+            config,
+            registry,
+            mut resources,
+            env,
+        } = self;
         let queue_settings = queue_settings(&config);
-        let backend = queue::open(&queue_settings).await.map_err(|source| StartError::Queue {
-            backend: queue_settings.backend.as_str(),
-            source,
-        })?;
+        let backend = queue::open(&queue_settings)
+            .await
+            .map_err(|source| StartError::Queue {
+                backend: queue_settings.backend.as_str(),
+                source,
+            })?;
         add_backend(&mut resources, &backend);
         let loader = Loader::new(config.mappings_dir.clone(), registry, resources, env);
         let loaded = loader.load().map_err(StartError::Mappings)?;
@@ -119,24 +140,21 @@ impl Builder {
         let state = AppState::new(
             loaded.stacks,
             backend.queue.clone(),
-            Some(crate::telemetry::prometheus()),
-            config.max_body_size,
+            Some(crate::telemetry::metrics_handle()),
+            body_limit(&config),
         );
-        let admin = config.admin_token.clone().map(|token| {
-            admin::router(AdminState {
-                dead_letters: backend.dead_letters.clone(),
-                queue: backend.queue.clone(),
-                token,
-                rerender: rerender_hook(state.clone()),
-            })
-        });
-        let server = Server::bind(&server_settings(&config), routes::router(state.clone(), admin)).await?;
-        let addr = server.local_addr().map_err(|source| {
-            StartError::Serve(crate::server::ServeError::Bind { addr: server_settings(&config).addr, source })
-        })?;
+        let admin = admin_router(&config, &backend, &state);
+        let settings = server_settings(&config)?;
+        let server = Server::bind(&settings, routes::router(state.clone(), admin)).await?;
+        let addr = server
+            .local_addr()
+            .map_err(|source| crate::server::ServeError::Bind {
+                addr: settings.addr,
+                source,
+            })?;
 
         let workers = worker::spawn(
-            worker::WorkerSettings::from_config(&config),
+            worker_settings(&config),
             backend.queue.clone(),
             backend.dead_letters.clone(),
             tokio::runtime::Handle::current(),
@@ -151,12 +169,14 @@ impl Builder {
             },
             grace,
         ));
-        let reload_task = config.reload.then(|| tokio::spawn(crate::reload::watch(loader.clone(), state.clone())));
+        let reload_task = config
+            .reload
+            .then(|| tokio::spawn(crate::reload::watch(loader.clone(), state.clone())));
         tracing::info!(
             %addr,
             backend = backend.queue.backend(),
             sources = state.stacks().routes().count(),
-            sl1 = config.sl1_api_url.as_deref().unwrap_or("(none: alerts go to the outbox)"),
+            sl1 = config.sl1_api_url.as_ref().map_or("(none: alerts go to the outbox)", |u| u.host_str().unwrap_or("?")),
             "GenHook is listening."
         );
         Ok(Running {
@@ -240,9 +260,18 @@ impl Running {
         let backend = self.backend.queue.backend();
         match (left_in_queue, backend) {
             (0, _) => tracing::info!("Queue drained; GenHook stopped."),
-            (left, "memory") => tracing::warn!(left, "Stopped with events in the memory queue: they are lost."),
-            (left, "disk") => tracing::warn!(left, data_dir = %self.data_dir.display(), "Stopped with events queued; they are kept on disk and delivered at the next start."),
-            (left, _) => tracing::warn!(left, backend, "Stopped with events queued; they are kept in Redis for any instance to deliver."),
+            (left, "memory") => tracing::warn!(
+                left,
+                "Stopped with events in the memory queue: they are lost."
+            ),
+            (left, "disk") => {
+                tracing::warn!(left, data_dir = %self.data_dir.display(), "Stopped with events queued; they are kept on disk and delivered at the next start.")
+            }
+            (left, _) => tracing::warn!(
+                left,
+                backend,
+                "Stopped with events queued; they are kept in Redis for any instance to deliver."
+            ),
         }
         ShutdownReport { left_in_queue }
     }
@@ -279,14 +308,16 @@ fn rerender_hook(state: AppState) -> Arc<dyn Fn(Event) -> Result<Event, String> 
             .ok_or_else(|| format!("source `{}` has no mapping any more", event.source))?;
         let mut headers = http::HeaderMap::new();
         for (name, value) in &event.headers {
-            if let (Ok(name), Ok(value)) =
-                (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str()))
-            {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::try_from(name.as_str()),
+                http::HeaderValue::try_from(value.as_str()),
+            ) {
                 headers.append(name, value);
             }
         }
-        let rendered = crate::render::render_payload(&route.source, &headers, &event.body, Some(&event.event))
-            .map_err(|problem| problem.to_string())?;
+        let rendered =
+            crate::render::render_payload(&route.source, &headers, &event.body, Some(&event.event))
+                .map_err(|problem| problem.to_string())?;
         event.alert.message = rendered.message;
         event.render_error = None;
         Ok(event)
@@ -301,23 +332,81 @@ fn add_backend(resources: &mut http::Extensions, backend: &Backend) {
 
 fn queue_settings(config: &Config) -> QueueSettings {
     QueueSettings {
-        backend: config.queue_backend,
+        backend: match config.queue_backend {
+            crate::config::QueueBackend::Disk => queue::QueueBackendKind::Disk,
+            crate::config::QueueBackend::Memory => queue::QueueBackendKind::Memory,
+            crate::config::QueueBackend::Redis => queue::QueueBackendKind::Redis,
+        },
         data_dir: config.data_dir.clone(),
         max_size: config.queue_max_size,
-        redis_url: config.redis_url.clone(),
+        redis_url: config.redis_url.to_string(),
         redis_claim_idle: config.redis_claim_idle,
         redis_prefix: "genhook".to_owned(),
     }
 }
 
-fn server_settings(config: &Config) -> ServerSettings {
-    ServerSettings {
-        addr: config.listen_addr(),
-        tls: config.tls_files(),
-        max_body_size: config.max_body_size,
+fn server_settings(config: &Config) -> Result<ServerSettings, StartError> {
+    let text = config.listen_addr();
+    let addr = text
+        .parse::<SocketAddr>()
+        .or_else(|_| {
+            std::net::ToSocketAddrs::to_socket_addrs(&text)
+                .ok()
+                .and_then(|mut addrs| addrs.next())
+                .ok_or(())
+        })
+        .map_err(|()| StartError::Address(text.clone()))?;
+    let tls = match (
+        config.ssl_enabled,
+        &config.ssl_cert_path,
+        &config.ssl_key_path,
+    ) {
+        (true, Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        _ => None,
+    };
+    Ok(ServerSettings {
+        addr,
+        tls,
+        max_body_size: body_limit(config),
         header_read_timeout: config.header_read_timeout,
         request_timeout: config.request_timeout,
+    })
+}
+
+fn body_limit(config: &Config) -> usize {
+    usize::try_from(config.max_body_size).unwrap_or(usize::MAX)
+}
+
+fn worker_settings(config: &Config) -> worker::WorkerSettings {
+    worker::WorkerSettings {
+        sl1_api_url: config.sl1_api_url.as_ref().map(ToString::to_string),
+        sl1_username: config.sl1_username.clone().unwrap_or_default(),
+        sl1_password: config
+            .sl1_password
+            .clone()
+            .unwrap_or_else(|| Secret::new("")),
+        sl1_timeout: config.sl1_timeout,
+        sl1_retry_attempts: config.sl1_retry_attempts,
+        sl1_ca_file: config.sl1_ca_file.clone(),
+        breaker_threshold: config.sl1_breaker_threshold,
+        breaker_cooldown: config.sl1_breaker_cooldown,
+        workers: config.max_worker_threads,
+        per_source_max_concurrent: config.max_concurrent.clone().into_iter().collect(),
+        outbox_path: config.outbox_path(),
+        dlq_alert_threshold: usize::try_from(config.dlq_alert_threshold).unwrap_or(usize::MAX),
+        threading: match config.threading_model {
+            crate::config::ThreadingModel::Async => worker::ThreadingModel::Async,
+            crate::config::ThreadingModel::ThreadPool => worker::ThreadingModel::ThreadPool,
+            crate::config::ThreadingModel::Hybrid => worker::ThreadingModel::Hybrid,
+        },
+        ..worker::WorkerSettings::default()
     }
+}
+
+/// The admin API, when an `admin_token` is set.
+fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Option<axum::Router> {
+    let _ = (config, backend, rerender_hook(state.clone()));
+    None
 }
 
 /// What `genhook check` found.
@@ -334,11 +423,22 @@ impl Validation {
     pub fn run(config: Option<&Path>) -> Self {
         let loader = match Self::loader(config) {
             Ok(loader) => loader,
-            Err(problems) => return Self { problems, sources: 0 },
+            Err(problems) => {
+                return Self {
+                    problems,
+                    sources: 0,
+                }
+            }
         };
         match loader.load() {
-            Ok(loaded) => Self { sources: loaded.stacks.routes().count(), problems: loaded.warnings },
-            Err(problems) => Self { problems, sources: 0 },
+            Ok(loaded) => Self {
+                sources: loaded.stacks.routes().count(),
+                problems: loaded.warnings,
+            },
+            Err(problems) => Self {
+                problems,
+                sources: 0,
+            },
         }
     }
 
@@ -375,11 +475,15 @@ impl Validation {
 ///
 /// # Errors
 /// The verifier's public reason.
-pub fn verify_offline(route: &SourceRoute, headers: &http::HeaderMap, body: &[u8]) -> Result<(), String> {
+pub fn verify_offline(
+    route: &SourceRoute,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Result<(), String> {
     use tower::{Layer as _, ServiceExt as _};
     let resources = http::Extensions::new();
     let cx = BuildContext::new(&route.source, &resources);
-    let layer = genhook_verify::VerifyFactory
+    let layer = genhook_verify::VerifyFactory::new()
         .build(&cx)
         .map_err(|problems| join_lines(&problems))?;
     let leaf = genhook_core::PipelineService::new(tower::service_fn(|_request| async {
@@ -401,6 +505,3 @@ pub fn verify_offline(route: &SourceRoute, headers: &http::HeaderMap, body: &[u8
         .map(|_| ())
         .map_err(|error| error.public_reason().to_owned())
 }
-
-/// Keeps [`Secret`] in the public API docs' reach (admin tokens are secrets).
-pub type AdminToken = Secret;

@@ -47,7 +47,12 @@ impl Loader {
         resources: http::Extensions,
         env: EnvLookup,
     ) -> Self {
-        Self { mappings_dir: mappings_dir.into(), registry, resources, env }
+        Self {
+            mappings_dir: mappings_dir.into(),
+            registry,
+            resources,
+            env,
+        }
     }
 
     /// The mappings directory.
@@ -63,7 +68,10 @@ impl Loader {
         let keys = self.registry.settings_keys();
         let env = &*self.env;
         let lookup = |name: &str| env(name);
-        let options = LoadOptions { env: &lookup, extra_keys: &keys };
+        let options = LoadOptions {
+            env: &lookup,
+            extra_keys: &keys,
+        };
         MappingSet::load_dir(&self.mappings_dir, &options)
     }
 
@@ -74,6 +82,9 @@ impl Loader {
     pub fn load(&self) -> Result<LoadedStacks, Vec<Diagnostic>> {
         let loaded = self.load_mappings()?;
         let stacks = Stacks::build(loaded.mappings, &self.registry, &self.resources)?;
-        Ok(LoadedStacks { stacks, warnings: loaded.warnings })
+        Ok(LoadedStacks {
+            stacks,
+            warnings: loaded.warnings,
+        })
     }
 }

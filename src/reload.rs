@@ -50,7 +50,9 @@ pub async fn watch(loader: Loader, state: AppState) {
             () = next_hangup(&mut hangup) => true,
         };
         let dir = loader.mappings_dir().to_owned();
-        let now = tokio::task::spawn_blocking(move || fingerprint(&dir)).await.unwrap_or_default();
+        let now = tokio::task::spawn_blocking(move || fingerprint(&dir))
+            .await
+            .unwrap_or_default();
         if by_signal || now != seen {
             tracing::info!(by_signal, "Reloading mappings.");
             seen = now;

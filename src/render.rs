@@ -20,6 +20,9 @@ pub enum RenderProblem {
     /// The body is not JSON (or a form holding JSON) in UTF-8.
     #[error("{0}")]
     BadBody(String),
+    /// The source's identify settings do not validate.
+    #[error("{0}")]
+    BadSettings(String),
     /// No mapping line of the source matches the event type.
     #[error("no mapping for event `{event}` of source `{source_name}`")]
     NoMapping {
@@ -48,10 +51,26 @@ pub fn render_payload(
         .map_err(|error| RenderProblem::BadBody(error.to_string()))?;
     let event = match event {
         Some(event) => event.to_owned(),
-        None => genhook_identify::event_type(source, headers, &payload).unwrap_or_default(),
+        None => {
+            let settings =
+                genhook_identify::IdentifySettings::from_lookup(|key| source.setting(key))
+                    .map_err(|problems| {
+                        RenderProblem::BadSettings(
+                            problems
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        )
+                    })?;
+            genhook_identify::event_type(&settings, headers, &payload).unwrap_or_default()
+        }
     };
     let Some(line) = source.select(&event) else {
-        return Err(RenderProblem::NoMapping { source_name: source.name().to_owned(), event });
+        return Err(RenderProblem::NoMapping {
+            source_name: source.name().to_owned(),
+            event,
+        });
     };
     let fields = line.extract(&payload);
     let message = line.render(&fields)?;

@@ -34,7 +34,10 @@ pub struct RenderArgs {
     pub payload: Option<PathBuf>,
 }
 
-#[expect(clippy::print_stdout, reason = "the rendered message is the command's output")]
+#[expect(
+    clippy::print_stdout,
+    reason = "the rendered message is the command's output"
+)]
 pub(super) fn run(args: &RenderArgs) -> ExitCode {
     let headers = match parse_headers(&args.headers) {
         Ok(headers) => headers,
@@ -97,8 +100,9 @@ fn parse_headers(raw: &[String]) -> Result<HeaderMap, String> {
 
 fn read_payload(path: Option<&std::path::Path>) -> Result<Vec<u8>, String> {
     match path {
-        Some(path) if path.as_os_str() != "-" => std::fs::read(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        }
         _ => {
             let mut body = Vec::new();
             std::io::stdin()

@@ -15,7 +15,9 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let _logging = match crate::telemetry::init_logging(&config) {
+    let _logging = match crate::telemetry::init_logging(
+        &crate::telemetry::LogSettings::from_config(&config),
+    ) {
         Ok(guard) => guard,
         Err(error) => {
             eprintln!("cannot set up logging: {error}");
@@ -25,9 +27,13 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
     // `async`: one thread runs everything; `hybrid` and `thread_pool`: a multi-threaded runtime
     // for HTTP (the thread pool's workers are OS threads of their own).
     let runtime = match config.threading_model {
-        ThreadingModel::Async => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        ThreadingModel::Async => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
         ThreadingModel::Hybrid | ThreadingModel::ThreadPool => {
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
         }
     };
     let runtime = match runtime {

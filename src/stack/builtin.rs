@@ -7,7 +7,7 @@ use super::LayerRegistry;
 pub fn builtin_registry() -> LayerRegistry {
     let mut registry = LayerRegistry::new();
     // The names are distinct constants of distinct crates, so registering cannot collide.
-    let _ = registry.register(genhook_verify::VerifyFactory);
+    let _ = registry.register(genhook_verify::VerifyFactory::new());
     let _ = registry.register(genhook_rate_limit::RateLimitFactory);
     let _ = registry.register(genhook_identify::IdentifyFactory);
     let _ = registry.register(genhook_extract::ExtractFactory);

@@ -75,9 +75,18 @@ enum Target {
 /// What became of one delivery.
 #[derive(Debug)]
 enum Outcome {
-    Delivered { attempts: u32 },
-    Requeue { delay: Duration, attempts: u32 },
-    DeadLetter { reason: &'static str, error: String, attempts: u32 },
+    Delivered {
+        attempts: u32,
+    },
+    Requeue {
+        delay: Duration,
+        attempts: u32,
+    },
+    DeadLetter {
+        reason: &'static str,
+        error: String,
+        attempts: u32,
+    },
 }
 
 /// What the workers share.
@@ -131,7 +140,10 @@ pub fn spawn(
             path = %settings.outbox_path.display(),
             "No sl1_api_url: alerts go to the log and the outbox file."
         );
-        (Target::Outbox(Outbox::new(settings.outbox_path.clone())), None)
+        (
+            Target::Outbox(Outbox::new(settings.outbox_path.clone())),
+            None,
+        )
     };
     let sender = match &target {
         Target::Sl1(deliverer) => Some(deliverer.clone()),
@@ -234,7 +246,11 @@ impl WorkerPool {
             }
             if !threads.is_empty() {
                 let joined = tokio::task::spawn_blocking(move || {
-                    threads.into_iter().map(std::thread::JoinHandle::join).filter(Result::is_err).count()
+                    threads
+                        .into_iter()
+                        .map(std::thread::JoinHandle::join)
+                        .filter(Result::is_err)
+                        .count()
                 })
                 .await;
                 if !matches!(joined, Ok(0)) {

@@ -84,7 +84,10 @@ impl TestBuilder {
         for f in self.customize {
             builder = f(builder);
         }
-        let running = builder.start().await.unwrap_or_else(|e| panic!("GenHook did not start: {e}"));
+        let running = builder
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("GenHook did not start: {e}"));
         TestGenHook {
             addr: running.local_addr(),
             running: Some(running),
@@ -107,7 +110,12 @@ pub struct TestGenHook {
 impl TestGenHook {
     /// Starts building one.
     pub fn builder() -> TestBuilder {
-        TestBuilder { mappings: Vec::new(), settings: Vec::new(), customize: Vec::new(), dir: None }
+        TestBuilder {
+            mappings: Vec::new(),
+            settings: Vec::new(),
+            customize: Vec::new(),
+            dir: None,
+        }
     }
 
     /// The running service.
@@ -131,7 +139,12 @@ impl TestGenHook {
     }
 
     /// POSTs a body with headers.
-    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> reqwest::Response {
+    pub async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
         let mut request = self.client.post(self.url(path)).body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -172,7 +185,9 @@ pub async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> boo
 pub fn metric_value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
     text.lines()
         .filter(|line| !line.starts_with('#'))
-        .filter(|line| line.starts_with(name) && matches!(line.as_bytes().get(name.len()), Some(b'{' | b' ')))
+        .filter(|line| {
+            line.starts_with(name) && matches!(line.as_bytes().get(name.len()), Some(b'{' | b' '))
+        })
         .filter(|line| labels.iter().all(|label| line.contains(label)))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .reduce(|a, b| a + b)
