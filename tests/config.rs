@@ -669,3 +669,10 @@ fn warnings_point_at_risky_settings() {
     );
     assert!(config.warnings().iter().all(|w| !w.is_error()));
 }
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_are_accepted() {
+    let config = parse("\u{feff}server_port = 9002\r\nlog_level = Warn\r\n").unwrap();
+    assert_eq!(config.server_port, 9002);
+    assert_eq!(config.log_level, LogLevel::Warn);
+}
