@@ -676,3 +676,17 @@ fn a_byte_order_mark_and_crlf_line_ends_are_accepted() {
     assert_eq!(config.server_port, 9002);
     assert_eq!(config.log_level, LogLevel::Warn);
 }
+
+#[test]
+fn tls_files_are_given_only_when_tls_is_on() {
+    let on = parse("ssl_enabled = yes\nssl_cert_path = Cargo.toml\nssl_key_path = Cargo.lock\n")
+        .unwrap();
+    assert_eq!(
+        on.tls_files(),
+        Some((PathBuf::from("Cargo.toml"), PathBuf::from("Cargo.lock")))
+    );
+    let off =
+        parse("ssl_enabled = no\nssl_cert_path = Cargo.toml\nssl_key_path = Cargo.lock\n").unwrap();
+    assert_eq!(off.tls_files(), None);
+    assert_eq!(Config::defaults().tls_files(), None);
+}
