@@ -669,3 +669,24 @@ fn warnings_point_at_risky_settings() {
     );
     assert!(config.warnings().iter().all(|w| !w.is_error()));
 }
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_are_accepted() {
+    let config = parse("\u{feff}server_port = 9002\r\nlog_level = Warn\r\n").unwrap();
+    assert_eq!(config.server_port, 9002);
+    assert_eq!(config.log_level, LogLevel::Warn);
+}
+
+#[test]
+fn tls_files_are_given_only_when_tls_is_on() {
+    let on = parse("ssl_enabled = yes\nssl_cert_path = Cargo.toml\nssl_key_path = Cargo.lock\n")
+        .unwrap();
+    assert_eq!(
+        on.tls_files(),
+        Some((PathBuf::from("Cargo.toml"), PathBuf::from("Cargo.lock")))
+    );
+    let off =
+        parse("ssl_enabled = no\nssl_cert_path = Cargo.toml\nssl_key_path = Cargo.lock\n").unwrap();
+    assert_eq!(off.tls_files(), None);
+    assert_eq!(Config::defaults().tls_files(), None);
+}

@@ -84,6 +84,8 @@ impl Config {
     fn from_parts(file: Option<&Path>, text: &str, env: Env<'_>) -> Result<Self, Vec<Diagnostic>> {
         let mut collected = Collected::default();
         if let Some(file) = file {
+            // Editors on Windows may start the file with a byte-order mark.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             read_file(file, text, &mut collected);
         }
         read_env(env, &mut collected);

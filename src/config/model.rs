@@ -102,6 +102,15 @@ impl Config {
         }
     }
 
+    /// The certificate and key files to serve HTTPS with: `Some` when `ssl_enabled` (load
+    /// has checked that both are set and exist).
+    pub fn tls_files(&self) -> Option<(PathBuf, PathBuf)> {
+        if !self.ssl_enabled {
+            return None;
+        }
+        Some((self.ssl_cert_path.clone()?, self.ssl_key_path.clone()?))
+    }
+
     /// The configured concurrency limit of a source's SL1 deliveries, if any.
     pub fn max_concurrent_for(&self, source: &str) -> Option<usize> {
         self.max_concurrent.get(source).copied()

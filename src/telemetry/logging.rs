@@ -39,6 +39,18 @@ impl LogSettings {
     }
 }
 
+impl From<&Config> for LogSettings {
+    fn from(config: &Config) -> Self {
+        Self::from_config(config)
+    }
+}
+
+impl From<&LogSettings> for LogSettings {
+    fn from(settings: &LogSettings) -> Self {
+        settings.clone()
+    }
+}
+
 /// Keeps logging running: dropping it flushes the lines still buffered and stops the writer
 /// thread, so hold it until the program ends. It also changes the level at reload.
 #[must_use = "dropping the guard stops logging"]
@@ -106,12 +118,13 @@ pub fn log_subscriber(
     ))
 }
 
-/// Installs the subscriber for the whole process (once, at start-up).
+/// Installs the subscriber for the whole process (once, at start-up), from a `&Config` or
+/// [`LogSettings`].
 ///
 /// # Errors
 /// When the log file cannot be opened, or a global subscriber is already installed.
-pub fn init_logging(settings: &LogSettings) -> Result<LogGuard, TelemetryError> {
-    let (subscriber, guard) = log_subscriber(settings)?;
+pub fn init_logging(settings: impl Into<LogSettings>) -> Result<LogGuard, TelemetryError> {
+    let (subscriber, guard) = log_subscriber(&settings.into())?;
     subscriber
         .try_init()
         .map_err(|e| TelemetryError::Subscriber(e.to_string()))?;

@@ -6,17 +6,18 @@
 //!   done by GenHook's own small, tested [`RotatingFile`] writer (no extra dependency), run on
 //!   `tracing-appender`'s non-blocking writer thread. Keep the returned [`LogGuard`] alive; it
 //!   also changes the level on reload.
-//! - **Metrics:** [`install_metrics`] installs the `metrics-exporter-prometheus` recorder with
+//! - **Metrics:** [`prometheus`] returns the process's handle, installing the recorder on
+//!   first use (the server calls it; idempotent). [`install_metrics`] installs the `metrics-exporter-prometheus` recorder with
 //!   histogram buckets for every `*_seconds` metric of [`genhook_core::metrics`]; the `/metrics`
 //!   route serves the returned handle's `render()`. [`spawn_upkeep`] keeps histograms drained.
 //!
 //! ```no_run
 //! use genhook::config::{env, Config};
-//! use genhook::telemetry::{init_logging, install_metrics, LogSettings};
+//! use genhook::telemetry::{init_logging, prometheus};
 //!
 //! let config = Config::load(None, &env::lookup).map_err(|_| "bad config")?;
-//! let _log = init_logging(&LogSettings::from_config(&config))?;
-//! let metrics = install_metrics()?;
+//! let _log = init_logging(&config)?; // or a `LogSettings`
+//! let metrics = prometheus(); // installs the recorder on first use
 //! let page: String = metrics.render();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -30,8 +31,9 @@ use std::path::PathBuf;
 pub use logging::{init_logging, log_subscriber, LogGuard, LogSettings};
 pub use metrics_exporter_prometheus::PrometheusHandle;
 pub use prometheus::{
-    install_metrics, prometheus_builder, spawn_upkeep, DELIVERY_BUCKETS, EVENTS_PER_SYNC_BUCKETS,
-    LAYER_BUCKETS, REQUEST_BUCKETS, SECONDS_BUCKETS, SL1_BUCKETS, UPKEEP_INTERVAL,
+    install_metrics, prometheus, prometheus_builder, spawn_upkeep, DELIVERY_BUCKETS,
+    EVENTS_PER_SYNC_BUCKETS, LAYER_BUCKETS, REQUEST_BUCKETS, SECONDS_BUCKETS, SL1_BUCKETS,
+    UPKEEP_INTERVAL,
 };
 pub use rotate::{Clock, RotatingFile};
 

@@ -5,6 +5,7 @@
 //! `*_seconds` histogram gets [`SECONDS_BUCKETS`]. `/metrics` serves
 //! [`PrometheusHandle::render`].
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use genhook_core::metrics as names;
@@ -84,6 +85,41 @@ pub fn install_metrics() -> Result<PrometheusHandle, TelemetryError> {
         .map_err(TelemetryError::Metrics)
 }
 
+/// The process's Prometheus handle: the first call installs the recorder (with
+/// [`prometheus_builder`]'s buckets) and starts a thread that runs upkeep every
+/// [`UPKEEP_INTERVAL`]; later calls return the same handle, so several servers in one process
+/// (tests) share it. If another recorder was installed first, the handle still renders, but
+/// only what was recorded through it (nothing): a warning says so.
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = prometheus_builder().unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("Another metrics recorder is installed; /metrics will be empty.");
+            }
+            start_upkeep_thread(handle.clone());
+            handle
+        })
+        .clone()
+}
+
+/// Runs upkeep on a thread of its own (not tied to any runtime), for the process's life.
+fn start_upkeep_thread(handle: PrometheusHandle) {
+    let started = std::thread::Builder::new()
+        .name("genhook-metrics-upkeep".to_owned())
+        .spawn(move || loop {
+            // Woken only by the timeout: nothing unparks this thread.
+            std::thread::park_timeout(UPKEEP_INTERVAL);
+            handle.run_upkeep();
+        });
+    if let Err(error) = started {
+        tracing::warn!(%error, "Cannot start the metrics upkeep thread; histograms are drained at each scrape only.");
+    }
+}
+
 /// Drains histogram samples every [`UPKEEP_INTERVAL`] so they do not grow between scrapes.
 /// Needs a Tokio runtime; abort the returned task at shutdown (or let the runtime end it).
 pub fn spawn_upkeep(handle: PrometheusHandle) -> tokio::task::JoinHandle<()> {
@@ -138,6 +174,30 @@ mod tests {
         }
         // Histograms, not summaries (which have quantiles instead of buckets).
         assert!(!text.contains("quantile="), "{text}");
+    }
+
+    #[test]
+    fn the_process_handle_is_installed_once_and_shared() {
+        let first = prometheus();
+        let second = prometheus();
+        // Labels no other test uses: the recorder is shared by the whole test process.
+        metrics::counter!(names::WEBHOOKS_RECEIVED, "source" => "telemetry-test", "event" => "push")
+            .increment(2);
+        metrics::histogram!("genhook_telemetry_test_seconds").record(0.2);
+        for handle in [&first, &second] {
+            let text = handle.render();
+            assert!(
+                text.contains(
+                    r#"genhook_webhooks_received_total{source="telemetry-test",event="push"} 2"#
+                ),
+                "{text}"
+            );
+        }
+        let text = second.render();
+        assert!(
+            text.contains(r#"genhook_telemetry_test_seconds_bucket{le="0.25"} 1"#),
+            "{text}"
+        );
     }
 
     #[test]
