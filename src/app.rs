@@ -140,7 +140,7 @@ impl Builder {
         let state = AppState::new(
             loaded.stacks,
             backend.queue.clone(),
-            Some(crate::telemetry::metrics_handle()),
+            Some(crate::telemetry::prometheus()),
             body_limit(&config),
         );
         let admin = admin_router(&config, &backend, &state);
