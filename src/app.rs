@@ -463,7 +463,7 @@ impl Validation {
         };
         add_backend(&mut resources, &backend);
         Ok(Loader::new(
-            config.mappings_dir.clone(),
+            config.mappings_dir,
             builtin_registry(),
             resources,
             Arc::new(crate::config::env::lookup),

@@ -16,7 +16,7 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
         }
     };
     let _logging = match crate::telemetry::init_logging(
-        &crate::telemetry::LogSettings::from_config(&config),
+        crate::telemetry::LogSettings::from_config(&config),
     ) {
         Ok(guard) => guard,
         Err(error) => {
