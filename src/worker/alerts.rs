@@ -110,7 +110,10 @@ impl SelfMonitor {
             .as_ref()
             .is_some_and(|d| d.breaker().state() != BreakerState::Closed);
         if open {
-            *self.dlq_pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
+            *self
+                .dlq_pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(message);
         } else {
             self.send(message).await;
         }

@@ -499,11 +499,11 @@ pub mod future {
                     }
                     Poll::Ready(result)
                 }
-                KindProj::Refused { error } => Poll::Ready(Err(Box::new(
-                    error.take().unwrap_or(BreakerOpen {
+                KindProj::Refused { error } => {
+                    Poll::Ready(Err(Box::new(error.take().unwrap_or(BreakerOpen {
                         retry_in: Duration::ZERO,
-                    }),
-                ))),
+                    }))))
+                }
             }
         }
     }
@@ -606,13 +606,11 @@ mod tests {
             false
         }
         let breaker = Breaker::new(1, Duration::from_secs(5));
-        let svc = CircuitBreakerLayer::with_classifier(
-            breaker.clone(),
-            never as fn(&BoxError) -> bool,
-        )
-        .layer(tower::service_fn(|_: ()| async {
-            Err::<(), BoxError>("bad request".into())
-        }));
+        let svc =
+            CircuitBreakerLayer::with_classifier(breaker.clone(), never as fn(&BoxError) -> bool)
+                .layer(tower::service_fn(|_: ()| async {
+                    Err::<(), BoxError>("bad request".into())
+                }));
         assert!(svc.clone().oneshot(()).await.is_err());
         assert!(svc.oneshot(()).await.is_err());
         assert_eq!(breaker.state(), BreakerState::Closed);

@@ -158,8 +158,7 @@ impl Policy<Sl1Request, Sl1Response, BoxError> for Sl1RetryPolicy {
         let hint = match classify(error) {
             Verdict::Retry { hint } => hint,
             Verdict::BreakerOpen { .. } => {
-                ::metrics::counter!(metrics::SL1_REQUESTS, "status" => "breaker_open")
-                    .increment(1);
+                ::metrics::counter!(metrics::SL1_REQUESTS, "status" => "breaker_open").increment(1);
                 return None;
             }
             Verdict::Permanent => return None,

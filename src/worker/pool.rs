@@ -68,16 +68,25 @@ enum Phase {
 /// Where alerts go.
 #[derive(Debug)]
 enum Target {
-    Sl1(Deliverer<Sl1Client>),
+    Sl1(Box<Deliverer<Sl1Client>>),
     Outbox(Outbox),
 }
 
 /// What became of one delivery.
 #[derive(Debug)]
 enum Outcome {
-    Delivered { attempts: u32 },
-    Requeue { delay: Duration, attempts: u32 },
-    DeadLetter { reason: &'static str, error: String, attempts: u32 },
+    Delivered {
+        attempts: u32,
+    },
+    Requeue {
+        delay: Duration,
+        attempts: u32,
+    },
+    DeadLetter {
+        reason: &'static str,
+        error: String,
+        attempts: u32,
+    },
 }
 
 /// What the workers share.
@@ -125,16 +134,19 @@ pub fn spawn(
             metrics::CIRCUIT_STATE,
         );
         let deliverer = Deliverer::new(client, &settings, breaker.clone());
-        (Target::Sl1(deliverer), Some(breaker))
+        (Target::Sl1(Box::new(deliverer)), Some(breaker))
     } else {
         tracing::info!(
             path = %settings.outbox_path.display(),
             "No sl1_api_url: alerts go to the log and the outbox file."
         );
-        (Target::Outbox(Outbox::new(settings.outbox_path.clone())), None)
+        (
+            Target::Outbox(Outbox::new(settings.outbox_path.clone())),
+            None,
+        )
     };
     let sender = match &target {
-        Target::Sl1(deliverer) => Some(deliverer.clone()),
+        Target::Sl1(deliverer) => Some((**deliverer).clone()),
         Target::Outbox(_) => None,
     };
     let monitor = Arc::new(SelfMonitor::new(
@@ -205,53 +217,55 @@ impl WorkerPool {
 
     /// Drains the queue for up to `grace`, then stops the workers (see the module docs) and
     /// resolves to the number of events left in the queue.
-    pub fn shutdown(self, grace: Duration) -> impl std::future::Future<Output = usize> + Send {
-        async move {
-            let Self {
-                phase,
-                tasks,
-                threads,
-                monitor,
-                ctx,
-                breaker: _,
-            } = self;
-            phase.send_replace(Phase::Draining);
-            let deadline = Instant::now() + grace;
-            loop {
-                let finished = tasks.iter().all(JoinHandle::is_finished)
-                    && threads.iter().all(std::thread::JoinHandle::is_finished);
-                let idle = ctx.queue.depth() == 0 && ctx.in_flight.load(Ordering::Relaxed) == 0;
-                if finished || idle || Instant::now() >= deadline {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+    pub async fn shutdown(self, grace: Duration) -> usize {
+        let Self {
+            phase,
+            tasks,
+            threads,
+            monitor,
+            ctx,
+            breaker: _,
+        } = self;
+        phase.send_replace(Phase::Draining);
+        let deadline = Instant::now() + grace;
+        loop {
+            let finished = tasks.iter().all(JoinHandle::is_finished)
+                && threads.iter().all(std::thread::JoinHandle::is_finished);
+            let idle = ctx.queue.depth() == 0 && ctx.in_flight.load(Ordering::Relaxed) == 0;
+            if finished || idle || Instant::now() >= deadline {
+                break;
             }
-            phase.send_replace(Phase::Stopped);
-            for task in tasks {
-                if let Err(error) = task.await {
-                    tracing::error!(%error, "A dispatch worker task failed.");
-                }
-            }
-            if !threads.is_empty() {
-                let joined = tokio::task::spawn_blocking(move || {
-                    threads.into_iter().map(std::thread::JoinHandle::join).filter(Result::is_err).count()
-                })
-                .await;
-                if !matches!(joined, Ok(0)) {
-                    tracing::error!("A dispatch worker thread panicked.");
-                }
-            }
-            if let Some(monitor) = monitor {
-                monitor.abort();
-            }
-            let left = ctx.queue.depth();
-            tracing::info!(
-                left,
-                backend = ctx.queue.backend(),
-                "Dispatch workers stopped."
-            );
-            left
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        phase.send_replace(Phase::Stopped);
+        for task in tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "A dispatch worker task failed.");
+            }
+        }
+        if !threads.is_empty() {
+            let joined = tokio::task::spawn_blocking(move || {
+                threads
+                    .into_iter()
+                    .map(std::thread::JoinHandle::join)
+                    .filter(Result::is_err)
+                    .count()
+            })
+            .await;
+            if !matches!(joined, Ok(0)) {
+                tracing::error!("A dispatch worker thread panicked.");
+            }
+        }
+        if let Some(monitor) = monitor {
+            monitor.abort();
+        }
+        let left = ctx.queue.depth();
+        tracing::info!(
+            left,
+            backend = ctx.queue.backend(),
+            "Dispatch workers stopped."
+        );
+        left
     }
 }
 

@@ -75,7 +75,11 @@ impl Sl1Request {
 
     /// The request for a queued event.
     pub fn from_event(event: &Event) -> Self {
-        let request = Self::new(event.alert.clone(), event.id.as_str(), event.source.as_str());
+        let request = Self::new(
+            event.alert.clone(),
+            event.id.as_str(),
+            event.source.as_str(),
+        );
         match &event.delivery_id {
             Some(id) => request.with_delivery_id(id.as_str()),
             None => request,
@@ -238,9 +242,8 @@ fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, Sl1Error> {
     let pem = std::fs::read(path).map_err(|e| {
         Sl1Error::Config(format!("cannot read sl1_ca_file {}: {e}", path.display()))
     })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        Sl1Error::Config(format!("sl1_ca_file {} is not PEM: {e}", path.display()))
-    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| Sl1Error::Config(format!("sl1_ca_file {} is not PEM: {e}", path.display())))?;
     if certs.is_empty() {
         return Err(Sl1Error::Config(format!(
             "sl1_ca_file {} holds no certificate",
@@ -493,7 +496,10 @@ mod tests {
         settings.sl1_password = genhook_core::Secret::new("hunter2");
         let client = Sl1Client::new(&settings).unwrap();
         let debug = format!("{client:?}");
-        assert!(!debug.contains("hunter2") && !debug.contains("Basic"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("Basic"),
+            "{debug}"
+        );
     }
 
     #[test]

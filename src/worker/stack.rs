@@ -91,11 +91,7 @@ where
     pub fn new(leaf: S, settings: &WorkerSettings, breaker: Breaker) -> Self {
         let policy = Sl1RetryPolicy::with_backoff(
             settings.sl1_retry_attempts,
-            Backoff::new(
-                settings.retry_backoff_base,
-                settings.retry_backoff_max,
-                0.1,
-            ),
+            Backoff::new(settings.retry_backoff_base, settings.retry_backoff_max, 0.1),
         );
         let build = |limit: &Arc<Semaphore>| {
             sl1_stack(

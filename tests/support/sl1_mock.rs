@@ -368,7 +368,11 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, HangUp> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let answer = state.next_answer();
     state.requests.lock().unwrap().push(RecordedRequest {
         method: parts.method,
@@ -464,7 +468,10 @@ impl Sl1Mock {
 
     /// The requests it answered with a 2xx.
     pub fn accepted(&self) -> Vec<RecordedRequest> {
-        self.requests().into_iter().filter(|r| r.accepted()).collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.accepted())
+            .collect()
     }
 
     /// Waits until at least `n` requests arrived and returns them all; panics after `timeout`
