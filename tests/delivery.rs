@@ -530,3 +530,105 @@ async fn errors_are_classified_by_type_not_text() {
     let text: BoxError = "connection refused".into();
     assert!(!genhook::worker::policy::is_outage(&text));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_source_max_concurrent_caps_sl1_calls_of_that_source() {
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_millis(100)))
+        .start()
+        .await;
+    let queue = MemoryQueue::new();
+    for n in 0..6 {
+        queue.push(test_event(&format!("c{n}"), "shopify", "order"));
+    }
+    let capped = WorkerSettings {
+        workers: 4,
+        per_source_max_concurrent: [("shopify".to_owned(), 1)].into_iter().collect(),
+        ..settings(&sl1)
+    };
+    let pool = spawn_pool(capped, &queue);
+    queue.wait_settled(6, WAIT).await;
+    assert_eq!(queue.acked().len(), 6);
+    assert_eq!(sl1.max_in_flight(), 1, "shopify_max_concurrent = 1");
+    pool.shutdown(Duration::from_secs(1)).await;
+
+    // Without the per-source cap the four workers do overlap.
+    let queue = MemoryQueue::new();
+    for n in 0..6 {
+        queue.push(test_event(&format!("u{n}"), "github", "push"));
+    }
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_millis(100)))
+        .start()
+        .await;
+    let pool = spawn_pool(
+        WorkerSettings {
+            workers: 4,
+            ..settings(&sl1)
+        },
+        &queue,
+    );
+    queue.wait_settled(6, WAIT).await;
+    assert!(sl1.max_in_flight() > 1);
+    pool.shutdown(Duration::from_secs(1)).await;
+}
+
+/// Runs `body` on a current-thread runtime with a local Prometheus recorder and returns what it
+/// rendered (every task runs on this thread, so every metric lands in this recorder).
+fn with_metrics(body: impl std::future::Future<Output = ()>) -> String {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || runtime.block_on(body));
+    handle.render()
+}
+
+fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn sl1_and_worker_metrics_are_recorded_with_the_right_counts() {
+    let text = with_metrics(async {
+        let sl1 = Sl1Mock::builder()
+            .answers([Answer::status(500), Answer::created(), Answer::status(400)])
+            .start()
+            .await;
+        let queue = MemoryQueue::new();
+        queue.push(test_event("m1", "github", "first"));
+        let pool = spawn_pool(
+            WorkerSettings {
+                workers: 1,
+                ..settings(&sl1)
+            },
+            &queue,
+        );
+        queue.wait_settled(1, WAIT).await;
+        queue.push(test_event("m2", "stripe", "second"));
+        queue.wait_settled(2, WAIT).await;
+        pool.shutdown(Duration::from_secs(1)).await;
+    });
+    let value =
+        |series: &str| metric_value(&text, series).unwrap_or_else(|| panic!("{series}:\n{text}"));
+    assert_eq!(value(r#"genhook_sl1_requests_total{status="500"}"#), 1.0);
+    assert_eq!(value(r#"genhook_sl1_requests_total{status="201"}"#), 1.0);
+    assert_eq!(value(r#"genhook_sl1_requests_total{status="400"}"#), 1.0);
+    assert_eq!(value("genhook_sl1_retries_total"), 1.0);
+    assert_eq!(
+        value(r#"genhook_dead_lettered_total{source="stripe",reason="rejected"}"#),
+        1.0
+    );
+    assert_eq!(value("genhook_sl1_request_duration_seconds_count"), 3.0);
+    assert_eq!(
+        value(r#"genhook_delivery_latency_seconds_count{source="github"}"#),
+        1.0
+    );
+    assert_eq!(value("genhook_sl1_circuit_state"), 0.0);
+    assert_eq!(value("genhook_dlq_size"), 1.0);
+    assert_eq!(value("genhook_workers_busy"), 0.0);
+}
