@@ -178,6 +178,19 @@ async fn sl1_500_then_201_is_delivered_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sl1_hanging_up_is_retried() {
+    let sl1 = Sl1Mock::builder().answer(Answer::hang_up()).start().await;
+    let queue = MemoryQueue::new();
+    queue.push(test_event("h1", "github", "one"));
+    let pool = spawn_pool(settings(&sl1), &queue);
+
+    queue.wait_settled(1, WAIT).await;
+    assert_eq!(queue.acked().len(), 1);
+    assert_eq!(sl1.request_count(), 2);
+    pool.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sl1_400_is_called_once_and_dead_lettered() {
     let sl1 = Sl1Mock::builder()
         .answer(Answer::status(400).em7_message("Invalid aligned_resource"))

@@ -154,6 +154,10 @@ pub fn spawn(
         settings.dlq_alert_threshold,
         sender,
     ));
+    {
+        let monitor = Arc::clone(&monitor);
+        handle.spawn(async move { monitor.refresh_dlq_size().await });
+    }
     let monitor_task = breaker
         .as_ref()
         .map(|b| handle.spawn(Arc::clone(&monitor).run(b.subscribe())));
