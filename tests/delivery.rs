@@ -281,7 +281,7 @@ async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
     }
     let settings = WorkerSettings {
         breaker_threshold: 3,
-        breaker_cooldown: Duration::from_millis(400),
+        breaker_cooldown: Duration::from_millis(1000),
         sl1_retry_attempts: 1,
         ..settings(&sl1)
     };
@@ -294,12 +294,14 @@ async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
         .await
         .unwrap()
         .unwrap();
-    // While open (before the cooldown ends), no request reaches SL1.
+    // While open (before the cooldown ends), no request reaches SL1. (The 50 ms let an attempt
+    // sent just before the circuit opened arrive.)
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let at_open = sl1.request_count();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         breaker.state() == BreakerState::Open,
-        "cooldown is 400 ms, still open"
+        "cooldown is 1 s, still open"
     );
     assert_eq!(sl1.request_count(), at_open, "requests stop while open");
     assert!(queue.requeues() > 0, "events were held back, not dropped");

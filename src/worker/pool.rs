@@ -46,6 +46,9 @@ use super::settings::{ThreadingModel, WorkerSettings};
 use super::sl1::{BlockingSl1Client, Sl1Client, Sl1Error, Sl1Request};
 use super::stack::Deliverer;
 
+/// The shortest wait before an event refused by an open circuit is tried again.
+const MIN_BREAKER_WAIT: Duration = Duration::from_millis(100);
+
 /// The pool could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -393,8 +396,9 @@ fn describe(error: &(dyn std::error::Error + 'static)) -> String {
 
 fn outcome_of_error(error: &BoxError, attempts: u32) -> Outcome {
     match classify(error) {
+        // Never requeue for "now" while the circuit refuses: the worker would spin.
         Verdict::BreakerOpen { retry_in } => Outcome::Requeue {
-            delay: retry_in,
+            delay: retry_in.max(MIN_BREAKER_WAIT),
             attempts,
         },
         Verdict::Retry { .. } => Outcome::DeadLetter {
@@ -490,7 +494,7 @@ impl Ctx {
                     ::metrics::counter!(metrics::SL1_REQUESTS, "status" => "breaker_open")
                         .increment(1);
                     return Outcome::Requeue {
-                        delay: open.retry_in(),
+                        delay: open.retry_in().max(MIN_BREAKER_WAIT),
                         attempts: request.attempts(),
                     };
                 }
@@ -562,7 +566,7 @@ impl Ctx {
                     tracing::error!(event_id = %id, %error, "Cannot requeue an event.");
                 }
                 // Wait as long as the event does, so an open circuit is not polled in a loop.
-                (delay > Duration::ZERO).then(|| delay.max(Duration::from_millis(50)))
+                (delay > Duration::ZERO).then_some(delay)
             }
             Outcome::DeadLetter {
                 reason,
