@@ -266,6 +266,18 @@ async fn basic_auth_guid_header_ids_and_every_alert_field_arrive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
+    sl1_outage(ThreadingModel::Hybrid).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sl1_down_with_thread_pool_workers_opens_breaker_and_loses_nothing() {
+    sl1_outage(ThreadingModel::ThreadPool).await;
+}
+
+/// SL1 answers 503 until the circuit opened, then 201: the circuit opens, requests stop while it
+/// is open, it closes when SL1 answers, every event is delivered or dead-lettered exactly once,
+/// and one summary alert tells about the outage.
+async fn sl1_outage(model: ThreadingModel) {
     let sl1 = Sl1Mock::builder()
         .default_answer(Answer::status(503))
         .start()
@@ -283,6 +295,7 @@ async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
         breaker_threshold: 3,
         breaker_cooldown: Duration::from_millis(1000),
         sl1_retry_attempts: 1,
+        threading: model,
         ..settings(&sl1)
     };
     let pool = spawn_pool(settings, &queue);
