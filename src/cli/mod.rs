@@ -1,5 +1,7 @@
 //! The command line (being written).
 
+pub mod dlq;
+
 use std::process::ExitCode;
 
 /// Runs the command line.
