@@ -405,8 +405,13 @@ fn worker_settings(config: &Config) -> worker::WorkerSettings {
 
 /// The admin API, when an `admin_token` is set.
 fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Option<axum::Router> {
-    let _ = (config, backend, rerender_hook(state.clone()));
-    None
+    let token = config.admin_token.clone()?;
+    Some(crate::admin::router(crate::admin::AdminState {
+        dead_letters: backend.dead_letters.clone(),
+        queue: backend.queue.clone(),
+        token,
+        rerender: rerender_hook(state.clone()),
+    }))
 }
 
 /// What `genhook check` found.
