@@ -138,6 +138,10 @@ fn template_errors() {
     let e = errors("s: a::{{#if a}}$a$\n");
     assert_eq!(e.len(), 1);
     assert!(e[0].starts_with("m.ini:1: bad template: "), "{e:?}");
+    assert_eq!(
+        errors("s: a::{{> other}} $a$\n"),
+        ["m.ini:1: partials and decorators ({{> …}}, {{#> …}}, {{#*inline …}}) are not supported in templates"]
+    );
     let deep = format!(
         "s: a::{}$a${}\n",
         "{{#if a}}".repeat(40),
