@@ -325,8 +325,10 @@ EC2 Instance State-change Notification: type::spaced key $type$
     assert!(github.ignores_unmapped());
     assert_eq!(github.missing(), "-");
     assert_eq!(github.setting("force_ytype").unwrap().value, "3");
-    // Setting values never show in Debug.
+    // Setting values (secrets, tokens) never show in Debug.
     assert!(!format!("{:?}", github.setting("secret").unwrap()).contains("abc"));
+    let debug = format!("{github:?} {:?}", loaded.mappings);
+    assert!(!debug.contains("abc") && !debug.contains("t0k"), "{debug}");
 
     let pr = github.select("pull_request").unwrap();
     assert_eq!(pr.key(), "pull_request");
