@@ -379,6 +379,16 @@ EC2 Instance State-change Notification: type::spaced key $type$
 }
 
 #[test]
+fn byte_order_mark_and_crlf() {
+    let set = load("\u{feff}[s]\r\nverify = x\r\np: a::$a$\r\n")
+        .unwrap()
+        .mappings;
+    let s = set.source("s").unwrap();
+    assert_eq!(s.setting("verify").unwrap().value, "x");
+    assert_eq!(s.select("p").unwrap().template_text(), "$a$");
+}
+
+#[test]
 fn setting_keys_with_double_colons_stay_settings() {
     let set = load("[s]\nsecret = a::b\nx: a::$a$\n").unwrap().mappings;
     let s = set.source("s").unwrap();
