@@ -22,6 +22,9 @@ enum Timestamps {
     BothWays,
 }
 
+/// Headers a sender adds, as (name, value).
+type Headers = Vec<(String, String)>;
+
 /// A body-signing scheme: how to configure it and how its sender signs (independently of the
 /// library).
 struct Family {
@@ -29,7 +32,7 @@ struct Family {
     section: fn(&str) -> Section,
     secret: &'static str,
     other_secret: &'static str,
-    sign: fn(&str, &[u8], i64) -> Vec<(String, String)>,
+    sign: fn(&str, &[u8], i64) -> Headers,
     timestamps: Timestamps,
 }
 
