@@ -374,6 +374,50 @@ async fn mock_inner_never_sees_a_refused_request() {
     }
 }
 
+#[tokio::test]
+async fn mock_inner_never_sees_a_refused_credential() {
+    let cases = [
+        (
+            Section::new().set("verify", "token").set("secret", "t"),
+            request("/", &[("X-Webhook-Token", "u")], BODY),
+        ),
+        (
+            Section::new().set("verify", "api-key").set("secret", "k"),
+            request("/", &[], BODY),
+        ),
+        (
+            Section::new()
+                .set("verify", "basic")
+                .set("username", "u")
+                .set("secret", "p"),
+            request("/", &[("Authorization", "Basic dTpx")], BODY),
+        ),
+        (
+            Section::new().set("verify", "azure").set("secret", "a"),
+            request("/?code=b", &[], BODY),
+        ),
+        (
+            Section::new().set("verify", "meraki").set("secret", "m"),
+            request("/", &[], r#"{"sharedSecret":"n"}"#),
+        ),
+    ];
+    for (section, forged) in cases {
+        let layer = section.build();
+        let (mut service, mut handle) = tower_test::mock::spawn_with(
+            |mock: tower_test::mock::Mock<WebhookRequest, WebhookResponse>| {
+                layer.layer(tower::util::BoxCloneSyncService::new(
+                    mock.map_err(PipelineError::from),
+                ))
+            },
+        );
+        handle.allow(1);
+        assert_ready_ok!(service.poll_ready());
+        let error = service.call(forged).await.unwrap_err();
+        assert_eq!(error.status(), StatusCode::UNAUTHORIZED);
+        assert_pending!(handle.poll_request());
+    }
+}
+
 // === the schemes that do not sign the body ===
 
 #[tokio::test]
