@@ -1,0 +1,410 @@
+//! The redb file: its tables, opening it (with clear errors), and the writer thread that owns
+//! every write and group-commits them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use genhook_core::metrics::{QUEUE_EVENTS_PER_SYNC, QUEUE_SYNCS};
+use genhook_core::queue::{DeadLetter, DeadLetterFilter, Event, QueueError};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
+use tokio::sync::oneshot;
+
+/// Events not yet acknowledged, by sequence number (JSON [`Event`]).
+pub(super) const EVENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("events");
+/// Dead letters, by sequence number (JSON [`DeadLetter`]).
+pub(super) const DEAD: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("dead_letters");
+/// Event id of a dead letter to its sequence number.
+pub(super) const DEAD_IDS: TableDefinition<'_, &str, u64> = TableDefinition::new("dead_letter_ids");
+/// Delivery ids claimed, to their expiry in Unix milliseconds.
+pub(super) const DEDUP: TableDefinition<'_, &str, u64> = TableDefinition::new("dedup");
+
+/// The most operations one write transaction takes.
+const MAX_BATCH: usize = 4096;
+
+/// The store could not be opened: which file, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open queue store {}: {reason}", path.display())]
+pub struct StoreOpenError {
+    /// The store file (or data directory).
+    pub path: PathBuf,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn open_error(path: &Path, reason: impl fmt::Display) -> QueueError {
+    QueueError::Storage(Box::new(StoreOpenError {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }))
+}
+
+/// A storage failure after opening.
+pub(super) fn storage(error: impl Into<redb::Error>) -> QueueError {
+    QueueError::Storage(Box::new(error.into()))
+}
+
+/// An unacknowledged event found at open: (sequence, event id, priority).
+pub(super) type Found = (u64, String, genhook_core::queue::Priority);
+
+/// What the store holds at open.
+#[derive(Debug)]
+pub(super) struct Loaded {
+    pub(super) db: Arc<Database>,
+    /// Unacknowledged events: (sequence, event id, priority).
+    pub(super) events: Vec<Found>,
+    /// The next free sequence number.
+    pub(super) next_seq: u64,
+}
+
+/// Opens (or creates) `dir/queue.redb`. Blocking: call from `spawn_blocking`.
+///
+/// A file that exists but is empty, truncated, scribbled over or holds a record that does not
+/// decode is an error naming the file; it is never deleted or recreated.
+pub(super) fn open(dir: &Path) -> Result<Loaded, QueueError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| open_error(dir, format!("cannot create the data directory: {e}")))?;
+    let path = dir.join("queue.redb");
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.len() == 0 => {
+            return Err(open_error(
+                &path,
+                "the file is empty (truncated?); move it away to start with an empty queue",
+            ))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(open_error(&path, e)),
+    }
+    // redb asserts on some damaged files (a truncated one, for instance) instead of returning an
+    // error: such a panic becomes the same clear error.
+    let opened = guarded(&path, || Database::create(&path))?;
+    let db = opened.map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => open_error(
+            &path,
+            "the store is already open (another GenHook on this data_dir?)",
+        ),
+        other => open_error(
+            &path,
+            format!("{other} (corrupted, or not a queue store?); the file was left untouched"),
+        ),
+    })?;
+    guarded(&path, || load_from(db, &path))?
+}
+
+/// Runs `f`, turning a panic inside redb into an open error naming the file.
+fn guarded<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T, QueueError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        open_error(
+            path,
+            format!("the file is truncated or corrupted ({what}); the file was left untouched"),
+        )
+    })
+}
+
+fn load_from(db: Database, path: &Path) -> Result<Loaded, QueueError> {
+    let fail = |e: redb::Error| open_error(path, e);
+    let txn = db.begin_write().map_err(|e| fail(e.into()))?;
+    for result in [
+        txn.open_table(EVENTS).map(drop),
+        txn.open_table(DEAD).map(drop),
+        txn.open_table(DEAD_IDS).map(drop),
+        txn.open_table(DEDUP).map(drop),
+    ] {
+        result.map_err(|e| fail(e.into()))?;
+    }
+    txn.commit().map_err(|e| fail(e.into()))?;
+    let scan = || -> Result<(Vec<Found>, u64), redb::Error> {
+        let txn = db.begin_read()?;
+        let table = txn.open_table(EVENTS)?;
+        let mut events = Vec::new();
+        let mut next_seq = 1;
+        for row in table.iter()? {
+            let (key, value) = row?;
+            let seq = key.value();
+            next_seq = next_seq.max(seq.saturating_add(1));
+            let event = serde_json::from_slice::<Event>(value.value()).map_err(|e| {
+                redb::Error::Corrupted(format!("event record {seq} does not decode: {e}"))
+            })?;
+            events.push((seq, event.id, event.priority));
+        }
+        if let Some(row) = txn.open_table(DEAD)?.last()? {
+            next_seq = next_seq.max(row.0.value().saturating_add(1));
+        }
+        Ok((events, next_seq))
+    };
+    let (events, next_seq) = scan().map_err(fail)?;
+    Ok(Loaded {
+        db: Arc::new(db),
+        events,
+        next_seq,
+    })
+}
+
+/// One write, as the writer thread receives it.
+#[derive(Debug)]
+pub(super) enum Op {
+    /// Stores (or replaces) an event: enqueue, or requeue with its new attempt count.
+    Put { seq: u64, bytes: Vec<u8> },
+    /// Removes an event: SL1 accepted it.
+    Remove { seq: u64 },
+    /// Moves an event to the dead letters (`seq` is its events row, if it has one).
+    Dead {
+        seq: Option<u64>,
+        dead_seq: u64,
+        id: String,
+        bytes: Vec<u8>,
+    },
+    /// Removes and returns a dead letter.
+    TakeDead { id: String },
+    /// Removes the dead letters matching a filter.
+    PurgeDead { filter: DeadLetterFilter },
+    /// Claims a delivery id until `until_ms` unless it is claimed and not expired at `now_ms`.
+    Claim {
+        key: String,
+        now_ms: u64,
+        until_ms: u64,
+    },
+    /// Forgets a delivery id.
+    Release { key: String },
+}
+
+/// What an operation answers.
+#[derive(Debug)]
+pub(super) enum Reply {
+    /// Done.
+    Done,
+    /// A claim: whether the key was new.
+    Claimed(bool),
+    /// A dead letter taken, if there was one.
+    Taken(Option<Box<DeadLetter>>),
+    /// How many were purged.
+    Purged(usize),
+}
+
+type Job = (Op, oneshot::Sender<Result<Reply, QueueError>>);
+
+/// The handle to the writer thread. Dropping every clone stops it after the last batch.
+#[derive(Debug, Clone)]
+pub(super) struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread that owns every write to `db`.
+    pub(super) fn spawn(db: Arc<Database>) -> Result<Self, QueueError> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("genhook-queue-writer".into())
+            .spawn(move || run(&db, &rx))
+            .map_err(|e| QueueError::Storage(Box::new(e)))?;
+        Ok(Self { tx })
+    }
+
+    /// Submits one operation; resolves once its batch is committed and synced.
+    pub(super) async fn submit(&self, op: Op) -> Result<Reply, QueueError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((op, reply)).map_err(|_| QueueError::Closed)?;
+        answer.await.map_err(|_| QueueError::Closed)?
+    }
+}
+
+fn run(db: &Database, rx: &mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::new();
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let puts = batch
+            .iter()
+            .filter(|(op, _)| matches!(op, Op::Put { .. }))
+            .count();
+        match apply(db, &batch) {
+            Ok(replies) => {
+                metrics::counter!(QUEUE_SYNCS, "backend" => "disk").increment(1);
+                #[allow(clippy::cast_precision_loss)] // a batch is at most MAX_BATCH
+                metrics::histogram!(QUEUE_EVENTS_PER_SYNC, "backend" => "disk").record(puts as f64);
+                for ((_, reply), answer) in batch.drain(..).zip(replies) {
+                    let _ = reply.send(Ok(answer));
+                }
+            }
+            Err(error) => {
+                tracing::error!(backend = "disk", %error, operations = batch.len(), "Queue store write failed; nothing in the batch was committed.");
+                let text = error.to_string();
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(QueueError::Storage(text.clone().into())));
+                }
+            }
+        }
+    }
+}
+
+/// Applies a batch in one write transaction and commits it once (fsync: redb's default
+/// `Durability::Immediate`).
+fn apply(db: &Database, batch: &[Job]) -> Result<Vec<Reply>, redb::Error> {
+    let txn = db.begin_write()?;
+    let mut replies = Vec::with_capacity(batch.len());
+    {
+        let mut events = txn.open_table(EVENTS)?;
+        let mut dead = txn.open_table(DEAD)?;
+        let mut dead_ids = txn.open_table(DEAD_IDS)?;
+        let mut dedup = txn.open_table(DEDUP)?;
+        for (op, _) in batch {
+            let reply = match op {
+                Op::Put { seq, bytes } => {
+                    events.insert(*seq, bytes.as_slice())?;
+                    Reply::Done
+                }
+                Op::Remove { seq } => {
+                    events.remove(*seq)?;
+                    Reply::Done
+                }
+                Op::Dead {
+                    seq,
+                    dead_seq,
+                    id,
+                    bytes,
+                } => {
+                    if let Some(seq) = seq {
+                        events.remove(*seq)?;
+                    }
+                    dead.insert(*dead_seq, bytes.as_slice())?;
+                    dead_ids.insert(id.as_str(), *dead_seq)?;
+                    Reply::Done
+                }
+                Op::TakeDead { id } => {
+                    let seq = dead_ids.remove(id.as_str())?.map(|g| g.value());
+                    let letter = match seq {
+                        Some(seq) => dead
+                            .remove(seq)?
+                            .and_then(|bytes| serde_json::from_slice(bytes.value()).ok())
+                            .map(Box::new),
+                        None => None,
+                    };
+                    Reply::Taken(letter)
+                }
+                Op::PurgeDead { filter } => {
+                    let mut budget = filter.limit.unwrap_or(usize::MAX);
+                    let mut doomed = Vec::new();
+                    for row in dead.iter()? {
+                        if budget == 0 {
+                            break;
+                        }
+                        let (key, value) = row?;
+                        if let Ok(letter) = serde_json::from_slice::<DeadLetter>(value.value()) {
+                            if filter.matches(&letter) {
+                                doomed.push((key.value(), letter.event.id));
+                                budget -= 1;
+                            }
+                        }
+                    }
+                    for (seq, id) in &doomed {
+                        dead.remove(*seq)?;
+                        dead_ids.remove(id.as_str())?;
+                    }
+                    Reply::Purged(doomed.len())
+                }
+                Op::Claim {
+                    key,
+                    now_ms,
+                    until_ms,
+                } => {
+                    let taken = dedup
+                        .get(key.as_str())?
+                        .is_some_and(|until| until.value() > *now_ms);
+                    if !taken {
+                        dedup.insert(key.as_str(), *until_ms)?;
+                    }
+                    Reply::Claimed(!taken)
+                }
+                Op::Release { key } => {
+                    dedup.remove(key.as_str())?;
+                    Reply::Done
+                }
+            };
+            replies.push(reply);
+        }
+    }
+    txn.commit()?;
+    Ok(replies)
+}
+
+/// Reads the dead letters matching a filter, oldest first. Blocking.
+pub(super) fn list_dead(
+    db: &Database,
+    filter: &DeadLetterFilter,
+) -> Result<Vec<DeadLetter>, QueueError> {
+    let read = || -> Result<Vec<DeadLetter>, redb::Error> {
+        let txn = db.begin_read()?;
+        let table = txn.open_table(DEAD)?;
+        let mut found = Vec::new();
+        for row in table.iter()? {
+            if filter.limit.is_some_and(|limit| found.len() >= limit) {
+                break;
+            }
+            let (_, value) = row?;
+            if let Ok(letter) = serde_json::from_slice::<DeadLetter>(value.value()) {
+                if filter.matches(&letter) {
+                    found.push(letter);
+                }
+            }
+        }
+        Ok(found)
+    };
+    read().map_err(storage)
+}
+
+/// Reads one dead letter. Blocking.
+pub(super) fn get_dead(db: &Database, id: &str) -> Result<Option<DeadLetter>, QueueError> {
+    let read = || -> Result<Option<DeadLetter>, redb::Error> {
+        let txn = db.begin_read()?;
+        let Some(seq) = txn.open_table(DEAD_IDS)?.get(id)?.map(|g| g.value()) else {
+            return Ok(None);
+        };
+        let letter = txn
+            .open_table(DEAD)?
+            .get(seq)?
+            .and_then(|bytes| serde_json::from_slice(bytes.value()).ok());
+        Ok(letter)
+    };
+    read().map_err(storage)
+}
+
+/// Counts the dead letters. Blocking.
+pub(super) fn count_dead(db: &Database) -> Result<usize, QueueError> {
+    let read = || -> Result<u64, redb::Error> {
+        let txn = db.begin_read()?;
+        Ok(txn.open_table(DEAD)?.len()?)
+    };
+    read()
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        .map_err(storage)
+}
+
+/// Reads one event. Blocking.
+pub(super) fn get_event(db: &Database, seq: u64) -> Result<Option<Event>, QueueError> {
+    let read = || -> Result<Option<Vec<u8>>, redb::Error> {
+        let txn = db.begin_read()?;
+        let bytes = txn
+            .open_table(EVENTS)?
+            .get(seq)?
+            .map(|g| g.value().to_vec());
+        Ok(bytes)
+    };
+    match read().map_err(storage)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| QueueError::Storage(Box::new(e))),
+    }
+}

@@ -1,0 +1,303 @@
+//! The `memory` backend: bounded, prioritised, fast and **volatile**.
+//!
+//! Events live only in this process: a crash or a restart loses every event waiting or being
+//! delivered, so a 202 from a memory-backed GenHook is a promise only while it runs. On
+//! [`Queue::close`] it logs how many events it holds, which are dropped when the process exits.
+//! Use it for tests and for throwaway set-ups; use `disk` or `redis` for anything that matters.
+//!
+//! The dead-letter queue ([`MemoryDeadLetters`]) and the de-duplication memory ([`MemoryDedup`],
+//! with a time-to-live per key on tokio's clock) are volatile too.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt as _;
+use genhook_core::queue::{
+    DeadLetter, DeadLetterFilter, DeadLetters, DedupStore, Event, Queue, QueueError,
+};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::priority::Lanes;
+
+/// Locks a mutex, taking over the data if a holder panicked (the state stays consistent: every
+/// critical section here is panic-free and short).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[derive(Debug, Default)]
+struct State {
+    waiting: Lanes<Event>,
+    leased: HashSet<String>,
+    delayed: usize,
+    closed: bool,
+}
+
+impl State {
+    fn depth(&self) -> usize {
+        self.waiting.len() + self.leased.len() + self.delayed
+    }
+}
+
+/// The in-memory queue.
+#[derive(Debug)]
+pub struct MemoryQueue {
+    inner: Arc<Shared>,
+    dead: Arc<MemoryDeadLetters>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    ready: Notify,
+    capacity: usize,
+}
+
+impl Shared {
+    fn push(&self, event: Event) {
+        lock(&self.state).waiting.push(event.priority, event);
+        self.ready.notify_one();
+    }
+}
+
+impl MemoryQueue {
+    /// A queue holding at most `capacity` events (waiting, delayed or being delivered).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            inner: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                ready: Notify::new(),
+                capacity,
+            }),
+            dead: Arc::new(MemoryDeadLetters::default()),
+        }
+    }
+
+    /// Its dead-letter queue.
+    pub fn dead_letters(&self) -> Arc<MemoryDeadLetters> {
+        Arc::clone(&self.dead)
+    }
+
+    async fn next_event(&self) -> Option<Event> {
+        loop {
+            let notified = self.inner.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = lock(&self.inner.state);
+                if let Some(event) = state.waiting.pop() {
+                    state.leased.insert(event.id.clone());
+                    return Some(event);
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Queue for MemoryQueue {
+    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        let result = {
+            let mut state = lock(&self.inner.state);
+            if state.closed {
+                Err(QueueError::Closed)
+            } else if state.depth() >= self.inner.capacity {
+                Err(QueueError::Full)
+            } else {
+                state.waiting.push(event.priority, event);
+                Ok(())
+            }
+        };
+        if result.is_ok() {
+            self.inner.ready.notify_one();
+        }
+        futures_util::future::ready(result).boxed()
+    }
+
+    fn next(&self) -> BoxFuture<'_, Result<Option<Event>, QueueError>> {
+        async move { Ok(self.next_event().await) }.boxed()
+    }
+
+    fn ack(&self, event: &Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        lock(&self.inner.state).leased.remove(&event.id);
+        futures_util::future::ready(Ok(())).boxed()
+    }
+
+    fn requeue(&self, event: Event, delay: Duration) -> BoxFuture<'_, Result<(), QueueError>> {
+        {
+            let mut state = lock(&self.inner.state);
+            state.leased.remove(&event.id);
+            if delay.is_zero() {
+                state.waiting.push(event.priority, event);
+                drop(state);
+                self.inner.ready.notify_one();
+                return futures_util::future::ready(Ok(())).boxed();
+            }
+            state.delayed += 1;
+        }
+        let shared = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            lock(&shared.state).delayed -= 1;
+            shared.push(event);
+        });
+        futures_util::future::ready(Ok(())).boxed()
+    }
+
+    fn dead_letter(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        lock(&self.inner.state).leased.remove(&event.id);
+        self.dead.insert(DeadLetter {
+            event,
+            dead_at_ms: super::now_ms(),
+        });
+        futures_util::future::ready(Ok(())).boxed()
+    }
+
+    fn depth(&self) -> usize {
+        lock(&self.inner.state).depth()
+    }
+
+    fn capacity(&self) -> usize {
+        self.inner.capacity
+    }
+
+    fn close(&self) {
+        let dropped = {
+            let mut state = lock(&self.inner.state);
+            state.closed = true;
+            state.depth()
+        };
+        if dropped > 0 {
+            tracing::warn!(
+                backend = "memory",
+                dropped,
+                "Memory queue closed with undelivered events; they are lost when the process exits."
+            );
+        } else {
+            tracing::info!(backend = "memory", "Memory queue closed empty.");
+        }
+        self.inner.ready.notify_waiters();
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}
+
+/// The in-memory dead-letter queue, oldest first.
+#[derive(Debug, Default)]
+pub struct MemoryDeadLetters {
+    letters: Mutex<Vec<DeadLetter>>,
+}
+
+impl MemoryDeadLetters {
+    /// Adds a dead letter.
+    pub fn insert(&self, letter: DeadLetter) {
+        lock(&self.letters).push(letter);
+    }
+}
+
+fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
+    futures_util::future::ready(value).boxed()
+}
+
+impl DeadLetters for MemoryDeadLetters {
+    fn list(
+        &self,
+        filter: &DeadLetterFilter,
+    ) -> BoxFuture<'_, Result<Vec<DeadLetter>, QueueError>> {
+        let letters = lock(&self.letters);
+        let found = letters
+            .iter()
+            .filter(|l| filter.matches(l))
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        ready(Ok(found))
+    }
+
+    fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>> {
+        let found = lock(&self.letters)
+            .iter()
+            .find(|l| l.event.id == id)
+            .cloned();
+        ready(Ok(found))
+    }
+
+    fn take(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>> {
+        let mut letters = lock(&self.letters);
+        let found = letters
+            .iter()
+            .position(|l| l.event.id == id)
+            .map(|at| letters.remove(at));
+        ready(Ok(found))
+    }
+
+    fn purge(&self, filter: &DeadLetterFilter) -> BoxFuture<'_, Result<usize, QueueError>> {
+        let mut letters = lock(&self.letters);
+        let mut budget = filter.limit.unwrap_or(usize::MAX);
+        let before = letters.len();
+        letters.retain(|l| {
+            if budget > 0 && filter.matches(l) {
+                budget -= 1;
+                false
+            } else {
+                true
+            }
+        });
+        ready(Ok(before - letters.len()))
+    }
+
+    fn count(&self) -> BoxFuture<'_, Result<usize, QueueError>> {
+        ready(Ok(lock(&self.letters).len()))
+    }
+}
+
+/// The in-memory de-duplication memory: each key expires after its window (tokio's clock).
+#[derive(Debug, Default)]
+pub struct MemoryDedup {
+    keys: Mutex<Keys>,
+}
+
+#[derive(Debug, Default)]
+struct Keys {
+    expiry: HashMap<String, Instant>,
+    sweep_at: usize,
+}
+
+impl MemoryDedup {
+    /// An empty memory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl DedupStore for MemoryDedup {
+    fn claim(&self, key: &str, window: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
+        let now = Instant::now();
+        let mut keys = lock(&self.keys);
+        if keys.expiry.len() >= keys.sweep_at {
+            keys.expiry.retain(|_, until| *until > now);
+            keys.sweep_at = (keys.expiry.len() * 2).max(1024);
+        }
+        let fresh = match keys.expiry.get(key) {
+            Some(until) if *until > now => false,
+            _ => {
+                keys.expiry.insert(key.to_owned(), now + window);
+                true
+            }
+        };
+        ready(Ok(fresh))
+    }
+
+    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>> {
+        lock(&self.keys).expiry.remove(key);
+        ready(Ok(()))
+    }
+}

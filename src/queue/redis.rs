@@ -1,0 +1,630 @@
+//! The `redis` backend: Redis Streams shared by many GenHook instances behind a load balancer.
+//!
+//! - **Keys** (all under `redis_prefix`, default `genhook`): one stream per priority
+//!   (`{prefix}:queue:high|normal|low`), the dead letters in their own stream
+//!   (`{prefix}:dead`), and one key per claimed delivery id (`{prefix}:dedup:{id}`).
+//! - **Accept**: `XADD` (never `MAXLEN`: nothing is ever trimmed away). `enqueue` resolves once
+//!   Redis answered; how durable that is follows the server's `appendfsync` setting.
+//! - **Share**: one consumer group (`genhook`) over the three streams, created with
+//!   `XGROUP CREATE … MKSTREAM`; each process reads with `XREADGROUP` under a consumer name of its
+//!   own (`pid-random`), so the instances split the work and no entry goes to two of them.
+//! - **Done**: `XACK` + `XDEL` once SL1 accepted the alert.
+//! - **Crash**: an entry read by an instance that died stays pending in the group; after
+//!   `redis_claim_idle` (default 60 s) another instance takes it over with `XAUTOCLAIM`
+//!   (at-least-once: an instance that was only slow may deliver it too).
+//! - **Priority**: the three streams are read into local lanes served 4 : 2 : 1
+//!   ([`super::priority`]), so high goes first and none starves.
+//! - **De-duplication**: `SET key 1 NX PX window`, atomic across every instance.
+//! - **Depth**: the sum of the three streams' `XLEN` (entries leave only when acknowledged),
+//!   refreshed on every read; `queue_max_size` is checked against it, so across instances the
+//!   limit is approximate.
+//!
+//! Reads poll (every 100 ms when idle, at once after a local enqueue) rather than `BLOCK`, so one
+//! multiplexed connection serves every worker.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt as _;
+use genhook_core::queue::{
+    DeadLetter, DeadLetterFilter, DeadLetters, DedupStore, Event, Priority, Queue, QueueError,
+};
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::memory::lock;
+use super::priority::Lanes;
+use super::QueueSettings;
+
+/// The consumer group every instance shares.
+const GROUP: &str = "genhook";
+/// Entries read per stream and per read.
+const READ_COUNT: usize = 8;
+/// How long an idle reader waits before polling again.
+const POLL: Duration = Duration::from_millis(100);
+
+fn storage(error: redis::RedisError) -> QueueError {
+    QueueError::Storage(Box::new(error))
+}
+
+/// One entry read from a stream and not yet acknowledged.
+#[derive(Debug)]
+struct Entry {
+    stream: String,
+    id: String,
+    event: Event,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    local: Lanes<Entry>,
+    /// Event id to (stream, entry id) of what `next` handed out.
+    leased: HashMap<String, (String, String)>,
+    closed: bool,
+}
+
+#[derive(Debug)]
+struct Keys {
+    high: String,
+    normal: String,
+    low: String,
+    dead: String,
+    dedup: String,
+}
+
+impl Keys {
+    fn new(prefix: &str) -> Self {
+        Self {
+            high: format!("{prefix}:queue:high"),
+            normal: format!("{prefix}:queue:normal"),
+            low: format!("{prefix}:queue:low"),
+            dead: format!("{prefix}:dead"),
+            dedup: format!("{prefix}:dedup:"),
+        }
+    }
+
+    fn stream(&self, priority: Priority) -> &str {
+        match priority {
+            Priority::High => &self.high,
+            Priority::Normal => &self.normal,
+            Priority::Low => &self.low,
+        }
+    }
+
+    fn streams(&self) -> [&str; 3] {
+        [&self.high, &self.normal, &self.low]
+    }
+}
+
+struct Inner {
+    conn: MultiplexedConnection,
+    keys: Keys,
+    consumer: String,
+    state: Mutex<State>,
+    ready: Notify,
+    fetching: tokio::sync::Mutex<Instant>,
+    depth: AtomicUsize,
+    capacity: usize,
+    claim_idle: Duration,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisQueue")
+            .field("keys", &self.keys)
+            .field("consumer", &self.consumer)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Redis Streams queue.
+#[derive(Debug, Clone)]
+pub struct RedisQueue {
+    inner: Arc<Inner>,
+}
+
+/// Opens the redis backend.
+pub(crate) async fn open_backend(settings: &QueueSettings) -> Result<super::Backend, QueueError> {
+    let queue = RedisQueue::open(settings).await?;
+    Ok(super::Backend {
+        dead_letters: Arc::new(RedisDeadLetters {
+            inner: Arc::clone(&queue.inner),
+        }),
+        dedup: Arc::new(RedisDedup {
+            inner: Arc::clone(&queue.inner),
+        }),
+        queue: Arc::new(queue),
+    })
+}
+
+impl RedisQueue {
+    /// Connects to `redis_url` and creates the consumer group (and streams) if missing.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Storage`] when the URL is bad or Redis does not answer within 5 s.
+    pub async fn open(settings: &QueueSettings) -> Result<Self, QueueError> {
+        let client = redis::Client::open(settings.redis_url.as_str()).map_err(storage)?;
+        let mut conn = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| QueueError::Storage("redis did not answer within 5s".into()))?
+        .map_err(storage)?;
+        let keys = Keys::new(&settings.redis_prefix);
+        for stream in keys.streams() {
+            let created: Result<(), _> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(stream)
+                .arg(GROUP)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut conn)
+                .await;
+            match created {
+                Err(e) if e.code() != Some("BUSYGROUP") => return Err(storage(e)),
+                _ => {}
+            }
+        }
+        let consumer = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        let inner = Inner {
+            conn,
+            keys,
+            consumer,
+            state: Mutex::new(State::default()),
+            ready: Notify::new(),
+            fetching: tokio::sync::Mutex::new(Instant::now()),
+            depth: AtomicUsize::new(0),
+            capacity: settings.max_size,
+            claim_idle: settings.redis_claim_idle,
+        };
+        inner.refresh_depth().await?;
+        tracing::info!(backend = "redis", consumer = %inner.consumer, "Redis queue opened.");
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// This process's consumer name in the group.
+    pub fn consumer(&self) -> &str {
+        &self.inner.consumer
+    }
+
+    async fn next_event(&self) -> Result<Option<Event>, QueueError> {
+        loop {
+            let notified = self.inner.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = lock(&self.inner.state);
+                if let Some(entry) = state.local.pop() {
+                    state
+                        .leased
+                        .insert(entry.event.id.clone(), (entry.stream, entry.id));
+                    return Ok(Some(entry.event));
+                }
+                if state.closed {
+                    return Ok(None);
+                }
+            }
+            let fetched = match self.inner.fetching.try_lock() {
+                Ok(last_claim) => self.inner.fetch(last_claim).await?,
+                Err(_) => 0,
+            };
+            if fetched == 0 {
+                tokio::select! {
+                    () = &mut notified => {}
+                    () = tokio::time::sleep(POLL) => {}
+                }
+            }
+        }
+    }
+}
+
+fn decode(stream: &str, entry: &StreamId) -> Option<Entry> {
+    let text: String = entry.get("event")?;
+    match serde_json::from_str::<Event>(&text) {
+        Ok(event) => Some(Entry {
+            stream: stream.to_owned(),
+            id: entry.id.clone(),
+            event,
+        }),
+        Err(error) => {
+            tracing::error!(backend = "redis", stream, entry = %entry.id, %error, "Queued entry does not decode; it stays pending in Redis.");
+            None
+        }
+    }
+}
+
+impl Inner {
+    fn conn(&self) -> MultiplexedConnection {
+        self.conn.clone()
+    }
+
+    async fn refresh_depth(&self) -> Result<usize, QueueError> {
+        let mut pipe = redis::pipe();
+        for stream in self.keys.streams() {
+            pipe.cmd("XLEN").arg(stream);
+        }
+        let lens: Vec<usize> = pipe.query_async(&mut self.conn()).await.map_err(storage)?;
+        let depth = lens.iter().sum();
+        self.depth.store(depth, Ordering::Relaxed);
+        Ok(depth)
+    }
+
+    /// Reads new entries (and, every half idle period, entries abandoned by crashed consumers)
+    /// into the local lanes; how many.
+    async fn fetch(
+        &self,
+        mut last_claim: tokio::sync::MutexGuard<'_, Instant>,
+    ) -> Result<usize, QueueError> {
+        let mut entries = Vec::new();
+        if last_claim.elapsed() >= self.claim_idle / 2 {
+            *last_claim = Instant::now();
+            let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
+            for stream in self.keys.streams() {
+                let claimed: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+                    .arg(stream)
+                    .arg(GROUP)
+                    .arg(&self.consumer)
+                    .arg(idle_ms)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(100)
+                    .query_async(&mut self.conn())
+                    .await
+                    .map_err(storage)?;
+                if !claimed.claimed.is_empty() {
+                    tracing::warn!(
+                        backend = "redis",
+                        stream,
+                        claimed = claimed.claimed.len(),
+                        "Claimed entries left pending by another consumer."
+                    );
+                }
+                entries.extend(claimed.claimed.iter().filter_map(|e| decode(stream, e)));
+            }
+        }
+        let read: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(READ_COUNT)
+            .arg("STREAMS")
+            .arg(&self.keys.streams()[..])
+            .arg(&[">", ">", ">"])
+            .query_async(&mut self.conn())
+            .await
+            .map_err(storage)?;
+        for key in read.map(|r| r.keys).unwrap_or_default() {
+            entries.extend(key.ids.iter().filter_map(|e| decode(&key.key, e)));
+        }
+        self.refresh_depth().await?;
+        let fetched = entries.len();
+        if fetched > 0 {
+            let mut state = lock(&self.state);
+            for entry in entries {
+                state.local.push(entry.event.priority, entry);
+            }
+            drop(state);
+            self.ready.notify_waiters();
+        }
+        Ok(fetched)
+    }
+
+    fn take_lease(&self, event_id: &str) -> Option<(String, String)> {
+        lock(&self.state).leased.remove(event_id)
+    }
+
+    /// Adds `event` to its stream and, in the same transaction, acknowledges and deletes the
+    /// entry it came from.
+    async fn replace(
+        &self,
+        event: &Event,
+        lease: Option<(String, String)>,
+    ) -> Result<(), QueueError> {
+        let json = serde_json::to_string(event).map_err(|e| QueueError::Storage(Box::new(e)))?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("XADD")
+            .arg(self.keys.stream(event.priority))
+            .arg("*")
+            .arg("event")
+            .arg(json)
+            .ignore();
+        if let Some((stream, id)) = &lease {
+            pipe.cmd("XACK").arg(stream).arg(GROUP).arg(id).ignore();
+            pipe.cmd("XDEL").arg(stream).arg(id).ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(storage)
+    }
+}
+
+impl Queue for RedisQueue {
+    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        async move {
+            if lock(&self.inner.state).closed {
+                return Err(QueueError::Closed);
+            }
+            if self.inner.depth.load(Ordering::Relaxed) >= self.inner.capacity {
+                return Err(QueueError::Full);
+            }
+            self.inner.replace(&event, None).await?;
+            self.inner.depth.fetch_add(1, Ordering::Relaxed);
+            self.inner.ready.notify_one();
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn next(&self) -> BoxFuture<'_, Result<Option<Event>, QueueError>> {
+        self.next_event().boxed()
+    }
+
+    fn ack(&self, event: &Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        let lease = self.inner.take_lease(&event.id);
+        async move {
+            let Some((stream, id)) = lease else {
+                return Ok(());
+            };
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            pipe.cmd("XACK").arg(&stream).arg(GROUP).arg(&id).ignore();
+            pipe.cmd("XDEL").arg(&stream).arg(&id).ignore();
+            pipe.query_async::<()>(&mut self.inner.conn())
+                .await
+                .map_err(storage)?;
+            let _ = self
+                .inner
+                .depth
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                    Some(d.saturating_sub(1))
+                });
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn requeue(&self, event: Event, delay: Duration) -> BoxFuture<'_, Result<(), QueueError>> {
+        let lease = self.inner.take_lease(&event.id);
+        let inner = Arc::clone(&self.inner);
+        async move {
+            if delay.is_zero() {
+                return inner.replace(&event, lease).await;
+            }
+            // The old entry stays pending meanwhile: if this process dies, another reclaims it.
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Err(error) = inner.replace(&event, lease).await {
+                    tracing::error!(backend = "redis", %error, "Requeue failed; the entry stays pending and will be reclaimed.");
+                }
+                inner.ready.notify_one();
+            });
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn dead_letter(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        let lease = self.inner.take_lease(&event.id);
+        async move {
+            let id = event.id.clone();
+            let letter = DeadLetter {
+                event,
+                dead_at_ms: super::now_ms(),
+            };
+            let json =
+                serde_json::to_string(&letter).map_err(|e| QueueError::Storage(Box::new(e)))?;
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            pipe.cmd("XADD")
+                .arg(&self.inner.keys.dead)
+                .arg("*")
+                .arg("id")
+                .arg(id)
+                .arg("letter")
+                .arg(json)
+                .ignore();
+            if let Some((stream, entry)) = &lease {
+                pipe.cmd("XACK").arg(stream).arg(GROUP).arg(entry).ignore();
+                pipe.cmd("XDEL").arg(stream).arg(entry).ignore();
+            }
+            pipe.query_async::<()>(&mut self.inner.conn())
+                .await
+                .map_err(storage)?;
+            if lease.is_some() {
+                let _ = self
+                    .inner
+                    .depth
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                        Some(d.saturating_sub(1))
+                    });
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn depth(&self) -> usize {
+        self.inner.depth.load(Ordering::Relaxed)
+    }
+
+    fn capacity(&self) -> usize {
+        self.inner.capacity
+    }
+
+    fn close(&self) {
+        let unread = {
+            let mut state = lock(&self.inner.state);
+            state.closed = true;
+            state.local.len()
+        };
+        tracing::info!(backend = "redis", unread, "Redis queue closed; entries it read but did not deliver are reclaimed by another instance after redis_claim_idle.");
+        self.inner.ready.notify_waiters();
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+}
+
+/// The dead letters, in the `{prefix}:dead` stream.
+#[derive(Debug, Clone)]
+pub struct RedisDeadLetters {
+    inner: Arc<Inner>,
+}
+
+impl RedisDeadLetters {
+    async fn all(&self) -> Result<Vec<(String, DeadLetter)>, QueueError> {
+        let range: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(&self.inner.keys.dead)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut self.inner.conn())
+            .await
+            .map_err(storage)?;
+        Ok(range
+            .ids
+            .iter()
+            .filter_map(|entry| {
+                let text: String = entry.get("letter")?;
+                let letter = serde_json::from_str(&text).ok()?;
+                Some((entry.id.clone(), letter))
+            })
+            .collect())
+    }
+
+    async fn delete(&self, entry: &str) -> Result<bool, QueueError> {
+        let removed: usize = redis::cmd("XDEL")
+            .arg(&self.inner.keys.dead)
+            .arg(entry)
+            .query_async(&mut self.inner.conn())
+            .await
+            .map_err(storage)?;
+        Ok(removed == 1)
+    }
+}
+
+impl DeadLetters for RedisDeadLetters {
+    fn list(
+        &self,
+        filter: &DeadLetterFilter,
+    ) -> BoxFuture<'_, Result<Vec<DeadLetter>, QueueError>> {
+        let filter = filter.clone();
+        async move {
+            Ok(self
+                .all()
+                .await?
+                .into_iter()
+                .map(|(_, l)| l)
+                .filter(|l| filter.matches(l))
+                .take(filter.limit.unwrap_or(usize::MAX))
+                .collect())
+        }
+        .boxed()
+    }
+
+    fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>> {
+        let id = id.to_owned();
+        async move {
+            Ok(self
+                .all()
+                .await?
+                .into_iter()
+                .map(|(_, l)| l)
+                .find(|l| l.event.id == id))
+        }
+        .boxed()
+    }
+
+    fn take(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>> {
+        let id = id.to_owned();
+        async move {
+            for (entry, letter) in self.all().await? {
+                // XDEL answers 1 to exactly one caller: two concurrent takes never both win.
+                if letter.event.id == id && self.delete(&entry).await? {
+                    return Ok(Some(letter));
+                }
+            }
+            Ok(None)
+        }
+        .boxed()
+    }
+
+    fn purge(&self, filter: &DeadLetterFilter) -> BoxFuture<'_, Result<usize, QueueError>> {
+        let filter = filter.clone();
+        async move {
+            let mut purged = 0;
+            let budget = filter.limit.unwrap_or(usize::MAX);
+            for (entry, letter) in self.all().await? {
+                if purged >= budget {
+                    break;
+                }
+                if filter.matches(&letter) && self.delete(&entry).await? {
+                    purged += 1;
+                }
+            }
+            Ok(purged)
+        }
+        .boxed()
+    }
+
+    fn count(&self) -> BoxFuture<'_, Result<usize, QueueError>> {
+        async move {
+            redis::cmd("XLEN")
+                .arg(&self.inner.keys.dead)
+                .query_async(&mut self.inner.conn())
+                .await
+                .map_err(storage)
+        }
+        .boxed()
+    }
+}
+
+/// The de-duplication memory: one `SET NX PX` key per delivery id, shared by every instance.
+#[derive(Debug, Clone)]
+pub struct RedisDedup {
+    inner: Arc<Inner>,
+}
+
+impl DedupStore for RedisDedup {
+    fn claim(&self, key: &str, window: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
+        let key = format!("{}{key}", self.inner.keys.dedup);
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        async move {
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("NX")
+                .arg("PX")
+                .arg(ms)
+                .query_async(&mut self.inner.conn())
+                .await
+                .map_err(storage)?;
+            Ok(set.is_some())
+        }
+        .boxed()
+    }
+
+    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>> {
+        let key = format!("{}{key}", self.inner.keys.dedup);
+        async move {
+            redis::cmd("DEL")
+                .arg(&key)
+                .query_async::<()>(&mut self.inner.conn())
+                .await
+                .map_err(storage)
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,247 @@
+//! Backend contract: one test body, run against every backend (`memory`, `disk`, `redis`).
+//! Redis tests print "skipped: no Redis at 127.0.0.1:6379" when it is absent, and fail under
+//! `CI=true`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod queue_common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use genhook::core::queue::{DeadLetterFilter, Priority, QueueError};
+use queue_common::{event, open, Kind};
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod memory { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Kind::Memory).await } )* }
+        mod disk { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Kind::Disk).await } )* }
+        mod redis { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Kind::Redis).await } )* }
+    };
+}
+
+contract!(
+    enqueue_next_ack_empties_the_queue,
+    backlog_is_served_by_priority_without_starvation,
+    full_queue_refuses_with_full,
+    requeued_event_comes_back_with_its_attempts,
+    dead_letters_list_get_take_purge_with_filters,
+    fifty_concurrent_claims_of_one_key_have_one_winner,
+    closed_queue_refuses_and_drains,
+);
+
+async fn enqueue_next_ack_empties_the_queue(kind: Kind) {
+    let Some(t) = open(kind, 100).await else {
+        return;
+    };
+    let q = &t.backend.queue;
+    for i in 0..3 {
+        q.enqueue(event(&format!("e{i}"), "github", "push", Priority::Normal))
+            .await
+            .unwrap();
+    }
+    assert_eq!(q.depth(), 3);
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let e = q.next().await.unwrap().unwrap();
+        seen.push(e.id.clone());
+        q.ack(&e).await.unwrap();
+    }
+    assert_eq!(seen, ["e0", "e1", "e2"], "one priority is FIFO");
+    assert_eq!(q.depth(), 0);
+    assert_eq!(q.backend(), kind.name());
+}
+
+async fn backlog_is_served_by_priority_without_starvation(kind: Kind) {
+    let Some(t) = open(kind, 1000).await else {
+        return;
+    };
+    let q = &t.backend.queue;
+    for i in 0..20 {
+        q.enqueue(event(&format!("l{i}"), "s", "e", Priority::Low))
+            .await
+            .unwrap();
+        q.enqueue(event(&format!("n{i}"), "s", "e", Priority::Normal))
+            .await
+            .unwrap();
+        q.enqueue(event(&format!("h{i}"), "s", "e", Priority::High))
+            .await
+            .unwrap();
+    }
+    let mut first = Vec::new();
+    for _ in 0..14 {
+        let e = q.next().await.unwrap().unwrap();
+        first.push(e.priority);
+        q.ack(&e).await.unwrap();
+    }
+    let count = |p| first.iter().filter(|&&x| x == p).count();
+    assert_eq!(first.first(), Some(&Priority::High));
+    assert_eq!(
+        (
+            count(Priority::High),
+            count(Priority::Normal),
+            count(Priority::Low)
+        ),
+        (8, 4, 2)
+    );
+}
+
+async fn full_queue_refuses_with_full(kind: Kind) {
+    let Some(t) = open(kind, 2).await else { return };
+    let q = &t.backend.queue;
+    q.enqueue(event("a", "s", "e", Priority::Normal))
+        .await
+        .unwrap();
+    q.enqueue(event("b", "s", "e", Priority::Normal))
+        .await
+        .unwrap();
+    let third = q.enqueue(event("c", "s", "e", Priority::Normal)).await;
+    assert!(matches!(third, Err(QueueError::Full)), "{third:?}");
+    assert_eq!(q.capacity(), 2);
+    let e = q.next().await.unwrap().unwrap();
+    q.ack(&e).await.unwrap();
+    q.enqueue(event("c", "s", "e", Priority::Normal))
+        .await
+        .unwrap();
+}
+
+async fn requeued_event_comes_back_with_its_attempts(kind: Kind) {
+    let Some(t) = open(kind, 10).await else {
+        return;
+    };
+    let q = &t.backend.queue;
+    q.enqueue(event("a", "s", "e", Priority::Normal))
+        .await
+        .unwrap();
+    let mut e = q.next().await.unwrap().unwrap();
+    e.attempts = 3;
+    e.last_error = Some("503 from SL1".into());
+    q.requeue(e, Duration::from_millis(50)).await.unwrap();
+    assert_eq!(q.depth(), 1, "a delayed event still counts");
+    let again = tokio::time::timeout(Duration::from_secs(10), q.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id.as_str(), again.attempts), ("a", 3));
+    assert_eq!(again.last_error.as_deref(), Some("503 from SL1"));
+    q.ack(&again).await.unwrap();
+    assert_eq!(q.depth(), 0);
+}
+
+async fn dead_letters_list_get_take_purge_with_filters(kind: Kind) {
+    let Some(t) = open(kind, 10).await else {
+        return;
+    };
+    let (q, dlq) = (&t.backend.queue, &t.backend.dead_letters);
+    for (id, source, ev) in [
+        ("d1", "github", "push"),
+        ("d2", "github", "ping"),
+        ("d3", "stripe", "charge"),
+        ("d4", "github", "push"),
+    ] {
+        q.enqueue(event(id, source, ev, Priority::Normal))
+            .await
+            .unwrap();
+        let mut e = q.next().await.unwrap().unwrap();
+        e.attempts = 5;
+        q.dead_letter(e).await.unwrap();
+    }
+    assert_eq!(q.depth(), 0, "dead letters leave the queue");
+    assert_eq!(dlq.count().await.unwrap(), 4);
+    let github = DeadLetterFilter {
+        source: Some("github".into()),
+        ..Default::default()
+    };
+    let ids = |v: Vec<genhook::core::queue::DeadLetter>| {
+        v.into_iter().map(|l| l.event.id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(dlq.list(&github).await.unwrap()), ["d1", "d2", "d4"]);
+    let limited = DeadLetterFilter {
+        limit: Some(2),
+        ..github.clone()
+    };
+    assert_eq!(ids(dlq.list(&limited).await.unwrap()), ["d1", "d2"]);
+    let got = dlq.get("d3").await.unwrap().unwrap();
+    assert_eq!(
+        (got.event.source.as_str(), got.event.attempts),
+        ("stripe", 5)
+    );
+    assert!(dlq.get("nope").await.unwrap().is_none());
+    let taken = dlq.take("d2").await.unwrap().unwrap();
+    assert_eq!(taken.event.event, "ping");
+    assert!(dlq.take("d2").await.unwrap().is_none(), "taken once only");
+    let push = DeadLetterFilter {
+        event: Some("push".into()),
+        ..Default::default()
+    };
+    assert_eq!(dlq.purge(&push).await.unwrap(), 2);
+    assert_eq!(
+        ids(dlq.list(&DeadLetterFilter::default()).await.unwrap()),
+        ["d3"]
+    );
+}
+
+async fn fifty_concurrent_claims_of_one_key_have_one_winner(kind: Kind) {
+    let Some(t) = open(kind, 10).await else {
+        return;
+    };
+    let dedup = Arc::clone(&t.backend.dedup);
+    let key = format!("{}:delivery-1", t.prefix);
+    let claims = (0..50).map(|_| {
+        let (dedup, key) = (Arc::clone(&dedup), key.clone());
+        tokio::spawn(async move { dedup.claim(&key, Duration::from_secs(60)).await.unwrap() })
+    });
+    let won = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1);
+    assert!(!dedup.claim(&key, Duration::from_secs(60)).await.unwrap());
+    dedup.release(&key).await.unwrap();
+    assert!(
+        dedup.claim(&key, Duration::from_secs(60)).await.unwrap(),
+        "released keys are new again"
+    );
+    let other = format!("{}:delivery-2", t.prefix);
+    assert!(dedup.claim(&other, Duration::from_millis(1)).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        dedup.claim(&other, Duration::from_secs(60)).await.unwrap(),
+        "expired keys are new again"
+    );
+}
+
+async fn closed_queue_refuses_and_drains(kind: Kind) {
+    let Some(t) = open(kind, 10).await else {
+        return;
+    };
+    let q = &t.backend.queue;
+    q.enqueue(event("a", "s", "e", Priority::Normal))
+        .await
+        .unwrap();
+    q.close();
+    assert!(matches!(
+        q.enqueue(event("b", "s", "e", Priority::Normal)).await,
+        Err(QueueError::Closed)
+    ));
+    if matches!(kind, Kind::Redis) {
+        // Redis is shared: a closing instance only hands out what it already read; the rest
+        // stays in the stream for the other instances (or the next start).
+        let end = tokio::time::timeout(Duration::from_secs(10), q.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(end.is_none());
+        assert_eq!(q.depth(), 1, "the unread event stays in Redis");
+        return;
+    }
+    let e = q.next().await.unwrap().unwrap();
+    assert_eq!(e.id, "a");
+    q.ack(&e).await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(10), q.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(end.is_none());
+}

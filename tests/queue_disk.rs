@@ -1,0 +1,160 @@
+//! The disk backend across restarts and with damaged store files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod queue_common;
+
+use std::io::{Seek, SeekFrom, Write};
+use std::time::Duration;
+
+use genhook::core::queue::{DeadLetterFilter, Priority, QueueError};
+use queue_common::{event, open, reopen, Kind};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_brings_back_unacked_events_dead_letters_and_dedup_ids() {
+    let t = open(Kind::Disk, 100).await.unwrap();
+    let q = &t.backend.queue;
+    for i in 0..5 {
+        q.enqueue(event(&format!("e{i}"), "s", "e", Priority::Normal))
+            .await
+            .unwrap();
+    }
+    let acked = q.next().await.unwrap().unwrap();
+    q.ack(&acked).await.unwrap();
+    let _leased_not_acked = q.next().await.unwrap().unwrap();
+    let dead = q.next().await.unwrap().unwrap();
+    q.dead_letter(dead).await.unwrap();
+    assert!(t
+        .backend
+        .dedup
+        .claim("delivery-x", Duration::from_secs(3600))
+        .await
+        .unwrap());
+    drop(t.backend);
+
+    let again = reopen(&t.settings).await;
+    let mut ids = Vec::new();
+    while again.queue.depth() > ids.len() {
+        ids.push(again.queue.next().await.unwrap().unwrap().id);
+    }
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["e1", "e3", "e4"],
+        "the leased but unacked e1 is delivered again"
+    );
+    let letters = again
+        .dead_letters
+        .list(&DeadLetterFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].event.id, "e2");
+    assert!(
+        !again
+            .dedup
+            .claim("delivery-x", Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        "dedup ids survive"
+    );
+    // Sequence numbers continue after a restart: new events do not overwrite old ones.
+    again
+        .queue
+        .enqueue(event("new", "s", "e", Priority::Normal))
+        .await
+        .unwrap();
+    assert_eq!(again.queue.depth(), 4);
+}
+
+/// Waits until the dropped queue's writer thread has closed the store file.
+async fn wait_released(path: &std::path::Path) {
+    for _ in 0..250 {
+        match redb::Database::open(path) {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            _ => return,
+        }
+    }
+    panic!("the store was never released");
+}
+
+async fn store_with_events() -> (queue_common::Opened, std::path::PathBuf) {
+    let t = open(Kind::Disk, 1000).await.unwrap();
+    for i in 0..200 {
+        t.backend
+            .queue
+            .enqueue(event(&format!("e{i}"), "s", "e", Priority::Normal))
+            .await
+            .unwrap();
+    }
+    let path = t.dir.path().join("queue.redb");
+    (t, path)
+}
+
+async fn assert_clear_open_error(
+    settings: &genhook::queue::QueueSettings,
+    path: &std::path::Path,
+    len_before: u64,
+) {
+    let error = genhook::queue::open(settings).await.unwrap_err();
+    assert!(matches!(error, QueueError::Storage(_)));
+    let cause = std::error::Error::source(&error).unwrap().to_string();
+    assert!(cause.contains(&path.display().to_string()), "{cause}");
+    assert!(cause.starts_with("cannot open queue store"), "{cause}");
+    assert_eq!(
+        std::fs::metadata(path).unwrap().len(),
+        len_before,
+        "the damaged file is left as it was"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_store_file_is_a_clear_error_and_is_kept() {
+    let (t, path) = store_with_events().await;
+    drop(t.backend);
+    wait_released(&path).await;
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    assert_clear_open_error(&t.settings, &path, len / 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_store_file_is_a_clear_error() {
+    let (t, path) = store_with_events().await;
+    drop(t.backend);
+    wait_released(&path).await;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    assert_clear_open_error(&t.settings, &path, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scribbled_store_file_is_a_clear_error() {
+    let (t, path) = store_with_events().await;
+    drop(t.backend);
+    wait_released(&path).await;
+    let len = std::fs::metadata(&path).unwrap().len();
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.seek(SeekFrom::Start(0)).unwrap();
+    file.write_all(&vec![0x5a; 4096]).unwrap();
+    file.sync_all().unwrap();
+    assert_clear_open_error(&t.settings, &path, len).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_open_of_a_store_in_use_is_an_error() {
+    let t = open(Kind::Disk, 10).await.unwrap();
+    let error = genhook::queue::open(&t.settings).await.unwrap_err();
+    let cause = std::error::Error::source(&error).unwrap().to_string();
+    assert!(cause.contains("queue.redb"), "{cause}");
+}
