@@ -713,7 +713,7 @@ async fn webhook_reaches_sl1(model: &str) {
         Some("72d3162e-cc78-11e3-81ab-4c9367dc0958")
     );
     let (report, _dir) = genhook.shutdown().await;
-    drop(report);
+    assert_eq!(report.left_in_queue, 0, "{model}");
 }
 
 #[tokio::test(flavor = "current_thread")]
