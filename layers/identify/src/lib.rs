@@ -73,6 +73,7 @@ mod sns;
 pub use body::parse_body;
 pub use error::IdentifyError;
 pub use factory::IdentifyFactory;
+pub use handshake::slack_ssl_check_response;
 pub use ident::{default_delivery_id, default_event_type, delivery_id, event_type, provider_for};
 pub use layer::IdentifyLayer;
 pub use options::options_response;
