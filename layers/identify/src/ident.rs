@@ -6,7 +6,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use crate::provider::{detect, header, Provider};
-use crate::selector::{scalar_text, FieldPath};
+use crate::selector::{lookup_dotted, scalar_text};
 use crate::settings::IdentifySettings;
 
 /// The provider a request is treated as: the source's `verify` scheme's provider, else detection.
@@ -66,9 +66,7 @@ pub fn delivery_id(
 }
 
 fn field(payload: &Value, path: &str) -> Option<String> {
-    FieldPath::parse(path)
-        .ok()
-        .and_then(|p| p.lookup(payload).and_then(scalar_text))
+    lookup_dotted(payload, path).and_then(scalar_text)
 }
 
 fn first_header(headers: &HeaderMap, names: &[&str]) -> Option<String> {
