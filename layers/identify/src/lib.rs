@@ -63,6 +63,7 @@
 //! # }
 //! ```
 
+mod batch;
 mod body;
 mod error;
 mod factory;
