@@ -51,7 +51,7 @@ use redb::Database;
 use tokio::sync::Notify;
 
 pub use store::StoreOpenError;
-use store::{Op, Reply, Writer};
+use store::{Op, Reply, SyncStats, Writer};
 
 use super::memory::lock;
 use super::priority::Lanes;
@@ -81,6 +81,7 @@ struct Inner {
     ready: Notify,
     next_seq: AtomicU64,
     capacity: usize,
+    stats: Arc<SyncStats>,
 }
 
 impl Inner {
@@ -155,7 +156,8 @@ impl DiskQueue {
                 "Queue store opened with undelivered events; delivering them again."
             );
         }
-        let writer = Writer::spawn(Arc::clone(&loaded.db))?;
+        let stats = Arc::new(SyncStats::default());
+        let writer = Writer::spawn(Arc::clone(&loaded.db), Arc::clone(&stats))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db: loaded.db,
@@ -164,8 +166,18 @@ impl DiskQueue {
                 ready: Notify::new(),
                 next_seq: AtomicU64::new(loaded.next_seq),
                 capacity,
+                stats,
             }),
         })
+    }
+
+    /// Syncs (commits) made since open, and events stored by them: their ratio is the group
+    /// commit's events per sync.
+    pub fn sync_stats(&self) -> (u64, u64) {
+        (
+            self.inner.stats.syncs.load(Ordering::Relaxed),
+            self.inner.stats.events.load(Ordering::Relaxed),
+        )
     }
 
     async fn next_event(&self) -> Result<Option<Event>, QueueError> {

@@ -20,6 +20,15 @@ pub(super) const DEAD_IDS: TableDefinition<'_, &str, u64> = TableDefinition::new
 /// Delivery ids claimed, to their expiry in Unix milliseconds.
 pub(super) const DEDUP: TableDefinition<'_, &str, u64> = TableDefinition::new("dedup");
 
+/// Counts of the writer's syncs, for benches and diagnostics.
+#[derive(Debug, Default)]
+pub(super) struct SyncStats {
+    /// Commits (each one fsync).
+    pub(super) syncs: std::sync::atomic::AtomicU64,
+    /// Events stored by those commits.
+    pub(super) events: std::sync::atomic::AtomicU64,
+}
+
 /// The most operations one write transaction takes.
 const MAX_BATCH: usize = 4096;
 
@@ -198,11 +207,11 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer thread that owns every write to `db`.
-    pub(super) fn spawn(db: Arc<Database>) -> Result<Self, QueueError> {
+    pub(super) fn spawn(db: Arc<Database>, stats: Arc<SyncStats>) -> Result<Self, QueueError> {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("genhook-queue-writer".into())
-            .spawn(move || run(&db, &rx))
+            .spawn(move || run(&db, &rx, &stats))
             .map_err(|e| QueueError::Storage(Box::new(e)))?;
         Ok(Self { tx })
     }
@@ -215,7 +224,7 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, rx: &mpsc::Receiver<Job>) {
+fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
     let mut batch: Vec<Job> = Vec::new();
     while let Ok(first) = rx.recv() {
         batch.push(first);
@@ -231,6 +240,12 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>) {
             .count();
         match apply(db, &batch) {
             Ok(replies) => {
+                stats
+                    .syncs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                stats
+                    .events
+                    .fetch_add(puts as u64, std::sync::atomic::Ordering::Relaxed);
                 metrics::counter!(QUEUE_SYNCS, "backend" => "disk").increment(1);
                 #[allow(clippy::cast_precision_loss)] // a batch is at most MAX_BATCH
                 metrics::histogram!(QUEUE_EVENTS_PER_SYNC, "backend" => "disk").record(puts as f64);
