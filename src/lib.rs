@@ -3,11 +3,16 @@
 //! (crate docs being written)
 
 pub mod admin;
+pub mod app;
 pub mod cli;
 pub mod config;
+pub mod loader;
 pub mod queue;
+pub mod reload;
+pub mod render;
 pub mod server;
 pub mod stack;
+pub mod telemetry;
 pub mod worker;
 
 pub use genhook_core as core;

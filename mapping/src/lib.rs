@@ -1,8 +1,68 @@
 //! # genhook-mapping: the mapping language
 //!
-//! SKELETON: the public API other crates build against. The implementation is being written.
+//! Operators turn a provider's webhook into one line of text for SL1 by writing a mapping, never
+//! code. Mappings live in `mappings/*.ini` files and are compiled once, at load or reload: field
+//! lists into extraction trees, templates into handlebars templates. Nothing is parsed or
+//! compiled per request.
+//!
+//! ## A mapping line
+//!
+//! ```ini
+//! github: action,pull_request{title,user{login}},repository{name}::GitHub $action$ on $repository.name$: "$pull_request.title$" by $pull_request.user.login$
+//! ```
+//!
+//! `KEY: fields::template` (or `KEY = fields::template`). Outside any section the key names a
+//! source and the line maps every event of it. Inside a `[source]` section the key is an event
+//! type, a glob such as `payment_intent.*`, or `*` (the fallback). See [`fields`] for the field
+//! list grammar and [`template`] for templates.
+//!
+//! ## Sections
+//!
+//! ```ini
+//! [github]
+//! verify = github
+//! secret = ${GITHUB_WEBHOOK_SECRET}   ; ${NAME} is read from the environment
+//! align = org:42                      ; SL1 aligned_resource /api/organization/42
+//! missing = (none)                    ; what a missing field renders as
+//! unmapped = ignore                   ; reject (422, the default) | ignore (202 "ignored")
+//! pull_request: action,pull_request{title},repository{name}::GitHub $action$ on $repository.name$: "$pull_request.title$"
+//! *: action,repository{name}::GitHub $action$ event on $repository.name$
+//! ```
+//!
+//! [`CompiledSource::select`] picks the exact event key, then the most specific glob, then `*`,
+//! then the source's line written outside any section.
+//!
+//! The language owns the keys `layers`, `token`, `align`, `missing`, `unmapped` and SL1's
+//! `force_ytype`, `force_yid`, `force_yname`, `value`, `threshold`, `message_time`; the stages
+//! register theirs through [`LoadOptions::extra_keys`]. Any other key is an error.
+//!
+//! ## The predecessor's files
+//!
+//! ```ini
+//! [webhooks]
+//! github_s3cr3t|org:7|action,repository{name}|GitHub $action$ on $repository.name$
+//! ```
+//!
+//! `service_token|alignment|fields|template` (also `service/token` and `service:token`): the line
+//! maps every event of source `service`, served at `/webhook/service/token`, aligned to
+//! `org:ID` / `device:ID` when given.
+//!
+//! ## Problems
+//!
+//! Every problem of every file is reported as `FILE:LINE: message` (warnings as
+//! `FILE:LINE: warning: message`), sorted; a load with any error fails with all of them. The full
+//! list of messages is in `docs/mapping-language.md`.
 
+pub mod fields;
 pub mod ini;
+pub mod template;
+
+mod compile;
+mod parse;
+mod select;
+
+pub use compile::OWN_KEYS;
+pub use fields::FieldTree;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -136,28 +196,52 @@ impl MappingSet {
     /// Loads every `*.ini` file of a directory, in name order.
     ///
     /// # Errors
-    /// Every error found in every file (warnings included), sorted by file and line.
+    /// Every error found in every file (warnings included), sorted by file and line; a directory
+    /// that cannot be read is reported at `DIR:0`.
     pub fn load_dir(dir: &Path, options: &LoadOptions<'_>) -> Result<Loaded, Vec<Diagnostic>> {
-        let _ = (dir, options);
-        Ok(Loaded {
-            mappings: Self::default(),
-            warnings: Vec::new(),
-        })
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            vec![Diagnostic::error(
+                Span {
+                    file: Arc::from(dir),
+                    line: 0,
+                },
+                format!("cannot read directory: {e}"),
+            )]
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "ini") && path.is_file())
+            .collect();
+        files.sort();
+        Self::load_files(&files, options)
     }
 
-    /// Loads the given files.
+    /// Loads the given files; a source may be spread over several of them.
     ///
     /// # Errors
-    /// Every error found, sorted by file and line.
+    /// Every error found, sorted by file and line; a file that cannot be read is reported at
+    /// `FILE:0`.
     pub fn load_files(
         files: &[PathBuf],
         options: &LoadOptions<'_>,
     ) -> Result<Loaded, Vec<Diagnostic>> {
-        let _ = (files, options);
-        Ok(Loaded {
-            mappings: Self::default(),
-            warnings: Vec::new(),
-        })
+        let mut diagnostics = Vec::new();
+        let mut raw = parse::RawSources::new();
+        let is_key = |key: &str| compile::is_setting_key(key, options);
+        for file in files {
+            match std::fs::read_to_string(file) {
+                Ok(text) => parse::parse_file(file, &text, &is_key, &mut raw, &mut diagnostics),
+                Err(e) => diagnostics.push(Diagnostic::error(
+                    Span {
+                        file: Arc::from(file.as_path()),
+                        line: 0,
+                    },
+                    format!("cannot read file: {e}"),
+                )),
+            }
+        }
+        Self::finish(raw, options, diagnostics)
     }
 
     /// Loads one file's text (`file` is only used in diagnostics).
@@ -169,10 +253,27 @@ impl MappingSet {
         text: &str,
         options: &LoadOptions<'_>,
     ) -> Result<Loaded, Vec<Diagnostic>> {
-        let _ = (file, text, options);
+        let mut diagnostics = Vec::new();
+        let mut raw = parse::RawSources::new();
+        let is_key = |key: &str| compile::is_setting_key(key, options);
+        parse::parse_file(file, text, &is_key, &mut raw, &mut diagnostics);
+        Self::finish(raw, options, diagnostics)
+    }
+
+    fn finish(
+        raw: parse::RawSources,
+        options: &LoadOptions<'_>,
+        mut diagnostics: Vec<Diagnostic>,
+    ) -> Result<Loaded, Vec<Diagnostic>> {
+        let sources = compile::compile(raw, options, &mut diagnostics);
+        diagnostics.sort();
+        diagnostics.dedup();
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(diagnostics);
+        }
         Ok(Loaded {
-            mappings: Self::default(),
-            warnings: Vec::new(),
+            mappings: Self { sources },
+            warnings: diagnostics,
         })
     }
 
@@ -185,6 +286,11 @@ impl MappingSet {
     pub fn sources(&self) -> impl Iterator<Item = &Arc<CompiledSource>> {
         self.sources.values()
     }
+
+    /// Whether no source is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
 }
 
 /// One source's compiled mapping: its settings and its event lines.
@@ -194,6 +300,10 @@ pub struct CompiledSource {
     span: Span,
     settings: BTreeMap<String, Setting>,
     lines: Vec<Arc<CompiledLine>>,
+    selector: select::Selector,
+    aligned_resource: Option<String>,
+    ignore_unmapped: bool,
+    missing: String,
 }
 
 impl CompiledSource {
@@ -220,8 +330,9 @@ impl CompiledSource {
     /// The mapping line for an event type: an exact key first, then the most specific glob
     /// (`payment_intent.*`), then `*`, then a line that maps every event of the source.
     pub fn select(&self, event: &str) -> Option<&Arc<CompiledLine>> {
-        let _ = event;
-        self.lines.first()
+        self.selector
+            .select(event)
+            .and_then(|index| self.lines.get(index))
     }
 
     /// Every mapping line, in file order.
@@ -237,7 +348,18 @@ impl CompiledSource {
 
     /// The SL1 `aligned_resource` from `align = org:ID | device:ID`, e.g. `/api/organization/42`.
     pub fn aligned_resource(&self) -> Option<String> {
-        None
+        self.aligned_resource.clone()
+    }
+
+    /// Whether an event no line maps is answered `202 "ignored"` (`unmapped = ignore`) rather
+    /// than `422` (`unmapped = reject`, the default).
+    pub fn ignores_unmapped(&self) -> bool {
+        self.ignore_unmapped
+    }
+
+    /// What a missing field renders as (`missing =`; empty by default).
+    pub fn missing(&self) -> &str {
+        &self.missing
     }
 
     /// The stage names of `layers =`, with where it was written; `None` when not set.
@@ -260,6 +382,10 @@ impl CompiledSource {
 pub struct CompiledLine {
     key: String,
     span: Span,
+    sectionless: bool,
+    fields: FieldTree,
+    template: template::Compiled,
+    template_text: String,
 }
 
 impl CompiledLine {
@@ -274,10 +400,25 @@ impl CompiledLine {
         &self.span
     }
 
+    /// Whether the line was written outside any section (or on a legacy `[webhooks]` line), so
+    /// it maps every event of its source.
+    pub fn maps_every_event(&self) -> bool {
+        self.sectionless
+    }
+
+    /// The compiled field list.
+    pub fn fields(&self) -> &FieldTree {
+        &self.fields
+    }
+
+    /// The template as written.
+    pub fn template_text(&self) -> &str {
+        &self.template_text
+    }
+
     /// A JSON object holding only the declared fields, the payload's shape kept.
     pub fn extract(&self, payload: &Value) -> Value {
-        let _ = payload;
-        Value::Object(serde_json::Map::new())
+        self.fields.extract(payload)
     }
 
     /// Renders the message from extracted fields.
@@ -285,8 +426,10 @@ impl CompiledLine {
     /// # Errors
     /// When a helper fails (e.g. a raw `{{…}}` expression given a wrong argument).
     pub fn render(&self, fields: &Value) -> Result<String, RenderError> {
-        let _ = fields;
-        Ok(String::new())
+        self.template.render(fields).map_err(|reason| RenderError {
+            span: self.span.clone(),
+            reason,
+        })
     }
 }
 

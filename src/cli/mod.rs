@@ -1,10 +1,60 @@
-//! The command line (being written).
+//! The command line: `genhook serve | check | render | dlq`, one file per subcommand.
 
+mod check;
 pub mod dlq;
+mod render;
+mod serve;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Runs the command line.
+use clap::{Parser, Subcommand};
+
+/// GenHook: verifies provider webhooks, renders each into one line with a mapping file and
+/// delivers it to ScienceLogic SL1 as an alert.
+#[derive(Debug, Parser)]
+#[command(name = "genhook", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the receiver.
+    Serve(ConfigArg),
+    /// Validate the configuration and every mapping; print FILE:LINE: message for each problem.
+    Check(ConfigArg),
+    /// Offline: identify, extract and render one payload; print the SL1 message.
+    Render(render::RenderArgs),
+    /// Inspect and replay the dead-letter queue of a running server.
+    Dlq(dlq::DlqCommand),
+}
+
+/// `--config FILE`.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// The configuration file (default: ./genhook.ini if present, else built-in defaults).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Parses the command line and runs it.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Render(args) => render::run(&args),
+        Command::Dlq(command) => dlq::run(command),
+    }
+}
+
+/// Prints problems to stderr, one per line.
+fn print_problems(problems: &[genhook_mapping::Diagnostic]) {
+    for problem in problems {
+        eprintln!("{problem}");
+    }
 }

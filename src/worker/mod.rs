@@ -1,1 +1,37 @@
-//! worker (being written).
+//! SL1 delivery: the dispatch worker pool and the tower stack it delivers through.
+//!
+//! ```text
+//! queue.next() ─► worker ─► Retry ► CircuitBreaker ► ConcurrencyLimit ► Timeout ► Sl1Client ─► SL1
+//!                   │ ack on success, requeue while the circuit is open,
+//!                   └ dead_letter on a permanent failure or exhausted retries
+//! ```
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`settings`] | [`WorkerSettings`], [`ThreadingModel`]: plain data the config maps into |
+//! | [`sl1`] | [`Sl1Client`] (the leaf service), [`Sl1Request`], [`Sl1Error`], the blocking client |
+//! | [`policy`] | [`Sl1RetryPolicy`] and [`Backoff`]: retry classification by error type |
+//! | [`breaker`] | a generic circuit-breaker middleware and its shared [`Breaker`] |
+//! | [`stack`] | the fixed-order stack ([`sl1_stack`], [`Deliverer`]) |
+//! | [`outbox`] | alerts to the log and `outbox.jsonl` when `sl1_api_url` is unset |
+//! | [`pool`] | [`spawn`] and [`WorkerPool`]: the workers and the threading models |
+//!
+//! GenHook also alerts about itself (circuit open, DLQ over its threshold): see `alerts.rs`.
+
+mod alerts;
+pub mod breaker;
+pub mod outbox;
+pub mod policy;
+pub mod pool;
+pub mod settings;
+pub mod sl1;
+pub mod stack;
+
+pub use alerts::SELF_SOURCE;
+pub use breaker::{Breaker, BreakerOpen, BreakerState, CircuitBreaker, CircuitBreakerLayer};
+pub use outbox::Outbox;
+pub use policy::{Backoff, Sl1RetryPolicy};
+pub use pool::{spawn, WorkerError, WorkerPool};
+pub use settings::{ThreadingModel, WorkerSettings};
+pub use sl1::{BlockingSl1Client, Sl1Client, Sl1Error, Sl1Request, Sl1Response};
+pub use stack::{sl1_stack, Deliverer, Sl1Stack};

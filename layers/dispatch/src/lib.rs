@@ -1,1 +1,121 @@
-//! GenHook's dispatch stage (being written).
+//! # genhook-dispatch: the `dispatch` stage
+//!
+//! The end of every source's stack. It turns the webhook into a queue
+//! [`Event`](genhook_core::queue::Event) — a UUIDv7 id, source, event type, delivery id,
+//! priority, receipt time, the SL1 alert (the rendered message plus the section's SL1 fields and
+//! `align`), the request headers with every secret replaced by `<redacted>`, and the raw body —
+//! and hands it to the queue, answering only once the queue has it as durably as its backend
+//! promises. Its inner service is never called.
+//!
+//! **De-duplication.** When `identify` found a provider delivery id
+//! ([`DeliveryId`](genhook_core::stage::DeliveryId)), the stage first claims `"{source}:{id}"` in
+//! the [`DedupStore`](genhook_core::queue::DedupStore) for `dedup_window`. A redelivery inside
+//! the window is answered `200 duplicate` and not queued again; of any number of concurrent
+//! redeliveries exactly one is queued. If the queue then refuses the event, the claim is released
+//! so that the provider's next retry is accepted. If the store itself fails, the webhook is
+//! accepted without de-duplication (a possible duplicate alert is better than a lost one).
+//!
+//! **Render failures.** A webhook whose template failed
+//! ([`RenderFailed`](genhook_core::stage::RenderFailed)) is accepted straight into the dead-letter
+//! queue with its `render_error`; fixing the mapping and replaying delivers it.
+//!
+//! - **Requires:** `rendered` ([`Rendered`](genhook_core::stage::Rendered) or `RenderFailed`,
+//!   with [`EventType`](genhook_core::stage::EventType)). **Provides:** nothing; it is terminal
+//!   (valid only last on `layers =`).
+//! - **Resources:** `Arc<dyn Queue>` and `Arc<dyn DedupStore>` in the build context.
+//! - **Settings:** `priority = high | normal | low` (default `normal`); `dedup_window = 72h`
+//!   (the default, covering Stripe's 3-day retry horizon; `ms`, `s`, `m`, `h`, `d`; `0` turns
+//!   de-duplication off); the SL1 fields `force_ytype`, `force_yid`, `force_yname`, `value`,
+//!   `threshold`, `message_time`, and `align = org:ID | device:ID`.
+//! - **Statuses:** `202 {"id","source","event","status":"queued"}`;
+//!   `202 {"id","source","event","status":"dead_lettered"}`;
+//!   `200 {"source","event","status":"duplicate"}`; `503` with `Retry-After: 1` when the queue is
+//!   full or shutting down; `500 {"error":"internal error"}` when its store fails (the cause is
+//!   logged, never sent). See [`DispatchError`].
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use bytes::Bytes;
+//! use genhook_core::queue::{DedupStore, Queue};
+//! use genhook_core::stage::{DeliveryId, EventType, Rendered};
+//! use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
+//! use genhook_dispatch::{DispatchLayer, DispatchSettings};
+//! use http::StatusCode;
+//! use tower::{Service, ServiceBuilder, ServiceExt};
+//! # use std::collections::HashSet;
+//! # use std::time::Duration;
+//! # use futures_util::future::{BoxFuture, FutureExt};
+//! # use genhook_core::queue::{Event, QueueError};
+//! # #[derive(Debug, Default)]
+//! # struct MemQueue(Mutex<Vec<Event>>);
+//! # impl Queue for MemQueue {
+//! #     fn enqueue(&self, e: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+//! #         self.0.lock().unwrap().push(e);
+//! #         async { Ok(()) }.boxed()
+//! #     }
+//! #     fn next(&self) -> BoxFuture<'_, Result<Option<Event>, QueueError>> { async { Ok(None) }.boxed() }
+//! #     fn ack(&self, _: &Event) -> BoxFuture<'_, Result<(), QueueError>> { async { Ok(()) }.boxed() }
+//! #     fn requeue(&self, _: Event, _: Duration) -> BoxFuture<'_, Result<(), QueueError>> { async { Ok(()) }.boxed() }
+//! #     fn dead_letter(&self, _: Event) -> BoxFuture<'_, Result<(), QueueError>> { async { Ok(()) }.boxed() }
+//! #     fn depth(&self) -> usize { self.0.lock().unwrap().len() }
+//! #     fn capacity(&self) -> usize { 100 }
+//! #     fn close(&self) {}
+//! #     fn backend(&self) -> &'static str { "test" }
+//! # }
+//! # #[derive(Debug, Default)]
+//! # struct MemDedup(Mutex<HashSet<String>>);
+//! # impl DedupStore for MemDedup {
+//! #     fn claim(&self, k: &str, _: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
+//! #         let new = self.0.lock().unwrap().insert(k.to_owned());
+//! #         async move { Ok(new) }.boxed()
+//! #     }
+//! #     fn release(&self, k: &str) -> BoxFuture<'_, Result<(), QueueError>> {
+//! #         self.0.lock().unwrap().remove(k);
+//! #         async { Ok(()) }.boxed()
+//! #     }
+//! # }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), PipelineError> {
+//! let queue = Arc::new(MemQueue::default());
+//! let dedup: Arc<dyn DedupStore> = Arc::new(MemDedup::default());
+//! let layer = DispatchLayer::new(queue.clone(), dedup, DispatchSettings::new("github"));
+//! let mut svc = ServiceBuilder::new()
+//!     .layer(layer)
+//!     .service_fn(|_req: WebhookRequest| async {
+//!         unreachable!("dispatch never calls its inner service");
+//!         #[allow(unreachable_code)]
+//!         Ok::<WebhookResponse, PipelineError>(WebhookResponse::new(Bytes::new()))
+//!     });
+//!
+//! let request = || {
+//!     let mut req = WebhookRequest::new(Bytes::from_static(b"{}"));
+//!     req.extensions_mut().insert(EventType::new("push"));
+//!     req.extensions_mut().insert(DeliveryId::new("72d3162e"));
+//!     req.extensions_mut().insert(Rendered::new("GitHub push"));
+//!     req
+//! };
+//! let res = svc.ready().await?.call(request()).await?;
+//! assert_eq!(res.status(), StatusCode::ACCEPTED);
+//! // The provider redelivers: answered, not queued twice.
+//! let res = svc.ready().await?.call(request()).await?;
+//! assert_eq!(res.status(), StatusCode::OK);
+//! assert_eq!(queue.depth(), 1);
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod event;
+mod factory;
+pub mod future;
+mod layer;
+mod service;
+mod settings;
+
+pub use error::{DispatchError, RETRY_AFTER};
+pub use event::{is_sensitive_header, redacted_headers, REDACTED};
+pub use factory::DispatchFactory;
+pub use layer::DispatchLayer;
+pub use service::Dispatch;
+pub use settings::{parse_duration, DispatchSettings, DEFAULT_DEDUP_WINDOW};

@@ -1,1 +1,68 @@
-//! GenHook's extract stage (being written).
+//! # genhook-extract: the `extract` stage
+//!
+//! Picks the source's mapping line for the webhook's event type (`CompiledSource::select`: the
+//! exact key, then the most specific glob, then `*`, then the source's sectionless line) and
+//! extracts the fields that line declares from the parsed payload, with queries compiled at load
+//! time. Nothing is parsed per request besides running those queries.
+//!
+//! - **Requires:** `identified` ([`EventType`](genhook_core::stage::EventType) and
+//!   [`Payload`](genhook_core::stage::Payload), from `identify`).
+//! - **Provides:** `extracted` ([`Fields`](genhook_core::stage::Fields): the line and a JSON
+//!   object holding only its declared fields).
+//! - **Settings:** `unmapped = reject` (default) or `unmapped = ignore`.
+//! - **Statuses:** `422 {"error":"no mapping for event `X` of source `Y`"}`
+//!   ([`ExtractError::NoMapping`]); with `unmapped = ignore` instead
+//!   `202 {"source","event","status":"ignored"}`, answered by the stage itself. Either way the
+//!   inner service is not called.
+//!
+//! ```
+//! use std::path::Path;
+//! use std::sync::Arc;
+//! use bytes::Bytes;
+//! use genhook_core::stage::{EventType, Fields, Payload};
+//! use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
+//! use genhook_extract::ExtractLayer;
+//! use genhook_mapping::{LoadOptions, MappingSet};
+//! use http::StatusCode;
+//! use tower::{Service, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), PipelineError> {
+//! let options = LoadOptions { env: &|_| None, extra_keys: &[] };
+//! let text = "[github]\npull_request: action::GitHub $action$\n";
+//! let loaded = MappingSet::parse_str(Path::new("github.ini"), text, &options).unwrap();
+//! let source = Arc::clone(loaded.mappings.source("github").unwrap());
+//!
+//! let mut svc = ServiceBuilder::new()
+//!     .layer(ExtractLayer::new(source))
+//!     .service_fn(|req: WebhookRequest| async move {
+//!         let fields = genhook_core::require::<Fields>(&req)?;
+//!         assert_eq!(fields.value["action"], "opened");
+//!         Ok::<_, PipelineError>(WebhookResponse::new(Bytes::new()))
+//!     });
+//!
+//! let mut req = WebhookRequest::new(Bytes::new());
+//! req.extensions_mut().insert(EventType::new("pull_request"));
+//! req.extensions_mut().insert(Payload(Arc::new(serde_json::json!({"action": "opened"}))));
+//! let res = svc.ready().await?.call(req).await?;
+//! assert_eq!(res.status(), StatusCode::OK);
+//!
+//! let mut req = WebhookRequest::new(Bytes::new());
+//! req.extensions_mut().insert(EventType::new("push"));
+//! req.extensions_mut().insert(Payload(Arc::new(serde_json::json!({}))));
+//! let error = svc.ready().await?.call(req).await.unwrap_err();
+//! assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod factory;
+pub mod future;
+mod layer;
+mod service;
+
+pub use error::ExtractError;
+pub use factory::ExtractFactory;
+pub use layer::{ExtractLayer, Unmapped};
+pub use service::Extract;

@@ -1,0 +1,330 @@
+//! Per-stage benches (STYLE.md §4.10): each stage of a per-source stack around an immediate leaf
+//! (a `service_fn` answering 200), next to the leaf alone (`baseline/leaf_only`) in the same
+//! group, on a real GitHub `pull_request` delivery. Read the results as ratios to the baseline:
+//! the machine is small and shared, so absolute times move from run to run.
+//!
+//! The payload is `tests/fixtures/github/pull_request.opened.json`; set
+//! `GENHOOK_BENCH_PAYLOAD=/path/to/file.json` to bench another one.
+//!
+//! Each request is prepared outside the measurement as the earlier stages would leave it (the
+//! JSON parsed once, the fields extracted, the message rendered), so that each entry measures one
+//! stage only. Run with `cargo bench --bench layers`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented public function"
+)]
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
+};
+use futures_util::future::{BoxFuture, FutureExt};
+use genhook_core::queue::{DedupStore, Event, Queue, QueueError};
+use genhook_core::stage::{
+    DeliveryId, EventType, Fields, Payload, ReceivedAt, Rendered, SourceName,
+};
+use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
+use genhook_dispatch::{DispatchLayer, DispatchSettings};
+use genhook_extract::ExtractLayer;
+use genhook_mapping::{CompiledSource, LoadOptions, MappingSet};
+use genhook_rate_limit::{parse_rate, RateLimitLayer};
+use genhook_template::TemplateLayer;
+use tower::{Layer, ServiceExt};
+
+/// The mapping the extract and template entries use: DESIGN.md's GitHub line.
+const MAPPING: &str = "[github]\n\
+pull_request: action,pull_request{title,user{login}},repository{name}::GitHub $action$ on $repository.name$: \"$pull_request.title$\" by $pull_request.user.login$\n";
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a bench's own input override, not service configuration"
+)]
+fn payload_path() -> PathBuf {
+    match std::env::var("GENHOOK_BENCH_PAYLOAD") {
+        Ok(path) => PathBuf::from(path),
+        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/github/pull_request.opened.json"),
+    }
+}
+
+fn payload() -> Bytes {
+    let path = payload_path();
+    let bytes = std::fs::read(&path).unwrap_or_else(|error| {
+        panic!(
+            "cannot read {} ({error}); set GENHOOK_BENCH_PAYLOAD to a GitHub pull_request delivery",
+            path.display()
+        )
+    });
+    Bytes::from(bytes)
+}
+
+fn github_source() -> Arc<CompiledSource> {
+    let options = LoadOptions {
+        env: &|_| None,
+        extra_keys: &[],
+    };
+    let loaded = MappingSet::parse_str(Path::new("bench.ini"), MAPPING, &options).unwrap();
+    Arc::clone(
+        loaded
+            .mappings
+            .source("github")
+            .expect("the bench mapping has a github source"),
+    )
+}
+
+/// The immediate inner service every entry wraps.
+fn leaf() -> impl tower::Service<WebhookRequest, Response = WebhookResponse, Error = PipelineError>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    tower::service_fn(|_request: WebhookRequest| async {
+        Ok::<_, PipelineError>(WebhookResponse::new(Bytes::new()))
+    })
+}
+
+/// A delivery as the edge and `identify` leave it: GitHub's headers, the source, event type,
+/// delivery id and the payload parsed once.
+fn identified(body: &Bytes) -> WebhookRequest {
+    let mut request = http::Request::post("/webhook/github")
+        .header("content-type", "application/json")
+        .header("user-agent", "GitHub-Hookshot/044aadd")
+        .header("x-github-event", "pull_request")
+        .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+        .header("x-github-hook-id", "292430182")
+        .header(
+            "x-hub-signature-256",
+            "sha256=d57c68ca6f92289e6987922ff26938930f6e66a2d161ef06abdf1859230aa23c",
+        )
+        .body(body.clone())
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let extensions = request.extensions_mut();
+    extensions.insert(SourceName::new("github"));
+    extensions.insert(ReceivedAt(SystemTime::now()));
+    extensions.insert(EventType::new("pull_request"));
+    extensions.insert(DeliveryId::new("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+    extensions.insert(Payload(Arc::new(value)));
+    request
+}
+
+/// The same delivery after `extract` (and, with `rendered`, after `template`).
+fn extracted(body: &Bytes, source: &CompiledSource, rendered: bool) -> WebhookRequest {
+    let mut request = identified(body);
+    let payload = Arc::clone(&request.extensions().get::<Payload>().unwrap().0);
+    let line = Arc::clone(source.select("pull_request").unwrap());
+    let value = Arc::new(line.extract(&payload));
+    if rendered {
+        let message = line.render(&value).unwrap();
+        request.extensions_mut().insert(Rendered::new(message));
+    }
+    request.extensions_mut().insert(Fields { line, value });
+    request
+}
+
+/// Runs `svc` on clones of `request` on a current-thread runtime.
+fn entry<S>(
+    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    svc: S,
+    request: &WebhookRequest,
+) where
+    S: tower::Service<WebhookRequest, Response = WebhookResponse, Error = PipelineError> + Clone,
+{
+    group.bench_function(name, |b| {
+        b.to_async(rt).iter_batched(
+            || (svc.clone(), clone_request(request)),
+            |(svc, request)| async move {
+                let response = svc.oneshot(request).await.unwrap();
+                criterion::black_box(response)
+            },
+            BatchSize::SmallInput,
+        );
+    });
+}
+
+/// `http::Request` is not `Clone`; the extensions are, and cost a few reference counts.
+fn clone_request(request: &WebhookRequest) -> WebhookRequest {
+    let mut clone = http::Request::new(request.body().clone());
+    *clone.method_mut() = request.method().clone();
+    *clone.uri_mut() = request.uri().clone();
+    *clone.headers_mut() = request.headers().clone();
+    *clone.extensions_mut() = request.extensions().clone();
+    clone
+}
+
+fn stages(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let body = payload();
+    let source = github_source();
+
+    let mut group = c.benchmark_group("layers");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+
+    // The baseline every entry is read against: the leaf alone.
+    entry(
+        &mut group,
+        &rt,
+        "baseline/leaf_only",
+        leaf(),
+        &identified(&body),
+    );
+
+    // verify and identify: their owners add `verify/<scheme>` and `identify/github` entries
+    // here, in this group, so that they are read against the same baseline.
+
+    // rate_limit: a quota it never reaches, so every request pays the GCRA check and passes.
+    let quota = parse_rate("1000000000/s burst 1000000000").unwrap();
+    entry(
+        &mut group,
+        &rt,
+        "rate_limit/under_quota",
+        RateLimitLayer::new(quota).layer(leaf()),
+        &identified(&body),
+    );
+    entry(
+        &mut group,
+        &rt,
+        "rate_limit/unset",
+        RateLimitLayer::unlimited().layer(leaf()),
+        &identified(&body),
+    );
+
+    // extract: select the line and run its compiled queries on the parsed payload.
+    entry(
+        &mut group,
+        &rt,
+        "extract/pull_request",
+        ExtractLayer::new(Arc::clone(&source)).layer(leaf()),
+        &identified(&body),
+    );
+
+    // template: render the compiled template from the extracted fields.
+    entry(
+        &mut group,
+        &rt,
+        "template/pull_request",
+        TemplateLayer::new().layer(leaf()),
+        &extracted(&body, &source, false),
+    );
+
+    // dispatch: build the event (UUIDv7, redacted headers, alert) and hand it to a queue that
+    // only counts, so the entry measures the stage, not a backend.
+    let queue = Arc::new(CountingQueue::default());
+    let fresh: Arc<dyn DedupStore> = Arc::new(AlwaysNew);
+    let layer = DispatchLayer::new(queue.clone(), fresh, DispatchSettings::new("github"));
+    entry(
+        &mut group,
+        &rt,
+        "dispatch/queued",
+        layer.layer(leaf()),
+        &extracted(&body, &source, true),
+    );
+    let seen: Arc<dyn DedupStore> = Arc::new(SeenOnce::default());
+    let layer = DispatchLayer::new(queue.clone(), seen, DispatchSettings::new("github"));
+    entry(
+        &mut group,
+        &rt,
+        "dispatch/duplicate",
+        layer.layer(leaf()),
+        &extracted(&body, &source, true),
+    );
+    assert!(queue.count.load(Ordering::Relaxed) > 0);
+
+    group.finish();
+}
+
+/// A queue that counts what it is given and keeps nothing (memory stays flat over millions of
+/// iterations).
+#[derive(Debug, Default)]
+struct CountingQueue {
+    count: AtomicUsize,
+}
+
+impl Queue for CountingQueue {
+    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        drop(event);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        async { Ok(()) }.boxed()
+    }
+    fn next(&self) -> BoxFuture<'_, Result<Option<Event>, QueueError>> {
+        async { Ok(None) }.boxed()
+    }
+    fn ack(&self, _: &Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        async { Ok(()) }.boxed()
+    }
+    fn requeue(&self, _: Event, _: Duration) -> BoxFuture<'_, Result<(), QueueError>> {
+        async { Ok(()) }.boxed()
+    }
+    fn dead_letter(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        self.enqueue(event)
+    }
+    fn depth(&self) -> usize {
+        0
+    }
+    fn capacity(&self) -> usize {
+        usize::MAX
+    }
+    fn close(&self) {}
+    fn backend(&self) -> &'static str {
+        "counting"
+    }
+}
+
+/// Every delivery id is new: the `queued` path with its claim.
+#[derive(Debug)]
+struct AlwaysNew;
+
+impl DedupStore for AlwaysNew {
+    fn claim(&self, _: &str, _: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
+        async { Ok(true) }.boxed()
+    }
+    fn release(&self, _: &str) -> BoxFuture<'_, Result<(), QueueError>> {
+        async { Ok(()) }.boxed()
+    }
+}
+
+/// Remembers ids: after the first iteration every request is a redelivery.
+#[derive(Debug, Default)]
+struct SeenOnce {
+    keys: Mutex<HashSet<String>>,
+}
+
+impl DedupStore for SeenOnce {
+    fn claim(&self, key: &str, _: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
+        let new = self.keys.lock().unwrap().insert(key.to_owned());
+        async move { Ok(new) }.boxed()
+    }
+    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>> {
+        self.keys.lock().unwrap().remove(key);
+        async { Ok(()) }.boxed()
+    }
+}
+
+fn config() -> Criterion {
+    // Two cores shared by several processes: differences under 5% are noise here, so criterion
+    // should not report them as changes (vector widens its threshold for CI the same way).
+    Criterion::default()
+        .noise_threshold(0.05)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = stages
+}
+criterion_main!(benches);

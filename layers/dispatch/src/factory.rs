@@ -1,0 +1,98 @@
+//! [`DispatchFactory`]: builds the `dispatch` stage from a source's section and the service's
+//! queue and de-duplication store.
+
+use std::sync::Arc;
+
+use genhook_core::queue::{DedupStore, Priority, Queue};
+use genhook_core::{
+    AlertDefaults, BuildContext, BuildError, Capability, LayerFactory, PipelineLayer,
+};
+use tower::util::BoxCloneSyncServiceLayer;
+
+use crate::{parse_duration, DispatchLayer, DispatchSettings};
+
+/// The registry entry of the `dispatch` stage. Needs the resources `Arc<dyn Queue>` and
+/// `Arc<dyn DedupStore>` in the [`BuildContext`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DispatchFactory;
+
+impl LayerFactory for DispatchFactory {
+    fn name(&self) -> &'static str {
+        "dispatch"
+    }
+
+    fn requires(&self) -> &'static [Capability] {
+        &[Capability::RENDERED]
+    }
+
+    fn settings(&self) -> &'static [&'static str] {
+        &["priority", "dedup_window"]
+    }
+
+    fn is_terminal(&self) -> bool {
+        true
+    }
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>> {
+        let mut errors = Vec::new();
+        let settings = settings(cx, &mut errors);
+        let queue = cx.resource::<Arc<dyn Queue>>();
+        let dedup = cx.resource::<Arc<dyn DedupStore>>();
+        if queue.is_none() {
+            errors.push(cx.error("dispatch needs a queue, and the service provides none"));
+        }
+        if dedup.is_none() {
+            errors.push(
+                cx.error("dispatch needs a de-duplication store, and the service provides none"),
+            );
+        }
+        match (queue, dedup) {
+            (Some(queue), Some(dedup)) if errors.is_empty() => Ok(BoxCloneSyncServiceLayer::new(
+                DispatchLayer::new(Arc::clone(queue), Arc::clone(dedup), settings),
+            )),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Reads and validates the section's settings, pushing every problem to `errors`.
+fn settings(cx: &BuildContext<'_>, errors: &mut Vec<BuildError>) -> DispatchSettings {
+    let mut settings = DispatchSettings::new(cx.source_name());
+    if let Some(setting) = cx.setting("priority") {
+        match Priority::parse(&setting.value) {
+            Some(priority) => settings.priority = priority,
+            None => errors.push(cx.error_at(
+                setting,
+                format!(
+                    "bad priority `{}`: expected high, normal or low",
+                    setting.value
+                ),
+            )),
+        }
+    }
+    if let Some(setting) = cx.setting("dedup_window") {
+        match parse_duration(&setting.value) {
+            Ok(window) => settings.dedup_window = window,
+            Err(message) => errors.push(cx.error_at(setting, format!("dedup_window: {message}"))),
+        }
+    }
+    let mut alert = AlertDefaults::default();
+    let fields: [(&str, &mut String); 6] = [
+        ("force_ytype", &mut alert.force_ytype),
+        ("force_yid", &mut alert.force_yid),
+        ("force_yname", &mut alert.force_yname),
+        ("value", &mut alert.value),
+        ("threshold", &mut alert.threshold),
+        ("message_time", &mut alert.message_time),
+    ];
+    for (key, field) in fields {
+        if let Some(setting) = cx.setting(key) {
+            field.clone_from(&setting.value);
+        }
+    }
+    if let Some(resource) = cx.source().aligned_resource() {
+        alert.aligned_resource = resource;
+    }
+    settings.alert = alert;
+    settings
+}

@@ -1,0 +1,139 @@
+//! [`DispatchSettings`]: what the dispatch stage reads from a source's section, validated at load.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use genhook_core::queue::Priority;
+use genhook_core::AlertDefaults;
+
+/// The default de-duplication window: 72 hours, which covers Stripe's 3-day retry horizon (and
+/// Event Grid's and EventBridge's 24 hours).
+pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(72 * 3600);
+
+/// A source's dispatch settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DispatchSettings {
+    /// The source's name, used when the request carries no
+    /// [`SourceName`](genhook_core::stage::SourceName).
+    pub source: Arc<str>,
+    /// `priority = high | normal | low` (default `normal`).
+    pub priority: Priority,
+    /// `dedup_window = 72h` (default [`DEFAULT_DEDUP_WINDOW`]); zero turns de-duplication off.
+    pub dedup_window: Duration,
+    /// The SL1 alert fields other than the message (`force_ytype`, …, `align`).
+    pub alert: AlertDefaults,
+}
+
+impl DispatchSettings {
+    /// The settings of a source that sets nothing.
+    pub fn new(source: impl Into<Arc<str>>) -> Self {
+        Self {
+            source: source.into(),
+            priority: Priority::Normal,
+            dedup_window: DEFAULT_DEDUP_WINDOW,
+            alert: AlertDefaults::default(),
+        }
+    }
+
+    /// With another priority.
+    #[must_use]
+    pub fn with_priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// With another de-duplication window (zero: off).
+    #[must_use]
+    pub fn with_dedup_window(mut self, window: Duration) -> Self {
+        self.dedup_window = window;
+        self
+    }
+
+    /// With other SL1 alert fields.
+    #[must_use]
+    pub fn with_alert(mut self, alert: AlertDefaults) -> Self {
+        self.alert = alert;
+        self
+    }
+}
+
+/// Parses a duration: a whole number followed by `ms`, `s`, `m`/`min`, `h` or `d` (`72h`, `3d`,
+/// `90s`); `0` alone is zero.
+///
+/// # Errors
+/// A lower-case message saying what is wrong, for a `FILE:LINE:` diagnostic.
+///
+/// ```
+/// use std::time::Duration;
+/// use genhook_dispatch::parse_duration;
+/// assert_eq!(parse_duration("3d"), Ok(Duration::from_secs(3 * 86_400)));
+/// assert!(parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let bad = || {
+        format!("bad duration `{text}`: expected a number and a unit (ms, s, m, h, d), e.g. 72h")
+    };
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let unit_secs: u64 = match unit.trim() {
+        "ms" => return Ok(Duration::from_millis(number)),
+        "s" | "sec" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    number
+        .checked_mul(unit_secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("duration `{text}` is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_every_unit() {
+        let cases = [
+            ("0", Duration::ZERO),
+            ("250ms", Duration::from_millis(250)),
+            ("90s", Duration::from_secs(90)),
+            ("30m", Duration::from_secs(1800)),
+            ("5min", Duration::from_secs(300)),
+            ("72h", Duration::from_secs(259_200)),
+            (" 3d ", Duration::from_secs(259_200)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_duration(text), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_durations_are_errors() {
+        for text in [
+            "",
+            "h",
+            "72",
+            "72 hours",
+            "-1h",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(text).is_err(), "{text:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn default_window_covers_stripes_three_days() {
+        assert!(DispatchSettings::new("stripe").dedup_window >= Duration::from_secs(3 * 86_400));
+    }
+}

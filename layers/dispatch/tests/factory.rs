@@ -1,0 +1,145 @@
+//! The `dispatch` factory: resources, settings, `FILE:LINE` errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use genhook_core::queue::{DedupStore, Priority, Queue};
+use genhook_core::{
+    BuildContext, Capability, LayerFactory, PipelineError, PipelineLayer, PipelineService,
+    WebhookRequest, WebhookResponse,
+};
+use genhook_dispatch::DispatchFactory;
+use genhook_mapping::{CompiledSource, Diagnostic, LoadOptions, MappingSet};
+use http::StatusCode;
+use support::{TestDedup, TestQueue, TestRequest};
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, ServiceExt};
+
+fn source(section: &str) -> Arc<CompiledSource> {
+    let text = format!("[github]\n{section}pull_request: action::GitHub $action$\n");
+    let options = LoadOptions {
+        env: &|_| None,
+        extra_keys: DispatchFactory.settings(),
+    };
+    let loaded = MappingSet::parse_str(Path::new("mappings/github.ini"), &text, &options)
+        .unwrap_or_else(|errors| panic!("mapping does not load: {errors:?}"));
+    Arc::clone(loaded.mappings.source("github").unwrap())
+}
+
+fn resources(queue: &Arc<TestQueue>, dedup: &Arc<TestDedup>) -> http::Extensions {
+    let mut resources = http::Extensions::new();
+    resources.insert(Arc::clone(queue) as Arc<dyn Queue>);
+    resources.insert(Arc::clone(dedup) as Arc<dyn DedupStore>);
+    resources
+}
+
+fn build(section: &str, resources: &http::Extensions) -> Result<PipelineLayer, Vec<Diagnostic>> {
+    DispatchFactory.build(&BuildContext::new(&source(section), resources))
+}
+
+fn printed(errors: &[Diagnostic]) -> Vec<String> {
+    errors.iter().map(ToString::to_string).collect()
+}
+
+fn never_called() -> PipelineService {
+    BoxCloneSyncService::new(tower::service_fn(|_req: WebhookRequest| async {
+        panic!("dispatch called its inner service");
+        #[allow(unreachable_code)]
+        Ok::<WebhookResponse, PipelineError>(WebhookResponse::new(Bytes::new()))
+    }))
+}
+
+#[test]
+fn factory_is_terminal_and_requires_rendered() {
+    assert_eq!(DispatchFactory.name(), "dispatch");
+    assert!(DispatchFactory.is_terminal());
+    assert_eq!(DispatchFactory.requires(), &[Capability::RENDERED]);
+    assert!(DispatchFactory.provides().is_empty());
+}
+
+#[tokio::test]
+async fn section_settings_reach_the_event() {
+    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let section = "priority = high\ndedup_window = 24h\nalign = device:9\nforce_ytype = 5\nforce_yname = eth0\n";
+    let svc = build(section, &resources(&queue, &dedup))
+        .unwrap()
+        .layer(never_called());
+    let response = svc
+        .oneshot(TestRequest::github().delivery("d").build())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    let event = &queue.queued()[0];
+    assert_eq!(event.priority, Priority::High);
+    assert_eq!(event.alert.aligned_resource, "/api/device/9");
+    assert_eq!(event.alert.force_ytype, "5");
+    assert_eq!(event.alert.force_yname, "eth0");
+    assert_eq!(event.alert.force_yid, "0");
+    assert_eq!(event.alert.message_time, "0");
+    assert_eq!(
+        dedup.claims(),
+        vec![("github:d".to_owned(), Duration::from_secs(24 * 3600))]
+    );
+}
+
+#[tokio::test]
+async fn defaults_without_settings() {
+    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let svc = build("", &resources(&queue, &dedup))
+        .unwrap()
+        .layer(never_called());
+    svc.oneshot(TestRequest::github().delivery("d").build())
+        .await
+        .unwrap();
+    let event = &queue.queued()[0];
+    assert_eq!(event.priority, Priority::Normal);
+    assert_eq!(event.alert.aligned_resource, "/api/organization/0");
+    assert_eq!(dedup.claims()[0].1, Duration::from_secs(72 * 3600));
+}
+
+#[test]
+fn bad_settings_are_all_reported_at_their_lines() {
+    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let Err(errors) = build(
+        "priority = urgent\ndedup_window = forever\n",
+        &resources(&queue, &dedup),
+    ) else {
+        panic!("bad settings must not build");
+    };
+    assert_eq!(
+        printed(&errors),
+        [
+            "mappings/github.ini:2: bad priority `urgent`: expected high, normal or low",
+            "mappings/github.ini:3: dedup_window: bad duration `forever`: expected a number and a unit (ms, s, m, h, d), e.g. 72h",
+        ]
+    );
+}
+
+#[test]
+fn missing_resources_are_build_errors() {
+    let Err(errors) = build("", &http::Extensions::new()) else {
+        panic!("no queue, no build");
+    };
+    assert_eq!(
+        printed(&errors),
+        [
+            "mappings/github.ini:1: dispatch needs a queue, and the service provides none",
+            "mappings/github.ini:1: dispatch needs a de-duplication store, and the service provides none",
+        ]
+    );
+
+    let mut only_queue = http::Extensions::new();
+    only_queue.insert(TestQueue::new() as Arc<dyn Queue>);
+    let Err(errors) = build("", &only_queue) else {
+        panic!("no dedup store, no build");
+    };
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].message.contains("de-duplication store"));
+}

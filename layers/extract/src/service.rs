@@ -1,0 +1,122 @@
+//! [`Extract`]: the extract middleware. It decides in `call`; an unmapped event never reaches the
+//! inner service.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use genhook_core::stage::{EventType, Fields, Payload, SourceName};
+use genhook_core::{
+    json_response, metrics, require, PipelineError, WebhookRequest, WebhookResponse,
+};
+use genhook_mapping::CompiledSource;
+use http::StatusCode;
+use tower::Service;
+
+use crate::error::ExtractError;
+use crate::future::ResponseFuture;
+use crate::layer::Unmapped;
+use crate::ExtractLayer;
+
+/// Middleware that inserts [`Fields`] (the chosen mapping line and what it extracted) for the
+/// stages after it, or answers an unmapped event itself.
+#[derive(Debug, Clone)]
+pub struct Extract<S> {
+    inner: S,
+    source: Arc<CompiledSource>,
+    unmapped: Unmapped,
+}
+
+// === impl Extract ===
+
+impl<S> Extract<S> {
+    pub(crate) fn from_parts(inner: S, source: Arc<CompiledSource>, unmapped: Unmapped) -> Self {
+        Self {
+            inner,
+            source,
+            unmapped,
+        }
+    }
+
+    /// Wraps `inner` with the configuration of `layer`.
+    pub fn new(inner: S, layer: &ExtractLayer) -> Self {
+        tower::Layer::layer(layer, inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the middleware, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    /// The answer for an event without a mapping line.
+    fn unmapped(&self, source: &str, event: &str) -> Result<WebhookResponse, PipelineError> {
+        match self.unmapped {
+            Unmapped::Ignore => {
+                tracing::debug!(source, event, "Webhook ignored: no mapping for its event.");
+                ::metrics::counter!(
+                    metrics::WEBHOOKS_ACCEPTED,
+                    "source" => source.to_owned(),
+                    "event" => event.to_owned(),
+                    "status" => "ignored"
+                )
+                .increment(1);
+                Ok(json_response(
+                    StatusCode::ACCEPTED,
+                    &serde_json::json!({ "source": source, "event": event, "status": "ignored" }),
+                ))
+            }
+            Unmapped::Reject => Err(ExtractError::NoMapping {
+                event: event.to_owned(),
+                source_name: source.to_owned(),
+            }
+            .into()),
+        }
+    }
+}
+
+impl<S> Service<WebhookRequest> for Extract<S>
+where
+    S: Service<WebhookRequest, Response = WebhookResponse>,
+    S::Error: Into<PipelineError>,
+{
+    type Response = WebhookResponse;
+    type Error = PipelineError;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut request: WebhookRequest) -> Self::Future {
+        let event = match require::<EventType>(&request) {
+            Ok(event) => event.clone(),
+            Err(error) => return ResponseFuture::answered(Err(error)),
+        };
+        let payload = match require::<Payload>(&request) {
+            Ok(payload) => Arc::clone(&payload.0),
+            Err(error) => return ResponseFuture::answered(Err(error)),
+        };
+        let Some(line) = self.source.select(event.as_str()) else {
+            let source = match request.extensions().get::<SourceName>() {
+                Some(name) => name.as_str(),
+                None => self.source.name(),
+            };
+            return ResponseFuture::answered(self.unmapped(source, event.as_str()));
+        };
+        let fields = Fields {
+            line: Arc::clone(line),
+            value: Arc::new(line.extract(&payload)),
+        };
+        request.extensions_mut().insert(fields);
+        ResponseFuture::called(self.inner.call(request))
+    }
+}

@@ -1,0 +1,180 @@
+//! The body, parsed once into JSON: JSON bodies as they are; form-encoded bodies with a `payload`
+//! field (GitHub form deliveries, Slack interactivity) unwrapped to that field's JSON; other form
+//! bodies (Slack slash commands, `ssl_check`) turned into a JSON object of their fields.
+//!
+//! Bodies are parsed as JSON whatever their media type other than form encoding: SNS sends JSON as
+//! `text/plain`, CloudEvents as `application/cloudevents+json`. A `charset` other than UTF-8,
+//! invalid UTF-8 and invalid JSON are refused with an [`IdentifyError`] (400). Nesting deeper than
+//! serde_json's recursion limit (128) is refused as invalid JSON, never a stack overflow.
+
+use http::HeaderMap;
+use percent_encoding::percent_decode;
+use serde_json::{Map, Value};
+
+use crate::error::IdentifyError;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Parses a webhook body into JSON, as the identify stage does.
+///
+/// # Errors
+/// [`IdentifyError`] when the declared charset is not UTF-8, the body (or a decoded form field) is
+/// not UTF-8, the body is empty, or the JSON is invalid.
+pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, IdentifyError> {
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (media_type, charset) = split_content_type(content_type);
+    if let Some(charset) = charset {
+        if !(charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")) {
+            return Err(IdentifyError::charset(charset));
+        }
+    }
+    let text = std::str::from_utf8(body).map_err(|_| IdentifyError::InvalidUtf8)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if media_type.eq_ignore_ascii_case(FORM) {
+        parse_form(text)
+    } else {
+        parse_json(text)
+    }
+}
+
+/// The media type and the `charset` parameter (unquoted) of a `Content-Type` value.
+fn split_content_type(value: &str) -> (&str, Option<&str>) {
+    let mut parts = value.split(';');
+    let media_type = parts.next().unwrap_or("").trim();
+    let charset = parts.find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    });
+    (media_type, charset)
+}
+
+fn parse_json(text: &str) -> Result<Value, IdentifyError> {
+    if text.trim().is_empty() {
+        return Err(IdentifyError::EmptyBody);
+    }
+    serde_json::from_str(text).map_err(|e| IdentifyError::json(&e))
+}
+
+fn parse_form(text: &str) -> Result<Value, IdentifyError> {
+    let mut fields = Map::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = decode_form_component(name)?;
+        let value = decode_form_component(value)?;
+        if name == "payload" {
+            return parse_json(&value);
+        }
+        fields.insert(name, Value::String(value));
+    }
+    if fields.is_empty() {
+        return Err(IdentifyError::EmptyBody);
+    }
+    Ok(Value::Object(fields))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component strictly: `+` is a space and the
+/// percent-decoded bytes must be UTF-8 (a lossy decode would hide corrupt input).
+fn decode_form_component(text: &str) -> Result<String, IdentifyError> {
+    let spaced = text.replace('+', " ");
+    percent_decode(spaced.as_bytes())
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| IdentifyError::InvalidUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use serde_json::json;
+
+    fn with_type(content_type: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn json_body_is_parsed_whatever_the_media_type() {
+        for content_type in ["application/json", "text/plain; charset=UTF-8", ""] {
+            let value = parse_body(&with_type(content_type), br#"{"a":[1,2]}"#).unwrap();
+            assert_eq!(value, json!({"a": [1, 2]}), "{content_type}");
+        }
+    }
+
+    #[test]
+    fn form_payload_field_is_unwrapped() {
+        let body = b"payload=%7B%22zen%22%3A%22Keep+it%22%2C%22hook_id%22%3A1%7D";
+        let value = parse_body(&with_type(FORM), body).unwrap();
+        assert_eq!(value, json!({"zen": "Keep it", "hook_id": 1}));
+    }
+
+    #[test]
+    fn form_without_payload_becomes_an_object_of_fields() {
+        let body = b"token=x&command=%2Fweather&text=94070+now&ssl_check=1";
+        let value = parse_body(
+            &with_type("application/x-www-form-urlencoded; charset=utf-8"),
+            body,
+        )
+        .unwrap();
+        assert_eq!(
+            value,
+            json!({"token": "x", "command": "/weather", "text": "94070 now", "ssl_check": "1"})
+        );
+    }
+
+    #[test]
+    fn other_charset_is_refused() {
+        let error =
+            parse_body(&with_type("application/json; charset=ISO-8859-1"), b"{}").unwrap_err();
+        assert!(
+            matches!(error, IdentifyError::UnsupportedCharset { ref charset } if charset == "ISO-8859-1")
+        );
+        let quoted = parse_body(&with_type("application/json; charset=\"latin1\""), b"{}");
+        assert!(matches!(
+            quoted,
+            Err(IdentifyError::UnsupportedCharset { .. })
+        ));
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_in_body_and_in_form_fields() {
+        let error = parse_body(&with_type("application/json"), b"{\"a\":\"\xff\"}").unwrap_err();
+        assert!(matches!(error, IdentifyError::InvalidUtf8));
+        let error = parse_body(&with_type(FORM), b"text=%FF").unwrap_err();
+        assert!(matches!(error, IdentifyError::InvalidUtf8));
+    }
+
+    #[test]
+    fn invalid_and_empty_json_are_refused() {
+        let error = parse_body(&HeaderMap::new(), b"{\"a\":").unwrap_err();
+        assert!(matches!(error, IdentifyError::InvalidJson { .. }));
+        let error = parse_body(&HeaderMap::new(), b"  ").unwrap_err();
+        assert!(matches!(error, IdentifyError::EmptyBody));
+        let error = parse_body(&with_type(FORM), b"payload=%7Bnope").unwrap_err();
+        assert!(matches!(error, IdentifyError::InvalidJson { .. }));
+    }
+
+    #[test]
+    fn ten_thousand_deep_nesting_is_refused_not_a_crash() {
+        let body = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let error = parse_body(&HeaderMap::new(), body.as_bytes()).unwrap_err();
+        assert!(matches!(error, IdentifyError::InvalidJson { .. }));
+        let objects = "{\"a\":".repeat(10_000) + "1" + &"}".repeat(10_000);
+        assert!(parse_body(&HeaderMap::new(), objects.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        let value = parse_body(&HeaderMap::new(), "\u{feff}{\"a\":1}".as_bytes()).unwrap();
+        assert_eq!(value, json!({"a": 1}));
+    }
+}

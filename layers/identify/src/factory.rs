@@ -1,0 +1,50 @@
+//! [`IdentifyFactory`]: builds the identify stage from a source's settings, once, at load.
+
+use genhook_core::{BuildContext, BuildError, Capability, LayerFactory, PipelineLayer};
+use tower::util::BoxCloneSyncServiceLayer;
+
+use crate::layer::IdentifyLayer;
+use crate::settings::{IdentifySettings, SETTINGS};
+use crate::sns::SnsConfirmer;
+
+/// The registry entry of the identify stage: name `identify`, provides
+/// [`Capability::IDENTIFIED`], requires nothing.
+///
+/// The SNS confirmer comes from the resource `SnsConfirmer` when the service provides one;
+/// otherwise, for a source that verifies with `aws-sns` and auto-confirms, one is built with a
+/// default client (production host rule).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdentifyFactory;
+
+impl LayerFactory for IdentifyFactory {
+    fn name(&self) -> &'static str {
+        "identify"
+    }
+
+    fn provides(&self) -> &'static [Capability] {
+        &[Capability::IDENTIFIED]
+    }
+
+    fn settings(&self) -> &'static [&'static str] {
+        SETTINGS
+    }
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>> {
+        let settings = IdentifySettings::from_lookup(|key| cx.setting(key))?;
+        let confirmer = match cx.resource::<SnsConfirmer>() {
+            Some(confirmer) => Some(confirmer.clone()),
+            None if settings.verifies_sns && settings.sns_auto_confirm => {
+                let client = reqwest::Client::builder().build().map_err(|e| {
+                    vec![cx.error(format!("cannot build the SNS HTTP client: {e}"))]
+                })?;
+                Some(SnsConfirmer::new(client))
+            }
+            None => None,
+        };
+        let mut layer = IdentifyLayer::new(settings);
+        if let Some(confirmer) = confirmer {
+            layer = layer.with_sns_confirmer(confirmer);
+        }
+        Ok(BoxCloneSyncServiceLayer::new(layer))
+    }
+}

@@ -1,0 +1,99 @@
+//! The identify stage's response future: the inner service's future, an answer given by the stage
+//! itself (a handshake), a refusal, or an SNS subscription being confirmed.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::future::BoxFuture;
+use genhook_core::{PipelineError, WebhookResponse};
+use pin_project_lite::pin_project;
+
+use crate::error::IdentifyError;
+
+pin_project! {
+    /// Response future of [`Identify`](crate::Identify).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Called { #[pin] future: F },
+        Answered { response: Option<Box<WebhookResponse>> },
+        Rejected { error: Option<IdentifyError> },
+        Confirming { future: BoxFuture<'static, WebhookResponse> },
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn called(future: F) -> Self {
+        Self {
+            kind: Kind::Called { future },
+        }
+    }
+
+    pub(crate) fn answered(response: WebhookResponse) -> Self {
+        Self {
+            kind: Kind::Answered {
+                response: Some(Box::new(response)),
+            },
+        }
+    }
+
+    pub(crate) fn rejected(error: IdentifyError) -> Self {
+        Self {
+            kind: Kind::Rejected { error: Some(error) },
+        }
+    }
+
+    pub(crate) fn confirming(future: BoxFuture<'static, WebhookResponse>) -> Self {
+        Self {
+            kind: Kind::Confirming { future },
+        }
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.kind {
+            Kind::Called { .. } => "called",
+            Kind::Answered { .. } => "answered",
+            Kind::Rejected { .. } => "rejected",
+            Kind::Confirming { .. } => "confirming",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<WebhookResponse, E>>,
+    E: Into<PipelineError>,
+{
+    type Output = Result<WebhookResponse, PipelineError>;
+
+    #[expect(
+        clippy::expect_used,
+        reason = "state-machine invariant, not input: never polled after Ready"
+    )]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Called { future } => future.poll(cx).map_err(Into::into),
+            KindProj::Answered { response } => Poll::Ready(Ok(*response
+                .take()
+                .expect("ResponseFuture polled after completion"))),
+            KindProj::Rejected { error } => Poll::Ready(Err(error
+                .take()
+                .expect("ResponseFuture polled after completion")
+                .into())),
+            KindProj::Confirming { future } => future.as_mut().poll(cx).map(Ok),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Event type and delivery id: a source's `event =` / `delivery_id =` selector when set, else the
+//! provider's default (PROVIDERS.md "Event type" and "Dedup id" columns). Pure functions, so that
+//! the offline `genhook render` command identifies exactly as the server does.
+
+use http::HeaderMap;
+use serde_json::Value;
+
+use crate::provider::{detect, header, Provider};
+use crate::selector::{scalar_text, FieldPath};
+use crate::settings::IdentifySettings;
+
+/// The provider a request is treated as: the source's `verify` scheme's provider, else detection.
+pub fn provider_for(
+    settings: &IdentifySettings,
+    headers: &HeaderMap,
+    payload: &Value,
+) -> Option<Provider> {
+    settings.provider.or_else(|| detect(headers, Some(payload)))
+}
+
+/// The event type of a webhook: the source's `event =` selector, else the provider default.
+/// `None` when nothing names one (the stage then inserts an empty [`EventType`]).
+///
+/// [`EventType`]: genhook_core::stage::EventType
+pub fn event_type(
+    settings: &IdentifySettings,
+    headers: &HeaderMap,
+    payload: &Value,
+) -> Option<String> {
+    match &settings.event {
+        Some(selector) => selector.select(headers, payload),
+        None => provider_for(settings, headers, payload)
+            .and_then(|p| default_event_type(p, headers, payload)),
+    }
+}
+
+/// [`event_type`] and [`delivery_id`] with the provider already known (the stage decides it once).
+pub(crate) fn identify_with(
+    settings: &IdentifySettings,
+    provider: Option<Provider>,
+    headers: &HeaderMap,
+    payload: &Value,
+) -> (Option<String>, Option<String>) {
+    let event = match &settings.event {
+        Some(selector) => selector.select(headers, payload),
+        None => provider.and_then(|p| default_event_type(p, headers, payload)),
+    };
+    let id = match &settings.delivery_id {
+        Some(selector) => selector.select(headers, payload),
+        None => provider.and_then(|p| default_delivery_id(p, headers, payload)),
+    };
+    (event, id)
+}
+
+/// The provider's delivery id: the source's `delivery_id =` selector, else the provider default.
+pub fn delivery_id(
+    settings: &IdentifySettings,
+    headers: &HeaderMap,
+    payload: &Value,
+) -> Option<String> {
+    match &settings.delivery_id {
+        Some(selector) => selector.select(headers, payload),
+        None => provider_for(settings, headers, payload)
+            .and_then(|p| default_delivery_id(p, headers, payload)),
+    }
+}
+
+fn field(payload: &Value, path: &str) -> Option<String> {
+    FieldPath::parse(path)
+        .ok()
+        .and_then(|p| p.lookup(payload).and_then(scalar_text))
+}
+
+fn first_header(headers: &HeaderMap, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| header(headers, name))
+        .map(str::to_owned)
+}
+
+fn is_sns_envelope(payload: &Value) -> bool {
+    payload.get("Type").is_some() && payload.get("MessageId").is_some()
+}
+
+/// The first event of an Event Grid / CloudEvents delivery (a batch array or one object).
+fn first_event(payload: &Value) -> &Value {
+    payload
+        .as_array()
+        .and_then(|items| items.first())
+        .unwrap_or(payload)
+}
+
+/// A provider's default event type.
+pub fn default_event_type(
+    provider: Provider,
+    headers: &HeaderMap,
+    payload: &Value,
+) -> Option<String> {
+    match provider {
+        Provider::Github => first_header(headers, &["x-github-event"]),
+        Provider::Stripe | Provider::StandardWebhooks => field(payload, "type"),
+        Provider::Slack => {
+            if payload.get("type").and_then(Value::as_str) == Some("event_callback") {
+                field(payload, "event.type")
+            } else {
+                // Interactivity (`block_actions`, …), url_verification; slash commands have no
+                // type: their command (`/weather`) names them.
+                field(payload, "type").or_else(|| field(payload, "command"))
+            }
+        }
+        Provider::Aws => {
+            if is_sns_envelope(payload) {
+                field(payload, "Type")
+                    .or_else(|| first_header(headers, &["x-amz-sns-message-type"]))
+            } else {
+                field(payload, "detail-type")
+            }
+        }
+        Provider::Meraki => field(payload, "alertTypeId").or_else(|| field(payload, "alertType")),
+        Provider::Jira => field(payload, "webhookEvent"),
+        Provider::Azure => {
+            let event = first_event(payload);
+            field(event, "eventType").or_else(|| field(event, "type"))
+        }
+        Provider::Shopify => first_header(headers, &["x-shopify-topic", "shopify-topic"]),
+    }
+}
+
+/// A provider's default delivery id (PROVIDERS.md "Dedup id").
+pub fn default_delivery_id(
+    provider: Provider,
+    headers: &HeaderMap,
+    payload: &Value,
+) -> Option<String> {
+    match provider {
+        Provider::Github => first_header(headers, &["x-github-delivery"]),
+        Provider::Stripe => field(payload, "id"),
+        Provider::Slack => field(payload, "event_id"),
+        Provider::Aws => {
+            if is_sns_envelope(payload) {
+                field(payload, "MessageId")
+                    .or_else(|| first_header(headers, &["x-amz-sns-message-id"]))
+            } else {
+                field(payload, "id")
+            }
+        }
+        Provider::Meraki => field(payload, "alertId"),
+        Provider::Jira => first_header(headers, &["x-atlassian-webhook-identifier"]),
+        Provider::Azure => {
+            let event = first_event(payload);
+            let id = field(event, "id")?;
+            if event.get("specversion").is_some() {
+                // CloudEvents: `id` is unique only within its `source`.
+                match field(event, "source") {
+                    Some(source) => Some(format!("{source}#{id}")),
+                    None => Some(id),
+                }
+            } else {
+                Some(id)
+            }
+        }
+        Provider::Shopify => first_header(
+            headers,
+            &[
+                "x-shopify-event-id",
+                "shopify-event-id",
+                "x-shopify-webhook-id",
+                "shopify-webhook-id",
+            ],
+        ),
+        Provider::StandardWebhooks => first_header(headers, &["webhook-id", "svix-id"]),
+    }
+}

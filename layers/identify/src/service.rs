@@ -1,0 +1,197 @@
+//! [`Identify`]: the identify stage's service. It decides in `call`: parse the body (or reuse an
+//! earlier stage's [`Payload`]), answer a handshake itself, or insert [`Payload`], [`EventType`]
+//! and [`DeliveryId`] and call the inner service.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use genhook_core::stage::{DeliveryId, EventType, Payload, SourceName, Verified};
+use genhook_core::{json_response, PipelineError, WebhookRequest, WebhookResponse};
+use http::StatusCode;
+use serde_json::json;
+use tower::Service;
+
+use crate::body::parse_body;
+use crate::future::ResponseFuture;
+use crate::handshake::{self, Handshake};
+use crate::ident::{identify_with, provider_for};
+use crate::provider::header;
+use crate::settings::IdentifySettings;
+use crate::sns::SnsConfirmer;
+
+/// The identify stage wrapped around an inner service `S`.
+#[derive(Debug, Clone)]
+pub struct Identify<S> {
+    inner: S,
+    settings: Arc<IdentifySettings>,
+    confirmer: Option<SnsConfirmer>,
+}
+
+// === impl Identify ===
+
+impl<S> Identify<S> {
+    /// Wraps `inner` with these settings (no SNS confirmer: SubscribeURLs are only logged).
+    pub fn new(inner: S, settings: IdentifySettings) -> Self {
+        Self::from_parts(inner, Arc::new(settings), None)
+    }
+
+    pub(crate) fn from_parts(
+        inner: S,
+        settings: Arc<IdentifySettings>,
+        confirmer: Option<SnsConfirmer>,
+    ) -> Self {
+        Self {
+            inner,
+            settings,
+            confirmer,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consumed.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    fn answer<F>(&self, handshake: Handshake, request: &WebhookRequest) -> ResponseFuture<F> {
+        let source = request
+            .extensions()
+            .get::<SourceName>()
+            .map_or("", SourceName::as_str);
+        let ok = |body: serde_json::Value| {
+            ResponseFuture::answered(json_response(StatusCode::OK, &body))
+        };
+        match handshake {
+            Handshake::GithubPing => {
+                tracing::info!(source, "GitHub ping answered.");
+                ok(json!({"status": "pong"}))
+            }
+            Handshake::SlackChallenge(challenge) => {
+                tracing::info!(source, "Slack url_verification answered.");
+                ok(json!({"challenge": challenge}))
+            }
+            Handshake::SlackSslCheck => {
+                tracing::debug!(source, "Slack ssl_check answered.");
+                ok(json!({"status": "ok"}))
+            }
+            Handshake::EventGridValidation(code) => {
+                tracing::info!(source, "Event Grid subscription validation answered.");
+                ok(json!({"validationResponse": code}))
+            }
+            Handshake::SnsUnsubscribe { topic_arn } => {
+                tracing::info!(source, topic_arn = %topic_arn, "SNS unsubscribe confirmation received.");
+                ok(json!({"status": "ok"}))
+            }
+            Handshake::SnsSubscribe {
+                subscribe_url,
+                topic_arn,
+            } => self.sns_subscribe(source, subscribe_url, topic_arn, request),
+        }
+    }
+
+    fn sns_subscribe<F>(
+        &self,
+        source: &str,
+        subscribe_url: Option<String>,
+        topic_arn: String,
+        request: &WebhookRequest,
+    ) -> ResponseFuture<F> {
+        let Some(url) = subscribe_url else {
+            tracing::warn!(source, topic_arn = %topic_arn, "SNS subscription confirmation has no SubscribeURL.");
+            return ResponseFuture::answered(json_response(
+                StatusCode::OK,
+                &json!({"status": "confirmation logged"}),
+            ));
+        };
+        let why_not = if !self.settings.verifies_sns {
+            Some("the source does not verify with aws-sns")
+        } else if request.extensions().get::<Verified>().is_none() {
+            Some("the signature was not verified before identify")
+        } else if !self.settings.sns_auto_confirm {
+            Some("sns_auto_confirm is false")
+        } else {
+            match &self.confirmer {
+                None => Some("no HTTP client for confirmations"),
+                Some(confirmer) if !confirmer.permits(&url) => {
+                    Some("SubscribeURL is not on an SNS host")
+                }
+                Some(_) => None,
+            }
+        };
+        match (why_not, &self.confirmer) {
+            (None, Some(confirmer)) => {
+                ResponseFuture::confirming(Box::pin(confirmer.clone().confirm(url, topic_arn)))
+            }
+            (reason, _) => {
+                let reason = reason.unwrap_or("not confirmed");
+                tracing::warn!(
+                    source,
+                    topic_arn = %topic_arn,
+                    reason,
+                    subscribe_url = %url,
+                    "SNS subscription not confirmed automatically; confirm it by opening SubscribeURL."
+                );
+                ResponseFuture::answered(json_response(
+                    StatusCode::OK,
+                    &json!({"status": "confirmation logged"}),
+                ))
+            }
+        }
+    }
+}
+
+impl<S> Service<WebhookRequest> for Identify<S>
+where
+    S: Service<WebhookRequest, Response = WebhookResponse>,
+    S::Error: Into<PipelineError>,
+{
+    type Response = WebhookResponse;
+    type Error = PipelineError;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut request: WebhookRequest) -> Self::Future {
+        let payload = match request.extensions().get::<Payload>() {
+            Some(payload) => Arc::clone(&payload.0),
+            None => match parse_body(request.headers(), request.body()) {
+                Ok(value) => Arc::new(value),
+                Err(error) => {
+                    tracing::debug!(error = %error, "Body refused.");
+                    return ResponseFuture::rejected(error);
+                }
+            },
+        };
+        let headers = request.headers();
+        let provider = provider_for(&self.settings, headers, &payload);
+        if let Some(handshake) = handshake::find(provider, headers, &payload) {
+            return self.answer(handshake, &request);
+        }
+        if let Some(retry_num) = header(headers, "x-slack-retry-num") {
+            tracing::info!(
+                retry_num,
+                reason = header(headers, "x-slack-retry-reason").unwrap_or(""),
+                "Slack retry received; de-duplication by event_id handles it."
+            );
+        }
+        let (event, delivery_id) = identify_with(&self.settings, provider, headers, &payload);
+        let extensions = request.extensions_mut();
+        extensions.insert(Payload(payload));
+        extensions.insert(EventType::new(event.unwrap_or_default()));
+        if let Some(id) = delivery_id {
+            extensions.insert(DeliveryId::new(id));
+        }
+        ResponseFuture::called(self.inner.call(request))
+    }
+}

@@ -1,0 +1,387 @@
+//! [`VerifyFactory`]: builds the verify stage of a source from its mapping section, once, at
+//! load. The scheme is chosen here; no string is looked at per request.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use genhook_core::{BuildContext, BuildError, Capability, LayerFactory, PipelineLayer};
+use genhook_mapping::{Diagnostic, Setting, Span};
+use http::HeaderName;
+use tower::util::BoxCloneSyncServiceLayer;
+
+use crate::clock::{SharedClock, Tolerance};
+use crate::keys::Secrets;
+use crate::scheme::{
+    github, jira, shopify, Azure, BasicAuth, Encoding, HeaderSecret, HmacHeader, Meraki,
+    NoVerification, Slack, StandardWebhooks, Stripe,
+};
+use crate::sns::{SnsTrust, SnsVerifier};
+use crate::{Verifier, VerifyLayer};
+
+/// Every scheme name accepted after `verify =`.
+pub const SCHEMES: &[&str] = &[
+    "github",
+    "stripe",
+    "slack",
+    "shopify",
+    "jira",
+    "meraki",
+    "azure",
+    "aws-sns",
+    "standard-webhooks",
+    "hmac-sha256",
+    "basic",
+    "api-key",
+    "token",
+    "none",
+];
+
+/// Every section key the verify stage reads.
+pub const SETTINGS: &[&str] = &[
+    "verify",
+    "secret",
+    "signature_header",
+    "signature_prefix",
+    "signature_encoding",
+    "token_header",
+    "api_key_header",
+    "username",
+    "azure_query_param",
+    "azure_header",
+    "azure_audience",
+    "azure_tenant",
+    "tolerance",
+    "sns_topic_arn",
+];
+
+/// The registry entry of the verify stage (`verify` on a `layers =` line).
+#[derive(Debug, Default)]
+pub struct VerifyFactory {
+    clock: SharedClock,
+    default_trust: OnceLock<SnsTrust>,
+}
+
+impl VerifyFactory {
+    /// The factory, reading time from the system clock.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The factory with another clock (tests; `genhook render --verify` on a recorded payload).
+    pub fn with_clock(clock: SharedClock) -> Self {
+        Self {
+            clock,
+            default_trust: OnceLock::new(),
+        }
+    }
+
+    /// Builds the stage from settings looked up with `setting`; errors point at the setting, or
+    /// at `section` for a missing one. `trust` is used by `verify = aws-sns` (the production
+    /// trust when `None`).
+    ///
+    /// # Errors
+    /// Every problem with the settings, each with its `FILE:LINE`.
+    pub fn build_with<'s>(
+        &self,
+        setting: impl Fn(&str) -> Option<&'s Setting>,
+        section: &Span,
+        trust: Option<&SnsTrust>,
+    ) -> Result<PipelineLayer, Vec<BuildError>> {
+        let cx = Lookup {
+            get: &setting,
+            section,
+        };
+        let scheme = match setting("verify") {
+            None => "none",
+            Some(s) => match SCHEMES.iter().find(|name| **name == s.value.trim()) {
+                Some(name) => name,
+                None => {
+                    return Err(vec![Diagnostic::error(
+                        s.span.clone(),
+                        format!(
+                            "unknown verify scheme `{}`; expected one of: {}",
+                            s.value.trim(),
+                            SCHEMES.join(", ")
+                        ),
+                    )])
+                }
+            },
+        };
+        let mut errors = Vec::new();
+        let layer = self.build_scheme(scheme, &cx, trust, &mut errors);
+        match layer {
+            Some(layer) if errors.is_empty() => Ok(layer),
+            _ => Err(errors),
+        }
+    }
+
+    fn build_scheme(
+        &self,
+        scheme: &'static str,
+        cx: &Lookup<'_, '_>,
+        trust: Option<&SnsTrust>,
+        errors: &mut Vec<BuildError>,
+    ) -> Option<PipelineLayer> {
+        let tolerance = cx.duration("tolerance", Tolerance::DEFAULT_WINDOW, errors);
+        if matches!(scheme, "none") {
+            return Some(boxed(NoVerification));
+        }
+        if matches!(scheme, "aws-sns") {
+            let trust = match trust {
+                Some(trust) => trust.clone(),
+                None => self.production_trust(cx, errors)?,
+            };
+            let mut verifier = SnsVerifier::new(trust);
+            if let Some(arns) = cx.get("sns_topic_arn") {
+                let arns: Vec<String> = arns
+                    .value
+                    .split(',')
+                    .map(|a| a.trim().to_owned())
+                    .filter(|a| !a.is_empty())
+                    .collect();
+                verifier = verifier.with_topic_arns(arns);
+            }
+            return Some(boxed(verifier));
+        }
+        let secrets = cx.secrets(scheme, errors)?;
+        let clock = self.clock.clone();
+        let layer = match scheme {
+            "github" => boxed(github::verifier(&secrets)),
+            "jira" => boxed(jira::verifier(&secrets)),
+            "shopify" => boxed(shopify::verifier(&secrets)),
+            "stripe" => boxed(Stripe::new(&secrets, tolerance?, clock)),
+            "slack" => boxed(Slack::new(&secrets, tolerance?, clock)),
+            "standard-webhooks" => match StandardWebhooks::new(&secrets, tolerance?, clock) {
+                Ok(verifier) => boxed(verifier),
+                Err(error) => {
+                    errors.push(cx.error_at("secret", error.to_string()));
+                    return None;
+                }
+            },
+            "meraki" => boxed(Meraki::new(secrets)),
+            "hmac-sha256" => {
+                let Some(header) = cx.get("signature_header") else {
+                    errors.push(cx.section_error("verify = hmac-sha256 needs signature_header"));
+                    return None;
+                };
+                let header = cx.header_name(header, errors)?;
+                let prefix = cx.get("signature_prefix").map_or("", |s| s.value.as_str());
+                let encoding = match cx.get("signature_encoding") {
+                    None => Encoding::Hex,
+                    Some(s) => {
+                        match s.value.trim() {
+                            "hex" => Encoding::Hex,
+                            "base64" => Encoding::Base64,
+                            other => {
+                                errors.push(Diagnostic::error(
+                                s.span.clone(),
+                                format!("unknown signature_encoding `{other}`; expected hex or base64"),
+                            ));
+                                return None;
+                            }
+                        }
+                    }
+                };
+                boxed(HmacHeader::new(header.as_str(), prefix, encoding, &secrets))
+            }
+            "token" => {
+                let header =
+                    cx.header_or("token_header", HeaderSecret::DEFAULT_TOKEN_HEADER, errors)?;
+                boxed(HeaderSecret::token(header, secrets))
+            }
+            "api-key" => {
+                let header = cx.header_or(
+                    "api_key_header",
+                    HeaderSecret::DEFAULT_API_KEY_HEADER,
+                    errors,
+                )?;
+                boxed(HeaderSecret::api_key(header, secrets))
+            }
+            "basic" => {
+                let Some(user) = cx.get("username") else {
+                    errors.push(cx.section_error("verify = basic needs username"));
+                    return None;
+                };
+                boxed(BasicAuth::new(user.value.trim(), secrets))
+            }
+            "azure" => {
+                for key in ["azure_audience", "azure_tenant"] {
+                    if cx.get(key).is_some() {
+                        errors.push(cx.error_at(
+                            key,
+                            format!("`{key}`: Entra ID bearer-token validation is not supported; use a query parameter or a delivery header secret"),
+                        ));
+                    }
+                }
+                let param = cx
+                    .get("azure_query_param")
+                    .map_or(crate::scheme::azure::DEFAULT_QUERY_PARAM, |s| {
+                        s.value.trim()
+                    });
+                let header = match cx.get("azure_header") {
+                    Some(s) => Some(Arc::from(cx.header_name(s, errors)?.as_str())),
+                    None => None,
+                };
+                boxed(Azure::new(param, header, secrets))
+            }
+            _ => {
+                errors.push(cx.section_error(format!("verify = {scheme} is not implemented")));
+                return None;
+            }
+        };
+        Some(layer)
+    }
+
+    fn production_trust(
+        &self,
+        cx: &Lookup<'_, '_>,
+        errors: &mut Vec<BuildError>,
+    ) -> Option<SnsTrust> {
+        if let Some(trust) = self.default_trust.get() {
+            return Some(trust.clone());
+        }
+        match SnsTrust::new() {
+            Ok(trust) => Some(self.default_trust.get_or_init(|| trust).clone()),
+            Err(error) => {
+                errors.push(cx.section_error(format!("verify = aws-sns: {error}")));
+                None
+            }
+        }
+    }
+}
+
+impl LayerFactory for VerifyFactory {
+    fn name(&self) -> &'static str {
+        "verify"
+    }
+
+    fn provides(&self) -> &'static [Capability] {
+        &[Capability::VERIFIED]
+    }
+
+    fn settings(&self) -> &'static [&'static str] {
+        SETTINGS
+    }
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>> {
+        self.build_with(
+            |key| cx.setting(key),
+            cx.source().span(),
+            cx.resource::<SnsTrust>(),
+        )
+    }
+}
+
+/// Boxes one concrete scheme's layer at the stage boundary.
+fn boxed<V: Verifier + Clone>(verifier: V) -> PipelineLayer {
+    BoxCloneSyncServiceLayer::new(VerifyLayer::new(verifier))
+}
+
+/// Settings lookup with `FILE:LINE` errors.
+struct Lookup<'f, 's> {
+    get: &'f dyn Fn(&str) -> Option<&'s Setting>,
+    section: &'f Span,
+}
+
+impl<'s> Lookup<'_, 's> {
+    fn get(&self, key: &str) -> Option<&'s Setting> {
+        (self.get)(key)
+    }
+
+    fn section_error(&self, message: impl Into<String>) -> BuildError {
+        Diagnostic::error(self.section.clone(), message)
+    }
+
+    fn error_at(&self, key: &str, message: impl Into<String>) -> BuildError {
+        match self.get(key) {
+            Some(setting) => Diagnostic::error(setting.span.clone(), message),
+            None => self.section_error(message),
+        }
+    }
+
+    fn secrets(&self, scheme: &str, errors: &mut Vec<BuildError>) -> Option<Secrets> {
+        let secrets = self.get("secret").and_then(|s| Secrets::parse(&s.value));
+        if secrets.is_none() {
+            errors.push(self.error_at("secret", format!("verify = {scheme} needs secret")));
+        }
+        secrets
+    }
+
+    fn header_name(&self, setting: &Setting, errors: &mut Vec<BuildError>) -> Option<HeaderName> {
+        match HeaderName::try_from(setting.value.trim()) {
+            Ok(name) => Some(name),
+            Err(_) => {
+                errors.push(Diagnostic::error(
+                    setting.span.clone(),
+                    format!("`{}` is not a valid header name", setting.value.trim()),
+                ));
+                None
+            }
+        }
+    }
+
+    fn header_or(
+        &self,
+        key: &str,
+        default: &'static str,
+        errors: &mut Vec<BuildError>,
+    ) -> Option<HeaderName> {
+        match self.get(key) {
+            Some(setting) => self.header_name(setting, errors),
+            None => HeaderName::try_from(default).ok(),
+        }
+    }
+
+    fn duration(
+        &self,
+        key: &str,
+        default: Duration,
+        errors: &mut Vec<BuildError>,
+    ) -> Option<Duration> {
+        let Some(setting) = self.get(key) else {
+            return Some(default);
+        };
+        match parse_seconds(setting.value.trim()) {
+            Some(duration) => Some(duration),
+            None => {
+                errors.push(Diagnostic::error(
+                    setting.span.clone(),
+                    format!("`{key}` must be a duration such as 300s or 5m"),
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// Parses `300`, `300s`, `5m`, `1h`.
+fn parse_seconds(text: &str) -> Option<Duration> {
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(index) => text.split_at(index),
+        None => (text, "s"),
+    };
+    let value: u64 = digits.parse().ok()?;
+    let factor = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return None,
+    };
+    value.checked_mul(factor).map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_seconds;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_seconds("300"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_seconds("300s"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_seconds("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_seconds("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_seconds("soon"), None);
+        assert_eq!(parse_seconds("5d"), None);
+    }
+}

@@ -1,0 +1,260 @@
+//! Raw sources into compiled ones: settings checked and expanded, lines compiled, every problem
+//! reported.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::fields::FieldTree;
+use crate::parse::{RawLine, RawSource, RawSources, REFUSED};
+use crate::select::Selector;
+use crate::template::{self, Declared};
+use crate::{CompiledLine, CompiledSource, Diagnostic, LoadOptions, Setting, Span};
+
+/// The setting keys the language itself owns.
+pub const OWN_KEYS: &[&str] = &[
+    "layers",
+    "token",
+    "align",
+    "missing",
+    "unmapped",
+    "force_ytype",
+    "force_yid",
+    "force_yname",
+    "value",
+    "threshold",
+    "message_time",
+];
+
+/// Whether `key` is a setting key under `options`.
+pub(crate) fn is_setting_key(key: &str, options: &LoadOptions<'_>) -> bool {
+    OWN_KEYS.contains(&key) || options.extra_keys.contains(&key)
+}
+
+/// Compiles every source.
+pub(crate) fn compile(
+    sources: RawSources,
+    options: &LoadOptions<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Arc<CompiledSource>> {
+    sources
+        .into_iter()
+        .filter_map(|(name, raw)| {
+            let compiled = compile_source(&name, raw, options, diagnostics);
+            // A refused section's lines were checked; the source itself is not kept.
+            (!name.starts_with(REFUSED)).then(|| (name, Arc::new(compiled)))
+        })
+        .collect()
+}
+
+fn compile_source(
+    name: &str,
+    raw: RawSource,
+    options: &LoadOptions<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> CompiledSource {
+    let mut settings: BTreeMap<String, Setting> = BTreeMap::new();
+    let mut raw_settings = raw.settings;
+    raw_settings.sort_by(|a, b| a.span.cmp(&b.span));
+    for setting in raw_settings {
+        if !is_setting_key(&setting.key, options) {
+            diagnostics.push(Diagnostic::error(
+                setting.span,
+                format!("unknown key `{}`", setting.key),
+            ));
+            continue;
+        }
+        if let Some(first) = settings.get(&setting.key) {
+            diagnostics.push(Diagnostic::error(
+                setting.span,
+                format!("duplicate key `{}` (first at {})", setting.key, first.span),
+            ));
+            continue;
+        }
+        let value = if setting.literal {
+            setting.value
+        } else {
+            match expand_env(&setting.value, options) {
+                Ok(value) => value,
+                Err(message) => {
+                    diagnostics.push(Diagnostic::error(setting.span, message));
+                    continue;
+                }
+            }
+        };
+        settings.insert(
+            setting.key,
+            Setting {
+                value,
+                span: setting.span,
+            },
+        );
+    }
+
+    let aligned_resource = settings.get("align").and_then(|s| match align(&s.value) {
+        Ok(resource) => Some(resource),
+        Err(message) => {
+            diagnostics.push(Diagnostic::error(s.span.clone(), message));
+            None
+        }
+    });
+    let ignore_unmapped = match settings.get("unmapped").map(|s| (s.value.as_str(), s)) {
+        None | Some(("reject", _)) => false,
+        Some(("ignore", _)) => true,
+        Some((other, s)) => {
+            diagnostics.push(Diagnostic::error(
+                s.span.clone(),
+                format!("bad unmapped `{other}` (expected reject or ignore)"),
+            ));
+            false
+        }
+    };
+    let missing = settings
+        .get("missing")
+        .map(|s| s.value.clone())
+        .unwrap_or_default();
+
+    let mut raw_lines = raw.lines;
+    raw_lines.sort_by(|a, b| a.span.cmp(&b.span));
+    let mut seen: HashMap<(bool, String), Span> = HashMap::new();
+    let mut lines = Vec::new();
+    for line in raw_lines {
+        if let Some(first) = seen.get(&(line.sectionless, line.key.clone())) {
+            diagnostics.push(Diagnostic::error(
+                line.span.clone(),
+                format!("duplicate event key `{}` (first at {})", line.key, first),
+            ));
+            continue;
+        }
+        seen.insert((line.sectionless, line.key.clone()), line.span.clone());
+        if let Some(compiled) = compile_line(line, &missing, diagnostics) {
+            lines.push(Arc::new(compiled));
+        }
+    }
+    let selector = Selector::new(lines.iter().map(|l| (l.key.as_str(), l.sectionless)));
+    CompiledSource {
+        name: name.to_owned(),
+        span: raw.span,
+        settings,
+        lines,
+        selector,
+        aligned_resource,
+        ignore_unmapped,
+        missing,
+    }
+}
+
+/// Compiles one line, or reports why it cannot be.
+fn compile_line(
+    line: RawLine,
+    missing: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<CompiledLine> {
+    let span = line.span;
+    let tree = match FieldTree::parse(&line.fields) {
+        Ok(tree) => Some(tree),
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(span.clone(), e.to_string()));
+            None
+        }
+    };
+    if line.template.is_empty() {
+        diagnostics.push(Diagnostic::error(
+            span,
+            "mapping line has an empty template",
+        ));
+        return None;
+    }
+    let parsed = match template::parse(&line.template) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(span, e.to_string()));
+            return None;
+        }
+    };
+    let tree = tree?;
+    let mut used: Vec<Vec<String>> = Vec::new();
+    let mut ok = true;
+    for var in &parsed.vars {
+        match template::declared(&tree, var) {
+            Declared::Yes(path) => used.push(path),
+            Declared::No => {
+                ok = false;
+                diagnostics.push(Diagnostic::error(
+                    span.clone(),
+                    format!("template variable ${}$ is not in the field list", var.text),
+                ));
+            }
+        }
+    }
+    for leaf in tree.leaves() {
+        let by_variable = used
+            .iter()
+            .any(|path| leaf.starts_with(path) || path.starts_with(&leaf));
+        let by_raw = parsed.raw
+            && leaf
+                .last()
+                .is_some_and(|n| line.template.contains(n.as_str()));
+        if !by_variable && !by_raw {
+            diagnostics.push(Diagnostic::warning(
+                span.clone(),
+                format!(
+                    "field `{}` is declared but no template uses it",
+                    leaf.join(".")
+                ),
+            ));
+        }
+    }
+    let compiled = match template::Compiled::new(&parsed, missing) {
+        Ok(compiled) => compiled,
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(span, e.to_string()));
+            return None;
+        }
+    };
+    ok.then_some(CompiledLine {
+        key: line.key,
+        span,
+        sectionless: line.sectionless,
+        fields: tree,
+        template: compiled,
+        template_text: line.template,
+    })
+}
+
+/// `org:ID` or `device:ID` into SL1's `aligned_resource`.
+pub(crate) fn align(value: &str) -> Result<String, String> {
+    let bad = || format!("bad align `{value}` (expected org:ID or device:ID)");
+    let (kind, id) = value.split_once(':').ok_or_else(bad)?;
+    let id = id.trim();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    match kind.trim() {
+        "org" => Ok(format!("/api/organization/{id}")),
+        "device" => Ok(format!("/api/device/{id}")),
+        _ => Err(bad()),
+    }
+}
+
+/// Expands every `${NAME}`.
+pub(crate) fn expand_env(value: &str, options: &LoadOptions<'_>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(at) = rest.find("${") {
+        out.push_str(rest.get(..at).unwrap_or(""));
+        let after = rest.get(at + 2..).unwrap_or("");
+        let end = after
+            .find('}')
+            .ok_or_else(|| "unterminated `${` in value".to_owned())?;
+        let name = after.get(..end).unwrap_or("").trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("bad environment variable name `{name}`"));
+        }
+        let found =
+            (options.env)(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
+        out.push_str(&found);
+        rest = after.get(end + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    Ok(out)
+}

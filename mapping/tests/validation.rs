@@ -1,0 +1,462 @@
+//! Every validation message, with its exact `FILE:LINE`, and the grammar rules of sections,
+//! settings and selection.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use genhook_mapping::{LoadOptions, Loaded, MappingSet};
+use serde_json::json;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "GITHUB_URL_TOKEN" => Some("t0k".to_owned()),
+        "PART" => Some("b".to_owned()),
+        _ => None,
+    }
+}
+
+const EXTRA: &[&str] = &["verify", "secret", "event", "rate_limit", "priority"];
+
+fn options() -> LoadOptions<'static> {
+    LoadOptions {
+        env: &env,
+        extra_keys: EXTRA,
+    }
+}
+
+fn load(text: &str) -> Result<Loaded, Vec<String>> {
+    MappingSet::parse_str(Path::new("m.ini"), text, &options())
+        .map_err(|d| d.iter().map(ToString::to_string).collect())
+}
+
+/// The diagnostics of a text that must fail.
+fn errors(text: &str) -> Vec<String> {
+    match load(text) {
+        Ok(_) => panic!("expected errors for {text:?}"),
+        Err(d) => d,
+    }
+}
+
+fn warnings(text: &str) -> Vec<String> {
+    load(text)
+        .unwrap()
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn section_headers() {
+    assert_eq!(errors("[bad\n"), ["m.ini:1: bad section header `[bad`"]);
+    assert_eq!(errors("\n[]\n"), ["m.ini:2: empty section name"]);
+    assert_eq!(
+        errors("[a b]\nverify = x\n"),
+        ["m.ini:1: bad source name `a b` (use letters, digits, `-`, `_` and `.`)"]
+    );
+    assert_eq!(
+        errors("a/b: x::$x$\n"),
+        ["m.ini:1: bad source name `a/b` (use letters, digits, `-`, `_` and `.`)"]
+    );
+}
+
+#[test]
+fn mapping_line_shape() {
+    assert_eq!(
+        errors("[s]\n: a::$a$\n"),
+        ["m.ini:2: mapping line has no key"]
+    );
+    assert_eq!(
+        errors("[s]\nk: ::t\n"),
+        ["m.ini:2: mapping line has no field list"]
+    );
+    assert_eq!(
+        errors("[s]\nk = ::t\n"),
+        ["m.ini:2: mapping line has no field list"]
+    );
+    assert_eq!(
+        errors("[s]\nk::t\n"),
+        ["m.ini:2: mapping line needs `KEY: fields::template`"]
+    );
+    assert_eq!(
+        errors("s: a::\n"),
+        ["m.ini:1: mapping line has an empty template"]
+    );
+    assert_eq!(
+        errors("[s]\njust words\n"),
+        ["m.ini:2: expected `key = value` or `KEY: fields::template`"]
+    );
+    assert_eq!(
+        errors("verify = github\n"),
+        ["m.ini:1: setting `verify` outside any section"]
+    );
+}
+
+#[test]
+fn field_list_errors() {
+    assert_eq!(
+        errors("s: a{b::$a$\n"),
+        ["m.ini:1: unbalanced braces in field list"]
+    );
+    assert_eq!(
+        errors("s: a}::$a$\n"),
+        ["m.ini:1: unbalanced braces in field list"]
+    );
+    assert_eq!(
+        errors("s: a{}::$a$\n"),
+        ["m.ini:1: empty field name in field list"]
+    );
+    assert_eq!(
+        errors("s: a,,b::$a$ $b$\n"),
+        ["m.ini:1: empty field name in field list"]
+    );
+    assert_eq!(errors("s: a.b::$a$\n"), ["m.ini:1: bad field name `a.b`"]);
+    let deep = format!("s: {}x{}::$a$\n", "a{".repeat(10_000), "}".repeat(10_000));
+    assert_eq!(
+        errors(&deep),
+        ["m.ini:1: field list nests deeper than 64 levels"]
+    );
+}
+
+#[test]
+fn template_errors() {
+    assert_eq!(
+        errors("s: a::$a$ $b$ $c.d$\n"),
+        [
+            "m.ini:1: template variable $b$ is not in the field list",
+            "m.ini:1: template variable $c.d$ is not in the field list"
+        ]
+    );
+    assert_eq!(
+        errors("s: a::cost $a\n"),
+        ["m.ini:1: unterminated template variable (write $$ for a literal $)"]
+    );
+    assert_eq!(
+        errors("s: a::$a$ costs $5 and $6\n"),
+        ["m.ini:1: bad template variable `$5 and $` (write $$ for a literal $)"]
+    );
+    let e = errors("s: a::{{#if a}}$a$\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("m.ini:1: bad template: "), "{e:?}");
+    let deep = format!(
+        "s: a::{}$a${}\n",
+        "{{#if a}}".repeat(40),
+        "{{/if}}".repeat(40)
+    );
+    assert_eq!(
+        errors(&deep),
+        ["m.ini:1: template nests deeper than 32 levels"]
+    );
+}
+
+#[test]
+fn declared_fields() {
+    // A variable under a declared object or array counts as declared; indexes are free.
+    assert!(load("s: obj,arr{p}::$obj.x.y$ $arr[0].p$ $arr.p[1]$ $arr.0.p$\n").is_ok());
+    assert!(load("s: arr{0}{p}::$arr[0].p$\n").is_ok());
+    assert_eq!(
+        warnings("s: a,b{c,d}::$a$ $b.c$\n"),
+        ["m.ini:1: warning: field `b.d` is declared but no template uses it"]
+    );
+    // The whole object uses every field under it.
+    assert!(warnings("s: b{c,d}::$b$\n").is_empty());
+    // Raw handlebars: a field named in the text counts as used.
+    assert!(warnings("s: a,b::{{upper a}} {{#if b}}x{{/if}}\n").is_empty());
+}
+
+#[test]
+fn warnings_are_returned_with_errors() {
+    assert_eq!(
+        errors("s: a,b::$a$\n[s]\nbogus = 1\n"),
+        [
+            "m.ini:1: warning: field `b` is declared but no template uses it",
+            "m.ini:3: unknown key `bogus`"
+        ]
+    );
+}
+
+#[test]
+fn settings_errors() {
+    assert_eq!(
+        errors("[s]\ncolour = red\n"),
+        ["m.ini:2: unknown key `colour`"]
+    );
+    assert_eq!(
+        errors("[s]\nverify = a\n\nverify = b\n"),
+        ["m.ini:4: duplicate key `verify` (first at m.ini:2)"]
+    );
+    assert_eq!(
+        errors("[s]\nalign = group:4\n"),
+        ["m.ini:2: bad align `group:4` (expected org:ID or device:ID)"]
+    );
+    assert_eq!(
+        errors("[s]\nalign = org:\n"),
+        ["m.ini:2: bad align `org:` (expected org:ID or device:ID)"]
+    );
+    assert_eq!(
+        errors("[s]\nunmapped = drop\n"),
+        ["m.ini:2: bad unmapped `drop` (expected reject or ignore)"]
+    );
+    assert_eq!(
+        errors("[github]\nsecret = ${GITHUB_WEBHOOK_SECRET}\n"),
+        ["m.ini:2: environment variable GITHUB_WEBHOOK_SECRET is not set"]
+    );
+    assert_eq!(
+        errors("[s]\nsecret = ${OPEN\n"),
+        ["m.ini:2: unterminated `${` in value"]
+    );
+    assert_eq!(
+        errors("[s]\nsecret = ${A-B}\n"),
+        ["m.ini:2: bad environment variable name `A-B`"]
+    );
+}
+
+#[test]
+fn duplicate_event_keys_name_both_lines() {
+    assert_eq!(
+        errors("[s]\npush: a::$a$\npush: b::$b$\n"),
+        ["m.ini:3: duplicate event key `push` (first at m.ini:2)"]
+    );
+    assert_eq!(
+        errors("s: a::$a$\ns: b::$b$\n"),
+        ["m.ini:2: duplicate event key `s` (first at m.ini:1)"]
+    );
+    // A section line keyed like its source is not the sectionless line.
+    assert!(load("s: a::$a$\n[s]\ns: b::$b$\n").is_ok());
+}
+
+#[test]
+fn every_problem_sorted() {
+    let text = "[s]\nbogus = 1\npush: a{::$a$\n[bad\nx: a::$b$\n";
+    assert_eq!(
+        errors(text),
+        [
+            "m.ini:2: unknown key `bogus`",
+            "m.ini:3: unbalanced braces in field list",
+            "m.ini:4: bad section header `[bad`",
+            "m.ini:5: warning: field `a` is declared but no template uses it",
+            "m.ini:5: template variable $b$ is not in the field list",
+        ]
+    );
+}
+
+#[test]
+fn legacy_errors() {
+    assert_eq!(
+        errors("[webhooks]\ngithub_t|org:1|action\n"),
+        ["m.ini:2: legacy line needs `service_token|alignment|fields|template`"]
+    );
+    assert_eq!(
+        errors("[webhooks]\n_t||a|$a$\n"),
+        ["m.ini:2: legacy line has no service name"]
+    );
+    assert_eq!(
+        errors("[webhooks]\ngh_t|org:x|a|$a$\n"),
+        ["m.ini:2: bad align `org:x` (expected org:ID or device:ID)"]
+    );
+    // The predecessor's `name = fields::template` lines, in and out of [webhooks].
+    let set = load("[webhooks]\ngithub = action::GH $action$\nstripe = type::S $type$\n")
+        .unwrap()
+        .mappings;
+    assert_eq!(set.sources().count(), 2);
+    assert!(set.source("github").unwrap().select("x").is_some());
+}
+
+#[test]
+fn sections_settings_and_selection() {
+    let text = "\
+; comment
+# comment
+github: action::GitHub $action$ (any)
+
+[github]
+verify = github ; the scheme
+secret = a${PART}c
+token = ${GITHUB_URL_TOKEN}
+event = header:X-GitHub-Event
+layers = verify, rate_limit ,identify,extract,template,dispatch
+align = device:12
+missing = -
+unmapped = ignore
+force_ytype = 3
+pull_request: action,pull_request{title,body}::PR $action$: $pull_request.title$ $pull_request.body$
+*: action::GitHub $action$ (star)
+
+[stripe]
+payment_intent.*: type::intent $type$
+customer.subscription.*: type::sub $type$
+customer.*: type::customer $type$
+jira:issue_created: type::colon key $type$
+EC2 Instance State-change Notification: type::spaced key $type$
+";
+    let loaded = load(text).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let github = loaded.mappings.source("github").unwrap();
+    assert_eq!(github.span().to_string(), "m.ini:3");
+    assert_eq!(github.setting("verify").unwrap().value, "github");
+    assert_eq!(github.setting("secret").unwrap().value, "abc");
+    assert_eq!(
+        github.setting("secret").unwrap().span.to_string(),
+        "m.ini:7"
+    );
+    assert_eq!(github.token(), Some("t0k"));
+    assert_eq!(
+        github.setting("event").unwrap().value,
+        "header:X-GitHub-Event"
+    );
+    let (layers, span) = github.layers().unwrap();
+    assert_eq!(
+        layers,
+        [
+            "verify",
+            "rate_limit",
+            "identify",
+            "extract",
+            "template",
+            "dispatch"
+        ]
+    );
+    assert_eq!(span.to_string(), "m.ini:10");
+    assert_eq!(github.aligned_resource().as_deref(), Some("/api/device/12"));
+    assert!(github.ignores_unmapped());
+    assert_eq!(github.missing(), "-");
+    assert_eq!(github.setting("force_ytype").unwrap().value, "3");
+    // Setting values never show in Debug.
+    assert!(!format!("{:?}", github.setting("secret").unwrap()).contains("abc"));
+
+    let pr = github.select("pull_request").unwrap();
+    assert_eq!(pr.key(), "pull_request");
+    let fields = pr.extract(&json!({"action": "opened", "pull_request": {"title": "T"}}));
+    assert_eq!(pr.render(&fields).unwrap(), "PR opened: T -");
+    assert_eq!(github.select("push").unwrap().key(), "*");
+
+    let stripe = loaded.mappings.source("stripe").unwrap();
+    assert!(!stripe.ignores_unmapped());
+    assert_eq!(
+        stripe.select("payment_intent.created").unwrap().key(),
+        "payment_intent.*"
+    );
+    assert_eq!(
+        stripe
+            .select("customer.subscription.updated")
+            .unwrap()
+            .key(),
+        "customer.subscription.*"
+    );
+    assert_eq!(
+        stripe.select("customer.created").unwrap().key(),
+        "customer.*"
+    );
+    assert_eq!(
+        stripe.select("jira:issue_created").unwrap().key(),
+        "jira:issue_created"
+    );
+    assert!(stripe
+        .select("EC2 Instance State-change Notification")
+        .is_some());
+    assert!(stripe.select("charge.failed").is_none());
+
+    // Without a `*` line, the sectionless line is the last resort.
+    let set = load("github: action::any $action$\n[github]\npush: action::push $action$\n")
+        .unwrap()
+        .mappings;
+    let github = set.source("github").unwrap();
+    assert_eq!(
+        github.select("push").unwrap().template_text(),
+        "push $action$"
+    );
+    assert_eq!(
+        github.select("issues").unwrap().template_text(),
+        "any $action$"
+    );
+    assert!(github.select("issues").unwrap().maps_every_event());
+}
+
+#[test]
+fn setting_keys_with_double_colons_stay_settings() {
+    let set = load("[s]\nsecret = a::b\nx: a::$a$\n").unwrap().mappings;
+    let s = set.source("s").unwrap();
+    assert_eq!(s.setting("secret").unwrap().value, "a::b");
+    assert_eq!(s.lines().len(), 1);
+}
+
+#[test]
+fn render_error_exists_for_bad_helper_arguments() {
+    let set = load("s: title::{{truncate title \"ten\"}}\n")
+        .unwrap()
+        .mappings;
+    let line = set.source("s").unwrap().select("e").unwrap();
+    let err = line
+        .render(&line.extract(&json!({"title": "abc"})))
+        .unwrap_err();
+    assert_eq!(err.span.to_string(), "m.ini:1");
+    assert!(
+        err.to_string().starts_with("template of m.ini:1 failed: "),
+        "{err}"
+    );
+    assert!(err.reason.contains("truncate"), "{err}");
+}
+
+#[test]
+fn files_and_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("b.ini"),
+        "[github]\nverify = github\nverify = x\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("a.ini"), "github: action::GH $action$\n").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a mapping").unwrap();
+    let errs = MappingSet::load_dir(dir.path(), &options()).unwrap_err();
+    let b = dir.path().join("b.ini");
+    let a = dir.path().join("a.ini");
+    assert_eq!(
+        errs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [format!(
+            "{}:3: duplicate key `verify` (first at {}:2)",
+            b.display(),
+            b.display()
+        )]
+    );
+    // A source spread over two files merges.
+    std::fs::write(&b, "[github]\nverify = github\npush: ref::push $ref$\n").unwrap();
+    let set = MappingSet::load_dir(dir.path(), &options())
+        .unwrap()
+        .mappings;
+    let github = set.source("github").unwrap();
+    assert_eq!(github.lines().len(), 2);
+    assert_eq!(github.span().to_string(), format!("{}:1", a.display()));
+    // Duplicates across files name both files.
+    std::fs::write(dir.path().join("c.ini"), "[github]\nverify = x\n").unwrap();
+    let errs = MappingSet::load_dir(dir.path(), &options()).unwrap_err();
+    assert_eq!(
+        errs[0].to_string(),
+        format!(
+            "{}:2: duplicate key `verify` (first at {}:2)",
+            dir.path().join("c.ini").display(),
+            b.display()
+        )
+    );
+
+    let missing = dir.path().join("missing.ini");
+    let errs = MappingSet::load_files(&[PathBuf::from(&missing)], &options()).unwrap_err();
+    assert!(
+        errs[0]
+            .to_string()
+            .starts_with(&format!("{}:0: cannot read file: ", missing.display())),
+        "{}",
+        errs[0]
+    );
+    let errs = MappingSet::load_dir(&dir.path().join("nope"), &options()).unwrap_err();
+    assert!(
+        errs[0].to_string().contains(":0: cannot read directory: "),
+        "{}",
+        errs[0]
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    assert!(MappingSet::load_dir(empty.path(), &options())
+        .unwrap()
+        .mappings
+        .is_empty());
+}

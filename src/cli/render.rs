@@ -1,0 +1,114 @@
+//! `genhook render`: offline, identify → extract → template on one payload and print the SL1
+//! message; exit 1 with the reason when nothing matches. `--verify` also checks the signature
+//! with the source's `verify` settings.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::print_problems;
+use crate::app::Validation;
+
+/// Arguments of `genhook render`.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The source (mapping section) to render with.
+    #[arg(long)]
+    pub source: String,
+    /// The event type (default: found from the headers and payload as the server does).
+    #[arg(long)]
+    pub event: Option<String>,
+    /// A request header, `Name: value` (repeatable), e.g. `X-GitHub-Event: push`.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The configuration file (for mappings_dir).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also check the signature with the source's verify settings.
+    #[arg(long)]
+    pub verify: bool,
+    /// The payload file, or `-` (the default) for standard input.
+    #[arg(value_name = "PAYLOAD|-")]
+    pub payload: Option<PathBuf>,
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the rendered message is the command's output"
+)]
+pub(super) fn run(args: &RenderArgs) -> ExitCode {
+    let headers = match parse_headers(&args.headers) {
+        Ok(headers) => headers,
+        Err(reason) => return fail(&reason),
+    };
+    let body = match read_payload(args.payload.as_deref()) {
+        Ok(body) => body,
+        Err(reason) => return fail(&reason),
+    };
+    let loader = match Validation::loader(args.config.as_deref()) {
+        Ok(loader) => loader,
+        Err(problems) => {
+            print_problems(&problems);
+            return ExitCode::FAILURE;
+        }
+    };
+    let loaded = match loader.load() {
+        Ok(loaded) => loaded,
+        Err(problems) => {
+            print_problems(&problems);
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(route) = loaded.stacks.route(&args.source) else {
+        return fail(&format!("unknown source `{}`", args.source));
+    };
+    if args.verify {
+        if let Err(reason) = crate::app::verify_offline(route, &headers, &body) {
+            return fail(&format!("signature check failed: {reason}"));
+        }
+    }
+    match crate::render::render_payload(&route.source, &headers, &body, args.event.as_deref()) {
+        Ok(rendered) => {
+            println!("{}", rendered.message);
+            ExitCode::SUCCESS
+        }
+        Err(problem) => fail(&problem.to_string()),
+    }
+}
+
+fn fail(reason: &str) -> ExitCode {
+    eprintln!("genhook render: {reason}");
+    ExitCode::FAILURE
+}
+
+fn parse_headers(raw: &[String]) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    for line in raw {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("--header `{line}` is not `Name: value`"))?;
+        let name = HeaderName::try_from(name.trim())
+            .map_err(|_| format!("--header `{line}`: bad header name"))?;
+        let value = HeaderValue::try_from(value.trim())
+            .map_err(|_| format!("--header `{line}`: bad header value"))?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+fn read_payload(path: Option<&std::path::Path>) -> Result<Vec<u8>, String> {
+    match path {
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        }
+        _ => {
+            let mut body = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut body)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            Ok(body)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `genhook serve`: run the receiver on the runtime its `threading_model` asks for, until
+//! SIGTERM or SIGINT, then shut down gracefully.
+
+use std::process::ExitCode;
+
+use super::{print_problems, ConfigArg};
+use crate::app::GenHook;
+use crate::config::{Config, ThreadingModel};
+
+pub(super) fn run(args: &ConfigArg) -> ExitCode {
+    let config = match Config::load(args.config.as_deref(), &crate::config::env::lookup) {
+        Ok(config) => config,
+        Err(problems) => {
+            print_problems(&problems);
+            return ExitCode::FAILURE;
+        }
+    };
+    let _logging =
+        match crate::telemetry::init_logging(crate::telemetry::LogSettings::from_config(&config)) {
+            Ok(guard) => guard,
+            Err(error) => {
+                eprintln!("cannot set up logging: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+    // `async`: one thread runs everything; `hybrid` and `thread_pool`: a multi-threaded runtime
+    // for HTTP (the thread pool's workers are OS threads of their own).
+    let runtime = match config.threading_model {
+        ThreadingModel::Async => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        ThreadingModel::Hybrid | ThreadingModel::ThreadPool => {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+        }
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let running = match GenHook::builder(config).start().await {
+            Ok(running) => running,
+            Err(error) => {
+                tracing::error!(%error, "GenHook could not start.");
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        running.run_until(crate::app::shutdown_signal()).await;
+        ExitCode::SUCCESS
+    })
+}

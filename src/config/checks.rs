@@ -1,0 +1,126 @@
+//! The checks between keys (errors), and the warnings `genhook check` prints about settings
+//! that work but are probably not what the operator wants.
+
+use std::path::Path;
+
+use genhook_mapping::Diagnostic;
+
+use super::choices::{LogRotation, QueueBackend};
+use super::load::{problem, span, ENVIRONMENT};
+use super::model::{Config, Origin};
+
+/// Where a key's problem is reported: its origin, else (a default) the file's line 0.
+fn origin_of(config: &Config, key: &str) -> Origin {
+    config.origins.0.get(key).cloned().unwrap_or_else(|| {
+        let file = config.file.as_deref().unwrap_or(Path::new(ENVIRONMENT));
+        Origin::File {
+            span: span(file, 0),
+            written: key.to_owned(),
+        }
+    })
+}
+
+/// The checks between keys.
+pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    if config.ssl_enabled {
+        for (key, path) in [
+            ("ssl_cert_path", &config.ssl_cert_path),
+            ("ssl_key_path", &config.ssl_key_path),
+        ] {
+            if path.is_none() {
+                problems.push(problem(
+                    &origin_of(config, "ssl_enabled"),
+                    &format!("is true but {key} is not set"),
+                ));
+            }
+        }
+    }
+    let files = [
+        (
+            "ssl_cert_path",
+            config.ssl_cert_path.as_ref().filter(|_| config.ssl_enabled),
+        ),
+        (
+            "ssl_key_path",
+            config.ssl_key_path.as_ref().filter(|_| config.ssl_enabled),
+        ),
+        ("sl1_ca_file", config.sl1_ca_file.as_ref()),
+    ];
+    for (key, path) in files {
+        if let Some(path) = path.filter(|p| !p.is_file()) {
+            problems.push(problem(
+                &origin_of(config, key),
+                &format!("no such file: {:?}", path.display().to_string()),
+            ));
+        }
+    }
+    if config.sl1_username.is_some() && config.sl1_password.is_none() {
+        problems.push(problem(
+            &origin_of(config, "sl1_username"),
+            "is set but sl1_password is not (set it in GENHOOK_SL1_PASSWORD)",
+        ));
+    }
+    if config.sl1_password.is_some() && config.sl1_username.is_none() {
+        problems.push(problem(
+            &origin_of(config, "sl1_password"),
+            "is set but sl1_username is not",
+        ));
+    }
+    problems
+}
+
+/// A warning about the value from `origin`.
+fn warning(origin: &Origin, message: &str) -> Diagnostic {
+    let mut diagnostic = problem(origin, message);
+    diagnostic.severity = genhook_mapping::Severity::Warning;
+    diagnostic
+}
+
+impl Config {
+    /// Settings that are valid but probably a mistake, for `genhook check` to print (it still
+    /// exits 0): secrets written in the file instead of the environment, the volatile memory
+    /// queue, Basic auth over plain HTTP, a log file that never rotates.
+    pub fn warnings(&self) -> Vec<Diagnostic> {
+        let mut warnings = Vec::new();
+        for key in ["sl1_password", "admin_token"] {
+            if let Some(origin @ Origin::File { .. }) = self.origins.0.get(key) {
+                warnings.push(warning(
+                    origin,
+                    &format!(
+                        "a secret in the configuration file; prefer the environment variable {}",
+                        super::env::var_name(key)
+                    ),
+                ));
+            }
+        }
+        if self.queue_backend == QueueBackend::Memory {
+            warnings.push(warning(
+                &origin_of(self, "queue_backend"),
+                "webhooks already answered 202 are lost if GenHook stops before delivering them; \
+                 use disk or redis to keep them",
+            ));
+        }
+        let plain_http = self
+            .sl1_api_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "http");
+        if plain_http && self.sl1_username.is_some() {
+            warnings.push(warning(
+                &origin_of(self, "sl1_api_url"),
+                "SL1 credentials would be sent unencrypted over http; use https",
+            ));
+        }
+        if self.log_file.is_some()
+            && self.log_rotation == LogRotation::Never
+            && self.log_max_size == 0
+        {
+            warnings.push(warning(
+                &origin_of(self, "log_file"),
+                "the log file is never rotated (log_rotation = never, log_max_size = 0) and grows without limit",
+            ));
+        }
+        warnings.sort();
+        warnings
+    }
+}

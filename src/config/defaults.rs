@@ -1,0 +1,141 @@
+//! The built-in defaults, in one place. `genhook.example.ini` documents the same values.
+//!
+//! | key | default |
+//! |---|---|
+//! | `server_host` / `server_port` | `127.0.0.1` / `8080` |
+//! | `ssl_enabled` | `false` |
+//! | `sl1_api_url`, `sl1_username`, `sl1_password`, `sl1_ca_file` | unset (alerts go to the log and `data_dir/outbox.jsonl`) |
+//! | `sl1_timeout` | `30s` |
+//! | `sl1_retry_attempts` = `retry_max_attempts` | `3` |
+//! | `sl1_breaker_threshold` / `sl1_breaker_cooldown` | `5` / `30s` |
+//! | `max_worker_threads` = `max_threads` | `8` |
+//! | `queue_max_size` = `queue_size` | `10000` |
+//! | `processing_timeout` = `thread_timeout` | `30s` |
+//! | `shutdown_grace_period` | `60s` |
+//! | `<source>_max_concurrent` | unset (no per-source limit) |
+//! | `log_level` / `log_file` / `log_rotation` / `log_max_size` | `info` / stderr / `daily` / `100MB` |
+//! | `mappings_dir` / `data_dir` | `./mappings` / `./data` |
+//! | `queue_backend` / `redis_url` / `redis_claim_idle` | `disk` / `redis://127.0.0.1:6379` / `60s` |
+//! | `admin_token` | unset (admin API off) |
+//! | `threading_model` | `hybrid` |
+//! | `max_body_size` | `5MB` |
+//! | `dlq_alert_threshold` | `100` |
+//! | `header_read_timeout` / `request_timeout` | `10s` / `30s` |
+//! | `reload` | `true` |
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
+use super::model::{Config, Origins};
+
+/// `server_host`.
+pub const SERVER_HOST: &str = "127.0.0.1";
+/// `server_port`.
+pub const SERVER_PORT: u16 = 8080;
+/// `sl1_timeout`.
+pub const SL1_TIMEOUT: Duration = Duration::from_secs(30);
+/// `sl1_retry_attempts`.
+pub const SL1_RETRY_ATTEMPTS: u32 = 3;
+/// `sl1_breaker_threshold`.
+pub const SL1_BREAKER_THRESHOLD: u32 = 5;
+/// `sl1_breaker_cooldown`.
+pub const SL1_BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
+/// `max_worker_threads`.
+pub const MAX_WORKER_THREADS: usize = 8;
+/// `queue_max_size`.
+pub const QUEUE_MAX_SIZE: usize = 10_000;
+/// `processing_timeout`.
+pub const PROCESSING_TIMEOUT: Duration = Duration::from_secs(30);
+/// `shutdown_grace_period`.
+pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(60);
+/// `log_level`.
+pub const LOG_LEVEL: LogLevel = LogLevel::Info;
+/// `log_rotation`.
+pub const LOG_ROTATION: LogRotation = LogRotation::Daily;
+/// `log_max_size` (100MB).
+pub const LOG_MAX_SIZE: u64 = 100 << 20;
+/// `mappings_dir`.
+pub const MAPPINGS_DIR: &str = "./mappings";
+/// `data_dir`.
+pub const DATA_DIR: &str = "./data";
+/// `queue_backend`.
+pub const QUEUE_BACKEND: QueueBackend = QueueBackend::Disk;
+/// `redis_url`.
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// `redis_claim_idle`.
+pub const REDIS_CLAIM_IDLE: Duration = Duration::from_secs(60);
+/// `threading_model`.
+pub const THREADING_MODEL: ThreadingModel = ThreadingModel::Hybrid;
+/// `max_body_size` (5MB).
+pub const MAX_BODY_SIZE: u64 = 5 << 20;
+/// `dlq_alert_threshold`.
+pub const DLQ_ALERT_THRESHOLD: u64 = 100;
+/// `header_read_timeout`.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// `request_timeout`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// `reload`.
+pub const RELOAD: bool = true;
+/// The file read when no `--config` is given, if it exists.
+pub const CONFIG_FILE: &str = "genhook.ini";
+
+impl Config {
+    /// The built-in defaults (what `genhook serve` uses with no `genhook.ini`).
+    pub fn defaults() -> Self {
+        Self {
+            file: None,
+            server_host: SERVER_HOST.to_owned(),
+            server_port: SERVER_PORT,
+            ssl_enabled: false,
+            ssl_cert_path: None,
+            ssl_key_path: None,
+            sl1_api_url: None,
+            sl1_username: None,
+            sl1_password: None,
+            sl1_timeout: SL1_TIMEOUT,
+            sl1_retry_attempts: SL1_RETRY_ATTEMPTS,
+            sl1_ca_file: None,
+            sl1_breaker_threshold: SL1_BREAKER_THRESHOLD,
+            sl1_breaker_cooldown: SL1_BREAKER_COOLDOWN,
+            max_worker_threads: MAX_WORKER_THREADS,
+            queue_max_size: QUEUE_MAX_SIZE,
+            processing_timeout: PROCESSING_TIMEOUT,
+            shutdown_grace_period: SHUTDOWN_GRACE_PERIOD,
+            max_concurrent: BTreeMap::new(),
+            log_level: LOG_LEVEL,
+            log_file: None,
+            log_max_size: LOG_MAX_SIZE,
+            log_rotation: LOG_ROTATION,
+            mappings_dir: PathBuf::from(MAPPINGS_DIR),
+            data_dir: PathBuf::from(DATA_DIR),
+            queue_backend: QUEUE_BACKEND,
+            redis_url: default_redis_url(),
+            redis_claim_idle: REDIS_CLAIM_IDLE,
+            admin_token: None,
+            threading_model: THREADING_MODEL,
+            max_body_size: MAX_BODY_SIZE,
+            dlq_alert_threshold: DLQ_ALERT_THRESHOLD,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            reload: RELOAD,
+            origins: Origins::default(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::defaults()
+    }
+}
+
+/// [`REDIS_URL`] parsed.
+#[expect(
+    clippy::expect_used,
+    reason = "a constant URL, covered by the defaults test"
+)]
+fn default_redis_url() -> reqwest::Url {
+    reqwest::Url::parse(REDIS_URL).expect("REDIS_URL is a valid URL")
+}

@@ -1,0 +1,215 @@
+//! [`Config`]: the typed, validated environment configuration.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use genhook_core::Secret;
+use genhook_mapping::Span;
+
+use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
+
+/// GenHook's environment configuration: every key of the INI file, typed and validated.
+///
+/// Field names are the canonical key names (aliases resolve to them). Build one with
+/// [`Config::load`] or [`Config::defaults`]; the defaults are listed in
+/// [`defaults`](super::defaults). `Debug` never shows `sl1_password` or `admin_token`.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The file the configuration was read from; `None` for built-in defaults.
+    pub file: Option<PathBuf>,
+    /// `server_host`: address to listen on.
+    pub server_host: String,
+    /// `server_port`: TCP port to listen on (0: any free port).
+    pub server_port: u16,
+    /// `ssl_enabled`: serve HTTPS with `ssl_cert_path` and `ssl_key_path`.
+    pub ssl_enabled: bool,
+    /// `ssl_cert_path`: PEM certificate chain (required, and must exist, when `ssl_enabled`).
+    pub ssl_cert_path: Option<PathBuf>,
+    /// `ssl_key_path`: PEM private key (required, and must exist, when `ssl_enabled`).
+    pub ssl_key_path: Option<PathBuf>,
+    /// `sl1_api_url`: SL1's alert endpoint; `None` sends alerts to the log and `data_dir/outbox.jsonl`.
+    pub sl1_api_url: Option<reqwest::Url>,
+    /// `sl1_username`: Basic auth user.
+    pub sl1_username: Option<String>,
+    /// `sl1_password`: Basic auth password (prefer `GENHOOK_SL1_PASSWORD`).
+    pub sl1_password: Option<Secret>,
+    /// `sl1_timeout`: timeout of one SL1 attempt.
+    pub sl1_timeout: Duration,
+    /// `sl1_retry_attempts` (alias `retry_max_attempts`): retries after the first attempt.
+    pub sl1_retry_attempts: u32,
+    /// `sl1_ca_file`: extra PEM CA certificate(s) trusted for SL1 (must exist).
+    pub sl1_ca_file: Option<PathBuf>,
+    /// `sl1_breaker_threshold`: consecutive failures that open the circuit breaker.
+    pub sl1_breaker_threshold: u32,
+    /// `sl1_breaker_cooldown`: how long the breaker stays open before a half-open probe.
+    pub sl1_breaker_cooldown: Duration,
+    /// `max_worker_threads` (alias `max_threads`): dispatch workers.
+    pub max_worker_threads: usize,
+    /// `queue_max_size` (alias `queue_size`): events the queue holds before answering 503.
+    pub queue_max_size: usize,
+    /// `processing_timeout` (alias `thread_timeout`): time limit for delivering one event, all attempts included.
+    pub processing_timeout: Duration,
+    /// `shutdown_grace_period`: how long shutdown drains the queue.
+    pub shutdown_grace_period: Duration,
+    /// `<source>_max_concurrent`: SL1 deliveries in flight per source, by source name.
+    pub max_concurrent: BTreeMap<String, usize>,
+    /// `log_level`.
+    pub log_level: LogLevel,
+    /// `log_file`: `None` logs to stderr.
+    pub log_file: Option<PathBuf>,
+    /// `log_max_size`: bytes after which the log file is rotated (0: no size rotation).
+    pub log_max_size: u64,
+    /// `log_rotation`: time-based rotation of the log file.
+    pub log_rotation: LogRotation,
+    /// `mappings_dir`: directory of mapping files.
+    pub mappings_dir: PathBuf,
+    /// `data_dir`: queue store, dead letters and `outbox.jsonl`.
+    pub data_dir: PathBuf,
+    /// `queue_backend`.
+    pub queue_backend: QueueBackend,
+    /// `redis_url`: the Redis server of the `redis` backend.
+    pub redis_url: reqwest::Url,
+    /// `redis_claim_idle`: a Redis stream entry pending this long on a dead consumer is claimed.
+    pub redis_claim_idle: Duration,
+    /// `admin_token`: bearer token of `/admin/...`; `None` turns the admin API off.
+    pub admin_token: Option<Secret>,
+    /// `threading_model`.
+    pub threading_model: ThreadingModel,
+    /// `max_body_size`: largest accepted request body, in bytes (413 above).
+    pub max_body_size: u64,
+    /// `dlq_alert_threshold`: dead letters above which a warning is logged and `/readyz` reports it.
+    pub dlq_alert_threshold: u64,
+    /// `header_read_timeout`: time allowed to receive a request's headers.
+    pub header_read_timeout: Duration,
+    /// `request_timeout`: time allowed for a whole request (body included).
+    pub request_timeout: Duration,
+    /// `reload`: watch the config and mapping files and reload on change and on SIGHUP.
+    pub reload: bool,
+    /// Where each key that is not at its default was set (canonical names).
+    pub(crate) origins: Origins,
+}
+
+impl Config {
+    /// The address to bind, `host:port` (IPv6 hosts are bracketed).
+    pub fn listen_addr(&self) -> String {
+        if self.server_host.contains(':') && !self.server_host.starts_with('[') {
+            format!("[{}]:{}", self.server_host, self.server_port)
+        } else {
+            format!("{}:{}", self.server_host, self.server_port)
+        }
+    }
+
+    /// The certificate and key files to serve HTTPS with: `Some` when `ssl_enabled` (load
+    /// has checked that both are set and exist).
+    pub fn tls_files(&self) -> Option<(PathBuf, PathBuf)> {
+        if !self.ssl_enabled {
+            return None;
+        }
+        Some((self.ssl_cert_path.clone()?, self.ssl_key_path.clone()?))
+    }
+
+    /// The configured concurrency limit of a source's SL1 deliveries, if any.
+    pub fn max_concurrent_for(&self, source: &str) -> Option<usize> {
+        self.max_concurrent.get(source).copied()
+    }
+
+    /// Where a key (canonical name, or `<source>_max_concurrent`) was set in the configuration
+    /// file; `None` when it comes from the defaults or the environment.
+    pub fn span_of(&self, key: &str) -> Option<&Span> {
+        match self.origins.0.get(key) {
+            Some(Origin::File { span, .. }) => Some(span),
+            _ => None,
+        }
+    }
+
+    /// Where alerts go when `sl1_api_url` is unset: `data_dir/outbox.jsonl`.
+    pub fn outbox_path(&self) -> PathBuf {
+        self.data_dir.join("outbox.jsonl")
+    }
+}
+
+impl fmt::Debug for Config {
+    /// Every setting except the secrets' values (`Secret` prints `<redacted>`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("file", &self.file)
+            .field("server_host", &self.server_host)
+            .field("server_port", &self.server_port)
+            .field("ssl_enabled", &self.ssl_enabled)
+            .field("ssl_cert_path", &self.ssl_cert_path)
+            .field("ssl_key_path", &self.ssl_key_path)
+            .field("sl1_api_url", &self.sl1_api_url.as_ref().map(redacted_url))
+            .field("sl1_username", &self.sl1_username)
+            .field("sl1_password", &self.sl1_password)
+            .field("sl1_timeout", &self.sl1_timeout)
+            .field("sl1_retry_attempts", &self.sl1_retry_attempts)
+            .field("sl1_ca_file", &self.sl1_ca_file)
+            .field("sl1_breaker_threshold", &self.sl1_breaker_threshold)
+            .field("sl1_breaker_cooldown", &self.sl1_breaker_cooldown)
+            .field("max_worker_threads", &self.max_worker_threads)
+            .field("queue_max_size", &self.queue_max_size)
+            .field("processing_timeout", &self.processing_timeout)
+            .field("shutdown_grace_period", &self.shutdown_grace_period)
+            .field("max_concurrent", &self.max_concurrent)
+            .field("log_level", &self.log_level)
+            .field("log_file", &self.log_file)
+            .field("log_max_size", &self.log_max_size)
+            .field("log_rotation", &self.log_rotation)
+            .field("mappings_dir", &self.mappings_dir)
+            .field("data_dir", &self.data_dir)
+            .field("queue_backend", &self.queue_backend)
+            .field("redis_url", &redacted_url(&self.redis_url))
+            .field("redis_claim_idle", &self.redis_claim_idle)
+            .field("admin_token", &self.admin_token)
+            .field("threading_model", &self.threading_model)
+            .field("max_body_size", &self.max_body_size)
+            .field("dlq_alert_threshold", &self.dlq_alert_threshold)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("reload", &self.reload)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where each setting came from, by canonical key. Two configurations with the same settings
+/// are equal wherever their settings were written, so this compares equal to any other.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Origins(pub(crate) BTreeMap<String, Origin>);
+
+impl PartialEq for Origins {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A line of the configuration file, with the key as written there (maybe an alias).
+    File {
+        /// The line.
+        span: Span,
+        /// The key as written.
+        written: String,
+    },
+    /// An environment variable.
+    Env {
+        /// The variable's name.
+        var: String,
+    },
+}
+
+/// A URL with any password replaced (`redis://:pw@host` is a common form).
+pub(crate) fn redacted_url(url: &reqwest::Url) -> String {
+    if url.password().is_some() {
+        let mut shown = url.clone();
+        // Cannot fail: a URL that has a password can have it replaced.
+        let _ = shown.set_password(Some("redacted"));
+        shown.to_string()
+    } else {
+        url.to_string()
+    }
+}

@@ -1,0 +1,211 @@
+//! Value forms of the configuration file: durations, sizes, booleans, counts, ports, URLs and
+//! the enumerated settings. Each parser returns the problem as a lower-case message that the
+//! loader prefixes with `FILE:LINE:` (or the environment variable's name).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A problem with one value, without its location.
+pub(crate) type ValueResult<T> = Result<T, String>;
+
+/// Parses a duration: `500ms`, `30s`, `5m`, `1h`, or a bare number of seconds.
+pub(crate) fn duration(value: &str) -> ValueResult<Duration> {
+    let bad = || format!("not a duration (e.g. 500ms, 30s, 5m, 1h): {value:?}");
+    let (digits, unit) = split_number(value);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let seconds = |factor: u64| n.checked_mul(factor).map(Duration::from_secs);
+    match unit.as_str() {
+        "ms" => Some(Duration::from_millis(n)),
+        "" | "s" => Some(Duration::from_secs(n)),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        _ => None,
+    }
+    .ok_or_else(bad)
+}
+
+/// Parses a size: `512KB`, `5MB`, `1GB` (binary multiples: 1KB = 1024 bytes), `B`, or a bare
+/// number of bytes. Units are case-insensitive; `K`/`KiB` work as well as `KB`.
+pub(crate) fn size(value: &str) -> ValueResult<u64> {
+    let bad = || format!("not a size (e.g. 512KB, 5MB, 1GB): {value:?}");
+    let (digits, unit) = split_number(value);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(factor).ok_or_else(bad)
+}
+
+/// Parses a boolean: `true/false`, `yes/no`, `on/off`, `1/0`, case-insensitive.
+pub(crate) fn boolean(value: &str) -> ValueResult<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(format!(
+            "not a boolean (true/false, yes/no, on/off, 1/0): {value:?}"
+        )),
+    }
+}
+
+/// Parses a TCP port (0 asks the system for a free one).
+pub(crate) fn port(value: &str) -> ValueResult<u16> {
+    value
+        .parse()
+        .map_err(|_| format!("not a port number: {value:?}"))
+}
+
+/// Parses a whole number of at least `min`.
+pub(crate) fn count<T>(value: &str, min: T) -> ValueResult<T>
+where
+    T: FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let n: T = value
+        .parse()
+        .map_err(|_| format!("not a whole number: {value:?}"))?;
+    if n < min {
+        return Err(format!("must be at least {min}: {value:?}"));
+    }
+    Ok(n)
+}
+
+/// Parses a URL whose scheme is one of `schemes`.
+pub(crate) fn url(value: &str, schemes: &[&str]) -> ValueResult<reqwest::Url> {
+    // A URL may hold a password (`https://user:pw@host`): do not echo one that might.
+    let shown = if value.contains('@') {
+        "<hidden: it may hold a password>".to_owned()
+    } else {
+        format!("{value:?}")
+    };
+    let parsed =
+        reqwest::Url::parse(value).map_err(|e| format!("not a valid URL ({e}): {shown}"))?;
+    if !schemes.contains(&parsed.scheme()) {
+        return Err(format!(
+            "URL scheme must be {}: {shown}",
+            schemes.join(" or ")
+        ));
+    }
+    Ok(parsed)
+}
+
+/// A non-empty path.
+pub(crate) fn path(value: &str) -> ValueResult<PathBuf> {
+    if value.is_empty() {
+        return Err("empty path".to_owned());
+    }
+    Ok(PathBuf::from(value))
+}
+
+/// A host name or address to listen on.
+pub(crate) fn host(value: &str) -> ValueResult<String> {
+    let ok = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("not a host name or IP address: {value:?}"))
+    }
+}
+
+/// Parses one of an enumeration's names, case-insensitively.
+pub(crate) fn one_of<T: Choice>(value: &str) -> ValueResult<T> {
+    let lower = value.to_ascii_lowercase();
+    T::ALL
+        .iter()
+        .copied()
+        .find(|c| c.name() == lower)
+        .ok_or_else(|| {
+            let names: Vec<&str> = T::ALL.iter().map(|c| c.name()).collect();
+            format!("must be one of {}: {value:?}", names.join(", "))
+        })
+}
+
+/// An enumerated setting: its values and their names.
+pub(crate) trait Choice: Copy + 'static {
+    /// Every value.
+    const ALL: &'static [Self];
+    /// The value's name in the file.
+    fn name(self) -> &'static str;
+}
+
+/// Splits `30s` into `("30", "s")`.
+fn split_number(value: &str) -> (&str, &str) {
+    let value = value.trim();
+    let at = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    value.split_at(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(duration("2 S"), Ok(Duration::from_secs(2)));
+        for bad in ["", "s", "10x", "-1s", "1.5s", "99999999999999999999h"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            duration("10x"),
+            Err("not a duration (e.g. 500ms, 30s, 5m, 1h): \"10x\"".to_owned())
+        );
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size("100MB"), Ok(100 * 1024 * 1024));
+        assert_eq!(size("5mb"), Ok(5 * 1024 * 1024));
+        assert_eq!(size("512KB"), Ok(512 * 1024));
+        assert_eq!(size("1GB"), Ok(1 << 30));
+        assert_eq!(size("1234"), Ok(1234));
+        assert_eq!(size("7B"), Ok(7));
+        for bad in ["", "MB", "5TB", "-5MB", "18446744073709551615GB"] {
+            assert!(size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn booleans() {
+        for t in ["true", "TRUE", "yes", "on", "1"] {
+            assert_eq!(boolean(t), Ok(true));
+        }
+        for f in ["false", "No", "off", "0"] {
+            assert_eq!(boolean(f), Ok(false));
+        }
+        assert!(boolean("maybe").is_err());
+    }
+
+    #[test]
+    fn counts_ports_urls() {
+        assert_eq!(count::<u32>("3", 0), Ok(3));
+        assert_eq!(
+            count::<u32>("0", 1),
+            Err("must be at least 1: \"0\"".to_owned())
+        );
+        assert!(count::<u32>("x", 0).is_err());
+        assert_eq!(port("8080"), Ok(8080));
+        assert_eq!(port("abc"), Err("not a port number: \"abc\"".to_owned()));
+        assert!(port("70000").is_err());
+        assert!(url("https://sl1.example/api/alert", &["http", "https"]).is_ok());
+        assert!(url("ftp://x", &["http", "https"]).is_err());
+        assert!(url("not a url", &["http"]).is_err());
+        assert!(host("127.0.0.1").is_ok());
+        assert!(host("::1").is_ok());
+        assert!(host("bad host").is_err());
+    }
+}

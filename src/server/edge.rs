@@ -1,0 +1,124 @@
+//! The edge: the fixed tower-http stack in front of the router, outermost first. Each layer says
+//! why it sits where it does.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::Response;
+use axum::Router;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use http::{HeaderName, Request, StatusCode};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use super::respond::error_response;
+
+/// Request headers that carry secrets or signatures: never logged.
+pub const SENSITIVE_HEADERS: [&str; 12] = [
+    "authorization",
+    "cookie",
+    "x-hub-signature",
+    "x-hub-signature-256",
+    "stripe-signature",
+    "x-slack-signature",
+    "x-shopify-hmac-sha256",
+    "webhook-signature",
+    "svix-signature",
+    "x-api-key",
+    "x-webhook-token",
+    "aeg-sas-key",
+];
+
+/// Wraps the router in the edge stack.
+pub fn wrap(router: Router, request_timeout: Duration) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let mut sensitive: Vec<HeaderName> = SENSITIVE_HEADERS
+        .iter()
+        .map(|name| HeaderName::from_static(name))
+        .collect();
+    sensitive.extend([AUTHORIZATION, COOKIE]);
+    // `Router::layer` wraps outside what is already there: the last call is the outermost.
+    router
+        // Innermost: a slow upload plus processing is bounded (408, turned into JSON below).
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        // The request id goes back on the answer so a provider's delivery log can quote it.
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        // One span per request, after the secrets are marked sensitive (tower-http's order).
+        .layer(TraceLayer::new_for_http().make_span_with(make_span))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::from_shared(
+            sensitive.into(),
+        ))
+        // Answers produced by the layers above (408) carry no JSON body: give them one.
+        .layer(axum::middleware::map_response(json_error_body))
+        // Outermost: a panic anywhere becomes a JSON 500, not a dropped connection.
+        .layer(CatchPanicLayer::custom(panic_response))
+}
+
+fn make_span(request: &Request<Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %redacted_path(request.uri().path()),
+        request_id,
+    )
+}
+
+/// The path with a `/webhook/{source}/{token}` token hidden: URL tokens are secrets.
+pub fn redacted_path(path: &str) -> String {
+    let mut parts = path.splitn(4, '/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(""), Some("webhook"), Some(source), Some(_token)) => {
+            format!("/webhook/{source}/<token>")
+        }
+        _ => path.to_owned(),
+    }
+}
+
+async fn json_error_body(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let reason = match status {
+            StatusCode::REQUEST_TIMEOUT => "request took too long",
+            StatusCode::PAYLOAD_TOO_LARGE => "body is larger than max_body_size",
+            _ => status.canonical_reason().unwrap_or("error"),
+        };
+        return error_response(status, reason, None);
+    }
+    response
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("A request handler panicked.");
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_path;
+
+    #[test]
+    fn url_tokens_are_hidden() {
+        assert_eq!(
+            redacted_path("/webhook/github/s3cret"),
+            "/webhook/github/<token>"
+        );
+        assert_eq!(redacted_path("/webhook/github"), "/webhook/github");
+        assert_eq!(redacted_path("/healthz"), "/healthz");
+    }
+}

@@ -1,0 +1,265 @@
+//! The routes of DESIGN.md's HTTP table: webhooks in, health, readiness, metrics, the API
+//! description, and the admin API mount.
+
+use std::time::SystemTime;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use genhook_core::stage::{ReceivedAt, SourceName};
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, StatusCode};
+use subtle::ConstantTimeEq;
+use tower::ServiceExt as _;
+
+use super::respond::{error_response, json, respond};
+use super::AppState;
+use crate::stack::SourceRoute;
+
+/// The OpenAPI description of the HTTP API, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+const DOCS_PAGE: &str = include_str!("../../docs/api.html");
+
+/// The router. `admin` is the admin API (mounted under `/admin`), `None` when no `admin_token`
+/// is set: `/admin/...` then answers 404 saying so.
+pub fn router(state: AppState, admin: Option<Router>) -> Router {
+    let admin = admin.unwrap_or_else(|| Router::new().fallback(admin_off));
+    Router::new()
+        .route("/webhook", post(webhook_detect))
+        .route("/webhook/{source}", post(webhook_source).options(options))
+        .route(
+            "/webhook/{source}/{token}",
+            post(webhook_token).options(options),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/docs", get(docs))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .nest("/admin", admin)
+}
+
+async fn webhook_source(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    request: Request,
+) -> Response {
+    webhook(&state, &source, None, request).await
+}
+
+async fn webhook_token(
+    State(state): State<AppState>,
+    Path((source, token)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    webhook(&state, &source, Some(&token), request).await
+}
+
+/// `POST /webhook`: the source is identified from the headers and the payload.
+async fn webhook_detect(State(state): State<AppState>, request: Request) -> Response {
+    if state.is_shutting_down() {
+        return shutting_down();
+    }
+    let (parts, body) = request.into_parts();
+    let body = match read_body(&state, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let stacks = state.stacks();
+    let Some(route) = super::detect::source_for(&stacks, &parts.headers, &body) else {
+        return error_response(
+            StatusCode::NOT_FOUND,
+            "unknown sender: no source matches these headers and payload; post to /webhook/{source}",
+            None,
+        );
+    };
+    if route.source.token().is_some() {
+        return unknown_source(route.source.name());
+    }
+    run_stack(route.clone(), parts, body).await
+}
+
+async fn webhook(
+    state: &AppState,
+    source: &str,
+    token: Option<&str>,
+    request: Request,
+) -> Response {
+    if state.is_shutting_down() {
+        return shutting_down();
+    }
+    let stacks = state.stacks();
+    let Some(route) = stacks.route(source) else {
+        return unknown_source(source);
+    };
+    // A source with a URL token is served at /webhook/{source}/{token} only; the answer for a
+    // wrong or missing token is the same as for an unknown source, so tokens cannot be probed.
+    let token_ok = match (route.source.token(), token) {
+        (None, None) => true,
+        (Some(expected), Some(given)) => bool::from(expected.as_bytes().ct_eq(given.as_bytes())),
+        _ => false,
+    };
+    if !token_ok {
+        return unknown_source(source);
+    }
+    let route = route.clone();
+    drop(stacks);
+    let (parts, body) = request.into_parts();
+    match read_body(state, body).await {
+        Ok(body) => run_stack(route, parts, body).await,
+        Err(response) => response,
+    }
+}
+
+async fn run_stack(route: SourceRoute, parts: http::request::Parts, body: Bytes) -> Response {
+    let name = route.source.name().to_owned();
+    let mut request = http::Request::from_parts(parts, body);
+    request
+        .extensions_mut()
+        .insert(SourceName::new(name.as_str()));
+    request
+        .extensions_mut()
+        .insert(ReceivedAt(SystemTime::now()));
+    let result = route.stack.oneshot(request).await;
+    respond(&name, result)
+}
+
+/// Reads the whole body, within `max_body_size` (413 beyond it, 400 when the read fails).
+async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, state.max_body_size())
+        .await
+        .map_err(|error| {
+            let too_large =
+                std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
+                    e.source()
+                })
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!(
+                        "body is larger than max_body_size ({} bytes)",
+                        state.max_body_size()
+                    ),
+                    None,
+                )
+            } else {
+                error_response(
+                    StatusCode::BAD_REQUEST,
+                    "could not read the request body",
+                    None,
+                )
+            }
+        })
+}
+
+async fn options(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+    request: Request,
+) -> Response {
+    let source = params.first().map(|(_, v)| v.as_str()).unwrap_or_default();
+    if state.stacks().route(source).is_none() {
+        return unknown_source(source);
+    }
+    super::detect::options_response(&request).unwrap_or_else(|| {
+        let mut response = StatusCode::OK.into_response();
+        response.headers_mut().insert(
+            http::header::ALLOW,
+            HeaderValue::from_static("POST, OPTIONS"),
+        );
+        response
+    })
+}
+
+async fn healthz() -> Response {
+    json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let queue = state.queue();
+    let body = serde_json::json!({
+        "queue_depth": queue.depth(),
+        "queue_capacity": queue.capacity(),
+        "queue_backend": queue.backend(),
+        "shutting_down": state.is_shutting_down(),
+    });
+    if state.is_ready() {
+        json(
+            StatusCode::OK,
+            &serde_json::json!({ "status": "ready", "detail": body }),
+        )
+    } else {
+        let reason = if state.is_shutting_down() {
+            "shutting down"
+        } else {
+            "queue is full"
+        };
+        let mut response = error_response(StatusCode::SERVICE_UNAVAILABLE, reason, None);
+        response.extensions_mut().insert(body);
+        response
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.metrics() {
+        Some(handle) => {
+            let mut response = handle.render().into_response();
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+        None => error_response(StatusCode::NOT_FOUND, "metrics are off", None),
+    }
+}
+
+async fn openapi() -> Response {
+    let mut response = OPENAPI.into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn docs() -> Html<&'static str> {
+    Html(DOCS_PAGE)
+}
+
+async fn admin_off() -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "the admin API is off: set admin_token to turn it on",
+        None,
+    )
+}
+
+async fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND, "no such endpoint", None)
+}
+
+async fn method_not_allowed() -> Response {
+    error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", None)
+}
+
+fn unknown_source(source: &str) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        &format!("unknown source `{source}`"),
+        None,
+    )
+}
+
+fn shutting_down() -> Response {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service is shutting down",
+        None,
+    )
+}

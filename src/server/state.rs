@@ -1,0 +1,95 @@
+//! [`AppState`]: what the routes share — the current [`Stacks`] snapshot (swapped whole on
+//! reload), the queue (for readiness), the shutdown flag and the metrics handle.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use genhook_core::queue::Queue;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::stack::Stacks;
+
+/// Shared state of the HTTP routes. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    stacks: ArcSwap<Stacks>,
+    queue: Arc<dyn Queue>,
+    shutting_down: AtomicBool,
+    metrics: Option<PrometheusHandle>,
+    max_body_size: usize,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("queue", &self.inner.queue)
+            .field("shutting_down", &self.is_shutting_down())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over the first snapshot of stacks.
+    pub fn new(
+        stacks: Stacks,
+        queue: Arc<dyn Queue>,
+        metrics: Option<PrometheusHandle>,
+        max_body_size: usize,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Shared {
+                stacks: ArcSwap::from_pointee(stacks),
+                queue,
+                shutting_down: AtomicBool::new(false),
+                metrics,
+                max_body_size,
+            }),
+        }
+    }
+
+    /// The current snapshot (lock-free read).
+    pub fn stacks(&self) -> Arc<Stacks> {
+        self.inner.stacks.load_full()
+    }
+
+    /// Replaces the snapshot (reload).
+    pub fn replace_stacks(&self, stacks: Stacks) {
+        self.inner.stacks.store(Arc::new(stacks));
+    }
+
+    /// The queue.
+    pub fn queue(&self) -> &Arc<dyn Queue> {
+        &self.inner.queue
+    }
+
+    /// Marks the service as shutting down: `/readyz` turns 503, new webhooks get 503.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Whether the service takes webhooks: not shutting down and the queue not full.
+    pub fn is_ready(&self) -> bool {
+        !self.is_shutting_down() && self.inner.queue.depth() < self.inner.queue.capacity()
+    }
+
+    /// The Prometheus handle, when metrics are on.
+    pub fn metrics(&self) -> Option<&PrometheusHandle> {
+        self.inner.metrics.as_ref()
+    }
+
+    /// The largest body accepted.
+    pub fn max_body_size(&self) -> usize {
+        self.inner.max_body_size
+    }
+}

@@ -1,0 +1,95 @@
+//! [`Stacks`]: every source's built stack, the immutable snapshot the router reads. A reload
+//! builds a new one and swaps it whole; one that fails to build never replaces a working one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use genhook_core::{BuildContext, BuildError, PipelineError, PipelineService};
+use genhook_mapping::{CompiledSource, MappingSet};
+
+use super::LayerRegistry;
+
+/// One source's route: its compiled mapping and its stack.
+#[derive(Clone)]
+pub struct SourceRoute {
+    /// The source's compiled mapping.
+    pub source: Arc<CompiledSource>,
+    /// The stack its webhooks go through.
+    pub stack: PipelineService,
+}
+
+impl fmt::Debug for SourceRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceRoute")
+            .field("source", &self.source.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every source's stack, built from one consistent set of mappings.
+#[derive(Debug, Clone, Default)]
+pub struct Stacks {
+    mappings: MappingSet,
+    routes: BTreeMap<String, SourceRoute>,
+}
+
+/// The end of a stack whose last stage is not terminal (refused at load, so never reached).
+#[derive(Debug, thiserror::Error)]
+#[error("the stack has no terminal stage")]
+struct NoTerminalStage;
+
+impl Stacks {
+    /// Builds every source's stack.
+    ///
+    /// # Errors
+    /// Every build error of every source, sorted by file and line.
+    pub fn build(
+        mappings: MappingSet,
+        registry: &LayerRegistry,
+        resources: &http::Extensions,
+    ) -> Result<Self, Vec<BuildError>> {
+        let mut routes = BTreeMap::new();
+        let mut errors = Vec::new();
+        for source in mappings.sources() {
+            let cx = BuildContext::new(source, resources);
+            let leaf = PipelineService::new(tower::service_fn(|_request| async {
+                Err::<genhook_core::WebhookResponse, _>(PipelineError::internal(NoTerminalStage))
+            }));
+            match registry.build(&cx, leaf) {
+                Ok(stack) => {
+                    routes.insert(
+                        source.name().to_owned(),
+                        SourceRoute {
+                            source: source.clone(),
+                            stack,
+                        },
+                    );
+                }
+                Err(mut more) => errors.append(&mut more),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self { mappings, routes })
+        } else {
+            errors.sort();
+            errors.dedup();
+            Err(errors)
+        }
+    }
+
+    /// A source's route.
+    pub fn route(&self, source: &str) -> Option<&SourceRoute> {
+        self.routes.get(source)
+    }
+
+    /// Every route, by source name.
+    pub fn routes(&self) -> impl Iterator<Item = &SourceRoute> {
+        self.routes.values()
+    }
+
+    /// The mappings the stacks were built from.
+    pub fn mappings(&self) -> &MappingSet {
+        &self.mappings
+    }
+}

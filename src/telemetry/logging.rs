@@ -1,0 +1,193 @@
+//! The `tracing` subscriber: level from `log_level` (changeable at reload), output to stderr or
+//! to `log_file` rotated by [`RotatingFile`], written on a background thread.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, Registry};
+
+use super::rotate::RotatingFile;
+use super::TelemetryError;
+use crate::config::{Config, LogLevel, LogRotation};
+
+/// The logging part of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// The most verbose level written.
+    pub level: LogLevel,
+    /// The log file; `None` writes to stderr.
+    pub file: Option<PathBuf>,
+    /// Time rotation of `file`.
+    pub rotation: LogRotation,
+    /// Size rotation of `file`, in bytes (0: none).
+    pub max_size: u64,
+}
+
+impl LogSettings {
+    /// `log_level`, `log_file`, `log_rotation` and `log_max_size` of a configuration.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            level: config.log_level,
+            file: config.log_file.clone(),
+            rotation: config.log_rotation,
+            max_size: config.log_max_size,
+        }
+    }
+}
+
+impl From<&Config> for LogSettings {
+    fn from(config: &Config) -> Self {
+        Self::from_config(config)
+    }
+}
+
+impl From<&LogSettings> for LogSettings {
+    fn from(settings: &LogSettings) -> Self {
+        settings.clone()
+    }
+}
+
+/// Keeps logging running: dropping it flushes the lines still buffered and stops the writer
+/// thread, so hold it until the program ends. It also changes the level at reload.
+#[must_use = "dropping the guard stops logging"]
+pub struct LogGuard {
+    _writer: WorkerGuard,
+    level: reload::Handle<LevelFilter, Registry>,
+}
+
+impl std::fmt::Debug for LogGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogGuard").finish_non_exhaustive()
+    }
+}
+
+impl LogGuard {
+    /// Changes the level (e.g. after a reload changed `log_level`).
+    ///
+    /// # Errors
+    /// When the subscriber this guard belongs to is gone.
+    pub fn set_level(&self, level: LogLevel) -> Result<(), TelemetryError> {
+        self.level
+            .reload(LevelFilter::from_level(level.to_tracing()))
+            .map_err(|e| TelemetryError::Subscriber(e.to_string()))
+    }
+}
+
+/// Builds the subscriber without installing it (tests use `tracing::subscriber::with_default`).
+///
+/// # Errors
+/// When the log file (or its directory) cannot be created or opened.
+pub fn log_subscriber(
+    settings: &LogSettings,
+) -> Result<(impl tracing::Subscriber + Send + Sync + 'static, LogGuard), TelemetryError> {
+    let builder = NonBlockingBuilder::default().thread_name("genhook-log");
+    let (writer, worker, ansi) = match &settings.file {
+        Some(path) => {
+            let file = RotatingFile::open(path, settings.rotation, settings.max_size).map_err(
+                |source| TelemetryError::LogFile {
+                    path: path.clone(),
+                    source,
+                },
+            )?;
+            let (writer, worker) = builder.finish(file);
+            (writer, worker, false)
+        }
+        None => {
+            let ansi = std::io::stderr().is_terminal();
+            let (writer, worker) = builder.finish(std::io::stderr());
+            (writer, worker, ansi)
+        }
+    };
+    let (filter, level) = reload::Layer::new(LevelFilter::from_level(settings.level.to_tracing()));
+    let subscriber = Registry::default().with(filter).with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(ansi)
+            .with_target(true),
+    );
+    Ok((
+        subscriber,
+        LogGuard {
+            _writer: worker,
+            level,
+        },
+    ))
+}
+
+/// Installs the subscriber for the whole process (once, at start-up), from a `&Config` or
+/// [`LogSettings`].
+///
+/// # Errors
+/// When the log file cannot be opened, or a global subscriber is already installed.
+pub fn init_logging(settings: impl Into<LogSettings>) -> Result<LogGuard, TelemetryError> {
+    let (subscriber, guard) = log_subscriber(&settings.into())?;
+    subscriber
+        .try_init()
+        .map_err(|e| TelemetryError::Subscriber(e.to_string()))?;
+    Ok(guard)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn lines_reach_the_file_at_the_configured_level_and_the_level_can_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/genhook.log");
+        let mut config = Config::defaults();
+        config.log_file = Some(path.clone());
+        config.log_level = LogLevel::Info;
+        let (subscriber, guard) = log_subscriber(&LogSettings::from_config(&config)).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(source = "github", "Webhook accepted.");
+            tracing::debug!("Hidden at info.");
+            guard.set_level(LogLevel::Debug).unwrap();
+            tracing::debug!(attempt = 2, "Shown at debug.");
+            guard.set_level(LogLevel::Error).unwrap();
+            tracing::warn!("Hidden at error.");
+        });
+        drop(guard); // flushes the writer thread
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("INFO"), "{text}");
+        assert!(
+            text.contains("Webhook accepted. source=\"github\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("DEBUG genhook::telemetry::logging::tests: Shown at debug. attempt=2"),
+            "{text}"
+        );
+        assert!(!text.contains("Hidden"), "{text}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "no colour codes in a file: {text}"
+        );
+    }
+
+    #[test]
+    fn an_unusable_log_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be.
+        let settings = LogSettings {
+            level: LogLevel::Info,
+            file: Some(dir.path().to_path_buf()),
+            rotation: LogRotation::Daily,
+            max_size: 0,
+        };
+        let err = log_subscriber(&settings).map(|_| ()).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "cannot open the log file {}",
+                dir.path().display()
+            )),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,602 @@
+//! The dispatch worker pool: `workers` workers, each looping
+//! `queue.next()` → deliver → `ack` / `requeue` / `dead_letter`.
+//!
+//! | outcome | what happens to the event |
+//! |---|---|
+//! | SL1 accepted it (or it went to the outbox) | `ack`; `genhook_delivery_latency_seconds{source}` records receipt → accepted |
+//! | rendering had failed (`render_error`) | `dead_letter` at once, SL1 never called |
+//! | SL1 refused it (4xx other than 408/429), or retries exhausted | attempts and last error recorded, `dead_letter` |
+//! | circuit open | `requeue(event, cooldown)` and the worker waits out the cooldown instead of spinning |
+//!
+//! ## Threading models (`threading_model`)
+//! - [`Hybrid`](ThreadingModel::Hybrid): `workers` async tasks spawned on the given runtime handle,
+//!   normally the multi-thread runtime the server runs on.
+//! - [`Async`](ThreadingModel::Async): the very same tasks. What makes it "one event loop" is the
+//!   caller: the binary builds a `current_thread` runtime for this model and passes its handle, so
+//!   HTTP, queue and delivery all share one thread.
+//! - [`ThreadPool`](ThreadingModel::ThreadPool): `workers` OS threads. Each builds its own
+//!   `reqwest::blocking` client on its thread (never inside an async context), posts with it, and
+//!   drives the async queue calls with the runtime handle's `block_on`. Retries, backoff, the
+//!   breaker and the per-source limits are the same as in the async stack.
+//!
+//! ## Shutdown
+//! [`WorkerPool::shutdown`] drains: the workers keep delivering until the queue is empty (and
+//! nothing is in flight) or the grace period is over. Then they stop taking events; a delivery
+//! still in flight is cancelled and its event requeued (at-least-once: SL1 may see it twice).
+//! It returns how many events are left in the queue. Stop the HTTP server (and ideally
+//! [`Queue::close`]) first.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use genhook_core::metrics;
+use genhook_core::queue::{DeadLetters, Event, Queue};
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tower::BoxError;
+
+use super::alerts::SelfMonitor;
+use super::breaker::Breaker;
+use super::outbox::Outbox;
+use super::policy::{classify, Verdict};
+use super::settings::{ThreadingModel, WorkerSettings};
+use super::sl1::{BlockingSl1Client, Sl1Client, Sl1Error, Sl1Request};
+use super::stack::Deliverer;
+
+/// The shortest wait before an event refused by an open circuit is tried again.
+const MIN_BREAKER_WAIT: Duration = Duration::from_millis(100);
+
+/// The pool could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    /// The SL1 client settings are unusable.
+    #[error(transparent)]
+    Sl1(#[from] Sl1Error),
+    /// A worker thread could not be started.
+    #[error("cannot start a worker thread")]
+    Thread(#[source] std::io::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    Draining,
+    Stopped,
+}
+
+/// Where alerts go.
+#[derive(Debug)]
+enum Target {
+    Sl1(Box<Deliverer<Sl1Client>>),
+    Outbox(Outbox),
+}
+
+/// What became of one delivery.
+#[derive(Debug)]
+enum Outcome {
+    Delivered {
+        attempts: u32,
+    },
+    Requeue {
+        delay: Duration,
+        attempts: u32,
+    },
+    DeadLetter {
+        reason: &'static str,
+        error: String,
+        attempts: u32,
+    },
+}
+
+/// What the workers share.
+#[derive(Debug)]
+struct Ctx {
+    queue: Arc<dyn Queue>,
+    target: Target,
+    monitor: Arc<SelfMonitor>,
+    in_flight: AtomicUsize,
+    settings: WorkerSettings,
+}
+
+/// The running worker pool.
+#[derive(Debug)]
+pub struct WorkerPool {
+    phase: watch::Sender<Phase>,
+    tasks: Vec<JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    monitor: Option<JoinHandle<()>>,
+    ctx: Arc<Ctx>,
+    breaker: Option<Breaker>,
+}
+
+/// Starts the worker pool on `handle` (see the module docs for the threading models).
+///
+/// With `sl1_api_url` set, the alerts go to SL1 through the worker stack; without it, to the log and
+/// the outbox file.
+///
+/// # Errors
+/// When the SL1 client cannot be built (bad URL, unreadable CA file) or a thread cannot start.
+pub fn spawn(
+    settings: WorkerSettings,
+    queue: Arc<dyn Queue>,
+    dead_letters: Arc<dyn DeadLetters>,
+    handle: Handle,
+) -> Result<WorkerPool, WorkerError> {
+    let workers = settings.workers.max(1);
+    let (target, breaker) = if settings.sl1_api_url.is_some() {
+        // The async client is built here for every model: it validates the settings up front and
+        // sends GenHook's own alerts. Building a reqwest async client needs no runtime context.
+        let client = Sl1Client::new(&settings)?;
+        let breaker = Breaker::with_gauge(
+            settings.breaker_threshold,
+            settings.breaker_cooldown,
+            metrics::CIRCUIT_STATE,
+        );
+        let deliverer = Deliverer::new(client, &settings, breaker.clone());
+        (Target::Sl1(Box::new(deliverer)), Some(breaker))
+    } else {
+        tracing::info!(
+            path = %settings.outbox_path.display(),
+            "No sl1_api_url: alerts go to the log and the outbox file."
+        );
+        (
+            Target::Outbox(Outbox::new(settings.outbox_path.clone())),
+            None,
+        )
+    };
+    let sender = match &target {
+        Target::Sl1(deliverer) => Some((**deliverer).clone()),
+        Target::Outbox(_) => None,
+    };
+    let monitor = Arc::new(SelfMonitor::new(
+        dead_letters,
+        settings.dlq_alert_threshold,
+        sender,
+    ));
+    {
+        let monitor = Arc::clone(&monitor);
+        handle.spawn(async move { monitor.refresh_dlq_size().await });
+    }
+    let monitor_task = breaker
+        .as_ref()
+        .map(|b| handle.spawn(Arc::clone(&monitor).run(b.subscribe())));
+    let ctx = Arc::new(Ctx {
+        queue,
+        target,
+        monitor,
+        in_flight: AtomicUsize::new(0),
+        settings,
+    });
+    let (phase, _) = watch::channel(Phase::Running);
+    ::metrics::gauge!(metrics::WORKERS_BUSY).set(0.0);
+    ::metrics::gauge!(metrics::WORKERS_IDLE).set(0.0);
+
+    let mut pool = WorkerPool {
+        phase,
+        tasks: Vec::new(),
+        threads: Vec::new(),
+        monitor: monitor_task,
+        ctx: Arc::clone(&ctx),
+        breaker,
+    };
+    match ctx.settings.threading {
+        ThreadingModel::Async | ThreadingModel::Hybrid => {
+            for _ in 0..workers {
+                let task = run_async_worker(Arc::clone(&ctx), pool.phase.subscribe());
+                pool.tasks.push(handle.spawn(task));
+            }
+        }
+        ThreadingModel::ThreadPool => {
+            for n in 0..workers {
+                let ctx = Arc::clone(&ctx);
+                let phase = pool.phase.subscribe();
+                let handle = handle.clone();
+                let thread = std::thread::Builder::new()
+                    .name(format!("genhook-worker-{n}"))
+                    .spawn(move || run_thread_worker(&ctx, phase, &handle))
+                    .map_err(WorkerError::Thread)?;
+                pool.threads.push(thread);
+            }
+        }
+    }
+    tracing::info!(
+        workers,
+        model = ctx.settings.threading.as_str(),
+        "Dispatch workers started."
+    );
+    Ok(pool)
+}
+
+impl WorkerPool {
+    /// The circuit breaker towards SL1 (`None` in outbox mode).
+    pub fn breaker(&self) -> Option<&Breaker> {
+        self.breaker.as_ref()
+    }
+
+    /// Events being delivered right now.
+    pub fn in_flight(&self) -> usize {
+        self.ctx.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Drains the queue for up to `grace`, then stops the workers (see the module docs) and
+    /// resolves to the number of events left in the queue.
+    pub async fn shutdown(self, grace: Duration) -> usize {
+        let Self {
+            phase,
+            tasks,
+            threads,
+            monitor,
+            ctx,
+            breaker: _,
+        } = self;
+        phase.send_replace(Phase::Draining);
+        let deadline = Instant::now() + grace;
+        loop {
+            let finished = tasks.iter().all(JoinHandle::is_finished)
+                && threads.iter().all(std::thread::JoinHandle::is_finished);
+            let idle = ctx.queue.depth() == 0 && ctx.in_flight.load(Ordering::Relaxed) == 0;
+            if finished || idle || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        phase.send_replace(Phase::Stopped);
+        for task in tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "A dispatch worker task failed.");
+            }
+        }
+        if !threads.is_empty() {
+            let joined = tokio::task::spawn_blocking(move || {
+                threads
+                    .into_iter()
+                    .map(std::thread::JoinHandle::join)
+                    .filter(Result::is_err)
+                    .count()
+            })
+            .await;
+            if !matches!(joined, Ok(0)) {
+                tracing::error!("A dispatch worker thread panicked.");
+            }
+        }
+        if let Some(monitor) = monitor {
+            monitor.abort();
+        }
+        let left = ctx.queue.depth();
+        tracing::info!(
+            left,
+            backend = ctx.queue.backend(),
+            "Dispatch workers stopped."
+        );
+        left
+    }
+}
+
+/// Resolves once the pool is stopping for good (or the pool is gone).
+async fn stopped(phase: &mut watch::Receiver<Phase>) {
+    let _ = phase.wait_for(|p| *p == Phase::Stopped).await;
+}
+
+fn is_stopped(phase: &watch::Receiver<Phase>) -> bool {
+    *phase.borrow() == Phase::Stopped
+}
+
+/// Waits `delay`, or less if the pool stops; whether it stopped.
+async fn pause(delay: Duration, phase: &mut watch::Receiver<Phase>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => false,
+        () = stopped(phase) => true,
+    }
+}
+
+/// Takes the next event, or `None` when the pool stops or the queue ends.
+async fn take(ctx: &Ctx, phase: &mut watch::Receiver<Phase>) -> Option<Event> {
+    loop {
+        if is_stopped(phase) {
+            return None;
+        }
+        let next = tokio::select! {
+            biased;
+            () = stopped(phase) => return None,
+            next = ctx.queue.next() => next,
+        };
+        match next {
+            Ok(Some(event)) => return Some(event),
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::error!(%error, "Cannot take the next event from the queue.");
+                if pause(Duration::from_secs(1), phase).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+fn busy(ctx: &Ctx) {
+    ctx.in_flight.fetch_add(1, Ordering::Relaxed);
+    ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
+    ::metrics::gauge!(metrics::WORKERS_BUSY).increment(1.0);
+}
+
+fn idle(ctx: &Ctx) {
+    ctx.in_flight.fetch_sub(1, Ordering::Relaxed);
+    ::metrics::gauge!(metrics::WORKERS_BUSY).decrement(1.0);
+    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
+}
+
+async fn run_async_worker(ctx: Arc<Ctx>, mut phase: watch::Receiver<Phase>) {
+    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
+    while let Some(event) = take(&ctx, &mut phase).await {
+        busy(&ctx);
+        let outcome = tokio::select! {
+            outcome = ctx.deliver(&event) => outcome,
+            () = stopped(&mut phase) => Outcome::Requeue { delay: Duration::ZERO, attempts: 0 },
+        };
+        let wait = ctx.finish(event, outcome).await;
+        idle(&ctx);
+        if let Some(delay) = wait {
+            if pause(delay, &mut phase).await {
+                break;
+            }
+        }
+    }
+    ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
+}
+
+fn run_thread_worker(ctx: &Ctx, mut phase: watch::Receiver<Phase>, handle: &Handle) {
+    // Built on this thread, outside any runtime context: reqwest::blocking runs its own.
+    let client = match &ctx.target {
+        Target::Sl1(_) => match BlockingSl1Client::new(&ctx.settings) {
+            Ok(client) => Some(client),
+            Err(error) => {
+                tracing::error!(%error, "Cannot build the blocking SL1 client; worker stops.");
+                return;
+            }
+        },
+        Target::Outbox(_) => None,
+    };
+    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
+    while let Some(event) = handle.block_on(take(ctx, &mut phase)) {
+        busy(ctx);
+        let outcome = ctx.deliver_blocking(&event, client.as_ref(), handle, &mut phase);
+        let wait = handle.block_on(ctx.finish(event, outcome));
+        idle(ctx);
+        if let Some(delay) = wait {
+            if handle.block_on(pause(delay, &mut phase)) {
+                break;
+            }
+        }
+    }
+    ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
+}
+
+/// The error and its causes, for `last_error` (never holds secrets: SL1 errors carry none).
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    if let Some(Sl1Error::Status {
+        em7_message: Some(message),
+        ..
+    }) = error.downcast_ref::<Sl1Error>()
+    {
+        text.push_str(&format!(" ({message})"));
+    }
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+fn outcome_of_error(error: &BoxError, attempts: u32) -> Outcome {
+    match classify(error) {
+        // Never requeue for "now" while the circuit refuses: the worker would spin.
+        Verdict::BreakerOpen { retry_in } => Outcome::Requeue {
+            delay: retry_in.max(MIN_BREAKER_WAIT),
+            attempts,
+        },
+        Verdict::Retry { .. } => Outcome::DeadLetter {
+            reason: "retries_exhausted",
+            error: describe(error.as_ref()),
+            attempts,
+        },
+        Verdict::Permanent => Outcome::DeadLetter {
+            reason: "rejected",
+            error: describe(error.as_ref()),
+            attempts,
+        },
+    }
+}
+
+fn unrenderable(event: &Event) -> Option<Outcome> {
+    event
+        .render_error
+        .as_ref()
+        .map(|error| Outcome::DeadLetter {
+            reason: "render_failed",
+            error: format!("render failed: {error}"),
+            attempts: 0,
+        })
+}
+
+fn outbox_failed(error: &std::io::Error) -> Outcome {
+    tracing::error!(%error, "Cannot write the outbox; the event is kept for later.");
+    Outcome::Requeue {
+        delay: Duration::from_secs(5),
+        attempts: 0,
+    }
+}
+
+// === impl Ctx ===
+
+impl Ctx {
+    async fn deliver(&self, event: &Event) -> Outcome {
+        if let Some(outcome) = unrenderable(event) {
+            return outcome;
+        }
+        match &self.target {
+            Target::Outbox(outbox) => match outbox.append(event).await {
+                Ok(()) => Outcome::Delivered { attempts: 1 },
+                Err(error) => outbox_failed(&error),
+            },
+            Target::Sl1(deliverer) => {
+                let request = Sl1Request::from_event(event);
+                let result = deliverer.deliver(request.clone()).await;
+                let attempts = request.attempts();
+                match result {
+                    Ok(_) => Outcome::Delivered { attempts },
+                    Err(error) => outcome_of_error(&error, attempts),
+                }
+            }
+        }
+    }
+
+    /// The same as [`deliver`](Self::deliver) on a worker thread, with the blocking client.
+    fn deliver_blocking(
+        &self,
+        event: &Event,
+        client: Option<&BlockingSl1Client>,
+        handle: &Handle,
+        phase: &mut watch::Receiver<Phase>,
+    ) -> Outcome {
+        if let Some(outcome) = unrenderable(event) {
+            return outcome;
+        }
+        let (deliverer, client) = match (&self.target, client) {
+            (Target::Outbox(outbox), _) => {
+                return match outbox.append_blocking(event) {
+                    Ok(()) => Outcome::Delivered { attempts: 1 },
+                    Err(error) => outbox_failed(&error),
+                };
+            }
+            (Target::Sl1(deliverer), Some(client)) => (deliverer, client),
+            (Target::Sl1(_), None) => {
+                return Outcome::Requeue {
+                    delay: Duration::from_secs(1),
+                    attempts: 0,
+                }
+            }
+        };
+        let request = Sl1Request::from_event(event);
+        let policy = deliverer.policy();
+        let limit = deliverer.limit(&event.source);
+        let mut retries = 0;
+        loop {
+            let permit = match deliverer.breaker().try_acquire() {
+                Ok(permit) => permit,
+                Err(open) => {
+                    ::metrics::counter!(metrics::SL1_REQUESTS, "status" => "breaker_open")
+                        .increment(1);
+                    return Outcome::Requeue {
+                        delay: open.retry_in().max(MIN_BREAKER_WAIT),
+                        attempts: request.attempts(),
+                    };
+                }
+            };
+            let slot = handle.block_on(Arc::clone(&limit).acquire_owned());
+            let result = client.send(&request);
+            drop(slot);
+            let error = match result {
+                Ok(_) => {
+                    permit.success();
+                    return Outcome::Delivered {
+                        attempts: request.attempts(),
+                    };
+                }
+                Err(error) => error,
+            };
+            if error.is_retryable() {
+                permit.failure();
+            } else {
+                permit.success();
+            }
+            if !error.is_retryable() || retries >= policy.max_retries() {
+                let boxed: BoxError = Box::new(error);
+                return outcome_of_error(&boxed, request.attempts());
+            }
+            let delay = policy.backoff().delay(retries, error.retry_after());
+            retries += 1;
+            ::metrics::counter!(metrics::SL1_RETRIES).increment(1);
+            if handle.block_on(pause(delay, phase)) {
+                return Outcome::Requeue {
+                    delay: Duration::ZERO,
+                    attempts: request.attempts(),
+                };
+            }
+        }
+    }
+
+    /// Acks, requeues or dead-letters the event; how long the worker should wait afterwards.
+    async fn finish(&self, mut event: Event, outcome: Outcome) -> Option<Duration> {
+        match outcome {
+            Outcome::Delivered { attempts } => {
+                let now_ms = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                let latency = now_ms.saturating_sub(event.received_at_ms) as f64 / 1000.0;
+                ::metrics::histogram!(metrics::DELIVERY_LATENCY, "source" => event.source.clone())
+                    .record(latency);
+                tracing::debug!(
+                    event_id = %event.id,
+                    delivery_id = event.delivery_id.as_deref().unwrap_or(""),
+                    source = %event.source,
+                    attempts,
+                    "Event delivered."
+                );
+                if let Err(error) = self.queue.ack(&event).await {
+                    tracing::error!(
+                        event_id = %event.id,
+                        %error,
+                        "Cannot ack a delivered event; it may be delivered again."
+                    );
+                }
+                None
+            }
+            Outcome::Requeue { delay, attempts } => {
+                event.attempts = event.attempts.saturating_add(attempts);
+                self.monitor.delayed(&event.id);
+                let id = event.id.clone();
+                if let Err(error) = self.queue.requeue(event, delay).await {
+                    tracing::error!(event_id = %id, %error, "Cannot requeue an event.");
+                }
+                // Wait as long as the event does, so an open circuit is not polled in a loop.
+                (delay > Duration::ZERO).then_some(delay)
+            }
+            Outcome::DeadLetter {
+                reason,
+                error,
+                attempts,
+            } => {
+                event.attempts = event.attempts.saturating_add(attempts);
+                tracing::warn!(
+                    event_id = %event.id,
+                    delivery_id = event.delivery_id.as_deref().unwrap_or(""),
+                    source = %event.source,
+                    attempts = event.attempts,
+                    reason,
+                    error = %error,
+                    "Event moved to the dead-letter queue."
+                );
+                event.last_error = Some(error);
+                ::metrics::counter!(
+                    metrics::DEAD_LETTERED,
+                    "source" => event.source.clone(),
+                    "reason" => reason
+                )
+                .increment(1);
+                let id = event.id.clone();
+                if let Err(error) = self.queue.dead_letter(event).await {
+                    tracing::error!(event_id = %id, %error, "Cannot dead-letter an event.");
+                }
+                self.monitor.dead_lettered().await;
+                None
+            }
+        }
+    }
+}

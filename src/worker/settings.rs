@@ -1,0 +1,155 @@
+//! [`WorkerSettings`]: everything the SL1 delivery side needs, as plain data. The configuration
+//! parser maps its validated `Config` into this struct; nothing here reads a file or the
+//! environment.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use genhook_core::Secret;
+
+/// How the dispatch workers run (`threading_model`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ThreadingModel {
+    /// `async`: the workers are tasks on the caller's runtime, which the binary makes a
+    /// `current_thread` runtime, so one event loop does everything.
+    Async,
+    /// `thread_pool`: `workers` OS threads, each posting to SL1 with a blocking HTTP client.
+    ThreadPool,
+    /// `hybrid` (the default): `workers` async tasks on the multi-thread runtime.
+    #[default]
+    Hybrid,
+}
+
+impl ThreadingModel {
+    /// Parses `async`, `thread_pool` (or `thread-pool`) or `hybrid`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "async" => Some(Self::Async),
+            "thread_pool" | "thread-pool" | "threadpool" => Some(Self::ThreadPool),
+            "hybrid" => Some(Self::Hybrid),
+            _ => None,
+        }
+    }
+
+    /// Its configuration name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Async => "async",
+            Self::ThreadPool => "thread_pool",
+            Self::Hybrid => "hybrid",
+        }
+    }
+}
+
+/// Settings of the SL1 client, its retry/breaker stack and the worker pool.
+///
+/// `Debug` is written by hand so that the password never shows.
+#[derive(Clone)]
+pub struct WorkerSettings {
+    /// `sl1_api_url` (e.g. `https://sl1.example.com/api/alert`); `None` sends alerts to the log and
+    /// to [`outbox_path`](Self::outbox_path) instead.
+    pub sl1_api_url: Option<String>,
+    /// `sl1_username` for Basic auth.
+    pub sl1_username: String,
+    /// `sl1_password` for Basic auth.
+    pub sl1_password: Secret,
+    /// Per-attempt timeout (`sl1_timeout`, default 30 s).
+    pub sl1_timeout: Duration,
+    /// Retries after the first attempt (`sl1_retry_attempts`, default 3).
+    pub sl1_retry_attempts: u32,
+    /// The first retry's backoff, doubled for each further retry (not an INI key; 1 s).
+    pub retry_backoff_base: Duration,
+    /// The longest backoff between two retries (not an INI key; 60 s).
+    pub retry_backoff_max: Duration,
+    /// A PEM file of extra CA certificates to trust for SL1 (`sl1_ca_file`).
+    pub sl1_ca_file: Option<PathBuf>,
+    /// Consecutive failed attempts that open the circuit (default 5).
+    pub breaker_threshold: u32,
+    /// How long the circuit stays open before one probe is let through (default 30 s).
+    pub breaker_cooldown: Duration,
+    /// Number of dispatch workers (`max_worker_threads`).
+    pub workers: usize,
+    /// Concurrent SL1 calls allowed per source (`<source>_max_concurrent`); unlisted sources are
+    /// limited only by [`workers`](Self::workers).
+    pub per_source_max_concurrent: HashMap<String, usize>,
+    /// Where alerts go when [`sl1_api_url`](Self::sl1_api_url) is unset (`data_dir/outbox.jsonl`).
+    pub outbox_path: PathBuf,
+    /// Dead letters above which GenHook alerts about itself (0 disables the alert).
+    pub dlq_alert_threshold: usize,
+    /// How the workers run.
+    pub threading: ThreadingModel,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            sl1_api_url: None,
+            sl1_username: String::new(),
+            sl1_password: Secret::new(""),
+            sl1_timeout: Duration::from_secs(30),
+            sl1_retry_attempts: 3,
+            retry_backoff_base: Duration::from_secs(1),
+            retry_backoff_max: Duration::from_secs(60),
+            sl1_ca_file: None,
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(30),
+            workers: 4,
+            per_source_max_concurrent: HashMap::new(),
+            outbox_path: PathBuf::from("data/outbox.jsonl"),
+            dlq_alert_threshold: 100,
+            threading: ThreadingModel::Hybrid,
+        }
+    }
+}
+
+impl fmt::Debug for WorkerSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerSettings")
+            .field("sl1_api_url", &self.sl1_api_url)
+            .field("sl1_username", &self.sl1_username)
+            .field("sl1_password", &self.sl1_password)
+            .field("sl1_timeout", &self.sl1_timeout)
+            .field("sl1_retry_attempts", &self.sl1_retry_attempts)
+            .field("retry_backoff_base", &self.retry_backoff_base)
+            .field("retry_backoff_max", &self.retry_backoff_max)
+            .field("sl1_ca_file", &self.sl1_ca_file)
+            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_cooldown", &self.breaker_cooldown)
+            .field("workers", &self.workers)
+            .field("per_source_max_concurrent", &self.per_source_max_concurrent)
+            .field("outbox_path", &self.outbox_path)
+            .field("dlq_alert_threshold", &self.dlq_alert_threshold)
+            .field("threading", &self.threading)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let settings = WorkerSettings {
+            sl1_password: Secret::new("hunter2"),
+            ..WorkerSettings::default()
+        };
+        let text = format!("{settings:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn threading_model_parses_config_names() {
+        for model in [
+            ThreadingModel::Async,
+            ThreadingModel::ThreadPool,
+            ThreadingModel::Hybrid,
+        ] {
+            assert_eq!(ThreadingModel::parse(model.as_str()), Some(model));
+        }
+        assert_eq!(ThreadingModel::parse("fibers"), None);
+    }
+}

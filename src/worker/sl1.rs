@@ -1,0 +1,515 @@
+//! The SL1 client: the leaf of the worker stack. It posts one [`Alert`] to
+//! `sl1_api_url` (`POST /api/alert`) with Basic auth, `x-em7-guid-paths: 1` and JSON
+//! `Content-Type`/`Accept`, over a pooled rustls `reqwest` client that also trusts the CA file of
+//! `sl1_ca_file` when one is set. 200, 201 and 202 are success; anything else is a typed
+//! [`Sl1Error`] that says whether it is worth retrying ([`Sl1Error::is_retryable`]).
+//!
+//! The event id and the provider's delivery id travel with every attempt as
+//! `X-GenHook-Event-Id` / `X-GenHook-Delivery-Id` headers and in the log fields, so that one
+//! delivery can be traced from the provider's log to SL1.
+//!
+//! [`BlockingSl1Client`] does the same with `reqwest::blocking`, for the `thread_pool` model.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::future::BoxFuture;
+use genhook_core::metrics;
+use genhook_core::queue::Event;
+use genhook_core::Alert;
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::StatusCode;
+use tokio::time::Instant;
+use tower::Service;
+
+use super::settings::WorkerSettings;
+
+/// Header carrying GenHook's own event id to SL1.
+pub const EVENT_ID_HEADER: &str = "x-genhook-event-id";
+/// Header carrying the provider's delivery id to SL1.
+pub const DELIVERY_ID_HEADER: &str = "x-genhook-delivery-id";
+/// SL1's header asking for GUID paths in answers.
+pub const EM7_GUID_PATHS_HEADER: &str = "x-em7-guid-paths";
+/// SL1's header with the reason of an error answer.
+pub const EM7_STATUS_MESSAGE_HEADER: &str = "x-em7-status-message";
+
+/// One alert to deliver, with what identifies it for tracing.
+///
+/// Cheap to clone (the retry layer clones it per attempt); clones share the attempt counter.
+#[derive(Debug, Clone)]
+pub struct Sl1Request {
+    /// The alert body.
+    pub alert: Alert,
+    /// GenHook's event id.
+    pub event_id: Arc<str>,
+    /// The source the event came from.
+    pub source: Arc<str>,
+    /// The provider's delivery id, when it sent one.
+    pub delivery_id: Option<Arc<str>>,
+    attempts: Arc<AtomicU32>,
+}
+
+impl Sl1Request {
+    /// A request for an alert with GenHook's event id and its source.
+    pub fn new(alert: Alert, event_id: impl Into<Arc<str>>, source: impl Into<Arc<str>>) -> Self {
+        Self {
+            alert,
+            event_id: event_id.into(),
+            source: source.into(),
+            delivery_id: None,
+            attempts: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// Adds the provider's delivery id.
+    #[must_use]
+    pub fn with_delivery_id(mut self, delivery_id: impl Into<Arc<str>>) -> Self {
+        self.delivery_id = Some(delivery_id.into());
+        self
+    }
+
+    /// The request for a queued event.
+    pub fn from_event(event: &Event) -> Self {
+        let request = Self::new(
+            event.alert.clone(),
+            event.id.as_str(),
+            event.source.as_str(),
+        );
+        match &event.delivery_id {
+            Some(id) => request.with_delivery_id(id.as_str()),
+            None => request,
+        }
+    }
+
+    /// How many HTTP attempts were made with this request and its clones.
+    pub fn attempts(&self) -> u32 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_attempt(&self) {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// SL1 accepted the alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sl1Response {
+    /// 200, 201 or 202.
+    pub status: StatusCode,
+    /// `X-EM7-status-message`, when SL1 sent one.
+    pub em7_message: Option<String>,
+}
+
+/// Why an attempt to deliver to SL1 failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Sl1Error {
+    /// No connection could be made (refused, DNS, TLS handshake).
+    #[error("cannot connect to SL1")]
+    Connect(#[source] reqwest::Error),
+    /// SL1 answered with a status other than 200, 201 or 202.
+    #[error("SL1 answered {status}")]
+    Status {
+        /// The status.
+        status: StatusCode,
+        /// Its `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+        /// Its `X-EM7-status-message`, when it sent one.
+        em7_message: Option<String>,
+    },
+    /// The connection failed after it was made (reset, broken body).
+    #[error("SL1 request failed")]
+    Transport(#[source] reqwest::Error),
+    /// The attempt took longer than `sl1_timeout` (blocking client; the async stack uses tower's
+    /// `Elapsed`).
+    #[error("SL1 did not answer in time")]
+    Timeout,
+    /// The client could not be built (bad URL, unreadable CA file).
+    #[error("invalid SL1 client settings: {0}")]
+    Config(String),
+}
+
+impl Sl1Error {
+    /// Whether another attempt may succeed: connection problems, timeouts, 5xx, 408 and 429.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Connect(_) | Self::Transport(_) | Self::Timeout => true,
+            Self::Status { status, .. } => {
+                status.is_server_error()
+                    || *status == StatusCode::REQUEST_TIMEOUT
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::Config(_) => false,
+        }
+    }
+
+    /// The `Retry-After` hint of an error answer.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The label of the `genhook_sl1_requests_total{status}` metric.
+    pub fn metric_status(&self) -> String {
+        match self {
+            Self::Connect(_) => "connect".into(),
+            Self::Transport(_) => "transport".into(),
+            Self::Timeout => "timeout".into(),
+            Self::Status { status, .. } => status.as_str().to_owned(),
+            Self::Config(_) => "config".into(),
+        }
+    }
+
+    fn from_reqwest(error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            Self::Timeout
+        } else if error.is_connect() {
+            Self::Connect(error)
+        } else {
+            Self::Transport(error)
+        }
+    }
+}
+
+/// What both clients send: the URL and the fixed headers, built once.
+#[derive(Clone)]
+struct Target {
+    url: reqwest::Url,
+    headers: HeaderMap,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The headers hold the Basic credentials: never print them.
+        f.debug_struct("Target")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    fn new(settings: &WorkerSettings) -> Result<Self, Sl1Error> {
+        let url = settings
+            .sl1_api_url
+            .as_deref()
+            .ok_or_else(|| Sl1Error::Config("sl1_api_url is not set".into()))?;
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| Sl1Error::Config(format!("sl1_api_url is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Sl1Error::Config("sl1_api_url must be http or https".into()));
+        }
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            settings.sl1_username,
+            settings.sl1_password.expose()
+        ));
+        let mut auth = HeaderValue::from_str(&format!("Basic {credentials}"))
+            .map_err(|_| Sl1Error::Config("sl1_username cannot be sent in a header".into()))?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth);
+        headers.insert(
+            HeaderName::from_static(EM7_GUID_PATHS_HEADER),
+            HeaderValue::from_static("1"),
+        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        Ok(Self { url, headers })
+    }
+
+    /// The headers of one request: the fixed ones plus the ids of this event.
+    fn headers_for(&self, request: &Sl1Request) -> HeaderMap {
+        let mut headers = self.headers.clone();
+        if let Ok(value) = HeaderValue::from_str(&request.event_id) {
+            headers.insert(HeaderName::from_static(EVENT_ID_HEADER), value);
+        }
+        if let Some(Ok(value)) = request.delivery_id.as_deref().map(HeaderValue::from_str) {
+            headers.insert(HeaderName::from_static(DELIVERY_ID_HEADER), value);
+        }
+        headers
+    }
+}
+
+/// Reads the extra CA certificates of `sl1_ca_file` (PEM, one or more certificates).
+fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, Sl1Error> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Sl1Error::Config(format!("cannot read sl1_ca_file {}: {e}", path.display()))
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| Sl1Error::Config(format!("sl1_ca_file {} is not PEM: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(Sl1Error::Config(format!(
+            "sl1_ca_file {} holds no certificate",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+/// Turns SL1's answer into success or a typed error, and records it.
+fn classify(
+    request: &Sl1Request,
+    status: StatusCode,
+    headers: &HeaderMap,
+    started: Instant,
+) -> Result<Sl1Response, Sl1Error> {
+    let em7_message = headers
+        .get(EM7_STATUS_MESSAGE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ::metrics::counter!(metrics::SL1_REQUESTS, "status" => status.as_str().to_owned()).increment(1);
+    ::metrics::histogram!(metrics::SL1_REQUEST_DURATION).record(started.elapsed().as_secs_f64());
+    if matches!(status.as_u16(), 200..=202) {
+        tracing::debug!(
+            event_id = %request.event_id,
+            delivery_id = request.delivery_id.as_deref().unwrap_or(""),
+            source = %request.source,
+            status = status.as_u16(),
+            "SL1 accepted the alert."
+        );
+        return Ok(Sl1Response {
+            status,
+            em7_message,
+        });
+    }
+    let retry_after = headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    tracing::warn!(
+        event_id = %request.event_id,
+        delivery_id = request.delivery_id.as_deref().unwrap_or(""),
+        source = %request.source,
+        status = status.as_u16(),
+        em7_message = em7_message.as_deref().unwrap_or(""),
+        "SL1 refused the alert."
+    );
+    Err(Sl1Error::Status {
+        status,
+        retry_after,
+        em7_message,
+    })
+}
+
+fn record_failure(request: &Sl1Request, error: &Sl1Error, started: Instant) {
+    ::metrics::counter!(metrics::SL1_REQUESTS, "status" => error.metric_status()).increment(1);
+    ::metrics::histogram!(metrics::SL1_REQUEST_DURATION).record(started.elapsed().as_secs_f64());
+    tracing::warn!(
+        event_id = %request.event_id,
+        delivery_id = request.delivery_id.as_deref().unwrap_or(""),
+        source = %request.source,
+        error = %error,
+        "SL1 could not be reached."
+    );
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date.
+pub(crate) fn parse_retry_after(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(text).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// The async SL1 client, a `tower::Service<Sl1Request>`. Cheap to clone: clones share one
+/// connection pool.
+#[derive(Debug, Clone)]
+pub struct Sl1Client {
+    http: reqwest::Client,
+    target: Arc<Target>,
+}
+
+impl Sl1Client {
+    /// Builds the client from the settings: needs `sl1_api_url`; trusts `sl1_ca_file` in addition
+    /// to the built-in roots. Reads the CA file once, here.
+    ///
+    /// # Errors
+    /// [`Sl1Error::Config`] when the URL is missing or invalid or the CA file cannot be used.
+    pub fn new(settings: &WorkerSettings) -> Result<Self, Sl1Error> {
+        let target = Target::new(settings)?;
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(settings.sl1_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(settings.workers.max(1));
+        if let Some(path) = &settings.sl1_ca_file {
+            for cert in load_ca(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
+            .build()
+            .map_err(|e| Sl1Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            target: Arc::new(target),
+        })
+    }
+
+    /// The URL alerts are posted to.
+    pub fn url(&self) -> &str {
+        self.target.url.as_str()
+    }
+}
+
+// === impl Sl1Client ===
+
+impl Service<Sl1Request> for Sl1Client {
+    type Response = Sl1Response;
+    type Error = Sl1Error;
+    type Future = BoxFuture<'static, Result<Sl1Response, Sl1Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Sl1Request) -> Self::Future {
+        let http = self.http.clone();
+        let target = Arc::clone(&self.target);
+        Box::pin(async move {
+            request.count_attempt();
+            let started = Instant::now();
+            let sent = http
+                .post(target.url.clone())
+                .headers(target.headers_for(&request))
+                .json(&request.alert)
+                .send()
+                .await;
+            match sent {
+                Ok(response) => classify(&request, response.status(), response.headers(), started),
+                Err(error) => {
+                    let error = Sl1Error::from_reqwest(error);
+                    record_failure(&request, &error, started);
+                    Err(error)
+                }
+            }
+        })
+    }
+}
+
+/// The blocking SL1 client of the `thread_pool` model. Build it on the worker thread itself, never
+/// inside an async context (`reqwest::blocking` runs its own runtime).
+#[derive(Debug)]
+pub struct BlockingSl1Client {
+    http: reqwest::blocking::Client,
+    target: Target,
+}
+
+impl BlockingSl1Client {
+    /// Builds the client; the per-attempt timeout is `sl1_timeout`.
+    ///
+    /// # Errors
+    /// [`Sl1Error::Config`] as for [`Sl1Client::new`].
+    pub fn new(settings: &WorkerSettings) -> Result<Self, Sl1Error> {
+        let target = Target::new(settings)?;
+        let mut builder = reqwest::blocking::Client::builder()
+            .use_rustls_tls()
+            .timeout(settings.sl1_timeout)
+            .connect_timeout(settings.sl1_timeout)
+            .pool_max_idle_per_host(1);
+        if let Some(path) = &settings.sl1_ca_file {
+            for cert in load_ca(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
+            .build()
+            .map_err(|e| Sl1Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { http, target })
+    }
+
+    /// Posts one alert, blocking the calling thread.
+    ///
+    /// # Errors
+    /// As the async client's service.
+    pub fn send(&self, request: &Sl1Request) -> Result<Sl1Response, Sl1Error> {
+        request.count_attempt();
+        let started = Instant::now();
+        let sent = self
+            .http
+            .post(self.target.url.clone())
+            .headers(self.target.headers_for(request))
+            .json(&request.alert)
+            .send();
+        match sent {
+            Ok(response) => classify(request, response.status(), response.headers(), started),
+            Err(error) => {
+                let error = Sl1Error::from_reqwest(error);
+                record_failure(request, &error, started);
+                Err(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryable_statuses_are_5xx_408_429_only() {
+        let status = |code: u16| Sl1Error::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            retry_after: None,
+            em7_message: None,
+        };
+        for code in [500, 502, 503, 504, 408, 429] {
+            assert!(status(code).is_retryable(), "{code}");
+        }
+        for code in [400, 401, 403, 404, 409, 422] {
+            assert!(!status(code).is_retryable(), "{code}");
+        }
+        assert!(Sl1Error::Timeout.is_retryable());
+        assert!(!Sl1Error::Config("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("soon"), None);
+        let past = httpdate::fmt_http_date(std::time::UNIX_EPOCH);
+        assert_eq!(parse_retry_after(&past), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn client_needs_a_url_and_never_shows_the_password() {
+        let mut settings = WorkerSettings::default();
+        assert!(matches!(
+            Sl1Client::new(&settings),
+            Err(Sl1Error::Config(_))
+        ));
+        settings.sl1_api_url = Some("ftp://sl1/api/alert".into());
+        assert!(Sl1Client::new(&settings).is_err());
+        settings.sl1_api_url = Some("https://sl1.invalid/api/alert".into());
+        settings.sl1_password = genhook_core::Secret::new("hunter2");
+        let client = Sl1Client::new(&settings).unwrap();
+        let debug = format!("{client:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("Basic"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn missing_ca_file_is_a_config_error() {
+        let settings = WorkerSettings {
+            sl1_api_url: Some("https://sl1.invalid/api/alert".into()),
+            sl1_ca_file: Some("/nonexistent/ca.pem".into()),
+            ..WorkerSettings::default()
+        };
+        let error = Sl1Client::new(&settings).unwrap_err();
+        assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
+    }
+}

@@ -1,0 +1,179 @@
+//! The fixed-order worker stack that delivers one alert to SL1, outermost first:
+//!
+//! ```text
+//! Retry(Sl1RetryPolicy) ► CircuitBreaker ► ConcurrencyLimit(per source) ► Timeout(sl1_timeout) ► Sl1Client
+//! ```
+//!
+//! - the timeout is inside the retry, so `sl1_timeout` bounds each attempt, not the delivery;
+//! - the breaker is inside the retry, so it sees every attempt; when open it fails fast with
+//!   `BreakerOpen`, which the policy does not retry (the worker requeues the event);
+//! - the concurrency limit is below the breaker and inside the retry, so backoff sleeps hold no
+//!   SL1 permit and refused calls never wait for one.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use genhook::core::AlertDefaults;
+//! use genhook::worker::{sl1_stack, Breaker, Sl1Request, Sl1Response, Sl1RetryPolicy};
+//! use http::StatusCode;
+//! use tokio::sync::Semaphore;
+//! use tower::{service_fn, BoxError, ServiceExt};
+//!
+//! // A leaf standing in for the SL1 client.
+//! let leaf = service_fn(|_: Sl1Request| async {
+//!     Ok::<_, BoxError>(Sl1Response { status: StatusCode::CREATED, em7_message: None })
+//! });
+//! let stack = sl1_stack(
+//!     leaf,
+//!     Breaker::new(5, Duration::from_secs(30)),
+//!     Arc::new(Semaphore::new(10)),
+//!     Duration::from_secs(30),
+//!     Sl1RetryPolicy::new(3),
+//! );
+//! let alert = AlertDefaults::default().alert("GitHub opened on repo");
+//! let response = stack.oneshot(Sl1Request::new(alert, "event-1", "github")).await.unwrap();
+//! assert_eq!(response.status, StatusCode::CREATED);
+//! # }
+//! ```
+//!
+//! One [`Breaker`] is shared by every source (there is one SL1); each source listed in
+//! `per_source_max_concurrent` has its own semaphore, the others share one of `workers` permits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tower::limit::{ConcurrencyLimit, GlobalConcurrencyLimitLayer};
+use tower::retry::{Retry, RetryLayer};
+use tower::timeout::{Timeout, TimeoutLayer};
+use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
+
+use super::breaker::{Breaker, CircuitBreaker, CircuitBreakerLayer, FailureClassifier};
+use super::policy::{is_outage, Backoff, Sl1RetryPolicy};
+use super::settings::WorkerSettings;
+use super::sl1::{Sl1Request, Sl1Response};
+
+/// The breaker's failure classifier: what [`is_outage`] says (retryable errors and timeouts; an
+/// SL1 `400` says nothing about SL1's health).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutageClassifier;
+
+impl FailureClassifier for OutageClassifier {
+    fn is_failure(&self, error: &BoxError) -> bool {
+        is_outage(error)
+    }
+}
+
+/// The worker stack around a leaf `S` (the [`Sl1Client`](super::Sl1Client) in production, a mock
+/// in tests).
+pub type Sl1Stack<S> =
+    Retry<Sl1RetryPolicy, CircuitBreaker<ConcurrencyLimit<Timeout<S>>, OutageClassifier>>;
+
+/// Builds the stack around `leaf`.
+pub fn sl1_stack<S>(
+    leaf: S,
+    breaker: Breaker,
+    limit: Arc<Semaphore>,
+    timeout: Duration,
+    policy: Sl1RetryPolicy,
+) -> Sl1Stack<S>
+where
+    S: Service<Sl1Request, Response = Sl1Response> + Clone,
+    S::Error: Into<BoxError>,
+{
+    ServiceBuilder::new()
+        // Outermost: one delivery, several attempts; its sleeps hold nothing below.
+        .layer(RetryLayer::new(policy))
+        // Sees every attempt; fails fast with BreakerOpen while SL1 is down.
+        .layer(CircuitBreakerLayer::with_classifier(
+            breaker,
+            OutageClassifier,
+        ))
+        // Per-source cap on concurrent SL1 calls (a semaphore shared by the source's clones).
+        .layer(GlobalConcurrencyLimitLayer::with_semaphore(limit))
+        // Per attempt: a hung SL1 costs sl1_timeout, then the retry policy decides.
+        .layer(TimeoutLayer::new(timeout))
+        .service(leaf)
+}
+
+/// The stacks of every source, sharing one breaker. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Deliverer<S> {
+    default: Sl1Stack<S>,
+    per_source: Arc<HashMap<String, Sl1Stack<S>>>,
+    default_limit: Arc<Semaphore>,
+    limits: Arc<HashMap<String, Arc<Semaphore>>>,
+    breaker: Breaker,
+    policy: Sl1RetryPolicy,
+}
+
+impl<S> Deliverer<S>
+where
+    S: Service<Sl1Request, Response = Sl1Response> + Clone,
+    S::Error: Into<BoxError>,
+{
+    /// The stacks for `settings` around `leaf`, sharing `breaker`.
+    pub fn new(leaf: S, settings: &WorkerSettings, breaker: Breaker) -> Self {
+        let policy = Sl1RetryPolicy::with_backoff(
+            settings.sl1_retry_attempts,
+            Backoff::new(settings.retry_backoff_base, settings.retry_backoff_max, 0.1),
+        );
+        let build = |limit: &Arc<Semaphore>| {
+            sl1_stack(
+                leaf.clone(),
+                breaker.clone(),
+                Arc::clone(limit),
+                settings.sl1_timeout,
+                policy.clone(),
+            )
+        };
+        let limits: HashMap<String, Arc<Semaphore>> = settings
+            .per_source_max_concurrent
+            .iter()
+            .map(|(source, limit)| (source.clone(), Arc::new(Semaphore::new((*limit).max(1)))))
+            .collect();
+        let per_source = limits
+            .iter()
+            .map(|(source, limit)| (source.clone(), build(limit)))
+            .collect();
+        let default_limit = Arc::new(Semaphore::new(settings.workers.max(1)));
+        Self {
+            default: build(&default_limit),
+            per_source: Arc::new(per_source),
+            default_limit,
+            limits: Arc::new(limits),
+            breaker,
+            policy,
+        }
+    }
+
+    /// The shared breaker.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// The concurrency limit of a source (shared with the blocking `thread_pool` workers).
+    pub fn limit(&self, source: &str) -> Arc<Semaphore> {
+        Arc::clone(self.limits.get(source).unwrap_or(&self.default_limit))
+    }
+
+    /// The retry policy (its backoff and retry count), for the blocking workers.
+    pub fn policy(&self) -> &Sl1RetryPolicy {
+        &self.policy
+    }
+
+    /// Delivers one alert through the stack of its source.
+    ///
+    /// # Errors
+    /// The last attempt's error (boxed `Sl1Error`, `Elapsed` or `BreakerOpen`).
+    pub async fn deliver(&self, request: Sl1Request) -> Result<Sl1Response, BoxError> {
+        let stack = self
+            .per_source
+            .get(&*request.source)
+            .unwrap_or(&self.default)
+            .clone();
+        stack.oneshot(request).await
+    }
+}
