@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod crash_common;
-#[allow(dead_code, unreachable_pub)]
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -84,8 +83,9 @@ async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
     );
     let (lost, duplicates) = tally(&accepted, &counts);
     println!(
-        "crash_disk: sent {WEBHOOKS}, answered 202 {}, delivered before the kill {delivered_before_restart}, lost {lost}, duplicates {duplicates}",
-        accepted.len()
+        "crash_disk: sent {WEBHOOKS}, answered 202 {}, delivered before the kill {delivered_before_restart}, lost {lost}, duplicates {duplicates}, SL1 max in flight {}",
+        accepted.len(),
+        sl1.max_in_flight()
     );
     assert_eq!(
         lost,
