@@ -23,7 +23,8 @@
 //! # Tables and recovery
 //!
 //! `events` (unacknowledged events by sequence number), `dead_letters` (+ `dead_letter_ids`), and
-//! `dedup` (delivery ids with their expiry, so the de-duplication memory survives a restart).
+//! `dedup` (delivery ids with their expiry, so the de-duplication memory survives a restart;
+//! expired ids are removed every five minutes by the writer).
 //! A lease (an event handed to a worker by `next`) is kept in memory only: the event stays in
 //! `events` until it is acknowledged, so after a crash **everything not acknowledged is pending
 //! again** (at-least-once, never lost). A requeue rewrites the row with its attempt count.

@@ -29,6 +29,9 @@ pub(super) struct SyncStats {
     pub(super) events: std::sync::atomic::AtomicU64,
 }
 
+/// How often expired de-duplication ids are removed from the store.
+const DEDUP_SWEEP: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The most operations one write transaction takes.
 const MAX_BATCH: usize = 4096;
 
@@ -226,6 +229,7 @@ impl Writer {
 
 fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
     let mut batch: Vec<Job> = Vec::new();
+    let mut last_sweep = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -238,7 +242,12 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
             .iter()
             .filter(|(op, _)| matches!(op, Op::Put { .. }))
             .count();
-        match apply(db, &batch) {
+        // Expired de-duplication ids are dropped every few minutes, inside a regular batch.
+        let sweep = (last_sweep.elapsed() >= DEDUP_SWEEP).then(|| {
+            last_sweep = std::time::Instant::now();
+            super::super::now_ms()
+        });
+        match apply(db, &batch, sweep) {
             Ok(replies) => {
                 stats
                     .syncs
@@ -266,7 +275,7 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
 
 /// Applies a batch in one write transaction and commits it once (fsync: redb's default
 /// `Durability::Immediate`).
-fn apply(db: &Database, batch: &[Job]) -> Result<Vec<Reply>, redb::Error> {
+fn apply(db: &Database, batch: &[Job], sweep: Option<u64>) -> Result<Vec<Reply>, redb::Error> {
     let txn = db.begin_write()?;
     let mut replies = Vec::with_capacity(batch.len());
     {
@@ -274,6 +283,9 @@ fn apply(db: &Database, batch: &[Job]) -> Result<Vec<Reply>, redb::Error> {
         let mut dead = txn.open_table(DEAD)?;
         let mut dead_ids = txn.open_table(DEAD_IDS)?;
         let mut dedup = txn.open_table(DEDUP)?;
+        if let Some(now_ms) = sweep {
+            dedup.retain(|_, until| until > now_ms)?;
+        }
         for (op, _) in batch {
             let reply = match op {
                 Op::Put { seq, bytes } => {
