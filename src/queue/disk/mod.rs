@@ -15,7 +15,7 @@
 //!
 //! # Group commit
 //!
-//! One writer thread owns every write ([`store::Writer`]). Callers send it their operation with a
+//! One writer thread owns every write (`store::Writer`). Callers send it their operation with a
 //! oneshot; it drains everything waiting into **one** write transaction, commits once (one
 //! fsync), then answers them all: under load many concurrent webhooks cost one sync. Each sync is
 //! counted in `genhook_queue_syncs_total` and its size in `genhook_queue_events_per_sync`.
