@@ -172,11 +172,11 @@ impl DiskQueue {
         })
     }
 
-    /// Syncs (commits) made since open, and events stored by them: their ratio is the group
-    /// commit's events per sync.
+    /// Syncs (commits) made since open that stored events, and the events they stored: their
+    /// ratio is the group commit's events per sync.
     pub fn sync_stats(&self) -> (u64, u64) {
         (
-            self.inner.stats.syncs.load(Ordering::Relaxed),
+            self.inner.stats.event_syncs.load(Ordering::Relaxed),
             self.inner.stats.events.load(Ordering::Relaxed),
         )
     }

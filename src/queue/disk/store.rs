@@ -27,6 +27,8 @@ pub(super) struct SyncStats {
     pub(super) syncs: std::sync::atomic::AtomicU64,
     /// Events stored by those commits.
     pub(super) events: std::sync::atomic::AtomicU64,
+    /// Commits that stored at least one event.
+    pub(super) event_syncs: std::sync::atomic::AtomicU64,
 }
 
 /// How often expired de-duplication ids are removed from the store.
@@ -255,6 +257,11 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
                 stats
                     .events
                     .fetch_add(puts as u64, std::sync::atomic::Ordering::Relaxed);
+                if puts > 0 {
+                    stats
+                        .event_syncs
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 metrics::counter!(QUEUE_SYNCS, "backend" => "disk").increment(1);
                 #[allow(clippy::cast_precision_loss)] // a batch is at most MAX_BATCH
                 metrics::histogram!(QUEUE_EVENTS_PER_SYNC, "backend" => "disk").record(puts as f64);
