@@ -260,8 +260,10 @@ impl Running {
         if let Err(error) = self.server_task.await {
             tracing::error!(%error, "The server task failed.");
         }
-        self.backend.queue.close();
+        // Drain first (nothing new arrives: the listener is closed), then close the queue, so
+        // that what the queue reports as left is what really was not delivered.
         let left_in_queue = self.workers.shutdown(self.grace).await;
+        self.backend.queue.close();
         let backend = self.backend.queue.backend();
         match (left_in_queue, backend) {
             (0, _) => tracing::info!("Queue drained; GenHook stopped."),
@@ -337,11 +339,7 @@ fn add_backend(resources: &mut http::Extensions, backend: &Backend) {
 
 fn queue_settings(config: &Config) -> QueueSettings {
     QueueSettings {
-        backend: match config.queue_backend {
-            crate::config::QueueBackend::Disk => queue::QueueBackendKind::Disk,
-            crate::config::QueueBackend::Memory => queue::QueueBackendKind::Memory,
-            crate::config::QueueBackend::Redis => queue::QueueBackendKind::Redis,
-        },
+        backend: config.queue_backend,
         data_dir: config.data_dir.clone(),
         max_size: config.queue_max_size,
         redis_url: config.redis_url.to_string(),
@@ -399,11 +397,7 @@ fn worker_settings(config: &Config) -> worker::WorkerSettings {
         per_source_max_concurrent: config.max_concurrent.clone().into_iter().collect(),
         outbox_path: config.outbox_path(),
         dlq_alert_threshold: usize::try_from(config.dlq_alert_threshold).unwrap_or(usize::MAX),
-        threading: match config.threading_model {
-            crate::config::ThreadingModel::Async => worker::ThreadingModel::Async,
-            crate::config::ThreadingModel::ThreadPool => worker::ThreadingModel::ThreadPool,
-            crate::config::ThreadingModel::Hybrid => worker::ThreadingModel::Hybrid,
-        },
+        threading: config.threading_model,
         ..worker::WorkerSettings::default()
     }
 }

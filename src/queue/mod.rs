@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use genhook_core::queue::{DeadLetters, DedupStore, Queue, QueueError};
 
-pub use settings::{QueueBackendKind, QueueSettings};
+pub use settings::{QueueBackend, QueueSettings};
 
 /// The three handles of one opened backend: plain data, cheap to clone.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub struct Backend {
 /// or a bad `redis_url`.
 pub async fn open(settings: &QueueSettings) -> Result<Backend, QueueError> {
     match settings.backend {
-        QueueBackendKind::Memory => {
+        QueueBackend::Memory => {
             let queue = Arc::new(memory::MemoryQueue::new(settings.max_size));
             Ok(Backend {
                 dead_letters: queue.dead_letters(),
@@ -56,8 +56,8 @@ pub async fn open(settings: &QueueSettings) -> Result<Backend, QueueError> {
                 queue,
             })
         }
-        QueueBackendKind::Disk => disk::open_backend(&settings.data_dir, settings.max_size).await,
-        QueueBackendKind::Redis => redis::open_backend(settings).await,
+        QueueBackend::Disk => disk::open_backend(&settings.data_dir, settings.max_size).await,
+        QueueBackend::Redis => redis::open_backend(settings).await,
     }
 }
 

@@ -3,44 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Which queue backend (`queue_backend =`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum QueueBackendKind {
-    /// Volatile, in process.
-    Memory,
-    /// Embedded redb store under `data_dir` (the default).
-    #[default]
-    Disk,
-    /// Redis Streams shared by many instances.
-    Redis,
-}
-
-impl QueueBackendKind {
-    /// Parses `memory`, `disk` or `redis`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "memory" => Some(Self::Memory),
-            "disk" => Some(Self::Disk),
-            "redis" => Some(Self::Redis),
-            _ => None,
-        }
-    }
-
-    /// Its name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Memory => "memory",
-            Self::Disk => "disk",
-            Self::Redis => "redis",
-        }
-    }
-}
+pub use crate::config::QueueBackend;
 
 /// How to open the queue. The config helper maps the INI keys into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSettings {
     /// `queue_backend`.
-    pub backend: QueueBackendKind,
+    pub backend: QueueBackend,
     /// `data_dir`: the disk store lives in `data_dir/queue.redb`.
     pub data_dir: PathBuf,
     /// `queue_max_size`: the most events waiting or being delivered; more is 503.
@@ -57,7 +26,7 @@ pub struct QueueSettings {
 impl Default for QueueSettings {
     fn default() -> Self {
         Self {
-            backend: QueueBackendKind::Disk,
+            backend: QueueBackend::Disk,
             data_dir: PathBuf::from("./data"),
             max_size: 10_000,
             redis_url: "redis://127.0.0.1:6379".into(),

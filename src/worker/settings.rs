@@ -9,39 +9,7 @@ use std::time::Duration;
 
 use genhook_core::Secret;
 
-/// How the dispatch workers run (`threading_model`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ThreadingModel {
-    /// `async`: the workers are tasks on the caller's runtime, which the binary makes a
-    /// `current_thread` runtime, so one event loop does everything.
-    Async,
-    /// `thread_pool`: `workers` OS threads, each posting to SL1 with a blocking HTTP client.
-    ThreadPool,
-    /// `hybrid` (the default): `workers` async tasks on the multi-thread runtime.
-    #[default]
-    Hybrid,
-}
-
-impl ThreadingModel {
-    /// Parses `async`, `thread_pool` (or `thread-pool`) or `hybrid`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "async" => Some(Self::Async),
-            "thread_pool" | "thread-pool" | "threadpool" => Some(Self::ThreadPool),
-            "hybrid" => Some(Self::Hybrid),
-            _ => None,
-        }
-    }
-
-    /// Its configuration name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Async => "async",
-            Self::ThreadPool => "thread_pool",
-            Self::Hybrid => "hybrid",
-        }
-    }
-}
+pub use crate::config::ThreadingModel;
 
 /// Settings of the SL1 client, its retry/breaker stack and the worker pool.
 ///
@@ -139,17 +107,5 @@ mod tests {
         let text = format!("{settings:?}");
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("<redacted>"));
-    }
-
-    #[test]
-    fn threading_model_parses_config_names() {
-        for model in [
-            ThreadingModel::Async,
-            ThreadingModel::ThreadPool,
-            ThreadingModel::Hybrid,
-        ] {
-            assert_eq!(ThreadingModel::parse(model.as_str()), Some(model));
-        }
-        assert_eq!(ThreadingModel::parse("fibers"), None);
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use genhook::core::queue::{Event, Priority};
 use genhook::core::AlertDefaults;
-use genhook::queue::{Backend, QueueBackendKind, QueueSettings};
+use genhook::queue::{Backend, QueueBackend, QueueSettings};
 
 /// Which backend a test runs against.
 #[derive(Debug, Clone, Copy)]
@@ -82,9 +82,9 @@ pub fn settings(kind: Kind, max_size: usize, dir: &std::path::Path) -> (QueueSet
     let prefix = format!("genhook-test-{}", uuid::Uuid::new_v4().simple());
     let settings = QueueSettings {
         backend: match kind {
-            Kind::Memory => QueueBackendKind::Memory,
-            Kind::Disk => QueueBackendKind::Disk,
-            Kind::Redis => QueueBackendKind::Redis,
+            Kind::Memory => QueueBackend::Memory,
+            Kind::Disk => QueueBackend::Disk,
+            Kind::Redis => QueueBackend::Redis,
         },
         data_dir: dir.to_path_buf(),
         max_size,

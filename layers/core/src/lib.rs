@@ -19,6 +19,7 @@
 pub mod alert;
 pub mod error;
 pub mod factory;
+pub mod future;
 pub mod metrics;
 pub mod queue;
 pub mod secret;

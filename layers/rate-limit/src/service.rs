@@ -89,7 +89,7 @@ where
                     retry_after_ms = retry_after.as_millis() as u64,
                     "Webhook refused: over the source's rate limit."
                 );
-                return ResponseFuture::rejected(RateLimitError::Limited { retry_after }.into());
+                return ResponseFuture::rejected(RateLimitError::Limited { retry_after });
             }
         }
         ResponseFuture::called(self.inner.call(request))

@@ -81,7 +81,7 @@ where
                     let error = TemplateError::RenderFailed {
                         reason: error.to_string(),
                     };
-                    return ResponseFuture::rejected(error.into());
+                    return ResponseFuture::rejected(error);
                 }
                 request
                     .extensions_mut()
