@@ -140,7 +140,7 @@ impl Builder {
         let state = AppState::new(
             loaded.stacks,
             backend.queue.clone(),
-            Some(crate::telemetry::metrics_handle()),
+            Some(crate::telemetry::prometheus()),
             body_limit(&config),
         );
         let admin = admin_router(&config, &backend, &state);
@@ -405,8 +405,13 @@ fn worker_settings(config: &Config) -> worker::WorkerSettings {
 
 /// The admin API, when an `admin_token` is set.
 fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Option<axum::Router> {
-    let _ = (config, backend, rerender_hook(state.clone()));
-    None
+    let token = config.admin_token.clone()?;
+    Some(crate::admin::router(crate::admin::AdminState {
+        dead_letters: backend.dead_letters.clone(),
+        queue: backend.queue.clone(),
+        token,
+        rerender: rerender_hook(state.clone()),
+    }))
 }
 
 /// What `genhook check` found.
@@ -463,7 +468,7 @@ impl Validation {
         };
         add_backend(&mut resources, &backend);
         Ok(Loader::new(
-            config.mappings_dir.clone(),
+            config.mappings_dir,
             builtin_registry(),
             resources,
             Arc::new(crate::config::env::lookup),

@@ -2,6 +2,7 @@
 //!
 //! (crate docs being written)
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;

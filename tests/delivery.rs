@@ -178,6 +178,19 @@ async fn sl1_500_then_201_is_delivered_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sl1_hanging_up_is_retried() {
+    let sl1 = Sl1Mock::builder().answer(Answer::hang_up()).start().await;
+    let queue = MemoryQueue::new();
+    queue.push(test_event("h1", "github", "one"));
+    let pool = spawn_pool(settings(&sl1), &queue);
+
+    queue.wait_settled(1, WAIT).await;
+    assert_eq!(queue.acked().len(), 1);
+    assert_eq!(sl1.request_count(), 2);
+    pool.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sl1_400_is_called_once_and_dead_lettered() {
     let sl1 = Sl1Mock::builder()
         .answer(Answer::status(400).em7_message("Invalid aligned_resource"))
@@ -253,6 +266,18 @@ async fn basic_auth_guid_header_ids_and_every_alert_field_arrive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
+    sl1_outage(ThreadingModel::Hybrid).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sl1_down_with_thread_pool_workers_opens_breaker_and_loses_nothing() {
+    sl1_outage(ThreadingModel::ThreadPool).await;
+}
+
+/// SL1 answers 503 until the circuit opened, then 201: the circuit opens, requests stop while it
+/// is open, it closes when SL1 answers, every event is delivered or dead-lettered exactly once,
+/// and one summary alert tells about the outage.
+async fn sl1_outage(model: ThreadingModel) {
     let sl1 = Sl1Mock::builder()
         .default_answer(Answer::status(503))
         .start()
@@ -268,8 +293,9 @@ async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
     }
     let settings = WorkerSettings {
         breaker_threshold: 3,
-        breaker_cooldown: Duration::from_millis(400),
+        breaker_cooldown: Duration::from_millis(1000),
         sl1_retry_attempts: 1,
+        threading: model,
         ..settings(&sl1)
     };
     let pool = spawn_pool(settings, &queue);
@@ -281,12 +307,14 @@ async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
         .await
         .unwrap()
         .unwrap();
-    // While open (before the cooldown ends), no request reaches SL1.
+    // While open (before the cooldown ends), no request reaches SL1. (The 50 ms let an attempt
+    // sent just before the circuit opened arrive.)
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let at_open = sl1.request_count();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         breaker.state() == BreakerState::Open,
-        "cooldown is 400 ms, still open"
+        "cooldown is 1 s, still open"
     );
     assert_eq!(sl1.request_count(), at_open, "requests stop while open");
     assert!(queue.requeues() > 0, "events were held back, not dropped");
@@ -323,8 +351,18 @@ async fn sl1_down_opens_breaker_stops_requests_and_loses_nothing() {
         })
         .collect::<Vec<_>>();
     assert_eq!(summaries.len(), 1);
+    // "...; N events delayed, M dead-lettered": counted while the circuit was open.
     let text = summaries[0].message().unwrap();
-    assert!(text.contains(&format!("{dead} dead-lettered")), "{text}");
+    let counts: Vec<usize> = text
+        .rsplit(';')
+        .next()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(counts.len(), 2, "{text}");
+    assert!(counts[0] > 0 && counts[0] <= sent, "{text}");
+    assert!(counts[1] <= dead, "{text}");
     assert_eq!(pool.shutdown(Duration::from_secs(1)).await, 0);
 }
 
@@ -480,7 +518,7 @@ async fn shutdown_requeues_in_flight_events_and_reports_what_is_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dlq_over_threshold_sends_one_alert() {
     let sl1 = Sl1Mock::builder()
-        .answers((0..3).map(|_| Answer::status(422)))
+        .answers([Answer::status(422), Answer::status(422)])
         .start()
         .await;
     let queue = MemoryQueue::new();
@@ -493,8 +531,9 @@ async fn dlq_over_threshold_sends_one_alert() {
         ..settings(&sl1)
     };
     let pool = spawn_pool(settings, &queue);
+    // Two dead letters pass the threshold of 1; SL1 accepts everything after them.
     queue.wait_settled(3, WAIT).await;
-    let alerts = sl1.wait_for_accepted(1, WAIT).await;
+    let alerts = sl1.wait_for_requests(4, WAIT).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let dlq_alerts: Vec<_> = sl1
         .accepted()
@@ -518,4 +557,106 @@ async fn errors_are_classified_by_type_not_text() {
     assert!(genhook::worker::policy::is_outage(&boxed));
     let text: BoxError = "connection refused".into();
     assert!(!genhook::worker::policy::is_outage(&text));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_source_max_concurrent_caps_sl1_calls_of_that_source() {
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_millis(100)))
+        .start()
+        .await;
+    let queue = MemoryQueue::new();
+    for n in 0..6 {
+        queue.push(test_event(&format!("c{n}"), "shopify", "order"));
+    }
+    let capped = WorkerSettings {
+        workers: 4,
+        per_source_max_concurrent: [("shopify".to_owned(), 1)].into_iter().collect(),
+        ..settings(&sl1)
+    };
+    let pool = spawn_pool(capped, &queue);
+    queue.wait_settled(6, WAIT).await;
+    assert_eq!(queue.acked().len(), 6);
+    assert_eq!(sl1.max_in_flight(), 1, "shopify_max_concurrent = 1");
+    pool.shutdown(Duration::from_secs(1)).await;
+
+    // Without the per-source cap the four workers do overlap.
+    let queue = MemoryQueue::new();
+    for n in 0..6 {
+        queue.push(test_event(&format!("u{n}"), "github", "push"));
+    }
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_millis(100)))
+        .start()
+        .await;
+    let pool = spawn_pool(
+        WorkerSettings {
+            workers: 4,
+            ..settings(&sl1)
+        },
+        &queue,
+    );
+    queue.wait_settled(6, WAIT).await;
+    assert!(sl1.max_in_flight() > 1);
+    pool.shutdown(Duration::from_secs(1)).await;
+}
+
+/// Runs `body` on a current-thread runtime with a local Prometheus recorder and returns what it
+/// rendered (every task runs on this thread, so every metric lands in this recorder).
+fn with_metrics(body: impl std::future::Future<Output = ()>) -> String {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || runtime.block_on(body));
+    handle.render()
+}
+
+fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn sl1_and_worker_metrics_are_recorded_with_the_right_counts() {
+    let text = with_metrics(async {
+        let sl1 = Sl1Mock::builder()
+            .answers([Answer::status(500), Answer::created(), Answer::status(400)])
+            .start()
+            .await;
+        let queue = MemoryQueue::new();
+        queue.push(test_event("m1", "github", "first"));
+        let pool = spawn_pool(
+            WorkerSettings {
+                workers: 1,
+                ..settings(&sl1)
+            },
+            &queue,
+        );
+        queue.wait_settled(1, WAIT).await;
+        queue.push(test_event("m2", "stripe", "second"));
+        queue.wait_settled(2, WAIT).await;
+        pool.shutdown(Duration::from_secs(1)).await;
+    });
+    let value =
+        |series: &str| metric_value(&text, series).unwrap_or_else(|| panic!("{series}:\n{text}"));
+    assert_eq!(value(r#"genhook_sl1_requests_total{status="500"}"#), 1.0);
+    assert_eq!(value(r#"genhook_sl1_requests_total{status="201"}"#), 1.0);
+    assert_eq!(value(r#"genhook_sl1_requests_total{status="400"}"#), 1.0);
+    assert_eq!(value("genhook_sl1_retries_total"), 1.0);
+    assert_eq!(
+        value(r#"genhook_dead_lettered_total{source="stripe",reason="rejected"}"#),
+        1.0
+    );
+    assert_eq!(value("genhook_sl1_request_duration_seconds_count"), 3.0);
+    assert_eq!(
+        value(r#"genhook_delivery_latency_seconds_count{source="github"}"#),
+        1.0
+    );
+    assert_eq!(value("genhook_sl1_circuit_state"), 0.0);
+    assert_eq!(value("genhook_dlq_size"), 1.0);
+    assert_eq!(value("genhook_workers_busy"), 0.0);
 }

@@ -30,7 +30,6 @@ pub enum Command {
     /// Offline: identify, extract and render one payload; print the SL1 message.
     Render(render::RenderArgs),
     /// Inspect and replay the dead-letter queue of a running server.
-    #[command(subcommand)]
     Dlq(dlq::DlqCommand),
 }
 

@@ -15,15 +15,14 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let _logging = match crate::telemetry::init_logging(
-        &crate::telemetry::LogSettings::from_config(&config),
-    ) {
-        Ok(guard) => guard,
-        Err(error) => {
-            eprintln!("cannot set up logging: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let _logging =
+        match crate::telemetry::init_logging(crate::telemetry::LogSettings::from_config(&config)) {
+            Ok(guard) => guard,
+            Err(error) => {
+                eprintln!("cannot set up logging: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
     // `async`: one thread runs everything; `hybrid` and `thread_pool`: a multi-threaded runtime
     // for HTTP (the thread pool's workers are OS threads of their own).
     let runtime = match config.threading_model {

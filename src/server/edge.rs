@@ -92,15 +92,13 @@ async fn json_error_body(response: Response) -> Response {
         .headers()
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if status.is_client_error() || status.is_server_error() {
-        if !is_json {
-            let reason = match status {
-                StatusCode::REQUEST_TIMEOUT => "request took too long",
-                StatusCode::PAYLOAD_TOO_LARGE => "body is larger than max_body_size",
-                _ => status.canonical_reason().unwrap_or("error"),
-            };
-            return error_response(status, reason, None);
-        }
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let reason = match status {
+            StatusCode::REQUEST_TIMEOUT => "request took too long",
+            StatusCode::PAYLOAD_TOO_LARGE => "body is larger than max_body_size",
+            _ => status.canonical_reason().unwrap_or("error"),
+        };
+        return error_response(status, reason, None);
     }
     response
 }

@@ -57,19 +57,3 @@ pub enum TelemetryError {
     #[error("cannot set up metrics: {0}")]
     Metrics(#[source] metrics_exporter_prometheus::BuildError),
 }
-
-/// The process's Prometheus handle: installs the recorder on first use (a process has one
-/// recorder; several servers in one process, as in tests, share it). `None` only if another
-/// recorder was installed by someone else.
-pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
-    HANDLE
-        .get_or_init(|| match install_metrics() {
-            Ok(handle) => handle,
-            // Someone else installed a recorder: serve an empty, unattached handle.
-            Err(_) => metrics_exporter_prometheus::PrometheusBuilder::new()
-                .build_recorder()
-                .handle(),
-        })
-        .clone()
-}

@@ -73,6 +73,14 @@ impl SelfMonitor {
         }
     }
 
+    /// Sets the `genhook_dlq_size` gauge from the store (at start).
+    pub(crate) async fn refresh_dlq_size(&self) {
+        match self.dead_letters.count().await {
+            Ok(count) => ::metrics::gauge!(metrics::DLQ_SIZE).set(count as f64),
+            Err(error) => tracing::warn!(%error, "Cannot count the dead letters."),
+        }
+    }
+
     /// An event was dead-lettered: count it and check the DLQ size.
     pub(crate) async fn dead_lettered(&self) {
         if let Some(episode) = self.episode().as_mut() {

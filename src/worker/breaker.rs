@@ -211,8 +211,13 @@ impl Breaker {
                 machine.probe_in_flight = true;
                 Ok(self.permit(true))
             }
-            BreakerState::Open | BreakerState::HalfOpen => Err(BreakerOpen {
+            BreakerState::Open => Err(BreakerOpen {
                 retry_in: reopen_at.saturating_duration_since(now),
+            }),
+            // A probe is in flight: its answer decides. Come back after a short while (at most
+            // a second), not at once, so that callers do not spin.
+            BreakerState::HalfOpen => Err(BreakerOpen {
+                retry_in: self.shared.cooldown.min(Duration::from_secs(1)),
             }),
         }
     }
@@ -541,7 +546,12 @@ mod tests {
 
         let probe = breaker.try_acquire().unwrap();
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
-        assert!(breaker.try_acquire().is_err(), "only one probe at a time");
+        let refused = breaker.try_acquire().unwrap_err();
+        assert_eq!(
+            refused.retry_in(),
+            Duration::from_secs(1),
+            "only one probe at a time"
+        );
         probe.success();
         assert_eq!(breaker.state(), BreakerState::Closed);
         assert!(breaker.try_acquire().is_ok());

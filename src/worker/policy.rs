@@ -9,7 +9,8 @@
 //!
 //! The delay before retry `n` (0-based) is `base · 2ⁿ`, capped at `max`, plus up to
 //! `jitter · delay` of random jitter; a `Retry-After` hint wins when it is longer
-//! (`max(hint, backoff)`).
+//! (`max(hint, backoff)`), up to [`MAX_RETRY_AFTER`] so that a confused SL1 answering
+//! `Retry-After: 86400` cannot park a worker for a day.
 
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ use tower::BoxError;
 
 use super::breaker::BreakerOpen;
 use super::sl1::{Sl1Error, Sl1Request, Sl1Response};
+
+/// The longest `Retry-After` honoured (15 minutes).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 
 /// What an error means for retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +109,7 @@ impl Backoff {
             Duration::ZERO
         };
         let backoff = exponential.saturating_add(jitter);
-        hint.map_or(backoff, |hint| hint.max(backoff))
+        hint.map_or(backoff, |hint| hint.min(MAX_RETRY_AFTER).max(backoff))
     }
 }
 
@@ -232,6 +236,10 @@ mod tests {
         assert_eq!(
             backoff.delay(2, Some(Duration::from_secs(1))),
             Duration::from_secs(4)
+        );
+        assert_eq!(
+            backoff.delay(0, Some(Duration::from_secs(86_400))),
+            MAX_RETRY_AFTER
         );
     }
 

@@ -46,6 +46,9 @@ use super::settings::{ThreadingModel, WorkerSettings};
 use super::sl1::{BlockingSl1Client, Sl1Client, Sl1Error, Sl1Request};
 use super::stack::Deliverer;
 
+/// The shortest wait before an event refused by an open circuit is tried again.
+const MIN_BREAKER_WAIT: Duration = Duration::from_millis(100);
+
 /// The pool could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -68,7 +71,7 @@ enum Phase {
 /// Where alerts go.
 #[derive(Debug)]
 enum Target {
-    Sl1(Deliverer<Sl1Client>),
+    Sl1(Box<Deliverer<Sl1Client>>),
     Outbox(Outbox),
 }
 
@@ -134,7 +137,7 @@ pub fn spawn(
             metrics::CIRCUIT_STATE,
         );
         let deliverer = Deliverer::new(client, &settings, breaker.clone());
-        (Target::Sl1(deliverer), Some(breaker))
+        (Target::Sl1(Box::new(deliverer)), Some(breaker))
     } else {
         tracing::info!(
             path = %settings.outbox_path.display(),
@@ -146,7 +149,7 @@ pub fn spawn(
         )
     };
     let sender = match &target {
-        Target::Sl1(deliverer) => Some(deliverer.clone()),
+        Target::Sl1(deliverer) => Some((**deliverer).clone()),
         Target::Outbox(_) => None,
     };
     let monitor = Arc::new(SelfMonitor::new(
@@ -154,6 +157,10 @@ pub fn spawn(
         settings.dlq_alert_threshold,
         sender,
     ));
+    {
+        let monitor = Arc::clone(&monitor);
+        handle.spawn(async move { monitor.refresh_dlq_size().await });
+    }
     let monitor_task = breaker
         .as_ref()
         .map(|b| handle.spawn(Arc::clone(&monitor).run(b.subscribe())));
@@ -217,57 +224,55 @@ impl WorkerPool {
 
     /// Drains the queue for up to `grace`, then stops the workers (see the module docs) and
     /// resolves to the number of events left in the queue.
-    pub fn shutdown(self, grace: Duration) -> impl std::future::Future<Output = usize> + Send {
-        async move {
-            let Self {
-                phase,
-                tasks,
-                threads,
-                monitor,
-                ctx,
-                breaker: _,
-            } = self;
-            phase.send_replace(Phase::Draining);
-            let deadline = Instant::now() + grace;
-            loop {
-                let finished = tasks.iter().all(JoinHandle::is_finished)
-                    && threads.iter().all(std::thread::JoinHandle::is_finished);
-                let idle = ctx.queue.depth() == 0 && ctx.in_flight.load(Ordering::Relaxed) == 0;
-                if finished || idle || Instant::now() >= deadline {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+    pub async fn shutdown(self, grace: Duration) -> usize {
+        let Self {
+            phase,
+            tasks,
+            threads,
+            monitor,
+            ctx,
+            breaker: _,
+        } = self;
+        phase.send_replace(Phase::Draining);
+        let deadline = Instant::now() + grace;
+        loop {
+            let finished = tasks.iter().all(JoinHandle::is_finished)
+                && threads.iter().all(std::thread::JoinHandle::is_finished);
+            let idle = ctx.queue.depth() == 0 && ctx.in_flight.load(Ordering::Relaxed) == 0;
+            if finished || idle || Instant::now() >= deadline {
+                break;
             }
-            phase.send_replace(Phase::Stopped);
-            for task in tasks {
-                if let Err(error) = task.await {
-                    tracing::error!(%error, "A dispatch worker task failed.");
-                }
-            }
-            if !threads.is_empty() {
-                let joined = tokio::task::spawn_blocking(move || {
-                    threads
-                        .into_iter()
-                        .map(std::thread::JoinHandle::join)
-                        .filter(Result::is_err)
-                        .count()
-                })
-                .await;
-                if !matches!(joined, Ok(0)) {
-                    tracing::error!("A dispatch worker thread panicked.");
-                }
-            }
-            if let Some(monitor) = monitor {
-                monitor.abort();
-            }
-            let left = ctx.queue.depth();
-            tracing::info!(
-                left,
-                backend = ctx.queue.backend(),
-                "Dispatch workers stopped."
-            );
-            left
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        phase.send_replace(Phase::Stopped);
+        for task in tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "A dispatch worker task failed.");
+            }
+        }
+        if !threads.is_empty() {
+            let joined = tokio::task::spawn_blocking(move || {
+                threads
+                    .into_iter()
+                    .map(std::thread::JoinHandle::join)
+                    .filter(Result::is_err)
+                    .count()
+            })
+            .await;
+            if !matches!(joined, Ok(0)) {
+                tracing::error!("A dispatch worker thread panicked.");
+            }
+        }
+        if let Some(monitor) = monitor {
+            monitor.abort();
+        }
+        let left = ctx.queue.depth();
+        tracing::info!(
+            left,
+            backend = ctx.queue.backend(),
+            "Dispatch workers stopped."
+        );
+        left
     }
 }
 
@@ -391,8 +396,9 @@ fn describe(error: &(dyn std::error::Error + 'static)) -> String {
 
 fn outcome_of_error(error: &BoxError, attempts: u32) -> Outcome {
     match classify(error) {
+        // Never requeue for "now" while the circuit refuses: the worker would spin.
         Verdict::BreakerOpen { retry_in } => Outcome::Requeue {
-            delay: retry_in,
+            delay: retry_in.max(MIN_BREAKER_WAIT),
             attempts,
         },
         Verdict::Retry { .. } => Outcome::DeadLetter {
@@ -488,7 +494,7 @@ impl Ctx {
                     ::metrics::counter!(metrics::SL1_REQUESTS, "status" => "breaker_open")
                         .increment(1);
                     return Outcome::Requeue {
-                        delay: open.retry_in(),
+                        delay: open.retry_in().max(MIN_BREAKER_WAIT),
                         attempts: request.attempts(),
                     };
                 }
@@ -560,7 +566,7 @@ impl Ctx {
                     tracing::error!(event_id = %id, %error, "Cannot requeue an event.");
                 }
                 // Wait as long as the event does, so an open circuit is not polled in a loop.
-                (delay > Duration::ZERO).then(|| delay.max(Duration::from_millis(50)))
+                (delay > Duration::ZERO).then_some(delay)
             }
             Outcome::DeadLetter {
                 reason,

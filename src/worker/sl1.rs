@@ -1,4 +1,4 @@
-//! The SL1 client: the leaf of the worker stack. It posts one [`Alert`](genhook_core::Alert) to
+//! The SL1 client: the leaf of the worker stack. It posts one [`Alert`] to
 //! `sl1_api_url` (`POST /api/alert`) with Basic auth, `x-em7-guid-paths: 1` and JSON
 //! `Content-Type`/`Accept`, over a pooled rustls `reqwest` client that also trusts the CA file of
 //! `sl1_ca_file` when one is set. 200, 201 and 202 are success; anything else is a typed

@@ -10,6 +10,33 @@
 //! - the concurrency limit is below the breaker and inside the retry, so backoff sleeps hold no
 //!   SL1 permit and refused calls never wait for one.
 //!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use genhook::core::AlertDefaults;
+//! use genhook::worker::{sl1_stack, Breaker, Sl1Request, Sl1Response, Sl1RetryPolicy};
+//! use http::StatusCode;
+//! use tokio::sync::Semaphore;
+//! use tower::{service_fn, BoxError, ServiceExt};
+//!
+//! // A leaf standing in for the SL1 client.
+//! let leaf = service_fn(|_: Sl1Request| async {
+//!     Ok::<_, BoxError>(Sl1Response { status: StatusCode::CREATED, em7_message: None })
+//! });
+//! let stack = sl1_stack(
+//!     leaf,
+//!     Breaker::new(5, Duration::from_secs(30)),
+//!     Arc::new(Semaphore::new(10)),
+//!     Duration::from_secs(30),
+//!     Sl1RetryPolicy::new(3),
+//! );
+//! let alert = AlertDefaults::default().alert("GitHub opened on repo");
+//! let response = stack.oneshot(Sl1Request::new(alert, "event-1", "github")).await.unwrap();
+//! assert_eq!(response.status, StatusCode::CREATED);
+//! # }
+//! ```
+//!
 //! One [`Breaker`] is shared by every source (there is one SL1); each source listed in
 //! `per_source_max_concurrent` has its own semaphore, the others share one of `workers` permits.
 

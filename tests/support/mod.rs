@@ -68,14 +68,24 @@ impl TestBuilder {
         for (file, text) in &self.mappings {
             std::fs::write(mappings.join(file), text).unwrap();
         }
-        let mut ini = format!(
-            "server_host = 127.0.0.1\nserver_port = 0\nmappings_dir = {}\ndata_dir = {}\nqueue_backend = memory\nreload = false\nshutdown_grace_period = 5s\nsl1_timeout = 2s\n",
-            mappings.display(),
-            dir.path().join("data").display()
-        );
-        for (key, value) in &self.settings {
-            ini.push_str(&format!("{key} = {value}\n"));
+        let mut keys: Vec<(String, String)> = [
+            ("server_host", "127.0.0.1".to_owned()),
+            ("server_port", "0".to_owned()),
+            ("mappings_dir", mappings.display().to_string()),
+            ("data_dir", dir.path().join("data").display().to_string()),
+            ("queue_backend", "memory".to_owned()),
+            ("reload", "false".to_owned()),
+            ("shutdown_grace_period", "5s".to_owned()),
+            ("sl1_timeout", "2s".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (key, value) in self.settings {
+            keys.retain(|(k, _)| *k != key);
+            keys.push((key, value));
         }
+        let ini: String = keys.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
         let config_path = dir.path().join("genhook.ini");
         std::fs::write(&config_path, ini).unwrap();
         let config = Config::load(Some(&config_path), &|_| None)

@@ -27,10 +27,12 @@
 //! pass [`TestPki::identity`] to [`Sl1MockBuilder::tls`] and trust [`TestPki::ca_pem`] in the
 //! client (`sl1_ca_file`).
 //!
-//! Requests are recorded on arrival (before any delay), with the answer chosen for them.
+//! Requests are recorded on arrival (before any delay), with the answer chosen for them;
+//! [`Sl1Mock::max_in_flight`] tells the most requests it was answering at once.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -238,6 +240,8 @@ struct State {
     default: Mutex<Answer>,
     requests: Mutex<Vec<RecordedRequest>>,
     arrived: Notify,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
 impl State {
@@ -293,6 +297,8 @@ impl Sl1MockBuilder {
             default: Mutex::new(self.default),
             requests: Mutex::new(Vec::new()),
             arrived: Notify::new(),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
         });
         let tls = self.tls.map(|identity| {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -363,6 +369,23 @@ impl std::fmt::Display for HangUp {
 
 impl std::error::Error for HangUp {}
 
+/// Counts a request as being answered until dropped (also when the client gives up first).
+struct InFlight<'a>(&'a State);
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a State) -> Self {
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn handle(
     state: Arc<State>,
     request: Request<Incoming>,
@@ -386,6 +409,7 @@ async fn handle(
         answer: answer.clone(),
     });
     state.arrived.notify_waiters();
+    let _answering = InFlight::enter(&state);
     if let Some(delay) = answer.delay {
         tokio::time::sleep(delay).await;
     }
@@ -464,6 +488,11 @@ impl Sl1Mock {
     /// How many requests arrived.
     pub fn request_count(&self) -> usize {
         self.state.requests.lock().unwrap().len()
+    }
+
+    /// The most requests it was answering at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// The requests it answered with a 2xx.

@@ -62,7 +62,8 @@ proptest! {
     #[test]
     fn json_round_trips(value in json_value()) {
         let text = value.to_string();
-        prop_assert_eq!(parse_body(&headers("application/json"), text.as_bytes()).unwrap(), value.clone());
+        let first = parse_body(&headers("application/json"), text.as_bytes()).unwrap();
+        prop_assert_eq!(&first, &value);
         // The same JSON sent form-encoded as GitHub's `payload=` field.
         let form = format!("payload={}", form_encode(&text));
         prop_assert_eq!(

@@ -1,0 +1,86 @@
+//! [`AdminError`]: every way an admin call fails, and its JSON answer.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use genhook_core::queue::QueueError;
+use http::StatusCode;
+
+/// Why an admin call failed. Answered as `{"error": "..."}` with the status below.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// No or wrong bearer token (401).
+    #[error("missing or wrong admin token")]
+    Unauthorized,
+    /// No such dead letter or route (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The method is not allowed here (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A bad query string (400).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The event still cannot be rendered; it is back in the dead-letter queue (422).
+    #[error("render failed: {0}")]
+    RenderFailed(String),
+    /// The queue refused the replay; the event is back in the dead-letter queue (503).
+    #[error("queue refused the replay: {0}")]
+    QueueRefused(QueueError),
+    /// The store failed (500); the cause goes to the log only.
+    #[error("queue storage failed")]
+    Storage(#[source] QueueError),
+}
+
+impl From<QueueError> for AdminError {
+    fn from(error: QueueError) -> Self {
+        match error {
+            QueueError::NotFound => Self::NotFound("no such dead letter".into()),
+            other => Self::Storage(other),
+        }
+    }
+}
+
+impl AdminError {
+    /// The HTTP status it is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::RenderFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::QueueRefused(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        if let Self::Storage(cause) = &self {
+            tracing::error!(error = ?cause, "Admin call failed in the queue store.");
+        }
+        let mut response = (
+            self.status(),
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response();
+        match self {
+            Self::Unauthorized => {
+                response.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static("Bearer"),
+                );
+            }
+            Self::QueueRefused(_) => {
+                response.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from_static("5"),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}

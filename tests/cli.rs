@@ -1,0 +1,212 @@
+//! The `genhook` binary's `check` and `render` commands, run as a user runs them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn genhook(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_genhook"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn check_passes_on_the_shipped_defaults() {
+    let output = genhook(repo(), &["check"], None);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("ok: 8 source(s)"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn check_reports_every_problem_with_file_and_line_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/bad.ini"),
+        "[bad]\nevent = type\nrate_limit = lots\nlayers = verify, identify, extract, template, dispatch, nope\nverify = github-ish\n*: a{b::Bad $a$\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("genhook.ini"),
+        "server_port = 99999\nno_such_key = 1\n",
+    )
+    .unwrap();
+    // A bad genhook.ini: both its problems, then exit 1.
+    let output = genhook(dir.path(), &["check"], None);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("genhook.ini:1: "), "{stderr}");
+    assert!(stderr.contains("genhook.ini:2: "), "{stderr}");
+
+    // A good genhook.ini and a bad mapping: every problem of the mapping.
+    std::fs::write(dir.path().join("genhook.ini"), "server_port = 8080\n").unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let file = Path::new("mappings").join("bad.ini");
+    for line in [6] {
+        assert!(
+            stderr.contains(&format!("{}:{line}: ", file.display())),
+            "line {line} missing in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn check_reports_stage_settings_errors_all_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/bad.ini"),
+        "[bad]\nevent = type\nrate_limit = lots\nlayers = verify, rate_limit, identify, extract, template, dispatch, nope\nverify = github-ish\n*: a::Bad $a$\n",
+    )
+    .unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let file = Path::new("mappings").join("bad.ini").display().to_string();
+    for line in [3, 4, 5] {
+        assert!(
+            stderr.contains(&format!("{file}:{line}: ")),
+            "line {line} missing in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn render_prints_the_message_of_a_fixture() {
+    let output = genhook(
+        repo(),
+        &[
+            "render",
+            "--source",
+            "github",
+            "--header",
+            "X-GitHub-Event: pull_request",
+            "tests/fixtures/github/pull_request.opened.json",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let message = text(&output.stdout);
+    assert!(
+        message.starts_with("GitHub pull_request opened in Codertocat/Hello-World #2"),
+        "{message}"
+    );
+}
+
+#[test]
+fn render_reads_stdin_and_takes_an_explicit_event() {
+    let body = std::fs::read(repo().join("tests/fixtures/github/issues.opened.json")).unwrap();
+    let output = genhook(
+        repo(),
+        &["render", "--source", "github", "--event", "issues", "-"],
+        Some(&body),
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).starts_with("GitHub issues opened"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
+fn render_without_a_matching_mapping_exits_1_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[shop]\nevent = type\npaid: type::Paid\n",
+    )
+    .unwrap();
+    let output = genhook(
+        dir.path(),
+        &["render", "--source", "shop", "-"],
+        Some(br#"{"type":"refunded"}"#),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("no mapping for event `refunded` of source `shop`"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = genhook(
+        dir.path(),
+        &["render", "--source", "nope", "-"],
+        Some(b"{}"),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("unknown source `nope`"));
+}
+
+#[test]
+fn render_verify_checks_the_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/gh.ini"),
+        "[github]\nverify = github\nsecret = It's a Secret to Everybody\nevent = header:X-GitHub-Event\n*: zen::Ping $zen$\n",
+    )
+    .unwrap();
+    let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let args = |sig: &'static str| {
+        vec![
+            "render",
+            "--verify",
+            "--source",
+            "github",
+            "--event",
+            "ping",
+            "-H",
+            "X-GitHub-Event: ping",
+            "-H",
+            sig,
+            "-",
+        ]
+    };
+    let header = Box::leak(format!("X-Hub-Signature-256: {good}").into_boxed_str());
+    // The body is not JSON, so rendering fails after a good signature, and before it with a bad one.
+    let output = genhook(dir.path(), &args(header), Some(b"Hello, World!"));
+    assert!(
+        !text(&output.stderr).contains("signature"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = genhook(
+        dir.path(),
+        &args("X-Hub-Signature-256: sha256=00"),
+        Some(b"Hello, World!"),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("signature check failed"),
+        "{}",
+        text(&output.stderr)
+    );
+}

@@ -1,0 +1,581 @@
+//! Every row of DESIGN.md's HTTP table, over real sockets, against a real SL1 mock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use support::sl1_mock::{Answer, Sl1Mock};
+use support::{TestGenHook, DESIGN_LINES};
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+fn github_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn body_json(response: reqwest::Response) -> Value {
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn the_four_design_lines_reach_sl1_with_their_messages_and_basic_auth() {
+    let sl1 = Sl1Mock::start().await;
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .sl1(&sl1.url())
+        .start()
+        .await;
+
+    let github = fixture("github/pull_request.opened.json");
+    let stripe = fixture("stripe/payment_intent.succeeded.json");
+    let slack = fixture("slack/app_mention.json");
+    let aws = fixture("aws/ec2-instance-state-change.json");
+    for (source, body) in [
+        ("github", &github),
+        ("stripe", &stripe),
+        ("slack", &slack),
+        ("aws", &aws),
+    ] {
+        let response = genhook
+            .post(
+                &format!("/webhook/{source}"),
+                &[("content-type", "application/json")],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(response.status(), 202, "{source}");
+        let answer = body_json(response).await;
+        assert_eq!(answer["source"], source);
+        assert_eq!(answer["status"], "queued");
+        assert!(answer["id"].as_str().is_some_and(|id| !id.is_empty()));
+    }
+
+    let (g, s, k, a) = (json(&github), json(&stripe), json(&slack), json(&aws));
+    let mut expected = vec![
+        format!(
+            "GitHub {} on {}: \"{}\" by {}",
+            g["action"].as_str().unwrap(),
+            g["repository"]["name"].as_str().unwrap(),
+            g["pull_request"]["title"].as_str().unwrap(),
+            g["pull_request"]["user"]["login"].as_str().unwrap()
+        ),
+        format!(
+            "Stripe {}: Payment of {} {} status: {}",
+            s["type"].as_str().unwrap(),
+            s["data"]["object"]["amount"],
+            s["data"]["object"]["currency"].as_str().unwrap(),
+            s["data"]["object"]["status"].as_str().unwrap()
+        ),
+        format!(
+            "Slack {} from user {}: \"{}\"",
+            k["event"]["type"].as_str().unwrap(),
+            k["event"]["user"].as_str().unwrap(),
+            k["event"]["text"].as_str().unwrap()
+        ),
+        format!(
+            "AWS {} from {} in {}: Instance {} state: {}",
+            a["detail-type"].as_str().unwrap(),
+            a["source"].as_str().unwrap(),
+            a["region"].as_str().unwrap(),
+            a["detail"]["instance-id"].as_str().unwrap(),
+            a["detail"]["state"].as_str().unwrap()
+        ),
+    ];
+    let requests = sl1.wait_for_accepted(4, WAIT).await;
+    assert_eq!(requests.len(), 4);
+    let mut got: Vec<String> = requests
+        .iter()
+        .map(|r| r.message().unwrap().to_owned())
+        .collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    for request in &requests {
+        assert_eq!(
+            request.basic_auth(),
+            Some(("em7admin".into(), "em7pass".into()))
+        );
+        assert_eq!(request.header("x-em7-guid-paths"), Some("1"));
+        assert_eq!(
+            request.field("aligned_resource"),
+            Some("/api/organization/0")
+        );
+        assert_eq!(request.field("force_ytype"), Some("0"));
+        assert_eq!(request.field("message_time"), Some("0"));
+    }
+}
+
+#[tokio::test]
+async fn malformed_body_is_400_json() {
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .start()
+        .await;
+    let response = genhook
+        .post(
+            "/webhook/github",
+            &[("content-type", "application/json")],
+            "{not json",
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    assert!(body_json(response).await["error"].as_str().is_some());
+}
+
+const SIGNED_GITHUB: &str = "[github]\nverify = github\nsecret = s3cret, n3w-s3cret\nevent = header:X-GitHub-Event\n*: action,repository{full_name}::GitHub $action$ on $repository.full_name$\n";
+
+#[tokio::test]
+async fn bad_signature_is_401_and_nothing_is_delivered() {
+    let sl1 = Sl1Mock::start().await;
+    let genhook = TestGenHook::builder()
+        .mapping("github.ini", SIGNED_GITHUB)
+        .sl1(&sl1.url())
+        .start()
+        .await;
+    let body = fixture("github/issues.opened.json");
+    let wrong = github_signature("not-the-secret", &body);
+    for headers in [
+        vec![
+            ("x-github-event", "issues"),
+            ("x-hub-signature-256", wrong.as_str()),
+        ],
+        vec![("x-github-event", "issues")],
+    ] {
+        let response = genhook
+            .post("/webhook/github", &headers, body.clone())
+            .await;
+        assert_eq!(response.status(), 401);
+        let reason = body_json(response).await["error"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(!reason.contains("s3cret"), "{reason}");
+    }
+    // Both rotated secrets are accepted.
+    for secret in ["s3cret", "n3w-s3cret"] {
+        let good = github_signature(secret, &body);
+        let response = genhook
+            .post(
+                "/webhook/github",
+                &[("x-github-event", "issues"), ("x-hub-signature-256", &good)],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(response.status(), 202);
+    }
+    assert_eq!(sl1.wait_for_accepted(2, WAIT).await.len(), 2);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(sl1.request_count(), 2, "a refused webhook reached SL1");
+}
+
+#[tokio::test]
+async fn stale_slack_timestamp_is_401() {
+    let mapping = "[slack]\nverify = slack\nsecret = 8f742231b10e8888abcd99yyyzzz85a5\nevent = event.type\n*: event{type}::Slack $event.type$\n";
+    let genhook = TestGenHook::builder()
+        .mapping("slack.ini", mapping)
+        .start()
+        .await;
+    let body = fixture("slack/app_mention.json");
+    let stale = "1531420618"; // 2018: far outside the 5-minute window
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"8f742231b10e8888abcd99yyyzzz85a5").unwrap();
+    mac.update(format!("v0:{stale}:").as_bytes());
+    mac.update(&body);
+    let signature = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
+    let response = genhook
+        .post(
+            "/webhook/slack",
+            &[
+                ("x-slack-request-timestamp", stale),
+                ("x-slack-signature", &signature),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn unknown_source_is_404_json() {
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .start()
+        .await;
+    let response = genhook.post("/webhook/nope", &[], "{}").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(body_json(response).await["error"], "unknown source `nope`");
+}
+
+#[tokio::test]
+async fn too_large_is_413_json() {
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .set("max_body_size", "1KB")
+        .start()
+        .await;
+    let body = format!("{{\"action\":\"{}\"}}", "x".repeat(4096));
+    let response = genhook
+        .post(
+            "/webhook/github",
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await;
+    assert_eq!(response.status(), 413);
+    assert!(body_json(response).await["error"]
+        .as_str()
+        .unwrap()
+        .contains("max_body_size"));
+}
+
+#[tokio::test]
+async fn no_mapping_is_422_and_ignore_is_202_ignored() {
+    let mapping = "[strict]\nevent = type\nknown: type::Known $type$\n\n[lenient]\nevent = type\nunmapped = ignore\nknown: type::Known $type$\n";
+    let genhook = TestGenHook::builder()
+        .mapping("m.ini", mapping)
+        .start()
+        .await;
+    let response = genhook
+        .post("/webhook/strict", &[], r#"{"type":"other"}"#)
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(body_json(response).await["error"]
+        .as_str()
+        .unwrap()
+        .contains("other"));
+    let response = genhook
+        .post("/webhook/lenient", &[], r#"{"type":"other"}"#)
+        .await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(body_json(response).await["status"], "ignored");
+}
+
+#[tokio::test]
+async fn rate_limited_is_429_with_retry_after() {
+    let mapping = "[limited]\nevent = type\nrate_limit = 1/m\n*: type::Event $type$\n";
+    let genhook = TestGenHook::builder()
+        .mapping("m.ini", mapping)
+        .start()
+        .await;
+    assert_eq!(
+        genhook
+            .post("/webhook/limited", &[], r#"{"type":"a"}"#)
+            .await
+            .status(),
+        202
+    );
+    let response = genhook
+        .post("/webhook/limited", &[], r#"{"type":"b"}"#)
+        .await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert!(body_json(response).await["error"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn queue_full_is_503_with_retry_after_and_not_ready() {
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_secs(5)))
+        .start()
+        .await;
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .sl1(&sl1.url())
+        .set("queue_max_size", 1)
+        .set("max_worker_threads", 1)
+        .set("sl1_timeout", "10s")
+        .start()
+        .await;
+    let body = fixture("github/pull_request.opened.json");
+    assert_eq!(
+        genhook
+            .post("/webhook/github", &[], body.clone())
+            .await
+            .status(),
+        202
+    );
+    let response = genhook.post("/webhook/github", &[], body).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(body_json(response).await["error"], "queue is full");
+    assert_eq!(genhook.get("/readyz").await.status(), 503);
+}
+
+#[tokio::test]
+async fn shutting_down_is_503_and_not_ready() {
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .start()
+        .await;
+    assert_eq!(genhook.get("/readyz").await.status(), 200);
+    genhook.running().state().begin_shutdown();
+    let response = genhook.post("/webhook/github", &[], "{}").await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(genhook.get("/readyz").await.status(), 503);
+}
+
+#[tokio::test]
+async fn health_metrics_openapi_and_docs_are_served() {
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .start()
+        .await;
+    assert_eq!(
+        body_json(genhook.get("/healthz").await).await["status"],
+        "ok"
+    );
+    assert_eq!(genhook.get("/readyz").await.status(), 200);
+    let openapi = body_json(genhook.get("/openapi.json").await).await;
+    assert!(openapi["paths"]["/webhook/{source}"]["post"].is_object());
+    let docs = genhook.get("/docs").await;
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("/webhook/{source}"));
+    let metrics = genhook.get("/metrics").await;
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+}
+
+#[tokio::test]
+async fn unknown_endpoint_is_404_and_wrong_method_is_405_both_json() {
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .start()
+        .await;
+    let response = genhook.get("/nowhere").await;
+    assert_eq!(response.status(), 404);
+    assert!(body_json(response).await["error"].is_string());
+    let response = genhook.get("/webhook/github").await;
+    assert_eq!(response.status(), 405);
+    assert!(body_json(response).await["error"].is_string());
+}
+
+#[tokio::test]
+async fn admin_is_off_without_a_token() {
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .start()
+        .await;
+    let response = genhook.get("/admin/dlq").await;
+    assert_eq!(response.status(), 404);
+    assert!(body_json(response).await["error"]
+        .as_str()
+        .unwrap()
+        .contains("admin_token"));
+}
+
+#[tokio::test]
+async fn a_url_token_is_required_and_checked() {
+    let mapping = "[tokened]\ntoken = t0ken-123\nevent = type\n*: type::Event $type$\n";
+    let genhook = TestGenHook::builder()
+        .mapping("m.ini", mapping)
+        .start()
+        .await;
+    assert_eq!(
+        genhook
+            .post("/webhook/tokened/t0ken-123", &[], r#"{"type":"a"}"#)
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        genhook
+            .post("/webhook/tokened/wrong", &[], r#"{"type":"a"}"#)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        genhook
+            .post("/webhook/tokened", &[], r#"{"type":"a"}"#)
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn legacy_webhooks_lines_serve_at_their_token_with_their_alignment() {
+    let mapping = "[webhooks]\ngithub_abc123|org:42|action,repository{name}|GitHub $action$ on $repository.name$\n";
+    let sl1 = Sl1Mock::start().await;
+    let genhook = TestGenHook::builder()
+        .mapping("legacy.ini", mapping)
+        .sl1(&sl1.url())
+        .start()
+        .await;
+    let body = fixture("github/issues.opened.json");
+    let response = genhook
+        .post(
+            "/webhook/github/abc123",
+            &[("x-github-event", "issues")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let requests = sl1.wait_for_accepted(1, WAIT).await;
+    let payload = json(&body);
+    assert_eq!(
+        requests[0].message(),
+        Some(
+            format!(
+                "GitHub opened on {}",
+                payload["repository"]["name"].as_str().unwrap()
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        requests[0].field("aligned_resource"),
+        Some("/api/organization/42")
+    );
+}
+
+#[tokio::test]
+async fn webhook_without_source_is_identified_from_headers() {
+    let sl1 = Sl1Mock::start().await;
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .sl1(&sl1.url())
+        .start()
+        .await;
+    let body = fixture("github/pull_request.opened.json");
+    let response = genhook
+        .post(
+            "/webhook",
+            &[
+                ("x-github-event", "pull_request"),
+                ("x-github-delivery", "d-1"),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(body_json(response).await["source"], "github");
+    let response = genhook
+        .post(
+            "/webhook",
+            &[("content-type", "application/json")],
+            r#"{"hello":"world"}"#,
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    assert!(body_json(response).await["error"]
+        .as_str()
+        .unwrap()
+        .contains("unknown sender"));
+}
+
+#[tokio::test]
+async fn a_redelivery_is_200_duplicate_and_delivered_once() {
+    let sl1 = Sl1Mock::start().await;
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .sl1(&sl1.url())
+        .start()
+        .await;
+    let body = fixture("github/pull_request.opened.json");
+    let headers = [
+        ("x-github-event", "pull_request"),
+        ("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+    ];
+    assert_eq!(
+        genhook
+            .post("/webhook/github", &headers, body.clone())
+            .await
+            .status(),
+        202
+    );
+    let response = genhook.post("/webhook/github", &headers, body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body_json(response).await["status"], "duplicate");
+    sl1.wait_for_accepted(1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sl1.request_count(), 1);
+}
+
+#[tokio::test]
+async fn provider_handshakes_are_answered_and_not_forwarded() {
+    let sl1 = Sl1Mock::start().await;
+    let mapping = "[slack]\nevent = event.type\n*: event{type}::Slack $event.type$\n\n[azure]\nevent = eventType\n*: eventType::Azure $eventType$\n\n[github]\nevent = header:X-GitHub-Event\n*: action::GitHub $action$\n";
+    let genhook = TestGenHook::builder()
+        .mapping("m.ini", mapping)
+        .sl1(&sl1.url())
+        .start()
+        .await;
+
+    let challenge = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P";
+    let response = genhook
+        .post(
+            "/webhook/slack",
+            &[("content-type", "application/json")],
+            format!(r#"{{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"{challenge}","type":"url_verification"}}"#),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body_json(response).await["challenge"], challenge);
+
+    let validation = r#"[{"id":"2d1781af-3a4c-4d7c-bd0c-e34b19da4e66","topic":"/subscriptions/x","subject":"","data":{"validationCode":"512d38b6-c7b8-40c8-89fe-f46f9e9622b6","validationUrl":"https://rp-eastus2.eventgrid.azure.net:553/eventsubscriptions/estest/validate?id=512d38b6"},"eventType":"Microsoft.EventGrid.SubscriptionValidationEvent","eventTime":"2018-01-25T22:12:19.4556811Z","metadataVersion":"1","dataVersion":"1"}]"#;
+    let response = genhook
+        .post(
+            "/webhook/azure",
+            &[("aeg-event-type", "SubscriptionValidation")],
+            validation,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        body_json(response).await["validationResponse"],
+        "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"
+    );
+
+    let response = genhook
+        .post(
+            "/webhook/github",
+            &[("x-github-event", "ping")],
+            fixture("github/ping.json"),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+
+    let response = genhook
+        .client
+        .request(reqwest::Method::OPTIONS, genhook.url("/webhook/azure"))
+        .header("webhook-request-origin", "eventemitter.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["webhook-allowed-origin"],
+        "eventemitter.example.com"
+    );
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sl1.request_count(), 0, "a handshake reached SL1");
+}
