@@ -46,6 +46,8 @@ pub(crate) struct LoadResult {
     pub(crate) latencies: Vec<Duration>,
     /// When the first request was sent.
     pub(crate) started: Option<Instant>,
+    /// The first answer's body for each status other than 202 (for PROBLEM lines).
+    pub(crate) samples: BTreeMap<u16, String>,
 }
 
 impl LoadResult {
@@ -80,6 +82,7 @@ impl LoadResult {
 #[derive(Default)]
 struct Tally {
     by_status: BTreeMap<u16, usize>,
+    samples: BTreeMap<u16, String>,
     errors: usize,
     latencies: Vec<Duration>,
 }
@@ -114,6 +117,9 @@ pub(crate) async fn run(addr: SocketAddr, make: MakeRequest, spec: LoadSpec) -> 
             *result.by_status.entry(status).or_default() += count;
         }
         result.errors += tally.errors;
+        for (status, sample) in tally.samples {
+            result.samples.entry(status).or_insert(sample);
+        }
         result.latencies.extend(tally.latencies);
     }
     result.elapsed = started.elapsed();
@@ -155,13 +161,17 @@ async fn connection(
             ready.ready().await?;
             let response = ready.send_request(request).await?;
             let status = response.status().as_u16();
-            response.into_body().collect().await?;
-            Ok::<_, hyper::Error>(status)
+            let body = response.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, body))
         }
         .await;
         match answer {
-            Ok(status) => {
+            Ok((status, body)) => {
                 tally.latencies.push(sent.elapsed());
+                if status != 202 && !tally.samples.contains_key(&status) {
+                    let text = String::from_utf8_lossy(&body).chars().take(160).collect();
+                    tally.samples.insert(status, text);
+                }
                 *tally.by_status.entry(status).or_default() += 1;
                 sender = Some(ready);
             }

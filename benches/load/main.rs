@@ -196,7 +196,8 @@ fn answer_problems(load: &LoadResult) -> Vec<String> {
     }
     for (status, count) in &load.by_status {
         if *status != 202 {
-            problems.push(format!("{count} answer(s) with status {status}"));
+            let sample = load.samples.get(status).map_or("", String::as_str);
+            problems.push(format!("{count} answer(s) with status {status}: {sample}"));
         }
     }
     if load.answered() == 0 {
