@@ -20,6 +20,8 @@ pub(crate) struct Row {
     pub(crate) delivered: Option<(usize, Option<Duration>)>,
     /// What went wrong (non-202 answers, connection errors, alerts missing or wrong).
     pub(crate) problems: Vec<String>,
+    /// What is worth knowing but not a failure (back-pressure answers in the full run).
+    pub(crate) notes: Vec<String>,
 }
 
 impl Row {
@@ -73,6 +75,10 @@ pub(crate) fn line(row: &Row) -> String {
         e2e,
         rate,
     );
+    for note in &row.notes {
+        text.push_str("\n    NOTE: ");
+        text.push_str(note);
+    }
     for problem in &row.problems {
         text.push_str("\n    PROBLEM: ");
         text.push_str(problem);
