@@ -132,6 +132,7 @@ impl Builder {
             })?;
         add_backend(&mut resources, &backend);
         let loader = Loader::new(config.mappings_dir.clone(), registry, resources, env);
+        let fingerprint = crate::reload::Fingerprint::of(loader.mappings_dir());
         let loaded = loader.load().map_err(StartError::Mappings)?;
         for warning in &loaded.warnings {
             tracing::warn!(%warning, "Mapping warning.");
@@ -169,9 +170,13 @@ impl Builder {
             },
             grace,
         ));
-        let reload_task = config
-            .reload
-            .then(|| tokio::spawn(crate::reload::watch(loader.clone(), state.clone())));
+        let reload_task = config.reload.then(|| {
+            tokio::spawn(crate::reload::watch(
+                loader.clone(),
+                state.clone(),
+                fingerprint,
+            ))
+        });
         tracing::info!(
             %addr,
             backend = backend.queue.backend(),

@@ -38,9 +38,22 @@ pub fn reload_now(loader: &Loader, state: &AppState) -> bool {
     }
 }
 
-/// Watches for SIGHUP and for changes in the mappings directory until the task is dropped.
-pub async fn watch(loader: Loader, state: AppState) {
-    let mut seen = fingerprint(loader.mappings_dir());
+/// What the mappings directory looked like: file names with their modification times and sizes.
+/// Take it *before* loading, so that a change made while loading is noticed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprint(BTreeMap<PathBuf, (Option<SystemTime>, u64)>);
+
+impl Fingerprint {
+    /// The directory as it is now.
+    pub fn of(dir: &Path) -> Self {
+        Self(fingerprint(dir))
+    }
+}
+
+/// Watches for SIGHUP and for changes in the mappings directory (compared with `loaded`, the
+/// state the running stacks were loaded from) until the task is dropped.
+pub async fn watch(loader: Loader, state: AppState, loaded: Fingerprint) {
+    let mut seen = loaded.0;
     let mut hangup = hangup_signal();
     let mut tick = tokio::time::interval(POLL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -69,12 +69,10 @@ fn check_reports_every_problem_with_file_and_line_and_exits_1() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     let file = Path::new("mappings").join("bad.ini");
-    for line in [6] {
-        assert!(
-            stderr.contains(&format!("{}:{line}: ", file.display())),
-            "line {line} missing in:\n{stderr}"
-        );
-    }
+    assert!(
+        stderr.contains(&format!("{}:6: ", file.display())),
+        "line 6 missing in:\n{stderr}"
+    );
 }
 
 #[test]

@@ -201,10 +201,16 @@ fn project(node: &FieldTree, value: &Value, depth: usize) -> Option<Value> {
         }
         Value::Array(items) => {
             let named = node.children.iter().any(|(n, _)| index_of(n).is_none());
+            // Whether anything was found: a found value may itself be `null`.
+            let mut found = false;
             let mut out: Vec<Value> = if named {
                 items
                     .iter()
-                    .map(|item| project(node, item, depth + 1).unwrap_or(Value::Null))
+                    .map(|item| {
+                        let projected = project(node, item, depth + 1);
+                        found |= projected.is_some();
+                        projected.unwrap_or(Value::Null)
+                    })
                     .collect()
             } else {
                 Vec::new()
@@ -217,6 +223,7 @@ fn project(node: &FieldTree, value: &Value, depth: usize) -> Option<Value> {
                 else {
                     continue;
                 };
+                found = true;
                 if out.len() <= index {
                     out.resize(index + 1, Value::Null);
                 }
@@ -224,7 +231,7 @@ fn project(node: &FieldTree, value: &Value, depth: usize) -> Option<Value> {
                     merge_values(slot, projected, 0);
                 }
             }
-            (!out.iter().all(Value::is_null)).then_some(Value::Array(out))
+            found.then_some(Value::Array(out))
         }
         _ => None,
     }

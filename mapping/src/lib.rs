@@ -16,6 +16,22 @@
 //! type, a glob such as `payment_intent.*`, or `*` (the fallback). See [`fields`] for the field
 //! list grammar and [`template`] for templates.
 //!
+//! Loading, selecting, extracting and rendering:
+//!
+//! ```
+//! use std::path::Path;
+//! use genhook_mapping::{LoadOptions, MappingSet};
+//!
+//! let text = "slack: event{type,user,text}::Slack $event.type$ from user $event.user$: \"$event.text$\"\n";
+//! let options = LoadOptions { env: &|_| None, extra_keys: &[] };
+//! let loaded = MappingSet::parse_str(Path::new("slack.ini"), text, &options).unwrap();
+//! let line = loaded.mappings.source("slack").unwrap().select("message").unwrap();
+//! let payload = serde_json::json!({"event": {"type": "message", "user": "U1", "text": "hi", "ts": "1"}});
+//! let fields = line.extract(&payload);
+//! assert_eq!(fields, serde_json::json!({"event": {"type": "message", "user": "U1", "text": "hi"}}));
+//! assert_eq!(line.render(&fields).unwrap(), "Slack message from user U1: \"hi\"");
+//! ```
+//!
 //! ## Sections
 //!
 //! ```ini

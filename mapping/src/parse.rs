@@ -80,6 +80,8 @@ pub(crate) fn parse_file(
     // name no source can have, so that every problem is reported; compile drops that source.
     let mut section: Option<String> = None;
     let refused = |line: u32| format!("{REFUSED}{}:{line}", file.display());
+    // Editors on Windows may start a file with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for line in ini::lines(text) {
         match line {
             IniLine::BadSection { line, text } => {

@@ -70,6 +70,7 @@ pub(crate) enum TemplateError {
     Unterminated,
     BadVariable(String),
     TooDeep,
+    Partials,
     Handlebars(String),
 }
 
@@ -86,6 +87,9 @@ impl std::fmt::Display for TemplateError {
             Self::TooDeep => write!(
                 f,
                 "template nests deeper than {MAX_TEMPLATE_NESTING} levels"
+            ),
+            Self::Partials => f.write_str(
+                "partials and decorators ({{> …}}, {{#> …}}, {{#*inline …}}) are not supported in templates",
             ),
             Self::Handlebars(reason) => write!(f, "bad template: {reason}"),
         }
@@ -222,6 +226,10 @@ impl Compiled {
         if nesting(&source) > MAX_TEMPLATE_NESTING {
             return Err(TemplateError::TooDeep);
         }
+        if uses_partials(&source) {
+            // Partials may include each other without end: a stack overflow at render time.
+            return Err(TemplateError::Partials);
+        }
         let mut registry = Handlebars::new();
         registry.register_escape_fn(handlebars::no_escape);
         registry.set_strict_mode(false);
@@ -252,6 +260,17 @@ impl Compiled {
             .render_with_context(NAME, &context)
             .map_err(|e| e.to_string())
     }
+}
+
+/// Whether a handlebars source holds a partial (`{{> p}}`, `{{#> p}}`) or a decorator
+/// (`{{* d}}`, `{{#*inline}}`), whitespace control `~` included.
+fn uses_partials(source: &str) -> bool {
+    source.match_indices("{{").any(|(at, _)| {
+        let rest = source.get(at + 2..).unwrap_or("");
+        let rest = rest.trim_start_matches(['{', '~']).trim_start();
+        let rest = rest.strip_prefix('#').unwrap_or(rest).trim_start();
+        rest.starts_with('>') || rest.starts_with('*')
+    })
 }
 
 /// The deepest `{{#…}}` block or `(` sub-expression nesting of a handlebars source.
@@ -628,6 +647,20 @@ mod tests {
             Compiled::new(&parsed, "").err(),
             Some(TemplateError::TooDeep)
         );
+        for partial in [
+            "{{> p}}",
+            "{{~> p}}",
+            "{{#> p}}x{{/p}}",
+            "{{#*inline \"p\"}}x{{/inline}}",
+            "{{* d}}",
+        ] {
+            let parsed = parse(partial).unwrap();
+            assert_eq!(
+                Compiled::new(&parsed, "").err(),
+                Some(TemplateError::Partials),
+                "{partial}"
+            );
+        }
         let parsed = parse("{{#if a}}").unwrap();
         assert!(matches!(
             Compiled::new(&parsed, ""),

@@ -138,6 +138,10 @@ fn template_errors() {
     let e = errors("s: a::{{#if a}}$a$\n");
     assert_eq!(e.len(), 1);
     assert!(e[0].starts_with("m.ini:1: bad template: "), "{e:?}");
+    assert_eq!(
+        errors("s: a::{{> other}} $a$\n"),
+        ["m.ini:1: partials and decorators ({{> …}}, {{#> …}}, {{#*inline …}}) are not supported in templates"]
+    );
     let deep = format!(
         "s: a::{}$a${}\n",
         "{{#if a}}".repeat(40),
@@ -321,8 +325,10 @@ EC2 Instance State-change Notification: type::spaced key $type$
     assert!(github.ignores_unmapped());
     assert_eq!(github.missing(), "-");
     assert_eq!(github.setting("force_ytype").unwrap().value, "3");
-    // Setting values never show in Debug.
+    // Setting values (secrets, tokens) never show in Debug.
     assert!(!format!("{:?}", github.setting("secret").unwrap()).contains("abc"));
+    let debug = format!("{github:?} {:?}", loaded.mappings);
+    assert!(!debug.contains("abc") && !debug.contains("t0k"), "{debug}");
 
     let pr = github.select("pull_request").unwrap();
     assert_eq!(pr.key(), "pull_request");
@@ -370,6 +376,16 @@ EC2 Instance State-change Notification: type::spaced key $type$
         "any $action$"
     );
     assert!(github.select("issues").unwrap().maps_every_event());
+}
+
+#[test]
+fn byte_order_mark_and_crlf() {
+    let set = load("\u{feff}[s]\r\nverify = x\r\np: a::$a$\r\n")
+        .unwrap()
+        .mappings;
+    let s = set.source("s").unwrap();
+    assert_eq!(s.setting("verify").unwrap().value, "x");
+    assert_eq!(s.select("p").unwrap().template_text(), "$a$");
 }
 
 #[test]

@@ -46,12 +46,28 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
         let running = match GenHook::builder(config).start().await {
             Ok(running) => running,
             Err(error) => {
-                tracing::error!(%error, "GenHook could not start.");
-                eprintln!("{error}");
+                let chain = error_chain(&error);
+                tracing::error!(error = %chain, "GenHook could not start.");
+                eprintln!("genhook: {chain}");
                 return ExitCode::FAILURE;
             }
         };
         running.run_until(crate::app::shutdown_signal()).await;
         ExitCode::SUCCESS
     })
+}
+
+/// An error and its causes, `: `-separated (a store error names its file in a cause).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let more = current.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = current.source();
+    }
+    text
 }

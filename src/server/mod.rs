@@ -6,7 +6,7 @@
 //! - [`routes`]: DESIGN.md's HTTP table;
 //! - [`respond`]: the one place that knows the JSON error shape;
 //! - [`detect`]: handshakes and provider detection before a source is known;
-//! - [`state`]: what the routes share (the stacks snapshot, the queue, the shutdown flag).
+//! - `state`: what the routes share (the stacks snapshot, the queue, the shutdown flag).
 
 pub mod detect;
 pub mod edge;

@@ -207,6 +207,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    // Gauges read at scrape time: always current, and nothing to update on the hot path.
+    let queue = state.queue();
+    metrics::gauge!(genhook_core::metrics::QUEUE_DEPTH, "backend" => queue.backend())
+        .set(queue.depth() as f64);
     match state.metrics() {
         Some(handle) => {
             let mut response = handle.render().into_response();

@@ -1,6 +1,7 @@
 //! Turning an accepted request into a queue [`Event`]: its id, what earlier stages learned, the
 //! SL1 alert, and the request's headers with every secret replaced by `<redacted>`.
 
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use genhook_core::queue::Event;
@@ -17,9 +18,14 @@ pub const REDACTED: &str = "<redacted>";
 /// `Cookie`, `Set-Cookie`, and any header whose name contains `signature`, `hmac`, `token`,
 /// `secret`, `api-key`, `apikey` or `password`.
 pub fn is_sensitive_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
+    // `http::HeaderName`s are already lower-case: only allocate for a caller's mixed-case name.
+    let name: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    };
     matches!(
-        name.as_str(),
+        name.as_ref(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
     ) || [
         "signature",
@@ -144,5 +150,12 @@ mod tests {
             assert_eq!(value == REDACTED, !public, "{name}: {value}");
         }
         assert!(kept.contains(&("x-github-event".into(), "pull_request".into())));
+    }
+
+    #[test]
+    fn sensitivity_ignores_case() {
+        assert!(is_sensitive_header("X-Hub-Signature-256"));
+        assert!(is_sensitive_header("Authorization"));
+        assert!(!is_sensitive_header("X-GitHub-Event"));
     }
 }

@@ -33,7 +33,10 @@ pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, IdentifyErr
     }
     let text = std::str::from_utf8(body).map_err(|_| IdentifyError::InvalidUtf8)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if media_type.eq_ignore_ascii_case(FORM) {
+    // A JSON document under a form content type is what `curl -d '{…}'` sends: a form field
+    // name never starts with `{` or `[`, so such a body is read as the JSON it is.
+    let looks_like_json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
+    if media_type.eq_ignore_ascii_case(FORM) && !looks_like_json {
         parse_form(text)
     } else {
         parse_json(text)
@@ -115,6 +118,12 @@ mod tests {
         let body = b"payload=%7B%22zen%22%3A%22Keep+it%22%2C%22hook_id%22%3A1%7D";
         let value = parse_body(&with_type(FORM), body).unwrap();
         assert_eq!(value, json!({"zen": "Keep it", "hook_id": 1}));
+    }
+
+    #[test]
+    fn a_json_body_sent_as_a_form_is_read_as_json() {
+        let value = parse_body(&with_type(FORM), br#" {"type":"t","id":"1"}"#).unwrap();
+        assert_eq!(value, json!({"type": "t", "id": "1"}));
     }
 
     #[test]

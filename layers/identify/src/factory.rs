@@ -48,3 +48,21 @@ impl LayerFactory for IdentifyFactory {
         Ok(BoxCloneSyncServiceLayer::new(layer))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_entry_names_what_it_provides_and_reads() {
+        let factory = IdentifyFactory;
+        assert_eq!(factory.name(), "identify");
+        assert!(factory.requires().is_empty());
+        assert_eq!(factory.provides(), &[Capability::IDENTIFIED]);
+        assert_eq!(
+            factory.settings(),
+            &["event", "delivery_id", "sns_auto_confirm"]
+        );
+        assert!(!factory.is_terminal());
+    }
+}

@@ -1,5 +1,6 @@
 //! The identify stage's response future: the inner service's future, an answer given by the stage
-//! itself (a handshake), a refusal, or an SNS subscription being confirmed.
+//! itself (a handshake), a refusal, an SNS subscription being confirmed, or the events of a batch
+//! going through the inner service one by one.
 
 use std::fmt;
 use std::future::Future;
@@ -27,6 +28,7 @@ pin_project! {
         Answered { response: Option<Box<WebhookResponse>> },
         Rejected { error: Option<IdentifyError> },
         Confirming { future: BoxFuture<'static, WebhookResponse> },
+        Batch { future: BoxFuture<'static, Result<WebhookResponse, PipelineError>> },
     }
 }
 
@@ -56,6 +58,14 @@ impl<F> ResponseFuture<F> {
             kind: Kind::Confirming { future },
         }
     }
+
+    pub(crate) fn batch(
+        future: BoxFuture<'static, Result<WebhookResponse, PipelineError>>,
+    ) -> Self {
+        Self {
+            kind: Kind::Batch { future },
+        }
+    }
 }
 
 impl<F> fmt::Debug for ResponseFuture<F> {
@@ -65,6 +75,7 @@ impl<F> fmt::Debug for ResponseFuture<F> {
             Kind::Answered { .. } => "answered",
             Kind::Rejected { .. } => "rejected",
             Kind::Confirming { .. } => "confirming",
+            Kind::Batch { .. } => "batch",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)
@@ -94,6 +105,7 @@ where
                 .expect("ResponseFuture polled after completion")
                 .into())),
             KindProj::Confirming { future } => future.as_mut().poll(cx).map(Ok),
+            KindProj::Batch { future } => future.as_mut().poll(cx),
         }
     }
 }

@@ -82,3 +82,72 @@ pub(crate) fn find(
     }
     None
 }
+
+/// The answer to a Slack `ssl_check=1` request, or `None` when `request` is not one.
+///
+/// Slack's own Bolt frameworks answer `ssl_check` *before* verifying the signature (bolt-python
+/// `App._init_middleware_list` puts `SslCheck` ahead of `RequestVerification`): such a request may
+/// come unsigned. The identify stage answers it after `verify`; an edge or a `verify` stage that
+/// must not refuse it can call this first. It reveals nothing and forwards nothing.
+pub fn slack_ssl_check_response<B: AsRef<[u8]>>(
+    request: &http::Request<B>,
+) -> Option<genhook_core::WebhookResponse> {
+    let is_form = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !is_form || request.method() != http::Method::POST {
+        return None;
+    }
+    let is_check = request
+        .body()
+        .as_ref()
+        .split(|b| *b == b'&')
+        .any(|pair| pair == b"ssl_check=1");
+    is_check.then(|| {
+        genhook_core::json_response(http::StatusCode::OK, &serde_json::json!({"status": "ok"}))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(body: &'static str) -> http::Request<&'static [u8]> {
+        http::Request::post("/webhook/slack")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.as_bytes())
+            .unwrap()
+    }
+
+    #[test]
+    fn ssl_check_is_answered_before_verification() {
+        let response = slack_ssl_check_response(&form("token=abc&ssl_check=1")).unwrap();
+        assert_eq!(response.status(), http::StatusCode::OK);
+        assert!(slack_ssl_check_response(&form("ssl_check=0&token=abc")).is_none());
+        assert!(slack_ssl_check_response(&form("command=%2Fx&text=ssl_check=1")).is_none());
+        let json = http::Request::post("/").body(&b"ssl_check=1"[..]).unwrap();
+        assert!(slack_ssl_check_response(&json).is_none());
+    }
+
+    #[test]
+    fn handshakes_are_only_those_of_the_provider() {
+        let challenge = serde_json::json!({"type": "url_verification", "challenge": "c"});
+        let headers = HeaderMap::new();
+        assert_eq!(
+            find(None, &headers, &challenge),
+            Some(Handshake::SlackChallenge("c".into()))
+        );
+        assert_eq!(
+            find(Some(Provider::Slack), &headers, &challenge),
+            Some(Handshake::SlackChallenge("c".into()))
+        );
+        assert_eq!(find(Some(Provider::Github), &headers, &challenge), None);
+    }
+}

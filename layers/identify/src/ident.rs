@@ -6,7 +6,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use crate::provider::{detect, header, Provider};
-use crate::selector::{scalar_text, FieldPath};
+use crate::selector::{lookup_dotted, scalar_text};
 use crate::settings::IdentifySettings;
 
 /// The provider a request is treated as: the source's `verify` scheme's provider, else detection.
@@ -27,11 +27,8 @@ pub fn event_type(
     headers: &HeaderMap,
     payload: &Value,
 ) -> Option<String> {
-    match &settings.event {
-        Some(selector) => selector.select(headers, payload),
-        None => provider_for(settings, headers, payload)
-            .and_then(|p| default_event_type(p, headers, payload)),
-    }
+    let provider = provider_for(settings, headers, payload);
+    identify_with(settings, provider, headers, payload).0
 }
 
 /// [`event_type`] and [`delivery_id`] with the provider already known (the stage decides it once).
@@ -41,14 +38,18 @@ pub(crate) fn identify_with(
     headers: &HeaderMap,
     payload: &Value,
 ) -> (Option<String>, Option<String>) {
-    let event = match &settings.event {
-        Some(selector) => selector.select(headers, payload),
-        None => provider.and_then(|p| default_event_type(p, headers, payload)),
-    };
-    let id = match &settings.delivery_id {
-        Some(selector) => selector.select(headers, payload),
-        None => provider.and_then(|p| default_delivery_id(p, headers, payload)),
-    };
+    // A configured selector that finds nothing falls back to the provider's own field: an `aws`
+    // source keyed on `detail-type` (EventBridge) still names the SNS notifications it receives.
+    let event = settings
+        .event
+        .as_ref()
+        .and_then(|selector| selector.select(headers, payload))
+        .or_else(|| provider.and_then(|p| default_event_type(p, headers, payload)));
+    let id = settings
+        .delivery_id
+        .as_ref()
+        .and_then(|selector| selector.select(headers, payload))
+        .or_else(|| provider.and_then(|p| default_delivery_id(p, headers, payload)));
     (event, id)
 }
 
@@ -66,9 +67,7 @@ pub fn delivery_id(
 }
 
 fn field(payload: &Value, path: &str) -> Option<String> {
-    FieldPath::parse(path)
-        .ok()
-        .and_then(|p| p.lookup(payload).and_then(scalar_text))
+    lookup_dotted(payload, path).and_then(scalar_text)
 }
 
 fn first_header(headers: &HeaderMap, names: &[&str]) -> Option<String> {

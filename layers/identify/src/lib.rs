@@ -12,10 +12,17 @@
 //!    SNS host, for a source verifying with `aws-sns`, after the signature verified, unless
 //!    `sns_auto_confirm = false`; otherwise logged for the operator) and `UnsubscribeConfirmation`;
 //!    GitHub `ping` (`{"status":"pong"}`). The CloudEvents `OPTIONS` handshake has no body and is
-//!    answered by the edge with [`options_response`].
+//!    answered by the edge with [`options_response`]; Slack's `ssl_check` may come unsigned (Bolt
+//!    answers it before verifying), so the edge or `verify` can answer it first with
+//!    [`slack_ssl_check_response`].
 //! 3. **Event type** ([`event_type`]) and **delivery id** ([`delivery_id`]): the source's setting,
 //!    else the provider's default; the provider is the one the source's `verify` scheme names,
 //!    else [`detect`]ed from headers and payload.
+//!
+//! For `POST /webhook` (no source in the path) the edge parses the body with [`parse_body`], picks
+//! the source with [`detect`], and inserts the [`Payload`](genhook_core::stage::Payload) so that
+//! this stage does not parse it again. The offline `genhook render` uses the same pure functions
+//! ([`parse_body`], [`IdentifySettings::from_lookup`], [`event_type`], [`delivery_id`]).
 //!
 //! **Requires** nothing. **Provides** [`Capability::IDENTIFIED`](genhook_core::Capability):
 //! [`Payload`](genhook_core::stage::Payload), [`EventType`](genhook_core::stage::EventType)
@@ -56,6 +63,7 @@
 //! # }
 //! ```
 
+mod batch;
 mod body;
 mod error;
 mod factory;
@@ -73,6 +81,7 @@ mod sns;
 pub use body::parse_body;
 pub use error::IdentifyError;
 pub use factory::IdentifyFactory;
+pub use handshake::slack_ssl_check_response;
 pub use ident::{default_delivery_id, default_event_type, delivery_id, event_type, provider_for};
 pub use layer::IdentifyLayer;
 pub use options::options_response;

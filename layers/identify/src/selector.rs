@@ -95,6 +95,18 @@ impl fmt::Debug for FieldPath {
     }
 }
 
+/// Looks up a dotted path without parsing it first (the provider defaults' fixed paths).
+pub(crate) fn lookup_dotted<'v>(payload: &'v Value, path: &str) -> Option<&'v Value> {
+    let walk = |start: &'v Value| {
+        path.split('.')
+            .try_fold(start, |value, segment| step(value, segment))
+    };
+    match payload {
+        Value::Array(items) => walk(payload).or_else(|| items.first().and_then(walk)),
+        _ => walk(payload),
+    }
+}
+
 fn step<'v>(value: &'v Value, segment: &str) -> Option<&'v Value> {
     match value {
         Value::Object(map) => map.get(segment),

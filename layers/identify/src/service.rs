@@ -11,6 +11,7 @@ use http::StatusCode;
 use serde_json::json;
 use tower::Service;
 
+use crate::batch;
 use crate::body::parse_body;
 use crate::future::ResponseFuture;
 use crate::handshake::{self, Handshake};
@@ -151,7 +152,8 @@ impl<S> Identify<S> {
 
 impl<S> Service<WebhookRequest> for Identify<S>
 where
-    S: Service<WebhookRequest, Response = WebhookResponse>,
+    S: Service<WebhookRequest, Response = WebhookResponse> + Clone + Send + 'static,
+    S::Future: Send,
     S::Error: Into<PipelineError>,
 {
     type Response = WebhookResponse;
@@ -185,13 +187,36 @@ where
                 "Slack retry received; de-duplication by event_id handles it."
             );
         }
+        if let Some(events) = batch::events(provider, &payload) {
+            let inner = self.inner.clone();
+            let requests = batch::split(&request, events, |element| {
+                identify_with(&self.settings, provider, headers, element)
+            });
+            return ResponseFuture::batch(Box::pin(batch::run(inner, requests)));
+        }
         let (event, delivery_id) = identify_with(&self.settings, provider, headers, &payload);
+        let event = event.unwrap_or_default();
+        record_received(&request, &event);
         let extensions = request.extensions_mut();
         extensions.insert(Payload(payload));
-        extensions.insert(EventType::new(event.unwrap_or_default()));
+        extensions.insert(EventType::new(event));
         if let Some(id) = delivery_id {
             extensions.insert(DeliveryId::new(id));
         }
         ResponseFuture::called(self.inner.call(request))
     }
+}
+
+/// Counts a webhook whose source and event type are known.
+pub(crate) fn record_received(request: &WebhookRequest, event: &str) {
+    let source = request
+        .extensions()
+        .get::<SourceName>()
+        .map_or_else(String::new, |s| s.as_str().to_owned());
+    metrics::counter!(
+        genhook_core::metrics::WEBHOOKS_RECEIVED,
+        "source" => source,
+        "event" => event.to_owned()
+    )
+    .increment(1);
 }

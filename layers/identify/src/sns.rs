@@ -5,6 +5,7 @@
 //! can widen the host rule. Tests insert [`SnsConfirmer::allowing_loopback`] to confirm against a
 //! server on `127.0.0.1`.
 
+use genhook_verify::sns::is_sns_host;
 use std::fmt;
 use std::time::Duration;
 
@@ -102,23 +103,6 @@ impl SnsConfirmer {
             }
         }
     }
-}
-
-/// The official validators' host rule: `^sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?$`.
-///
-/// Private stand-in for `genhook_verify::sns::is_sns_host` until that lands on main.
-pub(crate) fn is_sns_host(host: &str) -> bool {
-    let host = host.strip_suffix(".cn").unwrap_or(host);
-    let Some(region) = host
-        .strip_prefix("sns.")
-        .and_then(|rest| rest.strip_suffix(".amazonaws.com"))
-    else {
-        return false;
-    };
-    region.len() >= 3
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 #[cfg(test)]

@@ -342,11 +342,12 @@ impl<'s> Lookup<'_, 's> {
             return Some(default);
         };
         match parse_seconds(setting.value.trim()) {
-            Some(duration) => Some(duration),
-            None => {
+            // 0 would disable the check in Stripe's libraries; here it is refused instead.
+            Some(duration) if !duration.is_zero() => Some(duration),
+            _ => {
                 errors.push(Diagnostic::error(
                     setting.span.clone(),
-                    format!("`{key}` must be a duration such as 300s or 5m"),
+                    format!("`{key}` must be a positive duration such as 300s or 5m"),
                 ));
                 None
             }

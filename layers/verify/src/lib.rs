@@ -16,13 +16,13 @@
 //! | key | meaning |
 //! |---|---|
 //! | `verify` | `github` \| `stripe` \| `slack` \| `shopify` \| `jira` \| `meraki` \| `azure` \| `aws-sns` \| `standard-webhooks` \| `hmac-sha256` \| `basic` \| `api-key` \| `token` \| `none` (default `none`) |
-//! | `secret` | one or more secrets separated by commas; any of them is accepted. Required by every scheme but `none` and `aws-sns` |
+//! | `secret` | one or more secrets separated by commas (so a secret cannot contain a comma, and surrounding blanks are trimmed); any of them is accepted. Required by every scheme but `none` and `aws-sns` |
 //! | `signature_header`, `signature_prefix` (`""`), `signature_encoding` (`hex` \| `base64`, `hex`) | `hmac-sha256` |
 //! | `token_header` (`X-Webhook-Token`) | `token` |
 //! | `api_key_header` (`X-API-Key`) | `api-key` |
 //! | `username` | `basic` (the secrets are the passwords) |
 //! | `azure_query_param` (`code`), `azure_header` | `azure`: the secret in that query parameter or header. `azure_audience` / `azure_tenant` (Entra ID bearer tokens) are **not supported** and refused at load |
-//! | `tolerance` (`300s`) | `stripe` (past only, as Stripe's libraries), `slack` and `standard-webhooks` (both ways) |
+//! | `tolerance` (`300s`, must be > 0) | `stripe` (past only, as stripe-node and stripe-python), `slack` and `standard-webhooks` (both ways, as python-slack-sdk and the official Standard Webhooks libraries) |
 //! | `sns_topic_arn` | `aws-sns`: accept only these topics (comma-separated) |
 //!
 //! ```ini
@@ -84,7 +84,18 @@
 //! ```
 //!
 //! In a per-source stack the factory builds the stage from the mapping and boxes it:
-//! [`VerifyFactory`] (`verify` on a `layers =` line).
+//! [`VerifyFactory`] (`verify` on a `layers =` line). `verify = aws-sns` fetches signing
+//! certificates through the [`sns::SnsTrust`] found in the build context's resources (one the
+//! server inserts so that every source shares its cache), else a production one of its own.
+//!
+//! ## Where the rules come from
+//!
+//! Each scheme follows `shared/PROVIDERS.md` and, where that leaves a choice, the provider's
+//! official library: stripe-python `_webhook.py` (signature first, then only the past is
+//! refused), python-slack-sdk (`abs()` on the timestamp), the Standard Webhooks libraries
+//! (±tolerance, `v1` entries only, `svix-*` names), aws-php-sns-message-validator (host pattern,
+//! `https`, `.pem`, SHA-1 for version 1 and SHA-256 for version 2). Every vector of
+//! `tests/fixtures/signature_vectors.json` passes (`tests/vectors.rs`).
 
 pub mod clock;
 mod error;

@@ -12,7 +12,9 @@ use crate::{Check, Verifier, VerifyLayer};
 /// Middleware that lets through only requests whose signature (or credential) checks out.
 ///
 /// It decides in `call`: a refused request never reaches the inner service, and an accepted one
-/// carries [`Verified`] for later stages.
+/// carries [`Verified`] for later stages. The inner service must be `Clone`: when a scheme has to
+/// wait (an SNS certificate fetch), the ready inner service travels in the response future and a
+/// clone stays behind, as tower recommends.
 #[derive(Debug, Clone)]
 pub struct Verify<S, V> {
     inner: S,

@@ -18,6 +18,9 @@
 //! cached by URL in the [`SnsTrust`] (shared by every source built with it, kept across reloads
 //! when the same `SnsTrust` is reused). A cache hit verifies inline; a miss makes the
 //! [`Verify`](crate::Verify) future await the fetch, with no lock held across the await.
+//! Concurrent misses on the same URL each fetch (no single-flight: SNS uses a handful of
+//! certificates, so a cold cache is rare). A URL whose fetch failed is not fetched again for a
+//! minute (answered 503 at once), so forged messages cannot drive outbound requests.
 //!
 //! Tests need to serve a generated certificate from a loopback HTTPS server: [`SnsTrustBuilder`]
 //! can trust an extra root and relax the host rule, but only from code. A mapping file cannot
@@ -316,10 +319,18 @@ struct TrustInner {
     client: reqwest::Client,
     host_rule: Option<HostRule>,
     cache: RwLock<HashMap<String, Arc<CertificateKey>>>,
+    /// URLs whose fetch failed, and when: not fetched again for [`FAILURE_BACKOFF`], so that
+    /// forged messages naming made-up certificate paths cannot turn into a stream of outbound
+    /// requests.
+    failures: RwLock<HashMap<String, (tokio::time::Instant, VerifyError)>>,
 }
 
 /// The most certificates kept; a full cache is emptied (real SNS uses a handful of URLs).
 const CACHE_CAPACITY: usize = 64;
+/// How long a failed certificate URL is not fetched again.
+const FAILURE_BACKOFF: Duration = Duration::from_secs(60);
+/// The most failed URLs remembered; a full list is emptied.
+const FAILURE_CAPACITY: usize = 256;
 /// The largest certificate file read.
 const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
 
@@ -410,6 +421,34 @@ impl SnsTrust {
     /// [`VerifyError::CertificateUnavailable`] when it cannot be fetched,
     /// [`VerifyError::BadCertificate`] when it is not a usable certificate.
     pub async fn fetch(&self, url: &str) -> Result<Arc<CertificateKey>, VerifyError> {
+        if let Some(error) = self.failed_recently(url) {
+            return Err(error);
+        }
+        let result = self.fetch_uncached(url).await;
+        match &result {
+            Ok(key) => self.remember(url, Arc::clone(key)),
+            Err(error) => self.remember_failure(url, error.clone()),
+        }
+        result
+    }
+
+    /// The error of a fetch of `url` that failed less than [`FAILURE_BACKOFF`] ago.
+    fn failed_recently(&self, url: &str) -> Option<VerifyError> {
+        let failures = self.inner.failures.read().ok()?;
+        let (at, error) = failures.get(url)?;
+        (at.elapsed() < FAILURE_BACKOFF).then(|| error.clone())
+    }
+
+    fn remember_failure(&self, url: &str, error: VerifyError) {
+        if let Ok(mut failures) = self.inner.failures.write() {
+            if failures.len() >= FAILURE_CAPACITY {
+                failures.clear();
+            }
+            failures.insert(url.to_owned(), (tokio::time::Instant::now(), error));
+        }
+    }
+
+    async fn fetch_uncached(&self, url: &str) -> Result<Arc<CertificateKey>, VerifyError> {
         let mut response = self
             .inner
             .client
@@ -433,8 +472,7 @@ impl SnsTrust {
             pem.extend_from_slice(&chunk);
         }
         let key = Arc::new(CertificateKey::from_pem(&pem)?);
-        self.remember(url, Arc::clone(&key));
-        tracing::debug!(url, "SNS signing certificate fetched and cached.");
+        tracing::debug!(url, "SNS signing certificate fetched.");
         Ok(key)
     }
 }
@@ -525,6 +563,7 @@ impl SnsTrustBuilder {
                 client,
                 host_rule: self.host_rule,
                 cache: RwLock::new(cache),
+                failures: RwLock::new(HashMap::new()),
             }),
         })
     }

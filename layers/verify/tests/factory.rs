@@ -123,8 +123,17 @@ fn bad_settings_are_reported_at_their_line() {
     assert_eq!(
         errors(&section),
         vec![format!(
-            "{FILE}:{line}: `tolerance` must be a duration such as 300s or 5m"
+            "{FILE}:{line}: `tolerance` must be a positive duration such as 300s or 5m"
         )]
+    );
+    let zero = Section::new()
+        .set("verify", "stripe")
+        .set("secret", "s")
+        .set("tolerance", "0s");
+    assert_eq!(
+        errors(&zero).len(),
+        1,
+        "tolerance 0 would disable the replay check"
     );
     let section = Section::new().set("verify", "basic").set("secret", "s");
     assert_eq!(

@@ -188,7 +188,7 @@ proptest! {
         let secrets = Secrets::parse("s").unwrap();
         let extra: Vec<Box<dyn Verifier>> = vec![
             Box::new(scheme::BasicAuth::new("u", secrets.clone())),
-            Box::new(scheme::Meraki::new(secrets.clone())),
+            Box::new(scheme::Meraki::new(secrets)),
         ];
         for (verifier, _) in cases("s") {
             prop_assert!(verifier.verify(&build(&headers, body.clone())).is_err());

@@ -22,6 +22,9 @@ enum Timestamps {
     BothWays,
 }
 
+/// Headers a sender adds, as (name, value).
+type Headers = Vec<(String, String)>;
+
 /// A body-signing scheme: how to configure it and how its sender signs (independently of the
 /// library).
 struct Family {
@@ -29,7 +32,7 @@ struct Family {
     section: fn(&str) -> Section,
     secret: &'static str,
     other_secret: &'static str,
-    sign: fn(&str, &[u8], i64) -> Vec<(String, String)>,
+    sign: fn(&str, &[u8], i64) -> Headers,
     timestamps: Timestamps,
 }
 
@@ -368,6 +371,50 @@ async fn mock_inner_never_sees_a_refused_request() {
             .is_some());
         send.send_response(WebhookResponse::new(bytes::Bytes::new()));
         assert_eq!(response.await.unwrap().status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn mock_inner_never_sees_a_refused_credential() {
+    let cases = [
+        (
+            Section::new().set("verify", "token").set("secret", "t"),
+            request("/", &[("X-Webhook-Token", "u")], BODY),
+        ),
+        (
+            Section::new().set("verify", "api-key").set("secret", "k"),
+            request("/", &[], BODY),
+        ),
+        (
+            Section::new()
+                .set("verify", "basic")
+                .set("username", "u")
+                .set("secret", "p"),
+            request("/", &[("Authorization", "Basic dTpx")], BODY),
+        ),
+        (
+            Section::new().set("verify", "azure").set("secret", "a"),
+            request("/?code=b", &[], BODY),
+        ),
+        (
+            Section::new().set("verify", "meraki").set("secret", "m"),
+            request("/", &[], r#"{"sharedSecret":"n"}"#),
+        ),
+    ];
+    for (section, forged) in cases {
+        let layer = section.build();
+        let (mut service, mut handle) = tower_test::mock::spawn_with(
+            |mock: tower_test::mock::Mock<WebhookRequest, WebhookResponse>| {
+                layer.layer(tower::util::BoxCloneSyncService::new(
+                    mock.map_err(PipelineError::from),
+                ))
+            },
+        );
+        handle.allow(1);
+        assert_ready_ok!(service.poll_ready());
+        let error = service.call(forged).await.unwrap_err();
+        assert_eq!(error.status(), StatusCode::UNAUTHORIZED);
+        assert_pending!(handle.poll_request());
     }
 }
 

@@ -305,6 +305,28 @@ async fn unavailable_certificate_is_503_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_failed_certificate_url_is_not_fetched_again_at_once() {
+    let pki = pki();
+    let (port, hits) = serve(&pki, pki.signing_cert_pem.clone()).await;
+    let layer = Section::new()
+        .set("verify", "aws-sns")
+        .build_with(0, Some(&loopback_trust(&pki)))
+        .unwrap();
+    let url = format!("https://127.0.0.1:{port}/missing.pem");
+    for _ in 0..3 {
+        let outcome = run(&layer, sns_request(&message("Notification", 2, &url))).await;
+        assert_eq!(outcome.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // Another URL is still fetched.
+    let good = format!("https://127.0.0.1:{port}/good.pem");
+    assert!(run(&layer, sns_request(&message("Notification", 2, &good)))
+        .await
+        .accepted());
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
 async fn a_certificate_that_is_not_rsa_is_refused() {
     let pki = pki();
     // Serve the CA (an ECDSA certificate) as if it were the signing certificate.
@@ -314,8 +336,10 @@ async fn a_certificate_that_is_not_rsa_is_refused() {
         .build_with(0, Some(&loopback_trust(&pki)))
         .unwrap();
     let url = format!("https://127.0.0.1:{port}/cert.pem");
-    let outcome = run(&layer, sns_request(&message("Notification", 2, &url))).await;
-    assert!(outcome.refused_401(), "{outcome:?}");
+    for _ in 0..2 {
+        let outcome = run(&layer, sns_request(&message("Notification", 2, &url))).await;
+        assert!(outcome.refused_401(), "{outcome:?}");
+    }
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@
 //!
 //! # Group commit
 //!
-//! One writer thread owns every write ([`store::Writer`]). Callers send it their operation with a
+//! One writer thread owns every write (`store::Writer`). Callers send it their operation with a
 //! oneshot; it drains everything waiting into **one** write transaction, commits once (one
 //! fsync), then answers them all: under load many concurrent webhooks cost one sync. Each sync is
 //! counted in `genhook_queue_syncs_total` and its size in `genhook_queue_events_per_sync`.
@@ -23,7 +23,8 @@
 //! # Tables and recovery
 //!
 //! `events` (unacknowledged events by sequence number), `dead_letters` (+ `dead_letter_ids`), and
-//! `dedup` (delivery ids with their expiry, so the de-duplication memory survives a restart).
+//! `dedup` (delivery ids with their expiry, so the de-duplication memory survives a restart;
+//! expired ids are removed every five minutes by the writer).
 //! A lease (an event handed to a worker by `next`) is kept in memory only: the event stays in
 //! `events` until it is acknowledged, so after a crash **everything not acknowledged is pending
 //! again** (at-least-once, never lost). A requeue rewrites the row with its attempt count.
@@ -51,7 +52,7 @@ use redb::Database;
 use tokio::sync::Notify;
 
 pub use store::StoreOpenError;
-use store::{Op, Reply, Writer};
+use store::{Op, Reply, SyncStats, Writer};
 
 use super::memory::lock;
 use super::priority::Lanes;
@@ -81,6 +82,7 @@ struct Inner {
     ready: Notify,
     next_seq: AtomicU64,
     capacity: usize,
+    stats: Arc<SyncStats>,
 }
 
 impl Inner {
@@ -155,7 +157,8 @@ impl DiskQueue {
                 "Queue store opened with undelivered events; delivering them again."
             );
         }
-        let writer = Writer::spawn(Arc::clone(&loaded.db))?;
+        let stats = Arc::new(SyncStats::default());
+        let writer = Writer::spawn(Arc::clone(&loaded.db), Arc::clone(&stats))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db: loaded.db,
@@ -164,8 +167,18 @@ impl DiskQueue {
                 ready: Notify::new(),
                 next_seq: AtomicU64::new(loaded.next_seq),
                 capacity,
+                stats,
             }),
         })
+    }
+
+    /// Syncs (commits) made since open that stored events, and the events they stored: their
+    /// ratio is the group commit's events per sync.
+    pub fn sync_stats(&self) -> (u64, u64) {
+        (
+            self.inner.stats.event_syncs.load(Ordering::Relaxed),
+            self.inner.stats.events.load(Ordering::Relaxed),
+        )
     }
 
     async fn next_event(&self) -> Result<Option<Event>, QueueError> {

@@ -20,6 +20,20 @@ pub(super) const DEAD_IDS: TableDefinition<'_, &str, u64> = TableDefinition::new
 /// Delivery ids claimed, to their expiry in Unix milliseconds.
 pub(super) const DEDUP: TableDefinition<'_, &str, u64> = TableDefinition::new("dedup");
 
+/// Counts of the writer's syncs, for benches and diagnostics.
+#[derive(Debug, Default)]
+pub(super) struct SyncStats {
+    /// Commits (each one fsync).
+    pub(super) syncs: std::sync::atomic::AtomicU64,
+    /// Events stored by those commits.
+    pub(super) events: std::sync::atomic::AtomicU64,
+    /// Commits that stored at least one event.
+    pub(super) event_syncs: std::sync::atomic::AtomicU64,
+}
+
+/// How often expired de-duplication ids are removed from the store.
+const DEDUP_SWEEP: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The most operations one write transaction takes.
 const MAX_BATCH: usize = 4096;
 
@@ -198,11 +212,11 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer thread that owns every write to `db`.
-    pub(super) fn spawn(db: Arc<Database>) -> Result<Self, QueueError> {
+    pub(super) fn spawn(db: Arc<Database>, stats: Arc<SyncStats>) -> Result<Self, QueueError> {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("genhook-queue-writer".into())
-            .spawn(move || run(&db, &rx))
+            .spawn(move || run(&db, &rx, &stats))
             .map_err(|e| QueueError::Storage(Box::new(e)))?;
         Ok(Self { tx })
     }
@@ -215,8 +229,9 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, rx: &mpsc::Receiver<Job>) {
+fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
     let mut batch: Vec<Job> = Vec::new();
+    let mut last_sweep = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -229,8 +244,24 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>) {
             .iter()
             .filter(|(op, _)| matches!(op, Op::Put { .. }))
             .count();
-        match apply(db, &batch) {
+        // Expired de-duplication ids are dropped every few minutes, inside a regular batch.
+        let sweep = (last_sweep.elapsed() >= DEDUP_SWEEP).then(|| {
+            last_sweep = std::time::Instant::now();
+            super::super::now_ms()
+        });
+        match apply(db, &batch, sweep) {
             Ok(replies) => {
+                stats
+                    .syncs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                stats
+                    .events
+                    .fetch_add(puts as u64, std::sync::atomic::Ordering::Relaxed);
+                if puts > 0 {
+                    stats
+                        .event_syncs
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 metrics::counter!(QUEUE_SYNCS, "backend" => "disk").increment(1);
                 #[allow(clippy::cast_precision_loss)] // a batch is at most MAX_BATCH
                 metrics::histogram!(QUEUE_EVENTS_PER_SYNC, "backend" => "disk").record(puts as f64);
@@ -251,7 +282,7 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>) {
 
 /// Applies a batch in one write transaction and commits it once (fsync: redb's default
 /// `Durability::Immediate`).
-fn apply(db: &Database, batch: &[Job]) -> Result<Vec<Reply>, redb::Error> {
+fn apply(db: &Database, batch: &[Job], sweep: Option<u64>) -> Result<Vec<Reply>, redb::Error> {
     let txn = db.begin_write()?;
     let mut replies = Vec::with_capacity(batch.len());
     {
@@ -259,6 +290,9 @@ fn apply(db: &Database, batch: &[Job]) -> Result<Vec<Reply>, redb::Error> {
         let mut dead = txn.open_table(DEAD)?;
         let mut dead_ids = txn.open_table(DEAD_IDS)?;
         let mut dedup = txn.open_table(DEDUP)?;
+        if let Some(now_ms) = sweep {
+            dedup.retain(|_, until| until > now_ms)?;
+        }
         for (op, _) in batch {
             let reply = match op {
                 Op::Put { seq, bytes } => {

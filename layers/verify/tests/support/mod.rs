@@ -140,7 +140,7 @@ impl Outcome {
     }
 
     pub fn error(&self) -> &PipelineError {
-        self.result.as_ref().err().expect("request was refused")
+        self.result.as_ref().expect_err("request was refused")
     }
 }
 

@@ -1,0 +1,131 @@
+//! Queue backends under concurrency: `disk` (group-committed, fsynced) against `memory` (the
+//! baseline) in the same run, 64 concurrent producers, and the events per sync the disk
+//! backend's group commit achieves. Read the results as the ratio disk / memory.
+//!
+//! `cargo bench --bench queue`
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::cast_precision_loss
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use genhook::core::queue::{Event, Priority, Queue};
+use genhook::core::AlertDefaults;
+use genhook::queue::disk::DiskQueue;
+use genhook::queue::memory::MemoryQueue;
+
+/// Concurrent producers (webhook requests in flight).
+const PRODUCERS: usize = 64;
+/// Events per producer per iteration.
+const PER_PRODUCER: usize = 8;
+
+fn event(i: usize) -> Event {
+    Event {
+        id: format!("bench-{i}"),
+        source: "github".into(),
+        event: "push".into(),
+        delivery_id: None,
+        priority: Priority::Normal,
+        received_at_ms: 0,
+        alert: AlertDefaults::default().alert("GitHub push on genhook: \"bench\" by someone"),
+        render_error: None,
+        headers: vec![("x-github-event".into(), "push".into())],
+        body: Bytes::from(vec![b'x'; 2048]),
+        attempts: 0,
+        last_error: None,
+    }
+}
+
+/// Enqueues PRODUCERS × PER_PRODUCER events from PRODUCERS tasks, then drains them with as many
+/// workers.
+async fn round(queue: Arc<dyn Queue>) {
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let queue = Arc::clone(&queue);
+            tokio::spawn(async move {
+                for i in 0..PER_PRODUCER {
+                    queue.enqueue(event(p * PER_PRODUCER + i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.await.unwrap();
+    }
+    // Drained by as many concurrent workers, so acknowledgements are group-committed too.
+    let workers: Vec<_> = (0..PRODUCERS)
+        .map(|_| {
+            let queue = Arc::clone(&queue);
+            tokio::spawn(async move {
+                for _ in 0..PER_PRODUCER {
+                    let e = queue.next().await.unwrap().unwrap();
+                    queue.ack(&e).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let memory: Arc<dyn Queue> = Arc::new(MemoryQueue::new(1_000_000));
+    let disk_queue = rt.block_on(DiskQueue::open(dir.path(), 1_000_000)).unwrap();
+    let disk: Arc<dyn Queue> = Arc::new(disk_queue.clone());
+
+    let mut group = c.benchmark_group("queue_enqueue_64_producers");
+    // 2 shared cores and an fsync per commit: widen the noise threshold (results are ratios).
+    group
+        .noise_threshold(0.10)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Elements((PRODUCERS * PER_PRODUCER) as u64));
+    group.bench_function("baseline/memory", |b| {
+        b.to_async(&rt)
+            .iter_batched(|| Arc::clone(&memory), round, BatchSize::SmallInput);
+    });
+    group.bench_function("disk", |b| {
+        b.to_async(&rt)
+            .iter_batched(|| Arc::clone(&disk), round, BatchSize::SmallInput);
+    });
+    group.finish();
+
+    // The ratio and the group commit's effect, measured once more side by side.
+    let timed = |queue: &Arc<dyn Queue>| {
+        let start = Instant::now();
+        for _ in 0..5 {
+            rt.block_on(round(Arc::clone(queue)));
+        }
+        start.elapsed()
+    };
+    let (syncs_before, events_before) = disk_queue.sync_stats();
+    let (m, d) = (timed(&memory), timed(&disk));
+    let (syncs, events) = disk_queue.sync_stats();
+    let events_per_sync = (events - events_before) as f64 / (syncs - syncs_before).max(1) as f64;
+    let n = (5 * PRODUCERS * PER_PRODUCER) as f64;
+    println!(
+        "queue: memory {:.0} ev/s, disk {:.0} ev/s, disk/memory throughput ratio {:.3}; \
+         disk group commit: {events_per_sync:.1} enqueued events per sync ({} syncs that stored events)",
+        n / m.as_secs_f64(),
+        n / d.as_secs_f64(),
+        m.as_secs_f64() / d.as_secs_f64(),
+        syncs - syncs_before,
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,204 @@
+//! Shared helpers of the crash tests: real `genhook serve` processes, a flood of webhooks, a
+//! SIGKILL mid-way, and the count of what reached the SL1 mock.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods
+)]
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The mapping every crash test uses: source `crash`, message `crash N`.
+pub const MAPPING: &str = "crash: n::crash $n$\n";
+
+/// A port free right now on 127.0.0.1.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Writes `dir/NAME.ini` and `dir/mappings/crash.ini`; returns the config path.
+pub fn write_config(
+    dir: &Path,
+    name: &str,
+    port: u16,
+    sl1_url: &str,
+    extra: &[(&str, String)],
+) -> PathBuf {
+    let mappings = dir.join("mappings");
+    std::fs::create_dir_all(&mappings).unwrap();
+    std::fs::write(mappings.join("crash.ini"), MAPPING).unwrap();
+    let mut keys: Vec<(&str, String)> = vec![
+        ("server_host", "127.0.0.1".into()),
+        ("server_port", port.to_string()),
+        ("mappings_dir", mappings.display().to_string()),
+        ("data_dir", dir.join("data").display().to_string()),
+        ("sl1_api_url", sl1_url.into()),
+        ("sl1_username", "user".into()),
+        ("sl1_password", "pass".into()),
+        ("sl1_timeout", "5s".into()),
+        ("max_worker_threads", "16".into()),
+        ("queue_max_size", "100000".into()),
+        ("shutdown_grace_period", "2s".into()),
+        ("log_level", "warn".into()),
+    ];
+    for (key, value) in extra {
+        keys.retain(|(k, _)| k != key);
+        keys.push((key, value.clone()));
+    }
+    let path = dir.join(format!("{name}.ini"));
+    std::fs::write(
+        &path,
+        keys.iter()
+            .map(|(k, v)| format!("{k} = {v}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    path
+}
+
+/// A `genhook serve` process, killed (SIGKILL) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `genhook serve --config CONFIG` and waits until `/healthz` answers.
+    pub async fn start(config: &Path, port: u16, log: PathBuf) -> Self {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_genhook"))
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .env_remove("GENHOOK_ADMIN_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .unwrap();
+        let mut server = Self { child, port, log };
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("genhook exited with {status}: {}", server.log_text());
+            }
+            let up = client
+                .get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .await;
+            if up.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("genhook did not come up: {}", server.log_text());
+    }
+
+    /// SIGKILL, now.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Sends webhooks `0..n` (`{"n": i}`) with `concurrency` in flight, spread over `ports` in turn;
+/// calls `on_accepted(count)` after each 202. Returns the numbers answered 202.
+pub async fn flood(
+    ports: &[u16],
+    n: usize,
+    concurrency: usize,
+    on_accepted: Arc<dyn Fn(usize) + Send + Sync>,
+) -> HashSet<usize> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let next = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(Mutex::new(HashSet::new()));
+    let ports: Arc<Vec<u16>> = Arc::new(ports.to_vec());
+    let senders: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, next, accepted, ports, on_accepted) = (
+                client.clone(),
+                next.clone(),
+                accepted.clone(),
+                ports.clone(),
+                on_accepted.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return;
+                    }
+                    let port = ports[i % ports.len()];
+                    let sent = client
+                        .post(format!("http://127.0.0.1:{port}/webhook/crash"))
+                        .header("content-type", "application/json")
+                        .body(format!("{{\"n\": {i}}}"))
+                        .send()
+                        .await;
+                    if sent.is_ok_and(|r| r.status() == 202) {
+                        let count = {
+                            let mut set = accepted.lock().unwrap();
+                            set.insert(i);
+                            set.len()
+                        };
+                        on_accepted(count);
+                    }
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let set = accepted.lock().unwrap().clone();
+    set
+}
+
+/// How many times each `crash N` message was accepted by SL1.
+pub fn delivered(messages: impl IntoIterator<Item = String>) -> HashMap<usize, usize> {
+    let mut counts = HashMap::new();
+    for message in messages {
+        if let Some(n) = message
+            .strip_prefix("crash ")
+            .and_then(|n| n.trim().parse().ok())
+        {
+            *counts.entry(n).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// Lost (202'd, never delivered) and duplicated (delivered more than once) counts.
+pub fn tally(accepted: &HashSet<usize>, counts: &HashMap<usize, usize>) -> (usize, usize) {
+    let lost = accepted.iter().filter(|n| !counts.contains_key(n)).count();
+    let duplicates = counts.values().map(|c| c.saturating_sub(1)).sum();
+    (lost, duplicates)
+}

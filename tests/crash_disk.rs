@@ -1,0 +1,97 @@
+//! Crash test, disk backend: 2,000 webhooks sent concurrently while SL1 is slow, the server
+//! SIGKILLed mid-way, restarted on the same data dir: every webhook answered 202 reaches SL1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+mod crash_common;
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crash_common::{delivered, flood, free_port, tally, write_config, Server};
+use support::sl1_mock::{Answer, Sl1Mock};
+
+const WEBHOOKS: usize = 2_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_millis(15)))
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = write_config(
+        dir.path(),
+        "genhook",
+        port,
+        &sl1.url(),
+        &[("queue_backend", "disk".into())],
+    );
+    let server = Arc::new(Mutex::new(Some(
+        Server::start(&config, port, dir.path().join("first.log")).await,
+    )));
+
+    // SIGKILL once half of the webhooks were accepted; the flood goes on against a dead port.
+    let victim = Arc::clone(&server);
+    let killed_at = Arc::new(Mutex::new(None));
+    let killed = Arc::clone(&killed_at);
+    let accepted = flood(
+        &[port],
+        WEBHOOKS,
+        64,
+        Arc::new(move |count| {
+            if count == WEBHOOKS / 2 {
+                if let Some(mut s) = victim.lock().unwrap().take() {
+                    s.kill();
+                    *killed.lock().unwrap() = Some(count);
+                }
+            }
+        }),
+    )
+    .await;
+    assert!(
+        killed_at.lock().unwrap().is_some(),
+        "the server was killed mid-way"
+    );
+    let delivered_before_restart = sl1.accepted().len();
+    assert!(
+        delivered_before_restart < accepted.len(),
+        "the kill left undelivered events ({delivered_before_restart} of {})",
+        accepted.len()
+    );
+
+    // Restart on the same data dir.
+    let restarted = Server::start(&config, port, dir.path().join("second.log")).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let counts = delivered(
+            sl1.accepted()
+                .iter()
+                .filter_map(|r| r.message().map(str::to_owned)),
+        );
+        let (lost, _) = tally(&accepted, &counts);
+        if lost == 0 || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counts = delivered(
+        sl1.accepted()
+            .iter()
+            .filter_map(|r| r.message().map(str::to_owned)),
+    );
+    let (lost, duplicates) = tally(&accepted, &counts);
+    println!(
+        "crash_disk: sent {WEBHOOKS}, answered 202 {}, delivered before the kill {delivered_before_restart}, lost {lost}, duplicates {duplicates}, SL1 max in flight {}",
+        accepted.len(),
+        sl1.max_in_flight()
+    );
+    assert_eq!(
+        lost,
+        0,
+        "every 202 reached SL1; server log:\n{}",
+        restarted.log_text()
+    );
+    assert!(counts.keys().all(|n| *n < WEBHOOKS));
+}

@@ -1,0 +1,141 @@
+//! Crash test, redis backend: two GenHook processes share one Redis; 2,000 webhooks are sent
+//! concurrently to both while SL1 is slow, one is SIGKILLed mid-way: the survivor reclaims what
+//! the dead one had read, and every webhook answered 202 reaches SL1.
+//!
+//! Skipped with "skipped: no Redis at 127.0.0.1:6379" when Redis is absent; fails then under
+//! CI=true. Uses its own Redis database number so it never touches other tests' keys.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods
+)]
+
+mod crash_common;
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crash_common::{delivered, flood, free_port, tally, write_config, Server};
+use support::sl1_mock::{Answer, Sl1Mock};
+
+const WEBHOOKS: usize = 2_000;
+
+async fn redis_db() -> Option<String> {
+    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let conn = tokio::time::timeout(
+        Duration::from_secs(2),
+        client.get_multiplexed_async_connection(),
+    )
+    .await;
+    let Ok(Ok(_)) = conn else {
+        println!("skipped: no Redis at 127.0.0.1:6379");
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "Redis is required when CI=true"
+        );
+        return None;
+    };
+    // A database of its own (1..=15), emptied of GenHook's keys from an earlier run.
+    let url = format!("redis://127.0.0.1:6379/{}", 1 + std::process::id() % 15);
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("genhook:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        redis::cmd("DEL")
+            .arg(&keys)
+            .query_async::<()>(&mut conn)
+            .await
+            .unwrap();
+    }
+    Some(url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_of_two_instances_killed_mid_way_loses_nothing() {
+    let Some(redis_url) = redis_db().await else {
+        return;
+    };
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_millis(15)))
+        .start()
+        .await;
+    let extra = [
+        ("queue_backend", "redis".to_owned()),
+        ("redis_url", redis_url),
+        ("redis_claim_idle", "2s".to_owned()),
+    ];
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (port_a, port_b) = (free_port(), free_port());
+    let config_a = write_config(dir_a.path(), "a", port_a, &sl1.url(), &extra);
+    let config_b = write_config(dir_b.path(), "b", port_b, &sl1.url(), &extra);
+    let a = Arc::new(Mutex::new(Some(
+        Server::start(&config_a, port_a, dir_a.path().join("a.log")).await,
+    )));
+    let survivor = Server::start(&config_b, port_b, dir_b.path().join("b.log")).await;
+
+    let started = tokio::time::Instant::now();
+    println!("crash_redis: servers up");
+    let victim = Arc::clone(&a);
+    let killed = Arc::new(Mutex::new(false));
+    let killed_flag = Arc::clone(&killed);
+    let accepted = flood(
+        &[port_a, port_b],
+        WEBHOOKS,
+        64,
+        Arc::new(move |count| {
+            if count == WEBHOOKS / 2 {
+                if let Some(mut s) = victim.lock().unwrap().take() {
+                    s.kill();
+                    *killed_flag.lock().unwrap() = true;
+                }
+            }
+        }),
+    )
+    .await;
+    assert!(*killed.lock().unwrap(), "instance A was killed mid-way");
+
+    let flooded = tokio::time::Instant::now();
+    println!(
+        "crash_redis: flood done in {:?}, delivered so far {}",
+        flooded - started,
+        sl1.accepted().len()
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let counts = delivered(
+            sl1.accepted()
+                .iter()
+                .filter_map(|r| r.message().map(str::to_owned)),
+        );
+        if tally(&accepted, &counts).0 == 0 || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counts = delivered(
+        sl1.accepted()
+            .iter()
+            .filter_map(|r| r.message().map(str::to_owned)),
+    );
+    let (lost, duplicates) = tally(&accepted, &counts);
+    println!(
+        "crash_redis: sent {WEBHOOKS}, answered 202 {}, lost {lost}, duplicates {duplicates}, SL1 max in flight {}",
+        accepted.len(),
+        sl1.max_in_flight()
+    );
+    assert_eq!(
+        lost,
+        0,
+        "every 202 reached SL1; survivor log:\n{}",
+        survivor.log_text()
+    );
+}
