@@ -81,8 +81,12 @@ fn github_source() -> Arc<CompiledSource> {
 }
 
 /// The immediate inner service every entry wraps.
-fn leaf() -> impl tower::Service<WebhookRequest, Response = WebhookResponse, Error = PipelineError>
-       + Clone
+fn leaf() -> impl tower::Service<
+    WebhookRequest,
+    Response = WebhookResponse,
+    Error = PipelineError,
+    Future = impl std::future::Future<Output = Result<WebhookResponse, PipelineError>> + Send,
+> + Clone
        + Send
        + Sync
        + 'static {
@@ -182,8 +186,40 @@ fn stages(c: &mut Criterion) {
         &identified(&body),
     );
 
-    // verify and identify: their owners add `verify/<scheme>` and `identify/github` entries
-    // here, in this group, so that they are read against the same baseline.
+    // verify: GitHub's HMAC-SHA256 over the whole 25 KB body, compared in constant time.
+    let secrets = genhook_verify::Secrets::parse("s3cret").unwrap();
+    let mut signed = identified(&body);
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(b"s3cret").unwrap();
+    hmac::Mac::update(&mut mac, &body);
+    let signature = format!(
+        "sha256={}",
+        hex::encode(hmac::Mac::finalize(mac).into_bytes())
+    );
+    signed
+        .headers_mut()
+        .insert("x-hub-signature-256", signature.parse().unwrap());
+    entry(
+        &mut group,
+        &rt,
+        "verify/github",
+        genhook_verify::VerifyLayer::new(genhook_verify::scheme::github::verifier(&secrets))
+            .layer(leaf()),
+        &signed,
+    );
+
+    // identify: the one JSON parse of the webhook, event type and delivery id from the headers.
+    let mut unparsed = identified(&body);
+    unparsed.extensions_mut().remove::<Payload>();
+    entry(
+        &mut group,
+        &rt,
+        "identify/github",
+        genhook_identify::IdentifyLayer::new(genhook_identify::IdentifySettings::for_provider(
+            genhook_identify::Provider::Github,
+        ))
+        .layer(leaf()),
+        &unparsed,
+    );
 
     // rate_limit: a quota it never reaches, so every request pays the GCRA check and passes.
     let quota = parse_rate("1000000000/s burst 1000000000").unwrap();
