@@ -579,3 +579,52 @@ async fn provider_handshakes_are_answered_and_not_forwarded() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sl1.request_count(), 0, "a handshake reached SL1");
 }
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+#[tokio::test]
+async fn ssl_enabled_serves_https_with_the_configured_certificate() {
+    let pki = support::sl1_mock::TestPki::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, pem("CERTIFICATE", &pki.identity.cert_chain[0])).unwrap();
+    std::fs::write(&key, pem("PRIVATE KEY", pki.identity.key.secret_der())).unwrap();
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .set("ssl_enabled", "true")
+        .set("ssl_cert_path", cert.display())
+        .set("ssl_key_path", key.display())
+        .start()
+        .await;
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{}/webhook/github", genhook.addr.port());
+    let response = client
+        .post(&url)
+        .header("x-github-event", "pull_request")
+        .body(fixture("github/pull_request.opened.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/healthz", genhook.addr.port()))
+        .send()
+        .await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}
