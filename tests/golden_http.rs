@@ -9,37 +9,14 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
+use support::golden;
 use support::sl1_mock::Sl1Mock;
 use support::TestGenHook;
 
-fn repo_file(path: &str) -> String {
-    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn shipped_mappings() -> Vec<(String, String)> {
-    let mut files: Vec<_> = std::fs::read_dir(repo_file("mappings"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "ini"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read_to_string(path).unwrap())
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn every_golden_payload_reaches_sl1_with_its_expected_message_over_http() {
-    let manifest: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(repo_file("tests/fixtures/golden.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest = golden::manifest();
     let sl1 = Sl1Mock::start().await;
-    let mappings = shipped_mappings();
     let mut failures = Vec::new();
     let mut delivered = 0;
     for entry in &manifest {
@@ -54,24 +31,15 @@ async fn every_golden_payload_reaches_sl1_with_its_expected_message_over_http() 
         };
         // A fresh service per entry: several published fixtures share one delivery id, which
         // de-duplication would (rightly) drop when replayed to the same service.
-        let mut builder = TestGenHook::builder().sl1(&sl1.url());
-        for (file, text) in &mappings {
-            builder = builder.mapping(file, text);
-        }
-        let genhook = builder.start().await;
-        let headers: Vec<(String, String)> = entry["headers"]
-            .as_object()
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let genhook = golden::with_shipped_mappings(TestGenHook::builder().sl1(&sl1.url()))
+            .start()
+            .await;
+        let headers = golden::headers(entry);
         let headers: Vec<(&str, &str)> = headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let body = std::fs::read(repo_file(&format!("tests/fixtures/{fixture}"))).unwrap();
+        let body = golden::body(entry);
         let response = genhook
             .post(&format!("/webhook/{source}"), &headers, body)
             .await;

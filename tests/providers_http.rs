@@ -8,32 +8,15 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
+use support::golden::{self, repo_file, with_shipped_mappings as shipped_mappings};
 use support::sl1_mock::Sl1Mock;
 use support::TestGenHook;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn repo_file(path: &str) -> String {
-    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn shipped_mappings(mut builder: support::TestBuilder) -> support::TestBuilder {
-    for entry in std::fs::read_dir(repo_file("mappings")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "ini") {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            builder = builder.mapping(&name, &std::fs::read_to_string(&path).unwrap());
-        }
-    }
-    builder
-}
-
 #[tokio::test]
 async fn every_providers_fixture_is_identified_on_post_webhook() {
-    let manifest: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(repo_file("tests/fixtures/golden.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest = golden::manifest();
     let genhook = shipped_mappings(TestGenHook::builder())
         .set("queue_max_size", 1000)
         .start()
@@ -45,19 +28,12 @@ async fn every_providers_fixture_is_identified_on_post_webhook() {
         if entry["event"] == "ping" {
             continue; // a handshake: answered before a source's event is accepted
         }
-        let headers: Vec<(String, String)> = entry["headers"]
-            .as_object()
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = golden::headers(entry);
         let headers: Vec<(&str, &str)> = headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let body = std::fs::read(repo_file(&format!("tests/fixtures/{fixture}"))).unwrap();
+        let body = golden::body(entry);
         let response = genhook.post("/webhook", &headers, body).await;
         let status = response.status().as_u16();
         let answer: Value =
