@@ -8,7 +8,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crash_common::{delivered, flood, free_port, tally, write_config, Server};
+use crash_common::{delivered, flood, free_port, settle, write_config, Server};
 use support::sl1_mock::{Answer, Sl1Mock};
 
 const WEBHOOKS: usize = 2_000;
@@ -63,25 +63,14 @@ async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
 
     // Restart on the same data dir.
     let restarted = Server::start(&config, port, dir.path().join("second.log")).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let counts = delivered(
-            sl1.accepted()
-                .iter()
-                .filter_map(|r| r.message().map(str::to_owned)),
-        );
-        let (lost, _) = tally(&accepted, &counts);
-        if lost == 0 || tokio::time::Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let counts = delivered(
+    let messages = || {
         sl1.accepted()
             .iter()
-            .filter_map(|r| r.message().map(str::to_owned)),
-    );
-    let (lost, duplicates) = tally(&accepted, &counts);
+            .filter_map(|r| r.message().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let (lost, duplicates) = settle(&accepted, Duration::from_secs(60), messages).await;
+    let counts = delivered(messages());
     println!(
         "crash_disk: sent {WEBHOOKS}, answered 202 {}, delivered before the kill {delivered_before_restart}, lost {lost}, duplicates {duplicates}, SL1 max in flight {}",
         accepted.len(),

@@ -17,7 +17,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crash_common::{delivered, flood, free_port, tally, write_config, Server};
+use crash_common::{flood, free_port, settle, write_config, Server};
 use support::sl1_mock::{Answer, Sl1Mock};
 
 const WEBHOOKS: usize = 2_000;
@@ -109,24 +109,13 @@ async fn one_of_two_instances_killed_mid_way_loses_nothing() {
         flooded - started,
         sl1.accepted().len()
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let counts = delivered(
-            sl1.accepted()
-                .iter()
-                .filter_map(|r| r.message().map(str::to_owned)),
-        );
-        if tally(&accepted, &counts).0 == 0 || tokio::time::Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let counts = delivered(
+    let (lost, duplicates) = settle(&accepted, Duration::from_secs(60), || {
         sl1.accepted()
             .iter()
-            .filter_map(|r| r.message().map(str::to_owned)),
-    );
-    let (lost, duplicates) = tally(&accepted, &counts);
+            .filter_map(|r| r.message().map(str::to_owned))
+            .collect()
+    })
+    .await;
     println!(
         "crash_redis: sent {WEBHOOKS}, answered 202 {}, lost {lost}, duplicates {duplicates}, SL1 max in flight {}",
         accepted.len(),

@@ -202,3 +202,20 @@ pub fn tally(accepted: &HashSet<usize>, counts: &HashMap<usize, usize>) -> (usiz
     let duplicates = counts.values().map(|c| c.saturating_sub(1)).sum();
     (lost, duplicates)
 }
+
+/// Polls what SL1 accepted so far (`messages`) until every 202'd webhook was delivered or
+/// `limit` passed, then returns the lost and duplicated counts.
+pub async fn settle(
+    accepted: &HashSet<usize>,
+    limit: Duration,
+    messages: impl Fn() -> Vec<String>,
+) -> (usize, usize) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let (lost, duplicates) = tally(accepted, &delivered(messages()));
+        if lost == 0 || tokio::time::Instant::now() > deadline {
+            return (lost, duplicates);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
