@@ -389,6 +389,7 @@ fn worker_settings(config: &Config) -> worker::WorkerSettings {
             .clone()
             .unwrap_or_else(|| Secret::new("")),
         sl1_timeout: config.sl1_timeout,
+        processing_timeout: config.processing_timeout,
         sl1_retry_attempts: config.sl1_retry_attempts,
         sl1_ca_file: config.sl1_ca_file.clone(),
         breaker_threshold: config.sl1_breaker_threshold,

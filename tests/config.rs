@@ -195,7 +195,7 @@ fn defaults_are_those_of_the_design_and_pass_validation() {
     assert_eq!(c.sl1_breaker_cooldown, Duration::from_secs(30));
     assert_eq!(c.max_worker_threads, 8);
     assert_eq!(c.queue_max_size, 10_000);
-    assert_eq!(c.processing_timeout, Duration::from_secs(30));
+    assert_eq!(c.processing_timeout, Duration::from_secs(300));
     assert_eq!(c.shutdown_grace_period, Duration::from_secs(60));
     assert_eq!(c.log_level, LogLevel::Info);
     assert_eq!(c.log_file, None);

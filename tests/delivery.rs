@@ -134,6 +134,40 @@ async fn retries_stop_after_sl1_retry_attempts() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn the_deadline_cuts_the_last_attempt_short_and_stops_retries() {
+    let (stack, mut handle) = paused_stack();
+    let started = Instant::now();
+    // 30 s per attempt, 1 s backoff, but the whole delivery is due in 40 s.
+    let request = request().with_deadline(started + Duration::from_secs(40));
+    let delivery = tokio::spawn(stack.oneshot(request.clone()));
+
+    let (_, first) = handle.next_request().await.unwrap();
+    let (_, second) = handle.next_request().await.unwrap();
+    assert_eq!(started.elapsed(), Duration::from_secs(31));
+    let error = delivery.await.unwrap().unwrap_err();
+    assert!(error.is::<tower::timeout::error::Elapsed>(), "{error}");
+    // The second attempt got the 9 s left, not a full sl1_timeout; no third one.
+    assert_eq!(started.elapsed(), Duration::from_secs(40));
+    assert!(request.is_past_deadline());
+    drop((first, second));
+    assert!(handle.next_request().await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_retry_starts_when_its_backoff_would_pass_the_deadline() {
+    let (stack, mut handle) = paused_stack();
+    let started = Instant::now();
+    let request = request().with_deadline(started + Duration::from_secs(5));
+    let delivery = tokio::spawn(stack.oneshot(request.clone()));
+    let (_, send) = handle.next_request().await.unwrap();
+    // SL1 asks for 7 s: more than the 5 s the delivery has.
+    send.send_error(status(429, Some(7)));
+    assert!(delivery.await.unwrap().is_err());
+    assert_eq!(started.elapsed(), Duration::ZERO, "gave up at once");
+    assert!(handle.next_request().await.is_none());
+}
+
 // === the pool against a real loopback SL1 ===
 
 fn settings(sl1: &Sl1Mock) -> WorkerSettings {
@@ -214,6 +248,53 @@ async fn sl1_400_is_called_once_and_dead_lettered() {
         "{last_error}"
     );
     pool.shutdown(Duration::from_secs(1)).await;
+}
+
+/// SL1 never answers in time: the event is dead-lettered as `timed_out` once
+/// `processing_timeout` is over, long before `sl1_timeout` or the retries would end.
+async fn hung_sl1_times_out(model: ThreadingModel) {
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_secs(20)))
+        .start()
+        .await;
+    let queue = MemoryQueue::new();
+    queue.push(test_event("slow", "github", "one"));
+    let settings = WorkerSettings {
+        sl1_timeout: Duration::from_secs(10),
+        processing_timeout: Duration::from_millis(700),
+        threading: model,
+        ..settings(&sl1)
+    };
+    let started = std::time::Instant::now();
+    let pool = spawn_pool(settings, &queue);
+
+    queue.wait_settled(1, WAIT).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "{model:?}: took {took:?}");
+    assert!(queue.acked().is_empty());
+    let dead = queue.dead();
+    assert_eq!(dead.len(), 1, "{model:?}");
+    let last_error = dead[0].last_error.as_deref().unwrap();
+    assert!(
+        last_error.contains("processing_timeout"),
+        "{model:?}: {last_error}"
+    );
+    assert_eq!(
+        sl1.request_count(),
+        1,
+        "{model:?}: no retry after the budget"
+    );
+    pool.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processing_timeout_dead_letters_a_hung_delivery() {
+    hung_sl1_times_out(ThreadingModel::Hybrid).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processing_timeout_dead_letters_a_hung_delivery_on_worker_threads() {
+    hung_sl1_times_out(ThreadingModel::ThreadPool).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@
 //! | `sl1_breaker_threshold` / `sl1_breaker_cooldown` | `5` / `30s` |
 //! | `max_worker_threads` = `max_threads` | `8` |
 //! | `queue_max_size` = `queue_size` | `10000` |
-//! | `processing_timeout` = `thread_timeout` | `30s` |
+//! | `processing_timeout` = `thread_timeout` | `5m` |
 //! | `shutdown_grace_period` | `60s` |
 //! | `<source>_max_concurrent` | unset (no per-source limit) |
 //! | `log_level` / `log_file` / `log_rotation` / `log_max_size` | `info` / stderr / `daily` / `100MB` |
@@ -46,8 +46,10 @@ pub const SL1_BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
 pub const MAX_WORKER_THREADS: usize = 8;
 /// `queue_max_size`.
 pub const QUEUE_MAX_SIZE: usize = 10_000;
-/// `processing_timeout`.
-pub const PROCESSING_TIMEOUT: Duration = Duration::from_secs(30);
+/// `processing_timeout`: room for every attempt of the default retry policy (four hung attempts of
+/// `sl1_timeout` and their backoff take about 2 minutes) and an SL1 `Retry-After` of a minute or two.
+/// The project notes' example value, `30s`, would dead-letter an event after one hung attempt.
+pub const PROCESSING_TIMEOUT: Duration = Duration::from_secs(300);
 /// `shutdown_grace_period`.
 pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(60);
 /// `log_level`.

@@ -1,9 +1,9 @@
 //! SL1 delivery: the dispatch worker pool and the tower stack it delivers through.
 //!
 //! ```text
-//! queue.next() ─► worker ─► Retry ► CircuitBreaker ► ConcurrencyLimit ► Timeout ► Sl1Client ─► SL1
+//! queue.next() ─► worker ─► Retry ► CircuitBreaker ► ConcurrencyLimit ► AttemptTimeout ► Sl1Client ─► SL1
 //!                   │ ack on success, requeue while the circuit is open,
-//!                   └ dead_letter on a permanent failure or exhausted retries
+//!                   └ dead_letter on a permanent failure, exhausted retries or `processing_timeout`
 //! ```
 //!
 //! | module | holds |
@@ -11,6 +11,7 @@
 //! | [`settings`] | [`WorkerSettings`], [`ThreadingModel`]: plain data the config maps into |
 //! | [`sl1`] | [`Sl1Client`] (the leaf service), [`Sl1Request`], [`Sl1Error`], the blocking client |
 //! | [`policy`] | [`Sl1RetryPolicy`] and [`Backoff`]: retry classification by error type |
+//! | [`attempt_timeout`] | the per-attempt timeout: `sl1_timeout`, cut short by the delivery's deadline |
 //! | [`breaker`] | a generic circuit-breaker middleware and its shared [`Breaker`] |
 //! | [`stack`] | the fixed-order stack ([`sl1_stack`], [`Deliverer`]) |
 //! | [`outbox`] | alerts to the log and `outbox.jsonl` when `sl1_api_url` is unset |
@@ -19,6 +20,7 @@
 //! GenHook also alerts about itself (circuit open, DLQ over its threshold): see `alerts.rs`.
 
 mod alerts;
+pub mod attempt_timeout;
 pub mod breaker;
 pub mod outbox;
 pub mod policy;
@@ -28,6 +30,7 @@ pub mod sl1;
 pub mod stack;
 
 pub use alerts::SELF_SOURCE;
+pub use attempt_timeout::{AttemptTimeout, AttemptTimeoutLayer};
 pub use breaker::{Breaker, BreakerOpen, BreakerState, CircuitBreaker, CircuitBreakerLayer};
 pub use outbox::Outbox;
 pub use policy::{Backoff, Sl1RetryPolicy};

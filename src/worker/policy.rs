@@ -179,6 +179,16 @@ impl Policy<Sl1Request, Sl1Response, BoxError> for Sl1RetryPolicy {
             return None;
         }
         let delay = self.backoff.delay(self.retries, hint);
+        if request
+            .deadline()
+            .is_some_and(|deadline| tokio::time::Instant::now() + delay >= deadline)
+        {
+            tracing::debug!(
+                event_id = %request.event_id,
+                "No retry: it would start after the delivery's processing_timeout."
+            );
+            return None;
+        }
         self.retries += 1;
         ::metrics::counter!(metrics::SL1_RETRIES).increment(1);
         tracing::debug!(

@@ -5,7 +5,8 @@
 //! |---|---|
 //! | SL1 accepted it (or it went to the outbox) | `ack`; `genhook_delivery_latency_seconds{source}` records receipt → accepted |
 //! | rendering had failed (`render_error`) | `dead_letter` at once, SL1 never called |
-//! | SL1 refused it (4xx other than 408/429), or retries exhausted | attempts and last error recorded, `dead_letter` |
+//! | SL1 refused it (4xx other than 408/429), or retries exhausted | attempts and last error recorded, `dead_letter` (reason `rejected` / `retries_exhausted`) |
+//! | `processing_timeout` passed (counted from when the worker took the event; no attempt runs past it, no retry starts that would end after it) | `dead_letter`, reason `timed_out` |
 //! | circuit open | `requeue(event, cooldown)` and the worker waits out the cooldown instead of spinning |
 //!
 //! ## Threading models (`threading_model`)
@@ -41,7 +42,7 @@ use tower::BoxError;
 use super::alerts::SelfMonitor;
 use super::breaker::Breaker;
 use super::outbox::Outbox;
-use super::policy::{classify, Verdict};
+use super::policy::{classify, Sl1RetryPolicy, Verdict};
 use super::settings::{ThreadingModel, WorkerSettings};
 use super::sl1::{BlockingSl1Client, Sl1Client, Sl1Error, Sl1Request};
 use super::stack::Deliverer;
@@ -394,11 +395,21 @@ fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn outcome_of_error(error: &BoxError, attempts: u32) -> Outcome {
+/// What becomes of an event whose delivery failed with `error` after `attempts` attempts;
+/// `out_of_time`: the delivery stopped at its `processing_timeout`, not for want of retries.
+fn outcome_of_error(error: &BoxError, attempts: u32, out_of_time: bool) -> Outcome {
     match classify(error) {
         // Never requeue for "now" while the circuit refuses: the worker would spin.
         Verdict::BreakerOpen { retry_in } => Outcome::Requeue {
             delay: retry_in.max(MIN_BREAKER_WAIT),
+            attempts,
+        },
+        Verdict::Retry { .. } if out_of_time => Outcome::DeadLetter {
+            reason: "timed_out",
+            error: format!(
+                "not delivered within processing_timeout: {}",
+                describe(error.as_ref())
+            ),
             attempts,
         },
         Verdict::Retry { .. } => Outcome::DeadLetter {
@@ -446,12 +457,15 @@ impl Ctx {
                 Err(error) => outbox_failed(&error),
             },
             Target::Sl1(deliverer) => {
-                let request = Sl1Request::from_event(event);
+                let request = self.request(event);
                 let result = deliverer.deliver(request.clone()).await;
                 let attempts = request.attempts();
                 match result {
                     Ok(_) => Outcome::Delivered { attempts },
-                    Err(error) => outcome_of_error(&error, attempts),
+                    Err(error) => {
+                        let out_of_time = self.out_of_time(&request, deliverer.policy());
+                        outcome_of_error(&error, attempts, out_of_time)
+                    }
                 }
             }
         }
@@ -483,7 +497,7 @@ impl Ctx {
                 }
             }
         };
-        let request = Sl1Request::from_event(event);
+        let request = self.request(event);
         let policy = deliverer.policy();
         let limit = deliverer.limit(&event.source);
         let mut retries = 0;
@@ -516,11 +530,15 @@ impl Ctx {
             } else {
                 permit.success();
             }
-            if !error.is_retryable() || retries >= policy.max_retries() {
-                let boxed: BoxError = Box::new(error);
-                return outcome_of_error(&boxed, request.attempts());
-            }
             let delay = policy.backoff().delay(retries, error.retry_after());
+            let no_time_left = request
+                .deadline()
+                .is_some_and(|deadline| Instant::now() + delay >= deadline);
+            if !error.is_retryable() || retries >= policy.max_retries() || no_time_left {
+                let out_of_time = self.out_of_time(&request, policy);
+                let boxed: BoxError = Box::new(error);
+                return outcome_of_error(&boxed, request.attempts(), out_of_time);
+            }
             retries += 1;
             ::metrics::counter!(metrics::SL1_RETRIES).increment(1);
             if handle.block_on(pause(delay, phase)) {
@@ -530,6 +548,18 @@ impl Ctx {
                 };
             }
         }
+    }
+
+    /// The SL1 request for `event`, due within `processing_timeout` from now.
+    fn request(&self, event: &Event) -> Sl1Request {
+        Sl1Request::from_event(event)
+            .with_deadline(Instant::now() + self.settings.processing_timeout)
+    }
+
+    /// Whether a failed delivery stopped for want of time rather than of retries: its deadline
+    /// passed, or retries were left that the deadline did not allow.
+    fn out_of_time(&self, request: &Sl1Request, policy: &Sl1RetryPolicy) -> bool {
+        request.is_past_deadline() || request.attempts() <= policy.max_retries()
     }
 
     /// Acks, requeues or dead-letters the event; how long the worker should wait afterwards.

@@ -25,6 +25,9 @@ pub struct WorkerSettings {
     pub sl1_password: Secret,
     /// Per-attempt timeout (`sl1_timeout`, default 30 s).
     pub sl1_timeout: Duration,
+    /// Time limit for delivering one event, every attempt and backoff wait included
+    /// (`processing_timeout`, default 5 min), counted from when a worker takes it.
+    pub processing_timeout: Duration,
     /// Retries after the first attempt (`sl1_retry_attempts`, default 3).
     pub sl1_retry_attempts: u32,
     /// The first retry's backoff, doubled for each further retry (not an INI key; 1 s).
@@ -57,6 +60,7 @@ impl Default for WorkerSettings {
             sl1_username: String::new(),
             sl1_password: Secret::new(""),
             sl1_timeout: Duration::from_secs(30),
+            processing_timeout: Duration::from_secs(300),
             sl1_retry_attempts: 3,
             retry_backoff_base: Duration::from_secs(1),
             retry_backoff_max: Duration::from_secs(60),
@@ -79,6 +83,7 @@ impl fmt::Debug for WorkerSettings {
             .field("sl1_username", &self.sl1_username)
             .field("sl1_password", &self.sl1_password)
             .field("sl1_timeout", &self.sl1_timeout)
+            .field("processing_timeout", &self.processing_timeout)
             .field("sl1_retry_attempts", &self.sl1_retry_attempts)
             .field("retry_backoff_base", &self.retry_backoff_base)
             .field("retry_backoff_max", &self.retry_backoff_max)

@@ -52,6 +52,7 @@ pub struct Sl1Request {
     /// The provider's delivery id, when it sent one.
     pub delivery_id: Option<Arc<str>>,
     attempts: Arc<AtomicU32>,
+    deadline: Option<Instant>,
 }
 
 impl Sl1Request {
@@ -63,7 +64,35 @@ impl Sl1Request {
             source: source.into(),
             delivery_id: None,
             attempts: Arc::new(AtomicU32::new(0)),
+            deadline: None,
         }
+    }
+
+    /// Sets the delivery's deadline (`processing_timeout` after a worker took the event): no
+    /// attempt runs past it and no retry starts that would.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The delivery's deadline, if it has one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+    }
+
+    /// The time one attempt may take: `per_attempt` (`sl1_timeout`), or less when the deadline
+    /// is nearer.
+    pub fn attempt_timeout(&self, per_attempt: Duration) -> Duration {
+        self.deadline.map_or(per_attempt, |deadline| {
+            per_attempt.min(deadline.saturating_duration_since(Instant::now()))
+        })
     }
 
     /// Adds the provider's delivery id.
@@ -405,10 +434,12 @@ impl Service<Sl1Request> for Sl1Client {
 pub struct BlockingSl1Client {
     http: reqwest::blocking::Client,
     target: Target,
+    timeout: Duration,
 }
 
 impl BlockingSl1Client {
-    /// Builds the client; the per-attempt timeout is `sl1_timeout`.
+    /// Builds the client; the per-attempt timeout is `sl1_timeout` (less when the request's
+    /// deadline is nearer).
     ///
     /// # Errors
     /// [`Sl1Error::Config`] as for [`Sl1Client::new`].
@@ -427,7 +458,11 @@ impl BlockingSl1Client {
         let http = builder
             .build()
             .map_err(|e| Sl1Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { http, target })
+        Ok(Self {
+            http,
+            target,
+            timeout: settings.sl1_timeout,
+        })
     }
 
     /// Posts one alert, blocking the calling thread.
@@ -441,6 +476,7 @@ impl BlockingSl1Client {
             .http
             .post(self.target.url.clone())
             .headers(self.target.headers_for(request))
+            .timeout(request.attempt_timeout(self.timeout))
             .json(&request.alert)
             .send();
         match sent {

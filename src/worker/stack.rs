@@ -1,10 +1,12 @@
 //! The fixed-order worker stack that delivers one alert to SL1, outermost first:
 //!
 //! ```text
-//! Retry(Sl1RetryPolicy) ► CircuitBreaker ► ConcurrencyLimit(per source) ► Timeout(sl1_timeout) ► Sl1Client
+//! Retry(Sl1RetryPolicy) ► CircuitBreaker ► ConcurrencyLimit(per source) ► AttemptTimeout(sl1_timeout) ► Sl1Client
 //! ```
 //!
-//! - the timeout is inside the retry, so `sl1_timeout` bounds each attempt, not the delivery;
+//! - the timeout is inside the retry, so `sl1_timeout` bounds each attempt; the delivery as a whole
+//!   is bounded by the request's deadline (`processing_timeout`): the last attempt is cut short at
+//!   it and the policy starts no retry that would end after it;
 //! - the breaker is inside the retry, so it sees every attempt; when open it fails fast with
 //!   `BreakerOpen`, which the policy does not retry (the worker requeues the event);
 //! - the concurrency limit is below the breaker and inside the retry, so backoff sleeps hold no
@@ -47,9 +49,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tower::limit::{ConcurrencyLimit, GlobalConcurrencyLimitLayer};
 use tower::retry::{Retry, RetryLayer};
-use tower::timeout::{Timeout, TimeoutLayer};
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 
+use super::attempt_timeout::{AttemptTimeout, AttemptTimeoutLayer};
 use super::breaker::{Breaker, CircuitBreaker, CircuitBreakerLayer, FailureClassifier};
 use super::policy::{is_outage, Backoff, Sl1RetryPolicy};
 use super::settings::WorkerSettings;
@@ -69,7 +71,7 @@ impl FailureClassifier for OutageClassifier {
 /// The worker stack around a leaf `S` (the [`Sl1Client`](super::Sl1Client) in production, a mock
 /// in tests).
 pub type Sl1Stack<S> =
-    Retry<Sl1RetryPolicy, CircuitBreaker<ConcurrencyLimit<Timeout<S>>, OutageClassifier>>;
+    Retry<Sl1RetryPolicy, CircuitBreaker<ConcurrencyLimit<AttemptTimeout<S>>, OutageClassifier>>;
 
 /// Builds the stack around `leaf`.
 pub fn sl1_stack<S>(
@@ -93,8 +95,9 @@ where
         ))
         // Per-source cap on concurrent SL1 calls (a semaphore shared by the source's clones).
         .layer(GlobalConcurrencyLimitLayer::with_semaphore(limit))
-        // Per attempt: a hung SL1 costs sl1_timeout, then the retry policy decides.
-        .layer(TimeoutLayer::new(timeout))
+        // Per attempt: a hung SL1 costs sl1_timeout (less near the deadline), then the retry
+        // policy decides.
+        .layer(AttemptTimeoutLayer::new(timeout))
         .service(leaf)
 }
 
