@@ -62,6 +62,8 @@ pub struct Answer {
     pub em7_message: Option<String>,
     /// Close the connection without answering.
     pub hang_up: bool,
+    /// The body to answer with (`{}` when unset).
+    pub body: Option<Bytes>,
 }
 
 impl Answer {
@@ -73,6 +75,7 @@ impl Answer {
             retry_after: None,
             em7_message: None,
             hang_up: false,
+            body: None,
         }
     }
 
@@ -107,6 +110,14 @@ impl Answer {
     #[must_use]
     pub fn em7_message(mut self, text: &str) -> Self {
         self.em7_message = Some(text.to_owned());
+        self
+    }
+
+    /// Answers with this body instead of `{}` (e.g. a certificate, when the mock plays another
+    /// HTTPS server than SL1).
+    #[must_use]
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
         self
     }
 
@@ -417,7 +428,11 @@ async fn handle(
         return Err(HangUp);
     }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
+    let body = answer
+        .body
+        .clone()
+        .unwrap_or_else(|| Bytes::from_static(b"{}"));
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert("content-type", "application/json".parse().unwrap());
