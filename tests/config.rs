@@ -89,8 +89,8 @@ const CASES: &[(&str, &str, Check)] = &[
     ("processing_timeout", "45s", |c| {
         c.processing_timeout == Duration::from_secs(45)
     }),
-    ("thread_timeout", "5m", |c| {
-        c.processing_timeout == Duration::from_secs(300)
+    ("thread_timeout", "2m", |c| {
+        c.processing_timeout == Duration::from_secs(120)
     }),
     ("shutdown_grace_period", "0", |c| {
         c.shutdown_grace_period.is_zero()
