@@ -37,7 +37,7 @@
 //! Reads poll (every 100 ms when idle, at once after a local enqueue) rather than `BLOCK`, so one
 //! multiplexed connection serves every worker.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -145,6 +145,10 @@ struct State {
     local: Lanes<Entry>,
     /// Event id to (stream, entry id) of what `next` handed out.
     leased: HashMap<String, (String, String)>,
+    /// (stream, entry id) of every entry this process read and has not finished with yet (in
+    /// `local`, handed out, being requeued or acknowledged): read again (its own pending entries
+    /// after an outage, `XAUTOCLAIM`), it is not handed out twice.
+    held: HashSet<(String, String)>,
     closed: bool,
 }
 
@@ -424,6 +428,7 @@ impl Inner {
             match self.acknowledge(&stream, &id).await {
                 Ok(()) => {
                     tracing::info!(backend = "redis", %event_id, "Acknowledged a delivered event once Redis was back.");
+                    self.let_go(Some(&(stream, id)));
                     self.depth_down();
                     return;
                 }
@@ -436,6 +441,7 @@ impl Inner {
                 }
                 Err(error) => {
                     tracing::error!(backend = "redis", %event_id, %error, "Cannot acknowledge a delivered event; it may be delivered again.");
+                    self.let_go(Some(&(stream, id)));
                     return;
                 }
             }
@@ -450,17 +456,79 @@ impl Inner {
             });
     }
 
-    /// Hands entries to the local lanes and wakes the readers.
-    fn push_local(&self, entries: Vec<Entry>) {
+    /// Hands entries to the local lanes (but those this process holds already) and wakes the
+    /// readers; how many were new.
+    fn push_local(&self, entries: Vec<Entry>) -> usize {
         if entries.is_empty() {
-            return;
+            return 0;
         }
         let mut state = lock(&self.state);
+        let mut pushed = 0;
         for entry in entries {
-            state.local.push(entry.event.priority, entry);
+            if state.held.insert((entry.stream.clone(), entry.id.clone())) {
+                state.local.push(entry.event.priority, entry);
+                pushed += 1;
+            }
         }
         drop(state);
-        self.ready.notify_waiters();
+        if pushed > 0 {
+            self.ready.notify_waiters();
+        }
+        pushed
+    }
+
+    /// This process is done with an entry (acknowledged, requeued, dead-lettered, or failed to
+    /// and left pending for `XAUTOCLAIM`).
+    fn let_go(&self, lease: Option<&(String, String)>) {
+        if let Some(lease) = lease {
+            lock(&self.state).held.remove(lease);
+        }
+    }
+
+    /// After an outage: reads this consumer's own pending entries again (`XREADGROUP` from id
+    /// `0`). A read whose answer was lost when the connection dropped left its entries pending
+    /// under this consumer, and nothing else would hand them out before `redis_claim_idle`.
+    async fn recover_own(&self) -> Result<usize, QueueError> {
+        const PAGE: usize = 100;
+        let mut recovered = 0;
+        for stream in self.keys.streams() {
+            let mut after = "0".to_owned();
+            loop {
+                let read: Option<StreamReadReply> = self
+                    .group_query(
+                        redis::cmd("XREADGROUP")
+                            .arg("GROUP")
+                            .arg(GROUP)
+                            .arg(&self.consumer)
+                            .arg("COUNT")
+                            .arg(PAGE)
+                            .arg("STREAMS")
+                            .arg(stream)
+                            .arg(&after),
+                    )
+                    .await?;
+                let ids: Vec<StreamId> = read
+                    .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
+                    .unwrap_or_default();
+                let Some(last) = ids.last() else {
+                    break;
+                };
+                after.clone_from(&last.id);
+                recovered +=
+                    self.push_local(ids.iter().filter_map(|e| decode(stream, e)).collect());
+                if ids.len() < PAGE {
+                    break;
+                }
+            }
+        }
+        if recovered > 0 {
+            tracing::warn!(
+                backend = "redis",
+                recovered,
+                "Took back entries read just before the connection dropped."
+            );
+        }
+        Ok(recovered)
     }
 
     async fn refresh_depth(&self) -> Result<usize, QueueError> {
@@ -482,6 +550,9 @@ impl Inner {
         mut last_claim: tokio::sync::MutexGuard<'_, Instant>,
     ) -> Result<usize, QueueError> {
         let mut fetched = 0;
+        if lock(&self.outage).since.is_some() {
+            fetched += self.recover_own().await?;
+        }
         if last_claim.elapsed() >= self.claim_idle / 2 {
             let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
             for stream in self.keys.streams() {
@@ -505,13 +576,13 @@ impl Inner {
                         "Claimed entries left pending by another consumer."
                     );
                 }
-                let entries: Vec<Entry> = claimed
-                    .claimed
-                    .iter()
-                    .filter_map(|e| decode(stream, e))
-                    .collect();
-                fetched += entries.len();
-                self.push_local(entries);
+                fetched += self.push_local(
+                    claimed
+                        .claimed
+                        .iter()
+                        .filter_map(|e| decode(stream, e))
+                        .collect(),
+                );
             }
             *last_claim = Instant::now();
         }
@@ -532,8 +603,7 @@ impl Inner {
         for key in read.map(|r| r.keys).unwrap_or_default() {
             entries.extend(key.ids.iter().filter_map(|e| decode(&key.key, e)));
         }
-        fetched += entries.len();
-        self.push_local(entries);
+        fetched += self.push_local(entries);
         self.refresh_depth().await?;
         Ok(fetched)
     }
@@ -549,7 +619,13 @@ impl Inner {
         event: &Event,
         lease: Option<(String, String)>,
     ) -> Result<(), QueueError> {
-        let json = serde_json::to_string(event).map_err(|e| QueueError::Storage(Box::new(e)))?;
+        let json = match serde_json::to_string(event) {
+            Ok(json) => json,
+            Err(error) => {
+                self.let_go(lease.as_ref());
+                return Err(QueueError::Storage(Box::new(error)));
+            }
+        };
         let mut pipe = redis::pipe();
         pipe.atomic();
         pipe.cmd("XADD")
@@ -562,9 +638,9 @@ impl Inner {
             pipe.cmd("XACK").arg(stream).arg(GROUP).arg(id).ignore();
             pipe.cmd("XDEL").arg(stream).arg(id).ignore();
         }
-        pipe.query_async::<()>(&mut self.conn())
-            .await
-            .map_err(storage)
+        let result = pipe.query_async::<()>(&mut self.conn()).await;
+        self.let_go(lease.as_ref());
+        result.map_err(storage)
     }
 }
 
@@ -604,8 +680,12 @@ impl Queue for RedisQueue {
                     tokio::spawn(async move { inner.acknowledge_later(event_id, stream, id).await });
                     return Ok(());
                 }
-                Err(error) => return Err(error),
+                Err(error) => {
+                    self.inner.let_go(Some(&(stream, id)));
+                    return Err(error);
+                }
             }
+            self.inner.let_go(Some(&(stream, id)));
             self.inner.depth_down();
             Ok(())
         }
@@ -640,8 +720,13 @@ impl Queue for RedisQueue {
                 event,
                 dead_at_ms: super::now_ms(),
             };
-            let json =
-                serde_json::to_string(&letter).map_err(|e| QueueError::Storage(Box::new(e)))?;
+            let json = match serde_json::to_string(&letter) {
+                Ok(json) => json,
+                Err(error) => {
+                    self.inner.let_go(lease.as_ref());
+                    return Err(QueueError::Storage(Box::new(error)));
+                }
+            };
             let mut pipe = redis::pipe();
             pipe.atomic();
             pipe.cmd("XADD")
@@ -656,9 +741,9 @@ impl Queue for RedisQueue {
                 pipe.cmd("XACK").arg(stream).arg(GROUP).arg(entry).ignore();
                 pipe.cmd("XDEL").arg(stream).arg(entry).ignore();
             }
-            pipe.query_async::<()>(&mut self.inner.conn())
-                .await
-                .map_err(storage)?;
+            let result = pipe.query_async::<()>(&mut self.inner.conn()).await;
+            self.inner.let_go(lease.as_ref());
+            result.map_err(storage)?;
             if lease.is_some() {
                 self.inner.depth_down();
             }
