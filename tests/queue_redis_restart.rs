@@ -259,7 +259,10 @@ async fn enqueue_fails_while_redis_is_away_and_every_event_is_delivered_once_aft
     let _redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
     let took = enqueue_until_back(&*queue, "after0").await;
     println!("enqueue worked again {took:?} after Redis answered PING");
-    assert!(took < Duration::from_secs(5), "back within 5s, took {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "back within 5s, took {took:?}"
+    );
     let after = ids("after", 10);
     for id in &after[1..] {
         queue
@@ -271,10 +274,17 @@ async fn enqueue_fails_while_redis_is_away_and_every_event_is_delivered_once_aft
     let want: Vec<String> = before[1..].iter().chain(&after).cloned().collect();
     let got = drain(&*queue, &want).await;
     for id in &want {
-        assert_eq!(got.get(id), Some(&1), "{id} delivered exactly once: {got:?}");
+        assert_eq!(
+            got.get(id),
+            Some(&1),
+            "{id} delivered exactly once: {got:?}"
+        );
     }
     assert_eq!(got.len(), want.len(), "nothing else came: {got:?}");
-    assert!(!got.contains_key("refused"), "the refused event was never stored");
+    assert!(
+        !got.contains_key("refused"),
+        "the refused event was never stored"
+    );
     assert!(
         !got.contains_key("before0"),
         "the event acknowledged while Redis was away did not come again"
@@ -339,7 +349,11 @@ async fn a_redis_that_comes_back_empty_gets_its_group_recreated_and_new_events_f
     }
     let got = drain(&*queue, &new).await;
     for id in &new {
-        assert_eq!(got.get(id), Some(&1), "{id} delivered exactly once: {got:?}");
+        assert_eq!(
+            got.get(id),
+            Some(&1),
+            "{id} delivered exactly once: {got:?}"
+        );
     }
     assert_eq!(got.len(), new.len(), "nothing else came: {got:?}");
 
@@ -394,7 +408,11 @@ async fn webhooks_get_503_with_retry_after_while_redis_is_away_and_every_202_rea
     let response = tokio::time::timeout(Duration::from_secs(15), post(100))
         .await
         .expect("an answer within 15s while Redis is away");
-    assert_eq!(response.status(), 503, "Redis away is 503, never 202 or 500");
+    assert_eq!(
+        response.status(),
+        503,
+        "Redis away is 503, never 202 or 500"
+    );
     assert_eq!(
         response
             .headers()
@@ -521,7 +539,11 @@ async fn entries_read_just_before_the_connection_dropped_are_handed_out_after_th
     let started = Instant::now();
     let got = drain(&queue, &lost).await;
     for id in &lost {
-        assert_eq!(got.get(id), Some(&1), "{id} handed out exactly once: {got:?}");
+        assert_eq!(
+            got.get(id),
+            Some(&1),
+            "{id} handed out exactly once: {got:?}"
+        );
     }
     assert!(
         started.elapsed() < Duration::from_secs(10),

@@ -26,7 +26,10 @@
 //!   `Retry-After` and never `202`; the readers log once, stop reading and try again every
 //!   100 ms doubling to 2 s; an acknowledgement of an event SL1 already accepted is retried in
 //!   the background until Redis takes it (so an outage shorter than `redis_claim_idle` delivers
-//!   nothing twice). Nothing needs a GenHook restart.
+//!   nothing twice). When Redis answers again, the consumer first reads its own pending entries
+//!   (`XREADGROUP … 0`): a read whose answer was lost with the connection left entries pending
+//!   under it that nothing else would hand out before `redis_claim_idle`; entries this process
+//!   still holds are never handed out twice. Nothing needs a GenHook restart.
 //! - **Redis came back empty** (no persistence): commands that need the group (`XREADGROUP`,
 //!   `XAUTOCLAIM`) get `NOGROUP`; the group is then recreated on all three streams and the
 //!   command run once more. What was queued before is gone with Redis' data, so for the 202
