@@ -105,7 +105,9 @@ async fn replay(state: &AdminState, id: &str) -> Result<Event, AdminError> {
         Err(error) => {
             put_back(state, original, format!("replay refused: {error}")).await?;
             Err(match error {
-                QueueError::Full | QueueError::Closed => AdminError::QueueRefused(error),
+                QueueError::Full | QueueError::Closed | QueueError::Unavailable(_) => {
+                    AdminError::QueueRefused(error)
+                }
                 other => AdminError::Storage(other),
             })
         }

@@ -19,10 +19,28 @@
 //!   refreshed on every read; `queue_max_size` is checked against it, so across instances the
 //!   limit is approximate.
 //!
+//! - **Redis restarts**: the one connection is a [`ConnectionManager`]: a command that finds it
+//!   dropped fails, and the next one reconnects (each attempt bounded by 2 s, each answer by 5 s).
+//!   While Redis is away, or answers `LOADING` while it replays its AOF, every command fails with
+//!   [`QueueError::Unavailable`]: `enqueue` fails, so the webhook is answered `503` with
+//!   `Retry-After` and never `202`; the readers log once, stop reading and try again every
+//!   100 ms doubling to 2 s; an acknowledgement of an event SL1 already accepted is retried in
+//!   the background until Redis takes it (so an outage shorter than `redis_claim_idle` delivers
+//!   nothing twice). When Redis answers again, the consumer first reads its own pending entries
+//!   (`XREADGROUP … 0`): a read whose answer was lost with the connection left entries pending
+//!   under it that nothing else would hand out before `redis_claim_idle`; entries this process
+//!   still holds are never handed out twice. Nothing needs a GenHook restart.
+//! - **Redis came back empty** (no persistence): commands that need the group (`XREADGROUP`,
+//!   `XAUTOCLAIM`) get `NOGROUP`; the group is then recreated on all three streams and the
+//!   command run once more. What was queued before is gone with Redis' data, so for the 202
+//!   promise Redis must run with AOF (`appendonly yes`): `appendfsync always` keeps every
+//!   acknowledged `XADD` through a crash of the Redis machine, `everysec` may lose the last second
+//!   of them if that machine (not just the process) fails.
+//!
 //! Reads poll (every 100 ms when idle, at once after a local enqueue) rather than `BLOCK`, so one
 //! multiplexed connection serves every worker.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,7 +50,7 @@ use futures_util::FutureExt as _;
 use genhook_core::queue::{
     DeadLetter, DeadLetterFilter, DeadLetters, DedupStore, Event, Priority, Queue, QueueError,
 };
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -47,9 +65,74 @@ const GROUP: &str = "genhook";
 const READ_COUNT: usize = 8;
 /// How long an idle reader waits before polling again.
 const POLL: Duration = Duration::from_millis(100);
+/// How long `open` waits for Redis to answer.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one attempt to (re)connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a command may wait for its answer; after that it fails as [`QueueError::Unavailable`]
+/// (a webhook is then answered 503, never 202).
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The first wait of the readers after Redis stopped answering; it doubles up to [`BACKOFF_MAX`].
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// The longest wait of the readers (and of a pending acknowledgement) while Redis is away.
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
+/// A Redis error as a queue error: [`QueueError::Unavailable`] when Redis is away or not ready
+/// yet (the sender is asked to retry), [`QueueError::Storage`] otherwise.
 fn storage(error: redis::RedisError) -> QueueError {
-    QueueError::Storage(Box::new(error))
+    if is_unavailable(&error) {
+        QueueError::Unavailable(Box::new(error))
+    } else {
+        QueueError::Storage(Box::new(error))
+    }
+}
+
+/// Whether Redis is away (connection refused, dropped or timed out) or answers that it cannot
+/// take commands for now (loading its AOF after a restart, a failover, out of memory, cannot
+/// persist), rather than refusing the command itself.
+fn is_unavailable(error: &redis::RedisError) -> bool {
+    error.is_io_error()
+        || matches!(
+            error.code(),
+            Some(
+                "LOADING"
+                    | "BUSY"
+                    | "TRYAGAIN"
+                    | "MASTERDOWN"
+                    | "CLUSTERDOWN"
+                    | "READONLY"
+                    | "OOM"
+                    | "MISCONF"
+            )
+        )
+}
+
+/// Creates the consumer group on each stream (and the stream, `MKSTREAM`), reading from the
+/// start of the stream; a group that exists already (`BUSYGROUP`) is left alone.
+async fn create_groups(conn: &mut ConnectionManager, keys: &Keys) -> Result<(), QueueError> {
+    for stream in keys.streams() {
+        let created: Result<(), _> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(stream)
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(conn)
+            .await;
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => return Err(storage(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether readers are waiting for Redis to come back, since when, and until when.
+#[derive(Debug, Default)]
+struct Outage {
+    since: Option<Instant>,
+    retry_at: Option<Instant>,
+    backoff: Duration,
 }
 
 /// One entry read from a stream and not yet acknowledged.
@@ -65,6 +148,10 @@ struct State {
     local: Lanes<Entry>,
     /// Event id to (stream, entry id) of what `next` handed out.
     leased: HashMap<String, (String, String)>,
+    /// (stream, entry id) of every entry this process read and has not finished with yet (in
+    /// `local`, handed out, being requeued or acknowledged): read again (its own pending entries
+    /// after an outage, `XAUTOCLAIM`), it is not handed out twice.
+    held: HashSet<(String, String)>,
     closed: bool,
 }
 
@@ -102,12 +189,13 @@ impl Keys {
 }
 
 struct Inner {
-    conn: MultiplexedConnection,
+    conn: ConnectionManager,
     keys: Keys,
     consumer: String,
     state: Mutex<State>,
     ready: Notify,
     fetching: tokio::sync::Mutex<Instant>,
+    outage: Mutex<Outage>,
     depth: AtomicUsize,
     capacity: usize,
     claim_idle: Duration,
@@ -148,31 +236,29 @@ impl RedisQueue {
     ///
     /// # Errors
     ///
-    /// [`QueueError::Storage`] when the URL is bad or Redis does not answer within 5 s.
+    /// [`QueueError::Storage`] when the URL is bad, [`QueueError::Unavailable`] when Redis
+    /// refuses the connection or does not answer within 5 s.
     pub async fn open(settings: &QueueSettings) -> Result<Self, QueueError> {
         let client = redis::Client::open(settings.redis_url.as_str()).map_err(storage)?;
+        // One connection attempt per reconnection (no retries inside the manager): its backoff
+        // starts at 1 s and grows by `factor` (not `exponent_base`), so a command issued while
+        // it retried would wait for seconds. Commands fail fast instead, the readers back off
+        // themselves (`Outage`) and the next command after Redis is back reconnects.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_number_of_retries(0);
         let mut conn = tokio::time::timeout(
-            Duration::from_secs(5),
-            client.get_multiplexed_async_connection(),
+            OPEN_TIMEOUT,
+            ConnectionManager::new_with_config(client, config),
         )
         .await
-        .map_err(|_| QueueError::Storage("redis did not answer within 5s".into()))?
+        .map_err(|_| QueueError::Unavailable("redis did not answer within 5s".into()))?
         .map_err(storage)?;
         let keys = Keys::new(&settings.redis_prefix);
-        for stream in keys.streams() {
-            let created: Result<(), _> = redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(stream)
-                .arg(GROUP)
-                .arg("0")
-                .arg("MKSTREAM")
-                .query_async(&mut conn)
-                .await;
-            match created {
-                Err(e) if e.code() != Some("BUSYGROUP") => return Err(storage(e)),
-                _ => {}
-            }
-        }
+        tokio::time::timeout(OPEN_TIMEOUT, create_groups(&mut conn, &keys))
+            .await
+            .map_err(|_| QueueError::Unavailable("redis did not answer within 5s".into()))??;
         let consumer = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         let inner = Inner {
             conn,
@@ -181,6 +267,7 @@ impl RedisQueue {
             state: Mutex::new(State::default()),
             ready: Notify::new(),
             fetching: tokio::sync::Mutex::new(Instant::now()),
+            outage: Mutex::new(Outage::default()),
             depth: AtomicUsize::new(0),
             capacity: settings.max_size,
             claim_idle: settings.redis_claim_idle,
@@ -215,7 +302,18 @@ impl RedisQueue {
                 }
             }
             let fetched = match self.inner.fetching.try_lock() {
-                Ok(last_claim) => self.inner.fetch(last_claim).await?,
+                Ok(_) if self.inner.backing_off() => 0,
+                Ok(last_claim) => match self.inner.fetch(last_claim).await {
+                    Ok(fetched) => {
+                        self.inner.reachable();
+                        fetched
+                    }
+                    Err(QueueError::Unavailable(error)) => {
+                        self.inner.unreachable(&*error);
+                        0
+                    }
+                    Err(error) => return Err(error),
+                },
                 Err(_) => 0,
             };
             if fetched == 0 {
@@ -244,8 +342,196 @@ fn decode(stream: &str, entry: &StreamId) -> Option<Entry> {
 }
 
 impl Inner {
-    fn conn(&self) -> MultiplexedConnection {
+    fn conn(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    /// Runs a command that needs the consumer group. When Redis answers `NOGROUP` (it came back
+    /// without its data), recreates the group on every stream and runs the command once more.
+    async fn group_query<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> Result<T, QueueError> {
+        match cmd.query_async(&mut self.conn()).await {
+            Err(error) if error.code() == Some("NOGROUP") => {
+                tracing::warn!(
+                    backend = "redis",
+                    group = GROUP,
+                    %error,
+                    "The consumer group is gone (did Redis restart without its data?); recreating it."
+                );
+                create_groups(&mut self.conn(), &self.keys).await?;
+                cmd.query_async(&mut self.conn()).await.map_err(storage)
+            }
+            result => result.map_err(storage),
+        }
+    }
+
+    /// Whether the readers are waiting before they try Redis again.
+    fn backing_off(&self) -> bool {
+        lock(&self.outage)
+            .retry_at
+            .is_some_and(|at| Instant::now() < at)
+    }
+
+    /// A read failed because Redis is away: wait longer before the next try (up to
+    /// [`BACKOFF_MAX`]); logged once per outage.
+    fn unreachable(&self, error: &(dyn std::error::Error + 'static)) {
+        let mut outage = lock(&self.outage);
+        outage.backoff = (outage.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+        outage.retry_at = Some(Instant::now() + outage.backoff);
+        if outage.since.is_none() {
+            outage.since = Some(Instant::now());
+            drop(outage);
+            tracing::error!(
+                backend = "redis",
+                %error,
+                "Redis is unreachable; workers wait for it (retrying every {}s at most) and webhooks are answered 503 until it is back.",
+                BACKOFF_MAX.as_secs()
+            );
+        } else {
+            drop(outage);
+            tracing::debug!(backend = "redis", %error, "Redis is still unreachable.");
+        }
+    }
+
+    /// A read succeeded: ends an outage (logged once).
+    fn reachable(&self) {
+        let mut outage = lock(&self.outage);
+        if let Some(since) = outage.since.take() {
+            *outage = Outage::default();
+            drop(outage);
+            tracing::info!(
+                backend = "redis",
+                away_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "Redis is back; workers read from the queue again."
+            );
+        }
+    }
+
+    /// `XACK` + `XDEL` of one entry, in one transaction.
+    async fn acknowledge(&self, stream: &str, id: &str) -> Result<(), QueueError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("XACK").arg(stream).arg(GROUP).arg(id).ignore();
+        pipe.cmd("XDEL").arg(stream).arg(id).ignore();
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(storage)
+    }
+
+    /// Retries an acknowledgement Redis could not take until it does: the event reached SL1, and
+    /// an entry left pending would be delivered again after `redis_claim_idle`.
+    async fn acknowledge_later(&self, event_id: String, stream: String, id: String) {
+        let started = Instant::now();
+        let mut backoff = BACKOFF_MIN;
+        let mut warned = false;
+        loop {
+            tokio::time::sleep(backoff).await;
+            match self.acknowledge(&stream, &id).await {
+                Ok(()) => {
+                    tracing::info!(backend = "redis", %event_id, "Acknowledged a delivered event once Redis was back.");
+                    self.let_go(Some(&(stream, id)));
+                    self.depth_down();
+                    return;
+                }
+                Err(QueueError::Unavailable(_)) => {
+                    if !warned && started.elapsed() >= self.claim_idle {
+                        warned = true;
+                        tracing::error!(backend = "redis", %event_id, "Redis has been away longer than redis_claim_idle; this delivered event may be delivered again.");
+                    }
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+                Err(error) => {
+                    tracing::error!(backend = "redis", %event_id, %error, "Cannot acknowledge a delivered event; it may be delivered again.");
+                    self.let_go(Some(&(stream, id)));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn depth_down(&self) {
+        let _ = self
+            .depth
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some(d.saturating_sub(1))
+            });
+    }
+
+    /// Hands entries to the local lanes (but those this process holds already) and wakes the
+    /// readers; how many were new.
+    fn push_local(&self, entries: Vec<Entry>) -> usize {
+        if entries.is_empty() {
+            return 0;
+        }
+        let mut state = lock(&self.state);
+        let mut pushed = 0;
+        for entry in entries {
+            if state.held.insert((entry.stream.clone(), entry.id.clone())) {
+                state.local.push(entry.event.priority, entry);
+                pushed += 1;
+            }
+        }
+        drop(state);
+        if pushed > 0 {
+            self.ready.notify_waiters();
+        }
+        pushed
+    }
+
+    /// This process is done with an entry (acknowledged, requeued, dead-lettered, or failed to
+    /// and left pending for `XAUTOCLAIM`).
+    fn let_go(&self, lease: Option<&(String, String)>) {
+        if let Some(lease) = lease {
+            lock(&self.state).held.remove(lease);
+        }
+    }
+
+    /// After an outage: reads this consumer's own pending entries again (`XREADGROUP` from id
+    /// `0`). A read whose answer was lost when the connection dropped left its entries pending
+    /// under this consumer, and nothing else would hand them out before `redis_claim_idle`.
+    async fn recover_own(&self) -> Result<usize, QueueError> {
+        const PAGE: usize = 100;
+        let mut recovered = 0;
+        for stream in self.keys.streams() {
+            let mut after = "0".to_owned();
+            loop {
+                let read: Option<StreamReadReply> = self
+                    .group_query(
+                        redis::cmd("XREADGROUP")
+                            .arg("GROUP")
+                            .arg(GROUP)
+                            .arg(&self.consumer)
+                            .arg("COUNT")
+                            .arg(PAGE)
+                            .arg("STREAMS")
+                            .arg(stream)
+                            .arg(&after),
+                    )
+                    .await?;
+                let ids: Vec<StreamId> = read
+                    .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
+                    .unwrap_or_default();
+                let Some(last) = ids.last() else {
+                    break;
+                };
+                after.clone_from(&last.id);
+                recovered +=
+                    self.push_local(ids.iter().filter_map(|e| decode(stream, e)).collect());
+                if ids.len() < PAGE {
+                    break;
+                }
+            }
+        }
+        if recovered > 0 {
+            tracing::warn!(
+                backend = "redis",
+                recovered,
+                "Took back entries read just before the connection dropped."
+            );
+        }
+        Ok(recovered)
     }
 
     async fn refresh_depth(&self) -> Result<usize, QueueError> {
@@ -260,27 +546,31 @@ impl Inner {
     }
 
     /// Reads new entries (and, every half idle period, entries abandoned by crashed consumers)
-    /// into the local lanes; how many.
+    /// into the local lanes; how many. What was read is in the lanes even when a later command
+    /// fails.
     async fn fetch(
         &self,
         mut last_claim: tokio::sync::MutexGuard<'_, Instant>,
     ) -> Result<usize, QueueError> {
-        let mut entries = Vec::new();
+        let mut fetched = 0;
+        if lock(&self.outage).since.is_some() {
+            fetched += self.recover_own().await?;
+        }
         if last_claim.elapsed() >= self.claim_idle / 2 {
-            *last_claim = Instant::now();
             let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
             for stream in self.keys.streams() {
-                let claimed: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
-                    .arg(stream)
-                    .arg(GROUP)
-                    .arg(&self.consumer)
-                    .arg(idle_ms)
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(100)
-                    .query_async(&mut self.conn())
-                    .await
-                    .map_err(storage)?;
+                let claimed: StreamAutoClaimReply = self
+                    .group_query(
+                        redis::cmd("XAUTOCLAIM")
+                            .arg(stream)
+                            .arg(GROUP)
+                            .arg(&self.consumer)
+                            .arg(idle_ms)
+                            .arg("0-0")
+                            .arg("COUNT")
+                            .arg(100),
+                    )
+                    .await?;
                 if !claimed.claimed.is_empty() {
                     tracing::warn!(
                         backend = "redis",
@@ -289,34 +579,35 @@ impl Inner {
                         "Claimed entries left pending by another consumer."
                     );
                 }
-                entries.extend(claimed.claimed.iter().filter_map(|e| decode(stream, e)));
+                fetched += self.push_local(
+                    claimed
+                        .claimed
+                        .iter()
+                        .filter_map(|e| decode(stream, e))
+                        .collect(),
+                );
             }
+            *last_claim = Instant::now();
         }
-        let read: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(GROUP)
-            .arg(&self.consumer)
-            .arg("COUNT")
-            .arg(READ_COUNT)
-            .arg("STREAMS")
-            .arg(&self.keys.streams()[..])
-            .arg(&[">", ">", ">"])
-            .query_async(&mut self.conn())
-            .await
-            .map_err(storage)?;
+        let read: Option<StreamReadReply> = self
+            .group_query(
+                redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(GROUP)
+                    .arg(&self.consumer)
+                    .arg("COUNT")
+                    .arg(READ_COUNT)
+                    .arg("STREAMS")
+                    .arg(&self.keys.streams()[..])
+                    .arg(&[">", ">", ">"]),
+            )
+            .await?;
+        let mut entries = Vec::new();
         for key in read.map(|r| r.keys).unwrap_or_default() {
             entries.extend(key.ids.iter().filter_map(|e| decode(&key.key, e)));
         }
+        fetched += self.push_local(entries);
         self.refresh_depth().await?;
-        let fetched = entries.len();
-        if fetched > 0 {
-            let mut state = lock(&self.state);
-            for entry in entries {
-                state.local.push(entry.event.priority, entry);
-            }
-            drop(state);
-            self.ready.notify_waiters();
-        }
         Ok(fetched)
     }
 
@@ -331,7 +622,13 @@ impl Inner {
         event: &Event,
         lease: Option<(String, String)>,
     ) -> Result<(), QueueError> {
-        let json = serde_json::to_string(event).map_err(|e| QueueError::Storage(Box::new(e)))?;
+        let json = match serde_json::to_string(event) {
+            Ok(json) => json,
+            Err(error) => {
+                self.let_go(lease.as_ref());
+                return Err(QueueError::Storage(Box::new(error)));
+            }
+        };
         let mut pipe = redis::pipe();
         pipe.atomic();
         pipe.cmd("XADD")
@@ -344,9 +641,9 @@ impl Inner {
             pipe.cmd("XACK").arg(stream).arg(GROUP).arg(id).ignore();
             pipe.cmd("XDEL").arg(stream).arg(id).ignore();
         }
-        pipe.query_async::<()>(&mut self.conn())
-            .await
-            .map_err(storage)
+        let result = pipe.query_async::<()>(&mut self.conn()).await;
+        self.let_go(lease.as_ref());
+        result.map_err(storage)
     }
 }
 
@@ -373,23 +670,26 @@ impl Queue for RedisQueue {
 
     fn ack(&self, event: &Event) -> BoxFuture<'_, Result<(), QueueError>> {
         let lease = self.inner.take_lease(&event.id);
+        let event_id = event.id.clone();
         async move {
             let Some((stream, id)) = lease else {
                 return Ok(());
             };
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            pipe.cmd("XACK").arg(&stream).arg(GROUP).arg(&id).ignore();
-            pipe.cmd("XDEL").arg(&stream).arg(&id).ignore();
-            pipe.query_async::<()>(&mut self.inner.conn())
-                .await
-                .map_err(storage)?;
-            let _ = self
-                .inner
-                .depth
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-                    Some(d.saturating_sub(1))
-                });
+            match self.inner.acknowledge(&stream, &id).await {
+                Ok(()) => {}
+                Err(QueueError::Unavailable(error)) => {
+                    tracing::warn!(backend = "redis", %event_id, %error, "Redis is away; the acknowledgement of a delivered event is retried until it is back.");
+                    let inner = Arc::clone(&self.inner);
+                    tokio::spawn(async move { inner.acknowledge_later(event_id, stream, id).await });
+                    return Ok(());
+                }
+                Err(error) => {
+                    self.inner.let_go(Some(&(stream, id)));
+                    return Err(error);
+                }
+            }
+            self.inner.let_go(Some(&(stream, id)));
+            self.inner.depth_down();
             Ok(())
         }
         .boxed()
@@ -423,8 +723,13 @@ impl Queue for RedisQueue {
                 event,
                 dead_at_ms: super::now_ms(),
             };
-            let json =
-                serde_json::to_string(&letter).map_err(|e| QueueError::Storage(Box::new(e)))?;
+            let json = match serde_json::to_string(&letter) {
+                Ok(json) => json,
+                Err(error) => {
+                    self.inner.let_go(lease.as_ref());
+                    return Err(QueueError::Storage(Box::new(error)));
+                }
+            };
             let mut pipe = redis::pipe();
             pipe.atomic();
             pipe.cmd("XADD")
@@ -439,16 +744,11 @@ impl Queue for RedisQueue {
                 pipe.cmd("XACK").arg(stream).arg(GROUP).arg(entry).ignore();
                 pipe.cmd("XDEL").arg(stream).arg(entry).ignore();
             }
-            pipe.query_async::<()>(&mut self.inner.conn())
-                .await
-                .map_err(storage)?;
+            let result = pipe.query_async::<()>(&mut self.inner.conn()).await;
+            self.inner.let_go(lease.as_ref());
+            result.map_err(storage)?;
             if lease.is_some() {
-                let _ = self
-                    .inner
-                    .depth
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-                        Some(d.saturating_sub(1))
-                    });
+                self.inner.depth_down();
             }
             Ok(())
         }

@@ -126,6 +126,10 @@ pub enum QueueError {
     /// No such event.
     #[error("no such event")]
     NotFound,
+    /// The store cannot be reached right now (Redis restarting, the network away) and nothing
+    /// was stored: the sender should retry later (503). The cause is for the logs only.
+    #[error("queue store is unavailable")]
+    Unavailable(#[source] crate::BoxError),
     /// The store failed; the cause is for the logs only.
     #[error("queue storage failed")]
     Storage(#[source] crate::BoxError),

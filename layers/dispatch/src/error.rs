@@ -21,6 +21,10 @@ pub enum DispatchError {
     /// The service is shutting down (503, `Retry-After: 1`).
     #[error("service is shutting down")]
     ShuttingDown,
+    /// The queue's store cannot be reached right now, e.g. Redis is restarting (503,
+    /// `Retry-After: 1`; the cause is logged, never sent).
+    #[error("queue is unavailable")]
+    Unavailable(#[source] QueueError),
     /// The queue's store failed (500 `internal error`; the cause is logged, never sent).
     #[error("queue storage failed")]
     Storage(#[source] QueueError),
@@ -31,6 +35,7 @@ impl From<QueueError> for DispatchError {
         match error {
             QueueError::Full => Self::QueueFull,
             QueueError::Closed => Self::ShuttingDown,
+            unavailable @ QueueError::Unavailable(_) => Self::Unavailable(unavailable),
             other => Self::Storage(other),
         }
     }
@@ -39,7 +44,9 @@ impl From<QueueError> for DispatchError {
 impl Reject for DispatchError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::QueueFull | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::QueueFull | Self::ShuttingDown | Self::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -48,13 +55,14 @@ impl Reject for DispatchError {
         match self {
             Self::QueueFull => Cow::Borrowed("queue is full"),
             Self::ShuttingDown => Cow::Borrowed("service is shutting down"),
+            Self::Unavailable(_) => Cow::Borrowed("queue is unavailable"),
             Self::Storage(_) => Cow::Borrowed("internal error"),
         }
     }
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::QueueFull | Self::ShuttingDown => Some(RETRY_AFTER),
+            Self::QueueFull | Self::ShuttingDown | Self::Unavailable(_) => Some(RETRY_AFTER),
             Self::Storage(_) => None,
         }
     }
@@ -63,6 +71,7 @@ impl Reject for DispatchError {
         match self {
             Self::QueueFull => "queue_full",
             Self::ShuttingDown => "shutting_down",
+            Self::Unavailable(_) => "queue_unavailable",
             Self::Storage(_) => "internal",
         }
     }

@@ -153,8 +153,14 @@ async fn accept(
                 }
             }
             let error = DispatchError::from(error);
-            if let DispatchError::Storage(cause) = &error {
-                tracing::error!(%source, event = %event_type, error = %cause, cause = ?std::error::Error::source(cause), "Queue storage failed; the webhook was refused.");
+            match &error {
+                DispatchError::Storage(cause) => {
+                    tracing::error!(%source, event = %event_type, error = %cause, cause = ?std::error::Error::source(cause), "Queue storage failed; the webhook was refused.");
+                }
+                DispatchError::Unavailable(cause) => {
+                    tracing::warn!(%source, event = %event_type, cause = ?std::error::Error::source(cause), "Queue store unreachable; the webhook was refused with 503.");
+                }
+                _ => {}
             }
             Err(error.into())
         }

@@ -356,6 +356,25 @@ async fn storage_failure_is_500_without_internals() {
 }
 
 #[tokio::test]
+async fn unreachable_store_is_503_with_retry_after_without_internals() {
+    let mut fx = Fixture::new();
+    fx.queue.set_mode(Mode::Unavailable);
+    let error = fx
+        .call(TestRequest::github().delivery("u").build())
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(error.public_reason(), "queue is unavailable");
+    assert!(!error.to_string().contains("secret"));
+    assert!(matches!(
+        error.downcast_ref::<DispatchError>(),
+        Some(DispatchError::Unavailable(_))
+    ));
+    assert_eq!(fx.dedup.releases(), vec!["github:u".to_owned()]);
+}
+
+#[tokio::test]
 async fn failing_dedup_store_still_accepts_the_webhook() {
     let mut fx = Fixture::new();
     *fx.dedup.failing.lock().unwrap() = true;

@@ -20,6 +20,7 @@ pub enum Mode {
     Full,
     Closed,
     Storage,
+    Unavailable,
 }
 
 impl Mode {
@@ -30,6 +31,9 @@ impl Mode {
             Mode::Closed => Err(QueueError::Closed),
             Mode::Storage => Err(QueueError::Storage(
                 "disk /var/lib/genhook/queue.redb is corrupt".into(),
+            )),
+            Mode::Unavailable => Err(QueueError::Unavailable(
+                "redis://:secret@10.0.0.5:6379: connection refused".into(),
             )),
         }
     }

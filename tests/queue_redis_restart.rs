@@ -1,0 +1,553 @@
+//! The redis backend rides out a Redis restart. Each test runs its own `redis-server` child on a
+//! free loopback port (AOF `appendfsync always`, no RDB snapshots), SIGKILLs it and starts it
+//! again on the same port:
+//!
+//! - with its data kept: enqueue fails while Redis is away (`Unavailable`; over HTTP a `503` with
+//!   `Retry-After`, never a `202`), works again within seconds of the restart without reopening
+//!   the queue, and every event queued before the kill and after the restart is delivered once;
+//! - empty (no persistence): the consumer group is recreated on `NOGROUP` and new events flow.
+//!
+//! Skipped with "skipped: no redis-server binary" when `redis-server` is missing; fails then
+//! under CI=true.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods
+)]
+
+mod queue_common;
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use genhook::core::queue::{Priority, Queue, QueueError};
+use queue_common::{event, settings, Kind};
+use support::sl1_mock::{Answer, Sl1Mock};
+use support::TestGenHook;
+use tokio::time::Instant;
+
+/// Where the brief's machines have it; otherwise the first `redis-server` on `PATH`.
+fn redis_binary() -> Option<PathBuf> {
+    let installed = PathBuf::from("/usr/bin/redis-server");
+    if installed.is_file() {
+        return Some(installed);
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("redis-server"))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        println!("skipped: no redis-server binary");
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "redis-server is required when CI=true"
+        );
+    }
+    found
+}
+
+/// A port free right now on 127.0.0.1.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A private `redis-server` child, SIGKILLed when dropped.
+struct RedisChild {
+    child: Child,
+    port: u16,
+}
+
+impl RedisChild {
+    /// Starts `redis-server` on `port` with its files in `dir` (AOF `appendfsync always` when
+    /// `persistent`, nothing on disk otherwise) and waits until it answers `PING`.
+    async fn start(binary: &Path, port: u16, dir: &Path, persistent: bool) -> Self {
+        let mut command = Command::new(binary);
+        command
+            .arg("--port")
+            .arg(port.to_string())
+            .args(["--bind", "127.0.0.1", "--protected-mode", "no"])
+            .args(["--daemonize", "no", "--save", ""])
+            .arg("--dir")
+            .arg(dir)
+            .arg("--logfile")
+            .arg(dir.join("redis.log"));
+        if persistent {
+            command.args(["--appendonly", "yes", "--appendfsync", "always"]);
+        } else {
+            command.args(["--appendonly", "no"]);
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let redis = Self { child, port };
+        redis.wait_ready(dir).await;
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Polls `PING` (answered only once the AOF is loaded) for at most 10 s.
+    async fn wait_ready(&self, dir: &Path) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let client = redis::Client::open(self.url()).unwrap();
+        loop {
+            let ping = tokio::time::timeout(Duration::from_secs(1), async {
+                let mut conn = client.get_multiplexed_async_connection().await?;
+                redis::cmd("PING").query_async::<String>(&mut conn).await
+            })
+            .await;
+            if matches!(ping, Ok(Ok(ref pong)) if pong == "PONG") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {} did not answer PING within 10s: {ping:?}; log:\n{}",
+                self.port,
+                std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILL, and wait until the process is gone (its port is then free again).
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A plain connection for looking at what is stored.
+    async fn conn(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for RedisChild {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Enqueues until Redis takes it again (at most 10 s); how long that took.
+async fn enqueue_until_back(queue: &dyn Queue, id: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        match queue.enqueue(event(id, "s", "e", Priority::Normal)).await {
+            Ok(()) => return started.elapsed(),
+            Err(QueueError::Unavailable(_)) if started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("enqueue did not work again after the restart: {error:?}"),
+        }
+    }
+}
+
+/// Takes and acknowledges events until every id in `want` came (at most 20 s), then keeps
+/// taking for another 500 ms so a duplicate would show; how often each id came.
+async fn drain(queue: &dyn Queue, want: &[String]) -> HashMap<String, usize> {
+    let mut got: HashMap<String, usize> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut quiet_until: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if quiet_until.is_some_and(|until| now >= until) || now >= deadline {
+            return got;
+        }
+        if let Ok(next) = tokio::time::timeout(Duration::from_millis(100), queue.next()).await {
+            let event = next.unwrap().expect("the queue is open");
+            queue.ack(&event).await.unwrap();
+            *got.entry(event.id).or_default() += 1;
+        }
+        if quiet_until.is_none() && want.iter().all(|id| got.contains_key(id)) {
+            quiet_until = Some(Instant::now() + Duration::from_millis(500));
+        }
+    }
+}
+
+fn ids(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}")).collect()
+}
+
+/// The entries still in the three streams plus the entries pending in the group.
+async fn left_in_redis(conn: &mut redis::aio::MultiplexedConnection) -> (usize, usize) {
+    let mut len = 0;
+    let mut pending = 0;
+    for priority in ["high", "normal", "low"] {
+        let stream = format!("genhook:queue:{priority}");
+        len += redis::cmd("XLEN")
+            .arg(&stream)
+            .query_async::<usize>(conn)
+            .await
+            .unwrap();
+        let summary: redis::Value = redis::cmd("XPENDING")
+            .arg(&stream)
+            .arg("genhook")
+            .query_async(conn)
+            .await
+            .unwrap();
+        if let redis::Value::Array(items) = summary {
+            if let Some(redis::Value::Int(count)) = items.first() {
+                pending += usize::try_from(*count).unwrap();
+            }
+        }
+    }
+    (len, pending)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_fails_while_redis_is_away_and_every_event_is_delivered_once_after_a_restart() {
+    let Some(binary) = redis_binary() else {
+        return;
+    };
+    let redis_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
+
+    let queue_dir = tempfile::tempdir().unwrap();
+    let (mut settings, _) = settings(Kind::Redis, 10_000, queue_dir.path());
+    settings.redis_url = redis.url();
+    settings.redis_prefix = "genhook".into();
+    // Long enough that nothing is reclaimed during the test: each event must come once.
+    settings.redis_claim_idle = Duration::from_secs(60);
+    let backend = genhook::queue::open(&settings).await.unwrap();
+    let queue = Arc::clone(&backend.queue);
+
+    let before = ids("before", 10);
+    for id in &before {
+        queue
+            .enqueue(event(id, "s", "e", Priority::Normal))
+            .await
+            .unwrap();
+    }
+    // One event is being delivered when Redis goes away: its acknowledgement must still land.
+    let in_flight = tokio::time::timeout(Duration::from_secs(5), queue.next())
+        .await
+        .expect("an event within 5s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(in_flight.id, "before0");
+
+    redis.kill();
+    let refused = tokio::time::timeout(
+        Duration::from_secs(10),
+        queue.enqueue(event("refused", "s", "e", Priority::Normal)),
+    )
+    .await
+    .expect("enqueue fails within 10s while Redis is away");
+    assert!(
+        matches!(refused, Err(QueueError::Unavailable(_))),
+        "enqueue while Redis is away is Unavailable (503), got {refused:?}"
+    );
+    // Acknowledging while Redis is away does not fail the worker; it is retried until Redis is back.
+    queue.ack(&in_flight).await.unwrap();
+
+    let _redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
+    let took = enqueue_until_back(&*queue, "after0").await;
+    println!("enqueue worked again {took:?} after Redis answered PING");
+    assert!(
+        took < Duration::from_secs(5),
+        "back within 5s, took {took:?}"
+    );
+    let after = ids("after", 10);
+    for id in &after[1..] {
+        queue
+            .enqueue(event(id, "s", "e", Priority::Normal))
+            .await
+            .unwrap();
+    }
+
+    let want: Vec<String> = before[1..].iter().chain(&after).cloned().collect();
+    let got = drain(&*queue, &want).await;
+    for id in &want {
+        assert_eq!(
+            got.get(id),
+            Some(&1),
+            "{id} delivered exactly once: {got:?}"
+        );
+    }
+    assert_eq!(got.len(), want.len(), "nothing else came: {got:?}");
+    assert!(
+        !got.contains_key("refused"),
+        "the refused event was never stored"
+    );
+    assert!(
+        !got.contains_key("before0"),
+        "the event acknowledged while Redis was away did not come again"
+    );
+
+    // Every entry was acknowledged and deleted in Redis, the one acked during the outage too.
+    let mut conn = _redis.conn().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = left_in_redis(&mut conn).await;
+        if left == (0, 0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "entries (in streams, pending) left in Redis after 10s: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(queue.depth(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_comes_back_empty_gets_its_group_recreated_and_new_events_flow() {
+    let Some(binary) = redis_binary() else {
+        return;
+    };
+    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let port = free_port();
+    let mut redis = RedisChild::start(&binary, port, first_dir.path(), false).await;
+
+    let queue_dir = tempfile::tempdir().unwrap();
+    let (mut settings, _) = settings(Kind::Redis, 10_000, queue_dir.path());
+    settings.redis_url = redis.url();
+    settings.redis_prefix = "genhook".into();
+    settings.redis_claim_idle = Duration::from_secs(60);
+    let backend = genhook::queue::open(&settings).await.unwrap();
+    let queue = Arc::clone(&backend.queue);
+
+    queue
+        .enqueue(event("old0", "s", "e", Priority::Normal))
+        .await
+        .unwrap();
+    let got = drain(&*queue, &ids("old", 1)).await;
+    assert_eq!(got.get("old0"), Some(&1));
+
+    redis.kill();
+    let redis = RedisChild::start(&binary, port, second_dir.path(), false).await;
+    let mut conn = redis.conn().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "Redis came back empty: {keys:?}");
+
+    enqueue_until_back(&*queue, "new0").await;
+    let new = ids("new", 5);
+    for (i, id) in new.iter().enumerate().skip(1) {
+        let priority = [Priority::High, Priority::Normal, Priority::Low][i % 3];
+        queue.enqueue(event(id, "s", "e", priority)).await.unwrap();
+    }
+    let got = drain(&*queue, &new).await;
+    for id in &new {
+        assert_eq!(
+            got.get(id),
+            Some(&1),
+            "{id} delivered exactly once: {got:?}"
+        );
+    }
+    assert_eq!(got.len(), new.len(), "nothing else came: {got:?}");
+
+    for priority in ["high", "normal", "low"] {
+        let groups: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(format!("genhook:queue:{priority}"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(groups.len(), 1, "the group was recreated on {priority}");
+    }
+    assert_eq!(left_in_redis(&mut conn).await, (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_get_503_with_retry_after_while_redis_is_away_and_every_202_reaches_sl1_once() {
+    let Some(binary) = redis_binary() else {
+        return;
+    };
+    let redis_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_millis(20)))
+        .start()
+        .await;
+    let genhook = TestGenHook::builder()
+        .mapping("restart.ini", "restart: n::restart $n$\n")
+        .sl1(&sl1.url())
+        .set("queue_backend", "redis")
+        .set("redis_url", redis.url())
+        .set("redis_claim_idle", "60s")
+        .start()
+        .await;
+    let post = |n: usize| {
+        genhook.post(
+            "/webhook/restart",
+            &[("content-type", "application/json")],
+            format!("{{\"n\": {n}}}"),
+        )
+    };
+
+    let mut accepted = Vec::new();
+    for n in 0..10 {
+        let response = post(n).await;
+        assert_eq!(response.status(), 202, "webhook {n} before the kill");
+        accepted.push(n);
+    }
+
+    redis.kill();
+    let response = tokio::time::timeout(Duration::from_secs(15), post(100))
+        .await
+        .expect("an answer within 15s while Redis is away");
+    assert_eq!(
+        response.status(),
+        503,
+        "Redis away is 503, never 202 or 500"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap()),
+        Some("1")
+    );
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"error":"queue is unavailable"}"#
+    );
+
+    let redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
+    let back = Instant::now();
+    let mut n = 200;
+    loop {
+        let status = post(n).await.status();
+        if status == 202 {
+            accepted.push(n);
+            break;
+        }
+        assert_eq!(status, 503, "webhook {n} right after the restart");
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "webhooks are still refused 10s after Redis came back"
+        );
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for n in 300..310 {
+        let response = post(n).await;
+        assert_eq!(response.status(), 202, "webhook {n} after the restart");
+        accepted.push(n);
+    }
+
+    let want: Vec<String> = accepted.iter().map(|n| format!("restart {n}")).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let counts = loop {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for request in sl1.accepted() {
+            *counts
+                .entry(request.message().unwrap_or_default().to_owned())
+                .or_default() += 1;
+        }
+        if want.iter().all(|m| counts.contains_key(m)) || Instant::now() >= deadline {
+            break counts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for message in &want {
+        assert_eq!(
+            counts.get(message),
+            Some(&1),
+            "{message:?} reached SL1 exactly once: {counts:?}"
+        );
+    }
+    assert_eq!(
+        counts.len(),
+        want.len(),
+        "only 202'd webhooks reached SL1: {counts:?}"
+    );
+
+    let mut conn = redis.conn().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while left_in_redis(&mut conn).await != (0, 0) {
+        assert!(
+            Instant::now() < deadline,
+            "entries left in Redis 10s after the last delivery"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (report, _dir) = genhook.shutdown().await;
+    println!("shutdown: {report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_read_just_before_the_connection_dropped_are_handed_out_after_the_restart() {
+    let Some(binary) = redis_binary() else {
+        return;
+    };
+    let redis_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
+
+    let queue_dir = tempfile::tempdir().unwrap();
+    let (mut settings, _) = settings(Kind::Redis, 10_000, queue_dir.path());
+    settings.redis_url = redis.url();
+    settings.redis_prefix = "genhook".into();
+    // Without the recovery these entries would only come back through XAUTOCLAIM, after 60 s.
+    settings.redis_claim_idle = Duration::from_secs(60);
+    let queue = genhook::queue::redis::RedisQueue::open(&settings)
+        .await
+        .unwrap();
+    let lost = ids("lost", 3);
+    for id in &lost {
+        queue
+            .enqueue(event(id, "s", "e", Priority::Normal))
+            .await
+            .unwrap();
+    }
+    // A read under this queue's consumer name whose answer never reached it: Redis counts the
+    // entries as delivered to it (pending), the queue has never seen them.
+    let mut conn = redis.conn().await;
+    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("genhook")
+        .arg(queue.consumer())
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg("genhook:queue:normal")
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(read.keys.first().map_or(0, |k| k.ids.len()), 3);
+
+    redis.kill();
+    // A reader meets the outage (and nothing to hand out).
+    let waited = tokio::time::timeout(Duration::from_millis(500), queue.next()).await;
+    assert!(waited.is_err(), "nothing to take while Redis is away");
+
+    let _redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
+    let started = Instant::now();
+    let got = drain(&queue, &lost).await;
+    for id in &lost {
+        assert_eq!(
+            got.get(id),
+            Some(&1),
+            "{id} handed out exactly once: {got:?}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "handed out within seconds of the restart, not after redis_claim_idle: {:?}",
+        started.elapsed()
+    );
+}
