@@ -98,6 +98,7 @@
 //! `tests/fixtures/signature_vectors.json` passes (`tests/vectors.rs`).
 
 pub mod clock;
+pub mod entra;
 mod error;
 pub mod factory;
 pub mod future;
