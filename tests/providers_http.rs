@@ -242,8 +242,9 @@ async fn an_event_grid_delivery_needs_a_valid_entra_token() {
         .await;
     assert_eq!(response.status(), 401);
     let text = response.text().await.unwrap();
+    let signature = token.rsplit('.').next().unwrap();
     assert!(
-        !text.contains(&token[..20]),
+        !text.contains(signature),
         "the answer echoes the token: {text}"
     );
 

@@ -29,10 +29,12 @@
 //! per tenant by `kid` in the [`EntraTrust`] (shared by every source built with it, kept across
 //! reloads when the same trust is reused). A token naming a cached `kid` verifies inline; an
 //! unknown `kid` makes the [`Verify`](crate::Verify) future await one refresh of the tenant's
-//! key set. Refreshes are single-flight per tenant and at most one a minute
-//! ([`DEFAULT_REFRESH_INTERVAL`]), so forged tokens naming made-up keys cannot drive outbound
-//! requests: within that minute an unknown `kid` is refused with 401, or answered 503 when the
-//! last fetch failed (Event Grid retries).
+//! key set, and so does a key set older than a day ([`DEFAULT_MAX_KEY_AGE`]), so that a key
+//! Entra withdrew stops being accepted. Refreshes are single-flight per tenant and at most one a
+//! minute ([`DEFAULT_REFRESH_INTERVAL`]), so forged tokens naming made-up keys cannot drive
+//! outbound requests: within that minute an unknown `kid` is refused with 401, or answered 503
+//! when the last fetch failed (Event Grid retries). While a refresh fails, keys already known
+//! stay usable.
 //!
 //! Tests serve a generated key set from a loopback HTTPS server: [`EntraTrustBuilder`] can trust
 //! an extra root and replace the authority, but only from code. A mapping file cannot reach it:
@@ -62,6 +64,9 @@ pub const AUTHORITY: &str = "https://login.microsoftonline.com";
 pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
 /// The shortest time between two fetches of one tenant's key set.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a fetched key set is used before it is fetched again (Microsoft advises refreshing
+/// signing keys daily).
+pub const DEFAULT_MAX_KEY_AGE: Duration = Duration::from_secs(24 * 3600);
 /// The time allowed for one key-set fetch.
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest key set read.
@@ -93,6 +98,7 @@ struct TrustInner {
     /// `https://host[:port]` without a trailing slash.
     authority: String,
     refresh_interval: Duration,
+    max_key_age: Duration,
     tenants: RwLock<HashMap<String, Arc<TenantKeys>>>,
 }
 
@@ -107,13 +113,20 @@ struct TenantKeys {
 #[derive(Default)]
 struct KeyState {
     keys: HashMap<String, Arc<DecodingKey>>,
+    /// When `keys` were fetched (`None`: pinned, never stale).
+    fetched_at: Option<tokio::time::Instant>,
     last_attempt: Option<tokio::time::Instant>,
     last_failed: bool,
 }
 
 impl TenantKeys {
-    fn get(&self, kid: &str) -> Option<Arc<DecodingKey>> {
-        self.state.read().ok()?.keys.get(kid).cloned()
+    /// The key `kid` when the set holding it is younger than `max_age`.
+    fn fresh(&self, kid: &str, max_age: Duration) -> Option<Arc<DecodingKey>> {
+        let state = self.state.read().ok()?;
+        if state.fetched_at.is_some_and(|at| at.elapsed() >= max_age) {
+            return None;
+        }
+        state.keys.get(kid).cloned()
     }
 }
 
@@ -181,25 +194,27 @@ impl EntraTrust {
         }
     }
 
-    /// A cached key of a tenant.
+    /// A cached key of a tenant, from a key set younger than [`DEFAULT_MAX_KEY_AGE`].
     pub fn cached(&self, tenant: &str, kid: &str) -> Option<Arc<DecodingKey>> {
-        self.tenant(tenant).get(kid)
+        self.tenant(tenant).fresh(kid, self.inner.max_key_age)
     }
 
-    /// The key `kid` of `tenant`, fetching the tenant's key set when it is not cached and the
-    /// last fetch is older than the refresh interval.
+    /// The key `kid` of `tenant`, fetching the tenant's key set when the key is not cached (or
+    /// its set is older than [`DEFAULT_MAX_KEY_AGE`]) and the last fetch is older than the
+    /// refresh interval. A key already known stays usable while the set cannot be refreshed.
     ///
     /// # Errors
     /// [`VerifyError::BadToken`] when the key is not in the (fresh) key set,
     /// [`VerifyError::SigningKeysUnavailable`] when the key set cannot be had.
     pub async fn key(&self, tenant: &str, kid: &str) -> Result<Arc<DecodingKey>, VerifyError> {
         let keys = self.tenant(tenant);
-        if let Some(key) = keys.get(kid) {
+        let max_age = self.inner.max_key_age;
+        if let Some(key) = keys.fresh(kid, max_age) {
             return Ok(key);
         }
         let _fetching = keys.fetching.lock().await;
         // Another request may have refreshed the set while this one waited.
-        if let Some(key) = keys.get(kid) {
+        if let Some(key) = keys.fresh(kid, max_age) {
             return Ok(key);
         }
         {
@@ -208,6 +223,9 @@ impl EntraTrust {
             };
             if let Some(at) = state.last_attempt {
                 if at.elapsed() < self.inner.refresh_interval {
+                    if let Some(stale) = state.keys.get(kid) {
+                        return Ok(Arc::clone(stale));
+                    }
                     return Err(if state.last_failed {
                         VerifyError::SigningKeysUnavailable
                     } else {
@@ -224,6 +242,7 @@ impl EntraTrust {
         match fetched {
             Ok(fresh) => {
                 state.keys = fresh;
+                state.fetched_at = Some(tokio::time::Instant::now());
                 state.last_failed = false;
                 state
                     .keys
@@ -234,7 +253,7 @@ impl EntraTrust {
             Err(error) => {
                 // The keys already known stay usable.
                 state.last_failed = true;
-                Err(error)
+                state.keys.get(kid).cloned().ok_or(error)
             }
         }
     }
@@ -320,6 +339,7 @@ pub struct EntraTrustBuilder {
     pinned: Vec<(String, Vec<u8>)>,
     timeout: Option<Duration>,
     refresh_interval: Option<Duration>,
+    max_key_age: Option<Duration>,
 }
 
 impl fmt::Debug for EntraTrustBuilder {
@@ -370,6 +390,13 @@ impl EntraTrustBuilder {
         self
     }
 
+    /// How long a fetched key set is used before it is fetched again
+    /// ([`DEFAULT_MAX_KEY_AGE`] by default), so that a key Entra withdrew stops being accepted.
+    pub fn max_key_age(mut self, age: Duration) -> Self {
+        self.max_key_age = Some(age);
+        self
+    }
+
     /// Builds the trust.
     ///
     /// # Errors
@@ -404,12 +431,14 @@ impl EntraTrustBuilder {
             .map_err(|e| EntraTrustError::Client(e.to_string()))?;
         let mut tenants = HashMap::new();
         for (tenant, jwks) in self.pinned {
+            let tenant = tenant.trim().to_ascii_lowercase();
             if !is_tenant_id(&tenant) {
                 return Err(EntraTrustError::KeySet("the tenant is not a tenant id"));
             }
             let keys = parse_jwks(&jwks).map_err(EntraTrustError::KeySet)?;
             let state = KeyState {
                 keys,
+                fetched_at: None,
                 last_attempt: None,
                 last_failed: false,
             };
@@ -426,6 +455,7 @@ impl EntraTrustBuilder {
                 client,
                 authority,
                 refresh_interval: self.refresh_interval.unwrap_or(DEFAULT_REFRESH_INTERVAL),
+                max_key_age: self.max_key_age.unwrap_or(DEFAULT_MAX_KEY_AGE),
                 tenants: RwLock::new(tenants),
             }),
         })

@@ -658,3 +658,26 @@ async fn pinned_keys_verify_without_a_fetch_and_the_authority_must_be_https() {
         .build()
         .is_err());
 }
+
+#[tokio::test]
+async fn a_withdrawn_key_stops_verifying_once_the_key_set_is_old() {
+    let pki = pki();
+    let server = JwksServer::start(&pki, jwks(&[KID])).await;
+    let trust = EntraTrust::builder()
+        .add_root_certificate_pem(pki.ca_pem.as_bytes())
+        .unwrap()
+        .authority(&server.authority())
+        .refresh_interval(Duration::ZERO)
+        .max_key_age(Duration::ZERO)
+        .build()
+        .unwrap();
+    let layer = entra_section().build_entra(NOW, &trust).unwrap();
+    let token = sign(&v2_claims());
+    assert!(run(&layer, event_grid("/", Some(&bearer(&token))))
+        .await
+        .accepted());
+    *server.jwks.lock().unwrap() = jwks(&["test-key-2"]);
+    let outcome = run(&layer, event_grid("/", Some(&bearer(&token)))).await;
+    assert!(outcome.refused_401(), "{outcome:?}");
+    assert_eq!(server.hits(), 2);
+}
