@@ -286,7 +286,14 @@ impl VerifyFactory {
             ));
         }
         let secrets = match cx.get("secret") {
-            None => None,
+            None => {
+                for key in ["azure_query_param", "azure_header"] {
+                    if cx.get(key).is_some() {
+                        errors.push(cx.error_at(key, format!("`{key}` needs `secret`")));
+                    }
+                }
+                None
+            }
             Some(setting) => {
                 let secrets = Secrets::parse(&setting.value);
                 if secrets.is_none() {

@@ -234,6 +234,18 @@ fn entra_settings_are_checked_at_load() {
         self::errors(&section)
     );
 
+    // A secret's carrier without the secret is a mistake, not silently ignored.
+    let section = Section::new()
+        .set("verify", "azure")
+        .set("azure_tenant", TENANT)
+        .set("azure_audience", "api://genhook")
+        .set("azure_header", "X-GenHook-Key");
+    let line = section.line_of("azure_header");
+    assert_eq!(
+        self::errors(&section),
+        vec![format!("{FILE}:{line}: `azure_header` needs `secret`")]
+    );
+
     // With a token check, `secret` is optional; several audiences, app id and role are fine.
     let section = Section::new()
         .set("verify", "azure")
