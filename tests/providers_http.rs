@@ -156,3 +156,101 @@ async fn a_failing_template_is_dead_lettered_then_delivered_after_the_fix_and_a_
     let delivered = sl1.wait_for_accepted(1, WAIT).await;
     assert_eq!(delivered[0].message(), Some("Order A-17 paid"));
 }
+
+/// An Event Grid delivery to an Entra-protected webhook, over a real socket: the shipped Azure
+/// mapping with `azure_tenant` / `azure_audience`, the tenant's keys pinned in the `EntraTrust`
+/// resource (as if fetched), a token signed with the verify tests' throw-away RSA key (read, not
+/// generated: RSA key generation takes seconds in a debug build).
+#[tokio::test]
+async fn an_event_grid_delivery_needs_a_valid_entra_token() {
+    use base64::Engine as _;
+    use genhook_verify::entra::{EntraTrust, EVENT_GRID_APP_ID};
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::traits::PublicKeyParts;
+
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const AUDIENCE: &str = "api://genhook-webhook";
+    let pem = std::fs::read_to_string(repo_file(
+        "layers/verify/tests/fixtures/sns_test_signing_key.pem",
+    ))
+    .unwrap();
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap();
+    let b64url = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let jwks = serde_json::json!({"keys": [{
+        "kty": "RSA", "use": "sig", "kid": "k1",
+        "n": b64url(&key.n().to_bytes_be()), "e": b64url(&key.e().to_bytes_be()),
+    }]});
+    let trust = EntraTrust::builder()
+        .pin_keys(TENANT, jwks.to_string().as_bytes())
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "aud": AUDIENCE,
+        "iss": format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
+        "nbf": now - 60, "exp": now + 3600,
+        "azp": EVENT_GRID_APP_ID,
+        "roles": ["AzureEventGridSecureWebhookSubscriber"],
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("k1".to_owned());
+    let der = key.to_pkcs1_der().unwrap();
+    let token = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),
+    )
+    .unwrap();
+
+    let mapping = std::fs::read_to_string(repo_file("mappings/azure.ini")).unwrap().replace(
+        "[azure]\n",
+        &format!(
+            "[azure]\nverify = azure\nazure_tenant = {TENANT}\nazure_audience = {AUDIENCE}\nazure_role = AzureEventGridSecureWebhookSubscriber\n"
+        ),
+    );
+    assert!(
+        mapping.contains("azure_tenant"),
+        "the [azure] section was found"
+    );
+    let genhook = TestGenHook::builder()
+        .mapping("azure.ini", &mapping)
+        .customize(move |builder| builder.resource(trust))
+        .start()
+        .await;
+    let body = std::fs::read(repo_file("tests/fixtures/azure/storage.blob-created.json")).unwrap();
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("aeg-event-type", "Notification"),
+        ("aeg-subscription-name", "GENHOOK"),
+        ("aeg-delivery-count", "0"),
+    ];
+
+    let response = genhook.post("/webhook/azure", &headers, body.clone()).await;
+    assert_eq!(response.status(), 401);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("missing `Authorization` header"), "{text}");
+
+    let forged = format!("Bearer {token}x");
+    let mut with_forged = headers.to_vec();
+    with_forged.push(("Authorization", &forged));
+    let response = genhook
+        .post("/webhook/azure", &with_forged, body.clone())
+        .await;
+    assert_eq!(response.status(), 401);
+    let text = response.text().await.unwrap();
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(
+        !text.contains(signature),
+        "the answer echoes the token: {text}"
+    );
+
+    let bearer = format!("Bearer {token}");
+    let mut with_token = headers.to_vec();
+    with_token.push(("Authorization", &bearer));
+    let response = genhook.post("/webhook/azure", &with_token, body).await;
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+}

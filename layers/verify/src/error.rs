@@ -1,7 +1,8 @@
 //! [`VerifyError`]: why the verify stage refused a webhook.
 //!
 //! Every variant is answered `401 Unauthorized` except a body that is not the JSON the scheme
-//! needs (`400`) and a signing certificate that could not be fetched (`503`, the sender retries).
+//! needs (`400`) and a signing certificate or Entra signing key set that could not be fetched
+//! (`503`, the sender retries).
 //! No variant carries a secret, an expected signature or a received signature: the public reason
 //! is the `Display` text and names at most a header.
 
@@ -49,6 +50,12 @@ pub enum VerifyError {
     /// The SNS signing certificate could not be fetched; the sender should retry.
     #[error("signing certificate is unavailable")]
     CertificateUnavailable,
+    /// An Entra ID bearer token failed a check (named; the token itself never is).
+    #[error("bearer token rejected: {0}")]
+    BadToken(&'static str),
+    /// The Entra ID signing keys could not be fetched; the sender should retry.
+    #[error("token signing keys are unavailable")]
+    SigningKeysUnavailable,
 }
 
 impl VerifyError {
@@ -69,7 +76,9 @@ impl Reject for VerifyError {
     fn status(&self) -> StatusCode {
         match self {
             Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
-            Self::CertificateUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::CertificateUnavailable | Self::SigningKeysUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -80,7 +89,9 @@ impl Reject for VerifyError {
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::CertificateUnavailable => Some(Duration::from_secs(10)),
+            Self::CertificateUnavailable | Self::SigningKeysUnavailable => {
+                Some(Duration::from_secs(10))
+            }
             _ => None,
         }
     }
@@ -96,6 +107,8 @@ impl Reject for VerifyError {
             Self::MalformedBody(_) => "malformed_body",
             Self::UntrustedCertificateUrl | Self::BadCertificate => "untrusted_certificate",
             Self::CertificateUnavailable => "certificate_unavailable",
+            Self::BadToken(_) => "bad_token",
+            Self::SigningKeysUnavailable => "signing_keys_unavailable",
         }
     }
 }

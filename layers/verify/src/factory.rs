@@ -10,6 +10,7 @@ use http::HeaderName;
 use tower::util::BoxCloneSyncServiceLayer;
 
 use crate::clock::{SharedClock, Tolerance};
+use crate::entra::{EntraTrust, EntraVerifier};
 use crate::keys::Secrets;
 use crate::scheme::{
     github, jira, shopify, Azure, BasicAuth, Encoding, HeaderSecret, HmacHeader, Meraki,
@@ -50,6 +51,8 @@ pub const SETTINGS: &[&str] = &[
     "azure_header",
     "azure_audience",
     "azure_tenant",
+    "azure_app_id",
+    "azure_role",
     "tolerance",
     "sns_topic_arn",
 ];
@@ -59,6 +62,7 @@ pub const SETTINGS: &[&str] = &[
 pub struct VerifyFactory {
     clock: SharedClock,
     default_trust: OnceLock<SnsTrust>,
+    default_entra: OnceLock<EntraTrust>,
 }
 
 impl VerifyFactory {
@@ -72,12 +76,13 @@ impl VerifyFactory {
         Self {
             clock,
             default_trust: OnceLock::new(),
+            default_entra: OnceLock::new(),
         }
     }
 
     /// Builds the stage from settings looked up with `setting`; errors point at the setting, or
-    /// at `section` for a missing one. `trust` is used by `verify = aws-sns` (the production
-    /// trust when `None`).
+    /// at `section` for a missing one. `trust` is used by `verify = aws-sns`, `entra` by
+    /// `verify = azure` with `azure_tenant` (the production trusts when `None`).
     ///
     /// # Errors
     /// Every problem with the settings, each with its `FILE:LINE`.
@@ -86,6 +91,7 @@ impl VerifyFactory {
         setting: impl Fn(&str) -> Option<&'s Setting>,
         section: &Span,
         trust: Option<&SnsTrust>,
+        entra: Option<&EntraTrust>,
     ) -> Result<PipelineLayer, Vec<BuildError>> {
         let cx = Lookup {
             get: &setting,
@@ -108,7 +114,7 @@ impl VerifyFactory {
             },
         };
         let mut errors = Vec::new();
-        let layer = self.build_scheme(scheme, &cx, trust, &mut errors);
+        let layer = self.build_scheme(scheme, &cx, trust, entra, &mut errors);
         match layer {
             Some(layer) if errors.is_empty() => Ok(layer),
             _ => Err(errors),
@@ -120,6 +126,7 @@ impl VerifyFactory {
         scheme: &'static str,
         cx: &Lookup<'_, '_>,
         trust: Option<&SnsTrust>,
+        entra: Option<&EntraTrust>,
         errors: &mut Vec<BuildError>,
     ) -> Option<PipelineLayer> {
         let tolerance = cx.duration("tolerance", Tolerance::DEFAULT_WINDOW, errors);
@@ -142,6 +149,9 @@ impl VerifyFactory {
                 verifier = verifier.with_topic_arns(arns);
             }
             return Some(boxed(verifier));
+        }
+        if matches!(scheme, "azure") {
+            return self.build_azure(cx, entra, errors).map(boxed);
         }
         let secrets = cx.secrets(scheme, errors)?;
         let clock = self.clock.clone();
@@ -204,32 +214,149 @@ impl VerifyFactory {
                 };
                 boxed(BasicAuth::new(user.value.trim(), secrets))
             }
-            "azure" => {
-                for key in ["azure_audience", "azure_tenant"] {
-                    if cx.get(key).is_some() {
-                        errors.push(cx.error_at(
-                            key,
-                            format!("`{key}`: Entra ID bearer-token validation is not supported; use a query parameter or a delivery header secret"),
-                        ));
-                    }
-                }
-                let param = cx
-                    .get("azure_query_param")
-                    .map_or(crate::scheme::azure::DEFAULT_QUERY_PARAM, |s| {
-                        s.value.trim()
-                    });
-                let header = match cx.get("azure_header") {
-                    Some(s) => Some(Arc::from(cx.header_name(s, errors)?.as_str())),
-                    None => None,
-                };
-                boxed(Azure::new(param, header, secrets))
-            }
             _ => {
                 errors.push(cx.section_error(format!("verify = {scheme} is not implemented")));
                 return None;
             }
         };
         Some(layer)
+    }
+
+    /// `verify = azure`: a secret (query parameter or header), an Entra ID bearer token
+    /// (`azure_tenant` + `azure_audience`), or both.
+    fn build_azure(
+        &self,
+        cx: &Lookup<'_, '_>,
+        entra: Option<&EntraTrust>,
+        errors: &mut Vec<BuildError>,
+    ) -> Option<Azure> {
+        let errors_before = errors.len();
+        let param = cx
+            .get("azure_query_param")
+            .map_or(crate::scheme::azure::DEFAULT_QUERY_PARAM, |s| {
+                s.value.trim()
+            });
+        let header = match cx.get("azure_header") {
+            Some(s) => cx.header_name(s, errors),
+            None => None,
+        };
+        let token = match (cx.get("azure_tenant"), cx.get("azure_audience")) {
+            (Some(tenant), Some(audience)) => Some((tenant, audience)),
+            (Some(_), None) => {
+                errors.push(cx.error_at(
+                    "azure_tenant",
+                    "`azure_tenant` needs `azure_audience` (the app id or app-ID URI of the webhook's Entra application)",
+                ));
+                None
+            }
+            (None, Some(_)) => {
+                errors.push(cx.error_at(
+                    "azure_audience",
+                    "`azure_audience` needs `azure_tenant` (the directory (tenant) id of the webhook's Entra application)",
+                ));
+                None
+            }
+            (None, None) => {
+                for key in ["azure_app_id", "azure_role"] {
+                    if cx.get(key).is_some() {
+                        errors.push(cx.error_at(
+                            key,
+                            format!("`{key}` needs `azure_tenant` and `azure_audience`"),
+                        ));
+                    }
+                }
+                None
+            }
+        };
+        let Some((tenant, audience)) = token else {
+            let secrets = cx.secrets("azure", errors)?;
+            if errors.len() > errors_before {
+                return None;
+            }
+            let header = header.map(|h| Arc::from(h.as_str()));
+            return Some(Azure::new(param, header, secrets));
+        };
+        if header
+            .as_ref()
+            .is_some_and(|h| *h == http::header::AUTHORIZATION)
+        {
+            errors.push(cx.error_at(
+                "azure_header",
+                "`azure_header` cannot be Authorization: with `azure_tenant` it carries the bearer token",
+            ));
+        }
+        let secrets = match cx.get("secret") {
+            None => {
+                for key in ["azure_query_param", "azure_header"] {
+                    if cx.get(key).is_some() {
+                        errors.push(cx.error_at(key, format!("`{key}` needs `secret`")));
+                    }
+                }
+                None
+            }
+            Some(setting) => {
+                let secrets = Secrets::parse(&setting.value);
+                if secrets.is_none() {
+                    errors.push(Diagnostic::error(setting.span.clone(), "`secret` is empty"));
+                }
+                secrets
+            }
+        };
+        let audiences: Vec<String> = audience
+            .value
+            .split(',')
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect();
+        let trust = match entra {
+            Some(trust) => trust.clone(),
+            None => self.production_entra(cx, errors)?,
+        };
+        let mut verifier =
+            match EntraVerifier::new(trust, &tenant.value, &audiences, self.clock.clone()) {
+                Ok(verifier) => verifier,
+                Err(error) => {
+                    let key = match error {
+                        crate::entra::EntraConfigError::Tenant => "azure_tenant",
+                        _ => "azure_audience",
+                    };
+                    errors.push(cx.error_at(key, error.to_string()));
+                    return None;
+                }
+            };
+        if let Some(app_id) = cx.non_empty("azure_app_id", errors) {
+            verifier = verifier.with_app_id(app_id);
+        }
+        if let Some(role) = cx.non_empty("azure_role", errors) {
+            verifier = verifier.with_role(role);
+        }
+        if errors.len() > errors_before {
+            return None;
+        }
+        Some(match secrets {
+            Some(secrets) => {
+                let header = header.map(|h| Arc::from(h.as_str()));
+                Azure::new(param, header, secrets).with_entra(verifier)
+            }
+            None => Azure::entra_only(verifier),
+        })
+    }
+
+    fn production_entra(
+        &self,
+        cx: &Lookup<'_, '_>,
+        errors: &mut Vec<BuildError>,
+    ) -> Option<EntraTrust> {
+        if let Some(trust) = self.default_entra.get() {
+            return Some(trust.clone());
+        }
+        match EntraTrust::new() {
+            Ok(trust) => Some(self.default_entra.get_or_init(|| trust).clone()),
+            Err(error) => {
+                errors.push(cx.section_error(format!("verify = azure: {error}")));
+                None
+            }
+        }
     }
 
     fn production_trust(
@@ -268,6 +395,7 @@ impl LayerFactory for VerifyFactory {
             |key| cx.setting(key),
             cx.source().span(),
             cx.resource::<SnsTrust>(),
+            cx.resource::<EntraTrust>(),
         )
     }
 }
@@ -305,6 +433,20 @@ impl<'s> Lookup<'_, 's> {
             errors.push(self.error_at("secret", format!("verify = {scheme} needs secret")));
         }
         secrets
+    }
+
+    /// The trimmed value of an optional key that must not be empty when given.
+    fn non_empty(&self, key: &str, errors: &mut Vec<BuildError>) -> Option<&'s str> {
+        let setting = self.get(key)?;
+        let value = setting.value.trim();
+        if value.is_empty() {
+            errors.push(Diagnostic::error(
+                setting.span.clone(),
+                format!("`{key}` is empty"),
+            ));
+            return None;
+        }
+        Some(value)
     }
 
     fn header_name(&self, setting: &Setting, errors: &mut Vec<BuildError>) -> Option<HeaderName> {

@@ -16,12 +16,14 @@
 //! | key | meaning |
 //! |---|---|
 //! | `verify` | `github` \| `stripe` \| `slack` \| `shopify` \| `jira` \| `meraki` \| `azure` \| `aws-sns` \| `standard-webhooks` \| `hmac-sha256` \| `basic` \| `api-key` \| `token` \| `none` (default `none`) |
-//! | `secret` | one or more secrets separated by commas (so a secret cannot contain a comma, and surrounding blanks are trimmed); any of them is accepted. Required by every scheme but `none` and `aws-sns` |
+//! | `secret` | one or more secrets separated by commas (so a secret cannot contain a comma, and surrounding blanks are trimmed); any of them is accepted. Required by every scheme but `none`, `aws-sns` and `azure` with an Entra ID token check |
 //! | `signature_header`, `signature_prefix` (`""`), `signature_encoding` (`hex` \| `base64`, `hex`) | `hmac-sha256` |
 //! | `token_header` (`X-Webhook-Token`) | `token` |
 //! | `api_key_header` (`X-API-Key`) | `api-key` |
 //! | `username` | `basic` (the secrets are the passwords) |
-//! | `azure_query_param` (`code`), `azure_header` | `azure`: the secret in that query parameter or header. `azure_audience` / `azure_tenant` (Entra ID bearer tokens) are **not supported** and refused at load |
+//! | `azure_query_param` (`code`), `azure_header` | `azure`: the secret in that query parameter or header |
+//! | `azure_tenant`, `azure_audience` | `azure`: require a Microsoft Entra ID bearer token (RS256) of that tenant (a GUID) for one of these audiences (app id or app-ID URI, comma-separated); both or neither. `secret` is then optional (checked too when set). See [`entra`] |
+//! | `azure_app_id` (`4962773b-9cdb-44cf-a8bf-237846a00ab7`, Event Grid), `azure_role` | `azure` with `azure_tenant`: the caller application (`appid` / `azp`) required, and a role required in `roles` |
 //! | `tolerance` (`300s`, must be > 0) | `stripe` (past only, as stripe-node and stripe-python), `slack` and `standard-webhooks` (both ways, as python-slack-sdk and the official Standard Webhooks libraries) |
 //! | `sns_topic_arn` | `aws-sns`: accept only these topics (comma-separated) |
 //!
@@ -41,9 +43,11 @@
 //! ## Statuses
 //!
 //! - `401` bad or missing signature or credential, stale or future timestamp, untrusted SNS
-//!   certificate URL, unsigned SNS message (raw delivery); see [`VerifyError`].
+//!   certificate URL, unsigned SNS message (raw delivery), missing or refused Entra ID bearer
+//!   token; see [`VerifyError`].
 //! - `400` the scheme needs a JSON body and it is not one (`meraki`).
-//! - `503` with `Retry-After` when an SNS signing certificate cannot be fetched.
+//! - `503` with `Retry-After` when an SNS signing certificate or a tenant's Entra signing keys
+//!   cannot be fetched.
 //!
 //! ## Example
 //!
@@ -85,8 +89,10 @@
 //!
 //! In a per-source stack the factory builds the stage from the mapping and boxes it:
 //! [`VerifyFactory`] (`verify` on a `layers =` line). `verify = aws-sns` fetches signing
-//! certificates through the [`sns::SnsTrust`] found in the build context's resources (one the
-//! server inserts so that every source shares its cache), else a production one of its own.
+//! certificates through the [`sns::SnsTrust`] found in the build context's resources (one code
+//! inserts, e.g. tests or an embedder through `Builder::resource`), else a production one the
+//! factory keeps for every source it builds; `verify = azure` with `azure_tenant` fetches Entra
+//! ID signing keys the same way through an [`entra::EntraTrust`].
 //!
 //! ## Where the rules come from
 //!
@@ -94,10 +100,13 @@
 //! official library: stripe-python `_webhook.py` (signature first, then only the past is
 //! refused), python-slack-sdk (`abs()` on the timestamp), the Standard Webhooks libraries
 //! (±tolerance, `v1` entries only, `svix-*` names), aws-php-sns-message-validator (host pattern,
-//! `https`, `.pem`, SHA-1 for version 1 and SHA-256 for version 2). Every vector of
+//! `https`, `.pem`, SHA-1 for version 1 and SHA-256 for version 2), Microsoft's "Deliver events
+//! to Microsoft Entra protected endpoints" and access-token claims reference (issuers, `appid` /
+//! `azp`, `roles`; RS256 checked with the `jsonwebtoken` crate). Every vector of
 //! `tests/fixtures/signature_vectors.json` passes (`tests/vectors.rs`).
 
 pub mod clock;
+pub mod entra;
 mod error;
 pub mod factory;
 pub mod future;

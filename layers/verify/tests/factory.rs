@@ -150,18 +150,119 @@ fn bad_settings_are_reported_at_their_line() {
     );
 }
 
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
 #[test]
-fn entra_id_settings_are_refused_as_unsupported() {
+fn entra_tenant_and_audience_go_together_with_file_line_errors() {
+    let section = Section::new()
+        .set("verify", "azure")
+        .set("secret", "s")
+        .set("azure_tenant", TENANT);
+    let line = section.line_of("azure_tenant");
+    let errors = errors(&section);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "{FILE}:{line}: `azure_tenant` needs `azure_audience`"
+        )),
+        "{errors:?}"
+    );
+
     let section = Section::new()
         .set("verify", "azure")
         .set("secret", "s")
         .set("azure_audience", "api://genhook");
     let line = section.line_of("azure_audience");
-    let errors = errors(&section);
-    assert_eq!(errors.len(), 1);
+    let errors = self::errors(&section);
+    assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
-        errors[0].starts_with(&format!("{FILE}:{line}: `azure_audience`: Entra ID")),
+        errors[0].starts_with(&format!(
+            "{FILE}:{line}: `azure_audience` needs `azure_tenant`"
+        )),
         "{errors:?}"
+    );
+
+    for key in ["azure_app_id", "azure_role"] {
+        let section = Section::new()
+            .set("verify", "azure")
+            .set("secret", "s")
+            .set(key, "x");
+        let line = section.line_of(key);
+        assert_eq!(
+            self::errors(&section),
+            vec![format!(
+                "{FILE}:{line}: `{key}` needs `azure_tenant` and `azure_audience`"
+            )]
+        );
+    }
+}
+
+#[test]
+fn entra_settings_are_checked_at_load() {
+    // A tenant must be the GUID the issuer carries, not a domain name.
+    let section = Section::new()
+        .set("verify", "azure")
+        .set("azure_tenant", "contoso.onmicrosoft.com")
+        .set("azure_audience", "api://genhook");
+    let line = section.line_of("azure_tenant");
+    let errors = errors(&section);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(&format!("{FILE}:{line}: `azure_tenant` must be")),
+        "{errors:?}"
+    );
+
+    let section = Section::new()
+        .set("verify", "azure")
+        .set("azure_tenant", TENANT)
+        .set("azure_audience", " , ");
+    assert!(
+        self::errors(&section)[0].contains("`azure_audience` needs at least one"),
+        "{:?}",
+        self::errors(&section)
+    );
+
+    let section = Section::new()
+        .set("verify", "azure")
+        .set("azure_tenant", TENANT)
+        .set("azure_audience", "api://genhook")
+        .set("azure_header", "Authorization")
+        .set("secret", "s");
+    assert!(
+        self::errors(&section)[0].contains("`azure_header` cannot be Authorization"),
+        "{:?}",
+        self::errors(&section)
+    );
+
+    // A secret's carrier without the secret is a mistake, not silently ignored.
+    let section = Section::new()
+        .set("verify", "azure")
+        .set("azure_tenant", TENANT)
+        .set("azure_audience", "api://genhook")
+        .set("azure_header", "X-GenHook-Key");
+    let line = section.line_of("azure_header");
+    assert_eq!(
+        self::errors(&section),
+        vec![format!("{FILE}:{line}: `azure_header` needs `secret`")]
+    );
+
+    // With a token check, `secret` is optional; several audiences, app id and role are fine.
+    let section = Section::new()
+        .set("verify", "azure")
+        .set("azure_tenant", TENANT)
+        .set(
+            "azure_audience",
+            "api://genhook, 0b5e4f6a-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+        )
+        .set("azure_app_id", "4962773b-9cdb-44cf-a8bf-237846a00ab7")
+        .set("azure_role", "AzureEventGridSecureWebhookSubscriber");
+    assert_eq!(self::errors(&section), Vec::<String>::new());
+
+    // Without one, `secret` is still required.
+    let section = Section::new().set("verify", "azure");
+    assert_eq!(
+        self::errors(&section),
+        vec![format!("{FILE}:1: verify = azure needs secret")]
     );
 }
 

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use genhook_core::{PipelineError, PipelineLayer, WebhookRequest, WebhookResponse};
 use genhook_mapping::{Diagnostic, Setting, Span};
+use genhook_verify::entra::EntraTrust;
 use genhook_verify::sns::SnsTrust;
 use genhook_verify::{FixedClock, SharedClock, VerifyFactory};
 use hmac::{Hmac, Mac};
@@ -69,6 +70,21 @@ impl Section {
             |key| self.0.get(key),
             &span(1),
             trust,
+            None,
+        )
+    }
+
+    /// Builds the verify stage with the clock stopped at `now` and Entra keys through `entra`.
+    pub fn build_entra(
+        &self,
+        now: i64,
+        entra: &EntraTrust,
+    ) -> Result<PipelineLayer, Vec<Diagnostic>> {
+        VerifyFactory::with_clock(SharedClock::new(FixedClock(now))).build_with(
+            |key| self.0.get(key),
+            &span(1),
+            None,
+            Some(entra),
         )
     }
 
