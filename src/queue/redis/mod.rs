@@ -39,6 +39,14 @@
 //!
 //! Reads poll (every 100 ms when idle, at once after a local enqueue) rather than `BLOCK`, so one
 //! multiplexed connection serves every worker.
+//!
+//! | module | holds |
+//! |---|---|
+//! | this one | [`RedisQueue`]: accept, read, acknowledge, requeue, reclaim |
+//! | `dead_letters` | [`RedisDeadLetters`]: the `{prefix}:dead` stream |
+//! | `dedup` | [`RedisDedup`]: the delivery-id keys |
+//! | `errors` | Redis errors as queue errors; (re)creating the consumer group |
+//! | `keys` | the key names under `redis_prefix` |
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,17 +55,26 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
-use genhook_core::queue::{
-    DeadLetter, DeadLetterFilter, DeadLetters, DedupStore, Event, Priority, Queue, QueueError,
-};
+use genhook_core::queue::{DeadLetter, Event, Queue, QueueError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::memory::lock;
-use super::priority::Lanes;
-use super::QueueSettings;
+mod dead_letters;
+mod dedup;
+mod errors;
+mod keys;
+
+pub use dead_letters::RedisDeadLetters;
+pub use dedup::RedisDedup;
+
+use errors::{create_groups, storage};
+use keys::Keys;
+
+use crate::queue::memory::lock;
+use crate::queue::priority::Lanes;
+use crate::queue::QueueSettings;
 
 /// The consumer group every instance shares.
 const GROUP: &str = "genhook";
@@ -76,56 +93,6 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// The longest wait of the readers (and of a pending acknowledgement) while Redis is away.
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
-
-/// A Redis error as a queue error: [`QueueError::Unavailable`] when Redis is away or not ready
-/// yet (the sender is asked to retry), [`QueueError::Storage`] otherwise.
-fn storage(error: redis::RedisError) -> QueueError {
-    if is_unavailable(&error) {
-        QueueError::Unavailable(Box::new(error))
-    } else {
-        QueueError::Storage(Box::new(error))
-    }
-}
-
-/// Whether Redis is away (connection refused, dropped or timed out) or answers that it cannot
-/// take commands for now (loading its AOF after a restart, a failover, out of memory, cannot
-/// persist), rather than refusing the command itself.
-fn is_unavailable(error: &redis::RedisError) -> bool {
-    error.is_io_error()
-        || matches!(
-            error.code(),
-            Some(
-                "LOADING"
-                    | "BUSY"
-                    | "TRYAGAIN"
-                    | "MASTERDOWN"
-                    | "CLUSTERDOWN"
-                    | "READONLY"
-                    | "OOM"
-                    | "MISCONF"
-            )
-        )
-}
-
-/// Creates the consumer group on each stream (and the stream, `MKSTREAM`), reading from the
-/// start of the stream; a group that exists already (`BUSYGROUP`) is left alone.
-async fn create_groups(conn: &mut ConnectionManager, keys: &Keys) -> Result<(), QueueError> {
-    for stream in keys.streams() {
-        let created: Result<(), _> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(stream)
-            .arg(GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(conn)
-            .await;
-        match created {
-            Err(e) if e.code() != Some("BUSYGROUP") => return Err(storage(e)),
-            _ => {}
-        }
-    }
-    Ok(())
-}
 
 /// Whether readers are waiting for Redis to come back, since when, and until when.
 #[derive(Debug, Default)]
@@ -153,39 +120,6 @@ struct State {
     /// after an outage, `XAUTOCLAIM`), it is not handed out twice.
     held: HashSet<(String, String)>,
     closed: bool,
-}
-
-#[derive(Debug)]
-struct Keys {
-    high: String,
-    normal: String,
-    low: String,
-    dead: String,
-    dedup: String,
-}
-
-impl Keys {
-    fn new(prefix: &str) -> Self {
-        Self {
-            high: format!("{prefix}:queue:high"),
-            normal: format!("{prefix}:queue:normal"),
-            low: format!("{prefix}:queue:low"),
-            dead: format!("{prefix}:dead"),
-            dedup: format!("{prefix}:dedup:"),
-        }
-    }
-
-    fn stream(&self, priority: Priority) -> &str {
-        match priority {
-            Priority::High => &self.high,
-            Priority::Normal => &self.normal,
-            Priority::Low => &self.low,
-        }
-    }
-
-    fn streams(&self) -> [&str; 3] {
-        [&self.high, &self.normal, &self.low]
-    }
 }
 
 struct Inner {
@@ -775,156 +709,5 @@ impl Queue for RedisQueue {
 
     fn backend(&self) -> &'static str {
         "redis"
-    }
-}
-
-/// The dead letters, in the `{prefix}:dead` stream.
-#[derive(Debug, Clone)]
-pub struct RedisDeadLetters {
-    inner: Arc<Inner>,
-}
-
-impl RedisDeadLetters {
-    async fn all(&self) -> Result<Vec<(String, DeadLetter)>, QueueError> {
-        let range: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(&self.inner.keys.dead)
-            .arg("-")
-            .arg("+")
-            .query_async(&mut self.inner.conn())
-            .await
-            .map_err(storage)?;
-        Ok(range
-            .ids
-            .iter()
-            .filter_map(|entry| {
-                let text: String = entry.get("letter")?;
-                let letter = serde_json::from_str(&text).ok()?;
-                Some((entry.id.clone(), letter))
-            })
-            .collect())
-    }
-
-    async fn delete(&self, entry: &str) -> Result<bool, QueueError> {
-        let removed: usize = redis::cmd("XDEL")
-            .arg(&self.inner.keys.dead)
-            .arg(entry)
-            .query_async(&mut self.inner.conn())
-            .await
-            .map_err(storage)?;
-        Ok(removed == 1)
-    }
-}
-
-impl DeadLetters for RedisDeadLetters {
-    fn list(
-        &self,
-        filter: &DeadLetterFilter,
-    ) -> BoxFuture<'_, Result<Vec<DeadLetter>, QueueError>> {
-        let filter = filter.clone();
-        async move {
-            Ok(self
-                .all()
-                .await?
-                .into_iter()
-                .map(|(_, l)| l)
-                .filter(|l| filter.matches(l))
-                .take(filter.limit.unwrap_or(usize::MAX))
-                .collect())
-        }
-        .boxed()
-    }
-
-    fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>> {
-        let id = id.to_owned();
-        async move {
-            Ok(self
-                .all()
-                .await?
-                .into_iter()
-                .map(|(_, l)| l)
-                .find(|l| l.event.id == id))
-        }
-        .boxed()
-    }
-
-    fn take(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>> {
-        let id = id.to_owned();
-        async move {
-            for (entry, letter) in self.all().await? {
-                // XDEL answers 1 to exactly one caller: two concurrent takes never both win.
-                if letter.event.id == id && self.delete(&entry).await? {
-                    return Ok(Some(letter));
-                }
-            }
-            Ok(None)
-        }
-        .boxed()
-    }
-
-    fn purge(&self, filter: &DeadLetterFilter) -> BoxFuture<'_, Result<usize, QueueError>> {
-        let filter = filter.clone();
-        async move {
-            let mut purged = 0;
-            let budget = filter.limit.unwrap_or(usize::MAX);
-            for (entry, letter) in self.all().await? {
-                if purged >= budget {
-                    break;
-                }
-                if filter.matches(&letter) && self.delete(&entry).await? {
-                    purged += 1;
-                }
-            }
-            Ok(purged)
-        }
-        .boxed()
-    }
-
-    fn count(&self) -> BoxFuture<'_, Result<usize, QueueError>> {
-        async move {
-            redis::cmd("XLEN")
-                .arg(&self.inner.keys.dead)
-                .query_async(&mut self.inner.conn())
-                .await
-                .map_err(storage)
-        }
-        .boxed()
-    }
-}
-
-/// The de-duplication memory: one `SET NX PX` key per delivery id, shared by every instance.
-#[derive(Debug, Clone)]
-pub struct RedisDedup {
-    inner: Arc<Inner>,
-}
-
-impl DedupStore for RedisDedup {
-    fn claim(&self, key: &str, window: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
-        let key = format!("{}{key}", self.inner.keys.dedup);
-        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        async move {
-            let set: Option<String> = redis::cmd("SET")
-                .arg(&key)
-                .arg(1)
-                .arg("NX")
-                .arg("PX")
-                .arg(ms)
-                .query_async(&mut self.inner.conn())
-                .await
-                .map_err(storage)?;
-            Ok(set.is_some())
-        }
-        .boxed()
-    }
-
-    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>> {
-        let key = format!("{}{key}", self.inner.keys.dedup);
-        async move {
-            redis::cmd("DEL")
-                .arg(&key)
-                .query_async::<()>(&mut self.inner.conn())
-                .await
-                .map_err(storage)
-        }
-        .boxed()
     }
 }
