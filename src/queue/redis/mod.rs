@@ -280,6 +280,18 @@ impl Inner {
         self.conn.clone()
     }
 
+    /// `XREADGROUP GROUP genhook <consumer> COUNT <count> STREAMS`: add the streams and ids.
+    fn read_group(&self, count: usize) -> redis::Cmd {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS");
+        cmd
+    }
+
     /// Runs a command that needs the consumer group. When Redis answers `NOGROUP` (it came back
     /// without its data), recreates the group on every stream and runs the command once more.
     async fn group_query<T: redis::FromRedisValue>(
@@ -432,17 +444,7 @@ impl Inner {
             let mut after = "0".to_owned();
             loop {
                 let read: Option<StreamReadReply> = self
-                    .group_query(
-                        redis::cmd("XREADGROUP")
-                            .arg("GROUP")
-                            .arg(GROUP)
-                            .arg(&self.consumer)
-                            .arg("COUNT")
-                            .arg(PAGE)
-                            .arg("STREAMS")
-                            .arg(stream)
-                            .arg(&after),
-                    )
+                    .group_query(self.read_group(PAGE).arg(stream).arg(&after))
                     .await?;
                 let ids: Vec<StreamId> = read
                     .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
@@ -525,13 +527,7 @@ impl Inner {
         }
         let read: Option<StreamReadReply> = self
             .group_query(
-                redis::cmd("XREADGROUP")
-                    .arg("GROUP")
-                    .arg(GROUP)
-                    .arg(&self.consumer)
-                    .arg("COUNT")
-                    .arg(READ_COUNT)
-                    .arg("STREAMS")
+                self.read_group(READ_COUNT)
                     .arg(&self.keys.streams()[..])
                     .arg(&[">", ">", ">"]),
             )
