@@ -6,21 +6,20 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine as _;
-use genhook_verify::entra::{EntraTrust, EVENT_GRID_APP_ID};
+use genhook_core::PipelineLayer;
+use genhook_verify::entra::{EntraTrust, EntraTrustBuilder, EVENT_GRID_APP_ID};
 use http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
-use support::{request, run, Section};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::https::{HttpsServer, TestCa};
+use support::{request, run, Outcome, Section};
 use tokio::net::TcpListener;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -132,113 +131,70 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// Runs an Event Grid delivery with `authorization` (when given) through `layer`.
+async fn deliver(layer: &PipelineLayer, authorization: Option<&str>) -> Outcome {
+    run(layer, event_grid("/webhook/azure", authorization)).await
+}
+
+/// Runs an Event Grid delivery carrying `Bearer {token}` through `layer`.
+async fn send(layer: &PipelineLayer, token: &str) -> Outcome {
+    deliver(layer, Some(&bearer(token))).await
+}
+
 // === loopback JWKS server ===
 
-struct Pki {
-    ca_pem: String,
-    server_cert: rustls::pki_types::CertificateDer<'static>,
-    server_key: Vec<u8>,
-}
-
-fn pki() -> Pki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let server_key = KeyPair::generate().unwrap();
-    let mut server_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    server_params
-        .subject_alt_names
-        .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-    let server_cert = server_params.signed_by(&server_key, &ca).unwrap();
-    Pki {
-        ca_pem: ca.pem(),
-        server_cert: server_cert.der().clone(),
-        server_key: server_key.serialize_der(),
-    }
-}
-
-/// A loopback HTTPS server answering `GET /{TENANT}/discovery/v2.0/keys` with the current
-/// `jwks` (404 elsewhere), counting requests.
+/// The tenant's key set on a loopback HTTPS server: `GET /{TENANT}/discovery/v2.0/keys` answers
+/// the current key set (404 elsewhere), counting requests.
 struct JwksServer {
-    port: u16,
-    hits: Arc<AtomicUsize>,
+    server: HttpsServer,
     jwks: Arc<Mutex<String>>,
 }
 
 impl JwksServer {
-    async fn start(pki: &Pki, jwks: String) -> Self {
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![pki.server_cert.clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(pki.server_key.clone().into()),
-        )
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let hits = Arc::new(AtomicUsize::new(0));
+    async fn start(ca: &TestCa, jwks: String) -> Self {
         let jwks = Arc::new(Mutex::new(jwks));
-        let (counter, document) = (Arc::clone(&hits), Arc::clone(&jwks));
-        tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    return;
-                };
-                let acceptor = acceptor.clone();
-                let (counter, document) = (Arc::clone(&counter), Arc::clone(&document));
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match tls.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    let line = String::from_utf8_lossy(&head);
-                    let path = line.split(' ').nth(1).unwrap_or_default();
-                    let (status, body) = if path == format!("/{TENANT}/discovery/v2.0/keys") {
-                        ("200 OK", document.lock().unwrap().clone())
-                    } else {
-                        ("404 Not Found", String::new())
-                    };
-                    let response = format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = tls.write_all(response.as_bytes()).await;
-                    let _ = tls.shutdown().await;
-                });
-            }
-        });
-        Self { port, hits, jwks }
+        let document = Arc::clone(&jwks);
+        let keys = format!("/{TENANT}/discovery/v2.0/keys");
+        let server = ca
+            .serve("application/json", move |path| {
+                (path == keys).then(|| document.lock().unwrap().clone())
+            })
+            .await;
+        Self { server, jwks }
+    }
+
+    /// Serves `jwks` from now on (a key rotation).
+    fn publish(&self, jwks: String) {
+        *self.jwks.lock().unwrap() = jwks;
     }
 
     fn authority(&self) -> String {
-        format!("https://127.0.0.1:{}", self.port)
+        self.server.authority()
     }
 
     fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
+        self.server.hits()
     }
 }
 
-fn loopback_trust(pki: &Pki, authority: &str) -> EntraTrust {
+/// A trust builder that trusts the test CA.
+fn trusting(ca: &TestCa) -> EntraTrustBuilder {
     EntraTrust::builder()
-        .add_root_certificate_pem(pki.ca_pem.as_bytes())
+        .add_root_certificate_pem(ca.pem().as_bytes())
         .unwrap()
-        .authority(authority)
+}
+
+/// A JWKS server with the test key under [`KID`], and a trust that fetches from it, built by
+/// `configure` from a builder that trusts the test CA and has the server as its authority.
+async fn fetching(
+    configure: impl FnOnce(EntraTrustBuilder) -> EntraTrustBuilder,
+) -> (JwksServer, EntraTrust) {
+    let ca = TestCa::new();
+    let server = JwksServer::start(&ca, jwks(&[KID])).await;
+    let trust = configure(trusting(&ca).authority(&server.authority()))
         .build()
-        .unwrap()
+        .unwrap();
+    (server, trust)
 }
 
 fn entra_section() -> Section {
@@ -255,9 +211,7 @@ fn entra_section() -> Section {
 
 #[tokio::test]
 async fn v1_and_v2_tokens_verify_with_keys_fetched_once_and_cached_by_kid() {
-    let pki = pki();
-    let server = JwksServer::start(&pki, jwks(&[KID])).await;
-    let trust = loopback_trust(&pki, &server.authority());
+    let (server, trust) = fetching(|trust| trust).await;
     let layer = entra_section()
         .set("azure_role", ROLE)
         .build_entra(NOW, &trust)
@@ -270,31 +224,24 @@ async fn v1_and_v2_tokens_verify_with_keys_fetched_once_and_cached_by_kid() {
             json!({"aud": "11111111-2222-3333-4444-555555555555"}),
         ),
     ] {
-        let token = sign(&claims);
-        let outcome = run(&layer, event_grid("/webhook/azure", Some(&bearer(&token)))).await;
+        let outcome = send(&layer, &sign(&claims)).await;
         assert!(outcome.accepted(), "{claims}: {outcome:?}");
         assert_eq!(outcome.result.unwrap().into_body(), "azure");
     }
     // Within the clock skew (5 min) either way.
     let edge = with(v2_claims(), json!({"exp": NOW - 299, "nbf": NOW + 299}));
-    assert!(run(&layer, event_grid("/", Some(&bearer(&sign(&edge)))))
-        .await
-        .accepted());
+    assert!(send(&layer, &sign(&edge)).await.accepted());
     // The scheme word is case-insensitive (RFC 9110).
     let token = sign(&v1_claims());
-    assert!(
-        run(&layer, event_grid("/", Some(&format!("bearer {token}"))))
-            .await
-            .accepted()
-    );
+    assert!(deliver(&layer, Some(&format!("bearer {token}")))
+        .await
+        .accepted());
     assert_eq!(server.hits(), 1, "fetched once, then cached");
 }
 
 #[tokio::test]
 async fn every_failed_check_is_401_naming_the_check_never_the_token() {
-    let pki = pki();
-    let server = JwksServer::start(&pki, jwks(&[KID])).await;
-    let trust = loopback_trust(&pki, &server.authority());
+    let (server, trust) = fetching(|trust| trust).await;
     let layer = entra_section()
         .set("azure_role", ROLE)
         .build_entra(NOW, &trust)
@@ -322,127 +269,109 @@ async fn every_failed_check_is_401_naming_the_check_never_the_token() {
         let public = key().to_public_key().n().to_bytes_be();
         jsonwebtoken::encode(&header, &v2_claims(), &EncodingKey::from_secret(&public)).unwrap()
     };
-    let cases: Vec<(&str, Option<String>, &str)> = vec![
+    let no_kid = {
+        let der = key().to_pkcs1_der().unwrap();
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::RS256),
+            &v2_claims(),
+            &EncodingKey::from_rsa_der(der.as_bytes()),
+        )
+        .unwrap()
+    };
+    // Tokens properly signed with the test key whose claims fail a check: (case, claims, reason).
+    let bad_claims = [
         (
             "wrong audience",
-            Some(sign(&with(
-                v2_claims(),
-                json!({"aud": "api://someone-else"}),
-            ))),
+            with(v2_claims(), json!({"aud": "api://someone-else"})),
             "wrong audience",
         ),
         (
             "other tenant (v2)",
-            Some(sign(&with(
+            with(
                 v2_claims(),
                 json!({"iss": format!("https://login.microsoftonline.com/{OTHER_TENANT}/v2.0"), "tid": OTHER_TENANT}),
-            ))),
+            ),
             "wrong issuer",
         ),
         (
             "other tenant (v1)",
-            Some(sign(&with(
+            with(
                 v1_claims(),
                 json!({"iss": format!("https://sts.windows.net/{OTHER_TENANT}/")}),
-            ))),
+            ),
             "wrong issuer",
         ),
         (
             "issuer of another cloud",
-            Some(sign(&with(
+            with(
                 v2_claims(),
                 json!({"iss": format!("https://login.evil.example/{TENANT}/v2.0")}),
-            ))),
+            ),
             "wrong issuer",
         ),
         (
             "expired",
-            Some(sign(&with(v2_claims(), json!({"exp": NOW - 301})))),
+            with(v2_claims(), json!({"exp": NOW - 301})),
             "expired",
         ),
         (
             "exp as a string",
-            Some(sign(&with(
-                v2_claims(),
-                json!({"exp": (NOW + 3600).to_string()}),
-            ))),
+            with(v2_claims(), json!({"exp": (NOW + 3600).to_string()})),
             "malformed claims",
         ),
-        (
-            "no exp",
-            Some(sign(&with(v2_claims(), json!({"exp": null})))),
-            "claim",
-        ),
+        ("no exp", with(v2_claims(), json!({"exp": null})), "claim"),
         (
             "not yet valid",
-            Some(sign(&with(v2_claims(), json!({"nbf": NOW + 301})))),
+            with(v2_claims(), json!({"nbf": NOW + 301})),
             "not yet valid",
         ),
         (
             "nbf as a string",
-            Some(sign(&with(
-                v2_claims(),
-                json!({"nbf": (NOW + 99_999).to_string()}),
-            ))),
+            with(v2_claims(), json!({"nbf": (NOW + 99_999).to_string()})),
             "malformed claims",
         ),
         (
             "other app (v2 azp)",
-            Some(sign(&with(v2_claims(), json!({"azp": other_app})))),
+            with(v2_claims(), json!({"azp": other_app})),
             "caller is not the expected application",
         ),
         (
             "other app (v1 appid)",
-            Some(sign(&with(v1_claims(), json!({"appid": other_app})))),
+            with(v1_claims(), json!({"appid": other_app})),
             "caller is not the expected application",
         ),
         (
             "v1 token with azp only",
-            Some(sign(&with(
+            with(
                 v1_claims(),
                 json!({"appid": null, "azp": EVENT_GRID_APP_ID}),
-            ))),
+            ),
             "caller is not the expected application",
         ),
         (
             "missing role",
-            Some(sign(&with(v2_claims(), json!({"roles": ["Reader"]})))),
+            with(v2_claims(), json!({"roles": ["Reader"]})),
             "required role is missing",
         ),
         (
             "no roles",
-            Some(sign(&with(v2_claims(), json!({"roles": null})))),
+            with(v2_claims(), json!({"roles": null})),
             "required role is missing",
         ),
-        (
-            "tampered claims",
-            Some(tampered),
-            "signature does not match",
-        ),
-        ("alg none", Some(alg_none), "malformed"),
-        (
-            "HS256 with the public key",
-            Some(hs256),
-            "algorithm is not RS256",
-        ),
-        (
-            "no kid",
-            Some({
-                let der = key().to_pkcs1_der().unwrap();
-                jsonwebtoken::encode(
-                    &Header::new(Algorithm::RS256),
-                    &v2_claims(),
-                    &EncodingKey::from_rsa_der(der.as_bytes()),
-                )
-                .unwrap()
-            }),
-            "no key id",
-        ),
-        ("garbage", Some("not.a.jwt".to_owned()), "malformed"),
     ];
-    for (name, token, reason) in cases {
-        let token = token.unwrap();
-        let outcome = run(&layer, event_grid("/webhook/azure", Some(&bearer(&token)))).await;
+    // Tokens that are not what they claim to be: (case, token, reason).
+    let bad_tokens = [
+        ("tampered claims", tampered, "signature does not match"),
+        ("alg none", alg_none, "malformed"),
+        ("HS256 with the public key", hs256, "algorithm is not RS256"),
+        ("no kid", no_kid, "no key id"),
+        ("garbage", "not.a.jwt".to_owned(), "malformed"),
+    ];
+    let signed = bad_claims
+        .into_iter()
+        .map(|(name, claims, reason)| (name, sign(&claims), reason));
+    for (name, token, reason) in signed.chain(bad_tokens) {
+        let outcome = send(&layer, &token).await;
         assert!(outcome.refused_401(), "{name}: {outcome:?}");
         let public = outcome.error().public_reason().to_owned();
         assert!(public.contains(reason), "{name}: {public}");
@@ -455,55 +384,42 @@ async fn every_failed_check_is_401_naming_the_check_never_the_token() {
         }
     }
     // No header, or another scheme.
-    let outcome = run(&layer, event_grid("/webhook/azure", None)).await;
-    assert!(outcome.refused_401(), "{outcome:?}");
-    assert_eq!(
-        outcome.error().public_reason(),
-        "missing `Authorization` header"
-    );
-    let outcome = run(&layer, event_grid("/", Some("Basic dXNlcjpwYXNz"))).await;
-    assert!(outcome.refused_401(), "{outcome:?}");
-    assert_eq!(
-        outcome.error().public_reason(),
-        "bearer token rejected: not a Bearer token"
-    );
-    assert!(run(&layer, event_grid("/", Some("Bearer ")))
-        .await
-        .refused_401());
+    for (authorization, reason) in [
+        (None, "missing `Authorization` header"),
+        (
+            Some("Basic dXNlcjpwYXNz"),
+            "bearer token rejected: not a Bearer token",
+        ),
+    ] {
+        let outcome = deliver(&layer, authorization).await;
+        assert!(outcome.refused_401(), "{outcome:?}");
+        assert_eq!(outcome.error().public_reason(), reason);
+    }
+    assert!(deliver(&layer, Some("Bearer ")).await.refused_401());
     // Only tokens that got past the header checks needed the keys: fetched once.
     assert_eq!(server.hits(), 1);
 }
 
 #[tokio::test]
 async fn a_different_caller_app_id_and_no_role_requirement_can_be_configured() {
-    let pki = pki();
-    let server = JwksServer::start(&pki, jwks(&[KID])).await;
-    let trust = loopback_trust(&pki, &server.authority());
+    let (_server, trust) = fetching(|trust| trust).await;
     let own_app = "2b8f5c1e-0d4a-4c6b-9e7f-1a2b3c4d5e6f";
     let layer = entra_section()
         .set("azure_app_id", own_app)
         .build_entra(NOW, &trust)
         .unwrap();
     let token = sign(&with(v2_claims(), json!({"azp": own_app, "roles": null})));
-    assert!(run(&layer, event_grid("/", Some(&bearer(&token))))
-        .await
-        .accepted());
+    assert!(send(&layer, &token).await.accepted());
     let event_grid_token = sign(&v2_claims());
-    assert!(
-        run(&layer, event_grid("/", Some(&bearer(&event_grid_token))))
-            .await
-            .refused_401()
-    );
+    assert!(send(&layer, &event_grid_token).await.refused_401());
 }
 
 #[tokio::test]
 async fn an_unknown_kid_refetches_once_then_is_401_and_cannot_drive_more_fetches() {
-    let pki = pki();
-    let server = JwksServer::start(&pki, jwks(&[KID])).await;
-    let trust = loopback_trust(&pki, &server.authority());
+    let (server, trust) = fetching(|trust| trust).await;
     let layer = entra_section().build_entra(NOW, &trust).unwrap();
     let forged = sign_with("made-up-1", &v2_claims());
-    let outcome = run(&layer, event_grid("/", Some(&bearer(&forged)))).await;
+    let outcome = send(&layer, &forged).await;
     assert!(outcome.refused_401(), "{outcome:?}");
     assert_eq!(
         outcome.error().public_reason(),
@@ -512,56 +428,36 @@ async fn an_unknown_kid_refetches_once_then_is_401_and_cannot_drive_more_fetches
     assert_eq!(server.hits(), 1, "one refetch");
     for i in 2..10 {
         let forged = sign_with(&format!("made-up-{i}"), &v2_claims());
-        assert!(run(&layer, event_grid("/", Some(&bearer(&forged))))
-            .await
-            .refused_401());
+        assert!(send(&layer, &forged).await.refused_401());
     }
     assert_eq!(server.hits(), 1, "at most one fetch a minute");
     // The keys that did come are used.
-    assert!(
-        run(&layer, event_grid("/", Some(&bearer(&sign(&v2_claims())))))
-            .await
-            .accepted()
-    );
+    assert!(send(&layer, &sign(&v2_claims())).await.accepted());
     assert_eq!(server.hits(), 1);
 }
 
 #[tokio::test]
 async fn a_rotated_key_is_picked_up_by_a_refresh() {
-    let pki = pki();
-    let server = JwksServer::start(&pki, jwks(&[KID])).await;
-    let trust = EntraTrust::builder()
-        .add_root_certificate_pem(pki.ca_pem.as_bytes())
-        .unwrap()
-        .authority(&server.authority())
-        .refresh_interval(Duration::ZERO)
-        .build()
-        .unwrap();
+    let (server, trust) = fetching(|trust| trust.refresh_interval(Duration::ZERO)).await;
     let layer = entra_section().build_entra(NOW, &trust).unwrap();
-    assert!(
-        run(&layer, event_grid("/", Some(&bearer(&sign(&v2_claims())))))
-            .await
-            .accepted()
-    );
-    *server.jwks.lock().unwrap() = jwks(&[KID, "test-key-2"]);
+    assert!(send(&layer, &sign(&v2_claims())).await.accepted());
+    server.publish(jwks(&[KID, "test-key-2"]));
     let rotated = sign_with("test-key-2", &v2_claims());
-    assert!(run(&layer, event_grid("/", Some(&bearer(&rotated))))
-        .await
-        .accepted());
+    assert!(send(&layer, &rotated).await.accepted());
     assert_eq!(server.hits(), 2);
 }
 
 #[tokio::test]
 async fn keys_that_cannot_be_fetched_answer_503_with_retry_after() {
-    let pki = pki();
+    let ca = TestCa::new();
     // A port nothing listens on.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let authority = format!("https://127.0.0.1:{}", closed.local_addr().unwrap().port());
     drop(closed);
-    let trust = loopback_trust(&pki, &authority);
+    let trust = trusting(&ca).authority(&authority).build().unwrap();
     let layer = entra_section().build_entra(NOW, &trust).unwrap();
     for _ in 0..2 {
-        let outcome = run(&layer, event_grid("/", Some(&bearer(&sign(&v2_claims()))))).await;
+        let outcome = send(&layer, &sign(&v2_claims())).await;
         assert_eq!(
             outcome.status(),
             StatusCode::SERVICE_UNAVAILABLE,
@@ -574,11 +470,13 @@ async fn keys_that_cannot_be_fetched_answer_503_with_retry_after() {
     }
 
     // A server that answers something other than a key set: 503 too.
-    let server = JwksServer::start(&pki, r#"{"keys":[]}"#.to_owned()).await;
-    let layer = entra_section()
-        .build_entra(NOW, &loopback_trust(&pki, &server.authority()))
+    let server = JwksServer::start(&ca, r#"{"keys":[]}"#.to_owned()).await;
+    let trust = trusting(&ca)
+        .authority(&server.authority())
+        .build()
         .unwrap();
-    let outcome = run(&layer, event_grid("/", Some(&bearer(&sign(&v2_claims()))))).await;
+    let layer = entra_section().build_entra(NOW, &trust).unwrap();
+    let outcome = send(&layer, &sign(&v2_claims())).await;
     assert_eq!(
         outcome.status(),
         StatusCode::SERVICE_UNAVAILABLE,
@@ -588,15 +486,13 @@ async fn keys_that_cannot_be_fetched_answer_503_with_retry_after() {
 
 #[tokio::test]
 async fn with_a_secret_too_both_are_required_and_the_secret_is_checked_first() {
-    let pki = pki();
-    let server = JwksServer::start(&pki, jwks(&[KID])).await;
-    let trust = loopback_trust(&pki, &server.authority());
+    let (server, trust) = fetching(|trust| trust).await;
     let layer = entra_section()
         .set("secret", "s3cret-code")
         .build_entra(NOW, &trust)
         .unwrap();
     let token = sign(&v2_claims());
-    let outcome = run(&layer, event_grid("/webhook/azure", Some(&bearer(&token)))).await;
+    let outcome = send(&layer, &token).await;
     assert!(outcome.refused_401(), "{outcome:?}");
     assert_eq!(
         outcome.error().public_reason(),
@@ -633,11 +529,7 @@ async fn pinned_keys_verify_without_a_fetch_and_the_authority_must_be_https() {
         format!("https://login.microsoftonline.com/{TENANT}/discovery/v2.0/keys")
     );
     let layer = entra_section().build_entra(NOW, &trust).unwrap();
-    assert!(
-        run(&layer, event_grid("/", Some(&bearer(&sign(&v2_claims())))))
-            .await
-            .accepted()
-    );
+    assert!(send(&layer, &sign(&v2_claims())).await.accepted());
 
     for authority in [
         "http://127.0.0.1:8080",
@@ -661,23 +553,17 @@ async fn pinned_keys_verify_without_a_fetch_and_the_authority_must_be_https() {
 
 #[tokio::test]
 async fn a_withdrawn_key_stops_verifying_once_the_key_set_is_old() {
-    let pki = pki();
-    let server = JwksServer::start(&pki, jwks(&[KID])).await;
-    let trust = EntraTrust::builder()
-        .add_root_certificate_pem(pki.ca_pem.as_bytes())
-        .unwrap()
-        .authority(&server.authority())
-        .refresh_interval(Duration::ZERO)
-        .max_key_age(Duration::ZERO)
-        .build()
-        .unwrap();
+    let (server, trust) = fetching(|trust| {
+        trust
+            .refresh_interval(Duration::ZERO)
+            .max_key_age(Duration::ZERO)
+    })
+    .await;
     let layer = entra_section().build_entra(NOW, &trust).unwrap();
     let token = sign(&v2_claims());
-    assert!(run(&layer, event_grid("/", Some(&bearer(&token))))
-        .await
-        .accepted());
-    *server.jwks.lock().unwrap() = jwks(&["test-key-2"]);
-    let outcome = run(&layer, event_grid("/", Some(&bearer(&token)))).await;
+    assert!(send(&layer, &token).await.accepted());
+    server.publish(jwks(&["test-key-2"]));
+    let outcome = send(&layer, &token).await;
     assert!(outcome.refused_401(), "{outcome:?}");
     assert_eq!(server.hits(), 2);
 }

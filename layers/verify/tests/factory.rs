@@ -17,6 +17,15 @@ fn errors(section: &Section) -> Vec<String> {
     }
 }
 
+/// Asserts that loading `section` fails and the first error contains `text`.
+fn assert_first_error_contains(section: &Section, text: &str) {
+    let errors = errors(section);
+    assert!(
+        errors.first().is_some_and(|error| error.contains(text)),
+        "{text:?} not in the first of {errors:?}"
+    );
+}
+
 #[test]
 fn registry_contract() {
     let factory = VerifyFactory::new();
@@ -114,7 +123,7 @@ fn bad_settings_are_reported_at_their_line() {
         .set("verify", "token")
         .set("secret", "s")
         .set("token_header", "bad header");
-    assert!(errors(&section)[0].contains("is not a valid header name"));
+    assert_first_error_contains(&section, "is not a valid header name");
     let section = Section::new()
         .set("verify", "slack")
         .set("secret", "s")
@@ -143,14 +152,18 @@ fn bad_settings_are_reported_at_their_line() {
     let section = Section::new()
         .set("verify", "standard-webhooks")
         .set("secret", "whsec_not base64!");
-    assert!(
-        errors(&section)[0].contains("must be base64"),
-        "{:?}",
-        errors(&section)
-    );
+    assert_first_error_contains(&section, "must be base64");
 }
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+/// `verify = azure` with `azure_tenant` and `azure_audience` (lines 2, 3 and 4).
+fn entra(tenant: &str, audience: &str) -> Section {
+    Section::new()
+        .set("verify", "azure")
+        .set("azure_tenant", tenant)
+        .set("azure_audience", audience)
+}
 
 #[test]
 fn entra_tenant_and_audience_go_together_with_file_line_errors() {
@@ -200,10 +213,7 @@ fn entra_tenant_and_audience_go_together_with_file_line_errors() {
 #[test]
 fn entra_settings_are_checked_at_load() {
     // A tenant must be the GUID the issuer carries, not a domain name.
-    let section = Section::new()
-        .set("verify", "azure")
-        .set("azure_tenant", "contoso.onmicrosoft.com")
-        .set("azure_audience", "api://genhook");
+    let section = entra("contoso.onmicrosoft.com", "api://genhook");
     let line = section.line_of("azure_tenant");
     let errors = errors(&section);
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -212,34 +222,15 @@ fn entra_settings_are_checked_at_load() {
         "{errors:?}"
     );
 
-    let section = Section::new()
-        .set("verify", "azure")
-        .set("azure_tenant", TENANT)
-        .set("azure_audience", " , ");
-    assert!(
-        self::errors(&section)[0].contains("`azure_audience` needs at least one"),
-        "{:?}",
-        self::errors(&section)
-    );
+    assert_first_error_contains(&entra(TENANT, " , "), "`azure_audience` needs at least one");
 
-    let section = Section::new()
-        .set("verify", "azure")
-        .set("azure_tenant", TENANT)
-        .set("azure_audience", "api://genhook")
+    let section = entra(TENANT, "api://genhook")
         .set("azure_header", "Authorization")
         .set("secret", "s");
-    assert!(
-        self::errors(&section)[0].contains("`azure_header` cannot be Authorization"),
-        "{:?}",
-        self::errors(&section)
-    );
+    assert_first_error_contains(&section, "`azure_header` cannot be Authorization");
 
     // A secret's carrier without the secret is a mistake, not silently ignored.
-    let section = Section::new()
-        .set("verify", "azure")
-        .set("azure_tenant", TENANT)
-        .set("azure_audience", "api://genhook")
-        .set("azure_header", "X-GenHook-Key");
+    let section = entra(TENANT, "api://genhook").set("azure_header", "X-GenHook-Key");
     let line = section.line_of("azure_header");
     assert_eq!(
         self::errors(&section),
@@ -247,15 +238,12 @@ fn entra_settings_are_checked_at_load() {
     );
 
     // With a token check, `secret` is optional; several audiences, app id and role are fine.
-    let section = Section::new()
-        .set("verify", "azure")
-        .set("azure_tenant", TENANT)
-        .set(
-            "azure_audience",
-            "api://genhook, 0b5e4f6a-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
-        )
-        .set("azure_app_id", "4962773b-9cdb-44cf-a8bf-237846a00ab7")
-        .set("azure_role", "AzureEventGridSecureWebhookSubscriber");
+    let section = entra(
+        TENANT,
+        "api://genhook, 0b5e4f6a-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+    )
+    .set("azure_app_id", "4962773b-9cdb-44cf-a8bf-237846a00ab7")
+    .set("azure_role", "AzureEventGridSecureWebhookSubscriber");
     assert_eq!(self::errors(&section), Vec::<String>::new());
 
     // Without one, `secret` is still required.

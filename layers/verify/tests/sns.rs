@@ -6,116 +6,51 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
 use genhook_verify::sns::SnsTrust;
 use http::StatusCode;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
+use rcgen::{CertificateParams, KeyPair};
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use serde_json::{json, Value};
 use sha2::Digest;
+use support::https::{HttpsServer, TestCa};
 use support::{b64, request, run, Section};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// A throw-away RSA-2048 key (generated for these tests; it signs nothing else).
 const SIGNING_KEY: &str = include_str!("fixtures/sns_test_signing_key.pem");
 
+/// The test CA and the SNS signing certificate it issued for the test key.
 struct Pki {
-    ca_pem: String,
+    ca: TestCa,
     signing_cert_pem: String,
-    server_cert: rustls::pki_types::CertificateDer<'static>,
-    server_key: Vec<u8>,
 }
 
 fn pki() -> Pki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-
+    let ca = TestCa::new();
     let signing_key = KeyPair::from_pem(SIGNING_KEY).unwrap();
     let signing_cert = CertificateParams::new(vec!["sns.us-west-2.amazonaws.com".to_owned()])
         .unwrap()
-        .signed_by(&signing_key, &ca)
+        .signed_by(&signing_key, ca.issuer())
         .unwrap();
-
-    let server_key = KeyPair::generate().unwrap();
-    let mut server_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    server_params
-        .subject_alt_names
-        .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-    let server_cert = server_params.signed_by(&server_key, &ca).unwrap();
     Pki {
-        ca_pem: ca.pem(),
+        ca,
         signing_cert_pem: signing_cert.pem(),
-        server_cert: server_cert.der().clone(),
-        server_key: server_key.serialize_der(),
     }
 }
 
-/// Serves `pem` at `/*.pem` (404 elsewhere) over HTTPS on 127.0.0.1; counts the requests.
-async fn serve(pki: &Pki, pem: String) -> (u16, Arc<AtomicUsize>) {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![pki.server_cert.clone()],
-        rustls::pki_types::PrivateKeyDer::Pkcs8(pki.server_key.clone().into()),
-    )
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&hits);
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            let pem = pem.clone();
-            let counter = Arc::clone(&counter);
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                counter.fetch_add(1, Ordering::SeqCst);
-                let line = String::from_utf8_lossy(&head);
-                let path = line.split(' ').nth(1).unwrap_or_default();
-                let (status, body) = if path.ends_with(".pem") && !path.contains("missing") {
-                    ("200 OK", pem)
-                } else {
-                    ("404 Not Found", String::new())
-                };
-                let response = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/x-pem-file\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(response.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-    (port, hits)
+/// Serves `pem` at `/*.pem` (404 at other paths and at paths naming "missing") over HTTPS on
+/// 127.0.0.1; counts the requests.
+async fn serve(pki: &Pki, pem: String) -> HttpsServer {
+    pki.ca
+        .serve("application/x-pem-file", move |path| {
+            (path.ends_with(".pem") && !path.contains("missing")).then(|| pem.clone())
+        })
+        .await
 }
 
 fn loopback_trust(pki: &Pki) -> SnsTrust {
     SnsTrust::builder()
-        .add_root_certificate_pem(pki.ca_pem.as_bytes())
+        .add_root_certificate_pem(pki.ca.pem().as_bytes())
         .unwrap()
         .allow_hosts(|host| host == "127.0.0.1")
         .build()
@@ -197,13 +132,13 @@ fn sns_request(message: &Value) -> genhook_core::WebhookRequest {
 #[tokio::test]
 async fn signature_versions_1_and_2_verify_with_a_fetched_certificate_cached_by_url() {
     let pki = pki();
-    let (port, hits) = serve(&pki, pki.signing_cert_pem.clone()).await;
+    let server = serve(&pki, pki.signing_cert_pem.clone()).await;
     let trust = loopback_trust(&pki);
     let layer = Section::new()
         .set("verify", "aws-sns")
         .build_with(0, Some(&trust))
         .unwrap();
-    let url = format!("https://127.0.0.1:{port}/SimpleNotificationService-test.pem");
+    let url = format!("{}/SimpleNotificationService-test.pem", server.authority());
     for (kind, version) in [
         ("Notification", 1),
         ("Notification", 2),
@@ -214,18 +149,18 @@ async fn signature_versions_1_and_2_verify_with_a_fetched_certificate_cached_by_
         assert!(outcome.accepted(), "{kind} v{version}: {outcome:?}");
         assert_eq!(outcome.result.unwrap().into_body(), "aws-sns");
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "fetched once, then cached");
+    assert_eq!(server.hits(), 1, "fetched once, then cached");
 }
 
 #[tokio::test]
 async fn tampered_message_is_401_and_never_reaches_inner() {
     let pki = pki();
-    let (port, _) = serve(&pki, pki.signing_cert_pem.clone()).await;
+    let server = serve(&pki, pki.signing_cert_pem.clone()).await;
     let layer = Section::new()
         .set("verify", "aws-sns")
         .build_with(0, Some(&loopback_trust(&pki)))
         .unwrap();
-    let url = format!("https://127.0.0.1:{port}/cert.pem");
+    let url = format!("{}/cert.pem", server.authority());
     for version in [1, 2] {
         let mut m = message("Notification", version, &url);
         m["Message"] = json!("{\"AlarmName\":\"db01-cpu\",\n\"NewStateValue\":\"OK\"}");
@@ -242,13 +177,13 @@ async fn tampered_message_is_401_and_never_reaches_inner() {
 #[tokio::test]
 async fn non_sns_host_is_refused_without_fetching() {
     let pki = pki();
-    let (port, hits) = serve(&pki, pki.signing_cert_pem.clone()).await;
+    let server = serve(&pki, pki.signing_cert_pem.clone()).await;
     // The production trust: the loopback server is not an SNS host.
     let layer = Section::new()
         .set("verify", "aws-sns")
         .build_with(0, Some(&SnsTrust::new().unwrap()))
         .unwrap();
-    let url = format!("https://127.0.0.1:{port}/cert.pem");
+    let url = format!("{}/cert.pem", server.authority());
     let outcome = run(&layer, sns_request(&message("Notification", 2, &url))).await;
     assert!(outcome.refused_401(), "{outcome:?}");
     assert_eq!(outcome.error().metric_reason(), "untrusted_certificate");
@@ -259,15 +194,15 @@ async fn non_sns_host_is_refused_without_fetching() {
         .build_with(0, Some(&trust))
         .unwrap();
     for bad in [
-        format!("http://127.0.0.1:{port}/cert.pem"),
-        format!("https://127.0.0.1:{port}/cert.txt"),
-        format!("https://127.0.0.2:{port}/cert.pem"),
+        format!("http://127.0.0.1:{}/cert.pem", server.port()),
+        format!("{}/cert.txt", server.authority()),
+        format!("https://127.0.0.2:{}/cert.pem", server.port()),
         "https://sns.us-east-1.amazonaws.com.evil.example/cert.pem".to_owned(),
     ] {
         let outcome = run(&layer, sns_request(&message("Notification", 2, &bad))).await;
         assert!(outcome.refused_401(), "{bad}: {outcome:?}");
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    assert_eq!(server.hits(), 0);
 }
 
 #[tokio::test]
@@ -292,12 +227,12 @@ async fn raw_message_delivery_is_refused() {
 #[tokio::test]
 async fn unavailable_certificate_is_503_with_retry_after() {
     let pki = pki();
-    let (port, _) = serve(&pki, pki.signing_cert_pem.clone()).await;
+    let server = serve(&pki, pki.signing_cert_pem.clone()).await;
     let layer = Section::new()
         .set("verify", "aws-sns")
         .build_with(0, Some(&loopback_trust(&pki)))
         .unwrap();
-    let url = format!("https://127.0.0.1:{port}/missing.pem");
+    let url = format!("{}/missing.pem", server.authority());
     let outcome = run(&layer, sns_request(&message("Notification", 2, &url))).await;
     assert_eq!(outcome.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(outcome.error().retry_after().is_some());
@@ -307,35 +242,35 @@ async fn unavailable_certificate_is_503_with_retry_after() {
 #[tokio::test]
 async fn a_failed_certificate_url_is_not_fetched_again_at_once() {
     let pki = pki();
-    let (port, hits) = serve(&pki, pki.signing_cert_pem.clone()).await;
+    let server = serve(&pki, pki.signing_cert_pem.clone()).await;
     let layer = Section::new()
         .set("verify", "aws-sns")
         .build_with(0, Some(&loopback_trust(&pki)))
         .unwrap();
-    let url = format!("https://127.0.0.1:{port}/missing.pem");
+    let url = format!("{}/missing.pem", server.authority());
     for _ in 0..3 {
         let outcome = run(&layer, sns_request(&message("Notification", 2, &url))).await;
         assert_eq!(outcome.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(server.hits(), 1);
     // Another URL is still fetched.
-    let good = format!("https://127.0.0.1:{port}/good.pem");
+    let good = format!("{}/good.pem", server.authority());
     assert!(run(&layer, sns_request(&message("Notification", 2, &good)))
         .await
         .accepted());
-    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(server.hits(), 2);
 }
 
 #[tokio::test]
 async fn a_certificate_that_is_not_rsa_is_refused() {
     let pki = pki();
     // Serve the CA (an ECDSA certificate) as if it were the signing certificate.
-    let (port, _) = serve(&pki, pki.ca_pem.clone()).await;
+    let server = serve(&pki, pki.ca.pem().to_owned()).await;
     let layer = Section::new()
         .set("verify", "aws-sns")
         .build_with(0, Some(&loopback_trust(&pki)))
         .unwrap();
-    let url = format!("https://127.0.0.1:{port}/cert.pem");
+    let url = format!("{}/cert.pem", server.authority());
     for _ in 0..2 {
         let outcome = run(&layer, sns_request(&message("Notification", 2, &url))).await;
         assert!(outcome.refused_401(), "{outcome:?}");

@@ -1,7 +1,10 @@
 //! Shared helpers of the verify stage's tests: settings as a mapping would give them, a leaf
 //! that counts its calls, request builders, and signers written independently of the library
-//! (plain `hmac`), so that a bug shared by signer and verifier cannot hide.
+//! (plain `hmac`), so that a bug shared by signer and verifier cannot hide; [`https`] is the
+//! loopback HTTPS server for the schemes that fetch keys or certificates.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod https;
 
 use std::collections::BTreeMap;
 use std::path::Path;
