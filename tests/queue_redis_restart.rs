@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use genhook::core::queue::{Priority, Queue, QueueError};
+use genhook::queue::{Backend, QueueSettings};
 use queue_common::{event, settings, Kind};
 use support::sl1_mock::{Answer, Sl1Mock};
 use support::TestGenHook;
@@ -58,48 +59,71 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// A private `redis-server` child, SIGKILLed when dropped.
+/// A test's own `redis-server` child on a free loopback port, its files in a temporary folder
+/// (AOF `appendfsync always` when `persistent`, nothing on disk otherwise); SIGKILLed when
+/// dropped.
 struct RedisChild {
-    child: Child,
+    binary: PathBuf,
     port: u16,
+    persistent: bool,
+    dir: tempfile::TempDir,
+    child: Child,
 }
 
 impl RedisChild {
-    /// Starts `redis-server` on `port` with its files in `dir` (AOF `appendfsync always` when
-    /// `persistent`, nothing on disk otherwise) and waits until it answers `PING`.
-    async fn start(binary: &Path, port: u16, dir: &Path, persistent: bool) -> Self {
-        let mut command = Command::new(binary);
-        command
-            .arg("--port")
-            .arg(port.to_string())
-            .args(["--bind", "127.0.0.1", "--protected-mode", "no"])
-            .args(["--daemonize", "no", "--save", ""])
-            .arg("--dir")
-            .arg(dir)
-            .arg("--logfile")
-            .arg(dir.join("redis.log"));
-        if persistent {
-            command.args(["--appendonly", "yes", "--appendfsync", "always"]);
-        } else {
-            command.args(["--appendonly", "no"]);
+    /// Starts one and waits until it answers `PING`; `None` without a `redis-server` binary
+    /// (see [`redis_binary`]).
+    async fn start(persistent: bool) -> Option<Self> {
+        let binary = redis_binary()?;
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = spawn(&binary, port, dir.path(), persistent);
+        let redis = Self {
+            binary,
+            port,
+            persistent,
+            dir,
+            child,
+        };
+        redis.wait_ready().await;
+        Some(redis)
+    }
+
+    /// Starts it again on the same port after a [`kill`](Self::kill) and waits until it answers
+    /// `PING`: with the data it kept when `persistent`, in a fresh folder (empty) otherwise.
+    async fn restart(&mut self) {
+        self.kill();
+        if !self.persistent {
+            self.dir = tempfile::tempdir().unwrap();
         }
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let redis = Self { child, port };
-        redis.wait_ready(dir).await;
-        redis
+        self.child = spawn(&self.binary, self.port, self.dir.path(), self.persistent);
+        self.wait_ready().await;
     }
 
     fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Queue settings for the redis backend on this server, prefix `genhook`, with the queue's
+    /// own files in `queue_dir`. `redis_claim_idle` is 60 s: long enough that nothing is
+    /// reclaimed during a test, so each event must come once.
+    fn queue_settings(&self, queue_dir: &Path) -> QueueSettings {
+        let (mut settings, _) = settings(Kind::Redis, 10_000, queue_dir);
+        settings.redis_url = self.url();
+        settings.redis_prefix = "genhook".into();
+        settings.redis_claim_idle = Duration::from_secs(60);
+        settings
+    }
+
+    /// Opens the redis backend on this server with [`queue_settings`](Self::queue_settings).
+    async fn open_backend(&self, queue_dir: &Path) -> Backend {
+        genhook::queue::open(&self.queue_settings(queue_dir))
+            .await
+            .unwrap()
+    }
+
     /// Polls `PING` (answered only once the AOF is loaded) for at most 10 s.
-    async fn wait_ready(&self, dir: &Path) {
+    async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         let client = redis::Client::open(self.url()).unwrap();
         loop {
@@ -115,7 +139,7 @@ impl RedisChild {
                 Instant::now() < deadline,
                 "redis-server on port {} did not answer PING within 10s: {ping:?}; log:\n{}",
                 self.port,
-                std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default()
+                std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -141,6 +165,31 @@ impl Drop for RedisChild {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Spawns `redis-server` on `port` with its files in `dir`.
+fn spawn(binary: &Path, port: u16, dir: &Path, persistent: bool) -> Child {
+    let mut command = Command::new(binary);
+    command
+        .arg("--port")
+        .arg(port.to_string())
+        .args(["--bind", "127.0.0.1", "--protected-mode", "no"])
+        .args(["--daemonize", "no", "--save", ""])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(dir.join("redis.log"));
+    if persistent {
+        command.args(["--appendonly", "yes", "--appendfsync", "always"]);
+    } else {
+        command.args(["--appendonly", "no"]);
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts")
 }
 
 /// Enqueues until Redis takes it again (at most 10 s); how long that took.
@@ -209,31 +258,52 @@ async fn left_in_redis(conn: &mut redis::aio::MultiplexedConnection) -> (usize, 
     (len, pending)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enqueue_fails_while_redis_is_away_and_every_event_is_delivered_once_after_a_restart() {
-    let Some(binary) = redis_binary() else {
-        return;
-    };
-    let redis_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
-
-    let queue_dir = tempfile::tempdir().unwrap();
-    let (mut settings, _) = settings(Kind::Redis, 10_000, queue_dir.path());
-    settings.redis_url = redis.url();
-    settings.redis_prefix = "genhook".into();
-    // Long enough that nothing is reclaimed during the test: each event must come once.
-    settings.redis_claim_idle = Duration::from_secs(60);
-    let backend = genhook::queue::open(&settings).await.unwrap();
-    let queue = Arc::clone(&backend.queue);
-
-    let before = ids("before", 10);
-    for id in &before {
+/// Enqueues an event (normal priority) for each of `ids`.
+async fn enqueue_all(queue: &dyn Queue, ids: &[String]) {
+    for id in ids {
         queue
             .enqueue(event(id, "s", "e", Priority::Normal))
             .await
             .unwrap();
     }
+}
+
+/// Asserts that each of `want` came exactly once in `got` (how often each came), saying `what`
+/// should have happened once.
+fn assert_each_once(got: &HashMap<String, usize>, want: &[String], what: &str) {
+    for id in want {
+        assert_eq!(got.get(id), Some(&1), "{id:?} {what} exactly once: {got:?}");
+    }
+}
+
+/// Waits at most 10 s for the streams and the group's pending list to be empty: every entry
+/// acknowledged and deleted.
+async fn assert_redis_empties(conn: &mut redis::aio::MultiplexedConnection) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = left_in_redis(conn).await;
+        if left == (0, 0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "entries (in streams, pending) left in Redis after 10s: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_fails_while_redis_is_away_and_every_event_is_delivered_once_after_a_restart() {
+    let Some(mut redis) = RedisChild::start(true).await else {
+        return;
+    };
+    let queue_dir = tempfile::tempdir().unwrap();
+    let backend = redis.open_backend(queue_dir.path()).await;
+    let queue = Arc::clone(&backend.queue);
+
+    let before = ids("before", 10);
+    enqueue_all(&*queue, &before).await;
     // One event is being delivered when Redis goes away: its acknowledgement must still land.
     let in_flight = tokio::time::timeout(Duration::from_secs(5), queue.next())
         .await
@@ -256,7 +326,7 @@ async fn enqueue_fails_while_redis_is_away_and_every_event_is_delivered_once_aft
     // Acknowledging while Redis is away does not fail the worker; it is retried until Redis is back.
     queue.ack(&in_flight).await.unwrap();
 
-    let _redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
+    redis.restart().await;
     let took = enqueue_until_back(&*queue, "after0").await;
     println!("enqueue worked again {took:?} after Redis answered PING");
     assert!(
@@ -264,22 +334,11 @@ async fn enqueue_fails_while_redis_is_away_and_every_event_is_delivered_once_aft
         "back within 5s, took {took:?}"
     );
     let after = ids("after", 10);
-    for id in &after[1..] {
-        queue
-            .enqueue(event(id, "s", "e", Priority::Normal))
-            .await
-            .unwrap();
-    }
+    enqueue_all(&*queue, &after[1..]).await;
 
     let want: Vec<String> = before[1..].iter().chain(&after).cloned().collect();
     let got = drain(&*queue, &want).await;
-    for id in &want {
-        assert_eq!(
-            got.get(id),
-            Some(&1),
-            "{id} delivered exactly once: {got:?}"
-        );
-    }
+    assert_each_once(&got, &want, "delivered");
     assert_eq!(got.len(), want.len(), "nothing else came: {got:?}");
     assert!(
         !got.contains_key("refused"),
@@ -291,48 +350,26 @@ async fn enqueue_fails_while_redis_is_away_and_every_event_is_delivered_once_aft
     );
 
     // Every entry was acknowledged and deleted in Redis, the one acked during the outage too.
-    let mut conn = _redis.conn().await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = left_in_redis(&mut conn).await;
-        if left == (0, 0) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "entries (in streams, pending) left in Redis after 10s: {left:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_redis_empties(&mut redis.conn().await).await;
     assert_eq!(queue.depth(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_that_comes_back_empty_gets_its_group_recreated_and_new_events_flow() {
-    let Some(binary) = redis_binary() else {
+    let Some(mut redis) = RedisChild::start(false).await else {
         return;
     };
-    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let port = free_port();
-    let mut redis = RedisChild::start(&binary, port, first_dir.path(), false).await;
-
     let queue_dir = tempfile::tempdir().unwrap();
-    let (mut settings, _) = settings(Kind::Redis, 10_000, queue_dir.path());
-    settings.redis_url = redis.url();
-    settings.redis_prefix = "genhook".into();
-    settings.redis_claim_idle = Duration::from_secs(60);
-    let backend = genhook::queue::open(&settings).await.unwrap();
+    let backend = redis.open_backend(queue_dir.path()).await;
     let queue = Arc::clone(&backend.queue);
 
-    queue
-        .enqueue(event("old0", "s", "e", Priority::Normal))
-        .await
-        .unwrap();
-    let got = drain(&*queue, &ids("old", 1)).await;
+    let old = ids("old", 1);
+    enqueue_all(&*queue, &old).await;
+    let got = drain(&*queue, &old).await;
     assert_eq!(got.get("old0"), Some(&1));
 
     redis.kill();
-    let redis = RedisChild::start(&binary, port, second_dir.path(), false).await;
+    redis.restart().await;
     let mut conn = redis.conn().await;
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("*")
@@ -348,13 +385,7 @@ async fn a_redis_that_comes_back_empty_gets_its_group_recreated_and_new_events_f
         queue.enqueue(event(id, "s", "e", priority)).await.unwrap();
     }
     let got = drain(&*queue, &new).await;
-    for id in &new {
-        assert_eq!(
-            got.get(id),
-            Some(&1),
-            "{id} delivered exactly once: {got:?}"
-        );
-    }
+    assert_each_once(&got, &new, "delivered");
     assert_eq!(got.len(), new.len(), "nothing else came: {got:?}");
 
     for priority in ["high", "normal", "low"] {
@@ -371,12 +402,9 @@ async fn a_redis_that_comes_back_empty_gets_its_group_recreated_and_new_events_f
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_get_503_with_retry_after_while_redis_is_away_and_every_202_reaches_sl1_once() {
-    let Some(binary) = redis_binary() else {
+    let Some(mut redis) = RedisChild::start(true).await else {
         return;
     };
-    let redis_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
     let sl1 = Sl1Mock::builder()
         .default_answer(Answer::created().delay(Duration::from_millis(20)))
         .start()
@@ -425,7 +453,7 @@ async fn webhooks_get_503_with_retry_after_while_redis_is_away_and_every_202_rea
         r#"{"error":"queue is unavailable"}"#
     );
 
-    let redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
+    redis.restart().await;
     let back = Instant::now();
     let mut n = 200;
     loop {
@@ -462,57 +490,31 @@ async fn webhooks_get_503_with_retry_after_while_redis_is_away_and_every_202_rea
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    for message in &want {
-        assert_eq!(
-            counts.get(message),
-            Some(&1),
-            "{message:?} reached SL1 exactly once: {counts:?}"
-        );
-    }
+    assert_each_once(&counts, &want, "reached SL1");
     assert_eq!(
         counts.len(),
         want.len(),
         "only 202'd webhooks reached SL1: {counts:?}"
     );
 
-    let mut conn = redis.conn().await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while left_in_redis(&mut conn).await != (0, 0) {
-        assert!(
-            Instant::now() < deadline,
-            "entries left in Redis 10s after the last delivery"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_redis_empties(&mut redis.conn().await).await;
     let (report, _dir) = genhook.shutdown().await;
     println!("shutdown: {report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_read_just_before_the_connection_dropped_are_handed_out_after_the_restart() {
-    let Some(binary) = redis_binary() else {
+    let Some(mut redis) = RedisChild::start(true).await else {
         return;
     };
-    let redis_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
-
     let queue_dir = tempfile::tempdir().unwrap();
-    let (mut settings, _) = settings(Kind::Redis, 10_000, queue_dir.path());
-    settings.redis_url = redis.url();
-    settings.redis_prefix = "genhook".into();
-    // Without the recovery these entries would only come back through XAUTOCLAIM, after 60 s.
-    settings.redis_claim_idle = Duration::from_secs(60);
-    let queue = genhook::queue::redis::RedisQueue::open(&settings)
+    // Without the recovery these entries would only come back through XAUTOCLAIM, after
+    // redis_claim_idle (60 s).
+    let queue = genhook::queue::redis::RedisQueue::open(&redis.queue_settings(queue_dir.path()))
         .await
         .unwrap();
     let lost = ids("lost", 3);
-    for id in &lost {
-        queue
-            .enqueue(event(id, "s", "e", Priority::Normal))
-            .await
-            .unwrap();
-    }
+    enqueue_all(&queue, &lost).await;
     // A read under this queue's consumer name whose answer never reached it: Redis counts the
     // entries as delivered to it (pending), the queue has never seen them.
     let mut conn = redis.conn().await;
@@ -535,16 +537,10 @@ async fn entries_read_just_before_the_connection_dropped_are_handed_out_after_th
     let waited = tokio::time::timeout(Duration::from_millis(500), queue.next()).await;
     assert!(waited.is_err(), "nothing to take while Redis is away");
 
-    let _redis = RedisChild::start(&binary, port, redis_dir.path(), true).await;
+    redis.restart().await;
     let started = Instant::now();
     let got = drain(&queue, &lost).await;
-    for id in &lost {
-        assert_eq!(
-            got.get(id),
-            Some(&1),
-            "{id} handed out exactly once: {got:?}"
-        );
-    }
+    assert_each_once(&got, &lost, "handed out");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "handed out within seconds of the restart, not after redis_claim_idle: {:?}",
