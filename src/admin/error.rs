@@ -27,6 +27,9 @@ pub enum AdminError {
     /// The queue refused the replay; the event is back in the dead-letter queue (503).
     #[error("queue refused the replay: {0}")]
     QueueRefused(QueueError),
+    /// The store cannot be reached for now, e.g. Redis is restarting (503, `Retry-After`).
+    #[error("queue storage is unavailable; try again shortly")]
+    Unavailable(#[source] QueueError),
     /// The store failed (500); the cause goes to the log only.
     #[error("queue storage failed")]
     Storage(#[source] QueueError),
@@ -36,6 +39,7 @@ impl From<QueueError> for AdminError {
     fn from(error: QueueError) -> Self {
         match error {
             QueueError::NotFound => Self::NotFound("no such dead letter".into()),
+            unavailable @ QueueError::Unavailable(_) => Self::Unavailable(unavailable),
             other => Self::Storage(other),
         }
     }
@@ -50,7 +54,7 @@ impl AdminError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::RenderFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::QueueRefused(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::QueueRefused(_) | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,8 +62,14 @@ impl AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        if let Self::Storage(cause) = &self {
-            tracing::error!(error = ?cause, "Admin call failed in the queue store.");
+        match &self {
+            Self::Storage(cause) => {
+                tracing::error!(error = ?cause, "Admin call failed in the queue store.");
+            }
+            Self::Unavailable(cause) => {
+                tracing::warn!(error = ?cause, "Admin call refused: the queue store is unavailable.");
+            }
+            _ => {}
         }
         let mut response = (
             self.status(),
@@ -73,7 +83,7 @@ impl IntoResponse for AdminError {
                     http::HeaderValue::from_static("Bearer"),
                 );
             }
-            Self::QueueRefused(_) => {
+            Self::QueueRefused(_) | Self::Unavailable(_) => {
                 response.headers_mut().insert(
                     http::header::RETRY_AFTER,
                     http::HeaderValue::from_static("5"),
@@ -82,5 +92,28 @@ impl IntoResponse for AdminError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_store_is_503_with_retry_after_and_no_internals() {
+        let cause = QueueError::Unavailable("connection refused (os error 111) at 10.0.0.7".into());
+        let error = AdminError::from(cause);
+        assert!(!error.to_string().contains("10.0.0.7"), "{error}");
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "5");
+    }
+
+    #[test]
+    fn other_store_failures_stay_500() {
+        let cause = QueueError::Storage("disk full".into());
+        let error = AdminError::from(cause);
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.to_string(), "queue storage failed");
     }
 }
