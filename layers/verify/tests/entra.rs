@@ -567,3 +567,21 @@ async fn a_withdrawn_key_stops_verifying_once_the_key_set_is_old() {
     assert!(outcome.refused_401(), "{outcome:?}");
     assert_eq!(server.hits(), 2);
 }
+
+#[tokio::test]
+async fn known_keys_stay_usable_while_a_refresh_fails() {
+    let (server, trust) = fetching(|trust| {
+        trust
+            .refresh_interval(Duration::ZERO)
+            .max_key_age(Duration::ZERO)
+    })
+    .await;
+    let layer = entra_section().build_entra(NOW, &trust).unwrap();
+    let token = sign(&v2_claims());
+    assert!(send(&layer, &token).await.accepted());
+    // Entra answers garbage now: the old key set is due for a refresh, and the refresh fails.
+    server.publish("<html>Service Unavailable</html>".to_owned());
+    let outcome = send(&layer, &token).await;
+    assert!(outcome.accepted(), "{outcome:?}");
+    assert_eq!(server.hits(), 2, "the refresh was tried");
+}
