@@ -452,6 +452,22 @@ async fn webhooks_get_503_with_retry_after_while_redis_is_away_and_every_202_rea
         response.text().await.unwrap(),
         r#"{"error":"queue is unavailable"}"#
     );
+    // The readers notice within their poll interval: /readyz turns 503 so a load balancer
+    // sends webhooks to another instance.
+    let not_ready = Instant::now();
+    loop {
+        let ready = genhook.get("/readyz").await;
+        if ready.status() == 503 {
+            let body = ready.text().await.unwrap();
+            assert!(body.contains("queue storage is unavailable"), "{body}");
+            break;
+        }
+        assert!(
+            not_ready.elapsed() < Duration::from_secs(10),
+            "/readyz still 200 10s after Redis went away"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     redis.restart().await;
     let back = Instant::now();
@@ -468,6 +484,15 @@ async fn webhooks_get_503_with_retry_after_while_redis_is_away_and_every_202_rea
             "webhooks are still refused 10s after Redis came back"
         );
         n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Ready again once the readers reached Redis.
+    let ready_deadline = Instant::now() + Duration::from_secs(10);
+    while genhook.get("/readyz").await.status() != 200 {
+        assert!(
+            Instant::now() < ready_deadline,
+            "/readyz still 503 10s after Redis came back"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for n in 300..310 {

@@ -187,6 +187,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "queue_depth": queue.depth(),
         "queue_capacity": queue.capacity(),
         "queue_backend": queue.backend(),
+        "queue_available": queue.is_available(),
         "shutting_down": state.is_shutting_down(),
     });
     if state.is_ready() {
@@ -197,6 +198,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         let reason = if state.is_shutting_down() {
             "shutting down"
+        } else if !queue.is_available() {
+            "queue storage is unavailable"
         } else {
             "queue is full"
         };

@@ -78,9 +78,12 @@ impl AppState {
         self.inner.shutting_down.load(Ordering::SeqCst)
     }
 
-    /// Whether the service takes webhooks: not shutting down and the queue not full.
+    /// Whether the service takes webhooks: not shutting down, the queue's store reachable and the
+    /// queue not full.
     pub fn is_ready(&self) -> bool {
-        !self.is_shutting_down() && self.inner.queue.depth() < self.inner.queue.capacity()
+        !self.is_shutting_down()
+            && self.inner.queue.is_available()
+            && self.inner.queue.depth() < self.inner.queue.capacity()
     }
 
     /// The Prometheus handle, when metrics are on.

@@ -165,6 +165,13 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
 
     /// The backend's name (`memory`, `disk`, `redis`).
     fn backend(&self) -> &'static str;
+
+    /// Whether the store can be reached right now. A remote store (Redis) may be away for a
+    /// while; `/readyz` reports not ready meanwhile, so a load balancer sends webhooks elsewhere.
+    /// Embedded stores are always available.
+    fn is_available(&self) -> bool {
+        true
+    }
 }
 
 /// The dead-letter queue, as the admin API sees it.

@@ -706,4 +706,8 @@ impl Queue for RedisQueue {
     fn backend(&self) -> &'static str {
         "redis"
     }
+
+    fn is_available(&self) -> bool {
+        lock(&self.inner.outage).since.is_none()
+    }
 }
