@@ -90,7 +90,7 @@ impl<F: Future> Future for TimedFuture<F> {
         let output = std::task::ready!(this.inner.poll(cx));
         metrics::histogram!(
             genhook_core::metrics::LAYER_DURATION,
-            "source" => this.source.to_string(),
+            "source" => Arc::clone(this.source),
             "layer" => *this.layer
         )
         .record(this.start.elapsed().as_secs_f64());

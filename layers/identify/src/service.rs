@@ -209,10 +209,11 @@ where
 
 /// Counts a webhook whose source and event type are known.
 pub(crate) fn record_received(request: &WebhookRequest, event: &str) {
+    // The label shares the route's name (an Arc), no copy per request.
     let source = request
         .extensions()
         .get::<SourceName>()
-        .map_or_else(String::new, |s| s.as_str().to_owned());
+        .map_or_else(|| Arc::from(""), |s| Arc::clone(&s.0));
     metrics::counter!(
         genhook_core::metrics::WEBHOOKS_RECEIVED,
         "source" => source,
