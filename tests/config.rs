@@ -671,6 +671,22 @@ fn warnings_point_at_risky_settings() {
 }
 
 #[test]
+fn a_delivery_budget_shorter_than_one_attempt_is_a_warning() {
+    let config = parse("sl1_timeout = 30s\nthread_timeout = 30s\n").unwrap();
+    let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        vec!["test.ini:2: warning: thread_timeout: is not longer than sl1_timeout (30s <= 30s): an SL1 call that hangs uses the whole budget and is dead-lettered without a retry"]
+    );
+    // No retries configured: nothing to leave time for.
+    let config =
+        parse("sl1_timeout = 30s\nthread_timeout = 30s\nsl1_retry_attempts = 0\n").unwrap();
+    assert!(config.warnings().is_empty());
+    let config = parse("sl1_timeout = 10s\nprocessing_timeout = 2m\n").unwrap();
+    assert!(config.warnings().is_empty());
+}
+
+#[test]
 fn a_byte_order_mark_and_crlf_line_ends_are_accepted() {
     let config = parse("\u{feff}server_port = 9002\r\nlog_level = Warn\r\n").unwrap();
     assert_eq!(config.server_port, 9002);

@@ -80,7 +80,8 @@ fn warning(origin: &Origin, message: &str) -> Diagnostic {
 impl Config {
     /// Settings that are valid but probably a mistake, for `genhook check` to print (it still
     /// exits 0): secrets written in the file instead of the environment, the volatile memory
-    /// queue, Basic auth over plain HTTP, a log file that never rotates.
+    /// queue, Basic auth over plain HTTP, a log file that never rotates, a delivery budget
+    /// (`processing_timeout`) that leaves no time for a retry after a hung attempt.
     pub fn warnings(&self) -> Vec<Diagnostic> {
         let mut warnings = Vec::new();
         for key in ["sl1_password", "admin_token"] {
@@ -109,6 +110,16 @@ impl Config {
             warnings.push(warning(
                 &origin_of(self, "sl1_api_url"),
                 "SL1 credentials would be sent unencrypted over http; use https",
+            ));
+        }
+        if self.sl1_retry_attempts > 0 && self.processing_timeout <= self.sl1_timeout {
+            warnings.push(warning(
+                &origin_of(self, "processing_timeout"),
+                &format!(
+                    "is not longer than sl1_timeout ({:?} <= {:?}): an SL1 call that hangs uses the \
+                     whole budget and is dead-lettered without a retry",
+                    self.processing_timeout, self.sl1_timeout
+                ),
             ));
         }
         if self.log_file.is_some()
