@@ -298,6 +298,23 @@ async fn processing_timeout_dead_letters_a_hung_delivery_on_worker_threads() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_credentials_no_authorization_header_is_sent() {
+    let sl1 = Sl1Mock::start().await;
+    let queue = MemoryQueue::new();
+    queue.push(test_event("anon-1", "github", "GitHub opened on repo"));
+    let settings = WorkerSettings {
+        sl1_username: String::new(),
+        sl1_password: "".into(),
+        ..settings(&sl1)
+    };
+    let pool = spawn_pool(settings, &queue);
+    let requests = sl1.wait_for_accepted(1, WAIT).await;
+    assert_eq!(requests[0].header("authorization"), None);
+    assert_eq!(requests[0].header("x-em7-guid-paths"), Some("1"));
+    pool.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_auth_guid_header_ids_and_every_alert_field_arrive() {
     let sl1 = Sl1Mock::start().await;
     let queue = MemoryQueue::new();

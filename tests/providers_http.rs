@@ -254,3 +254,44 @@ async fn an_event_grid_delivery_needs_a_valid_entra_token() {
     let response = genhook.post("/webhook/azure", &with_token, body).await;
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
 }
+
+#[tokio::test]
+async fn an_event_grid_delivery_is_answered_like_any_webhook() {
+    let genhook = shipped_mappings(TestGenHook::builder()).start().await;
+    let notification = [
+        ("content-type", "application/json"),
+        ("aeg-event-type", "Notification"),
+    ];
+    // Event Grid posts an array even for one event: the answer is DESIGN.md's single one.
+    let one = std::fs::read(repo_file("tests/fixtures/azure/storage.blob-created.json")).unwrap();
+    let response = genhook.post("/webhook/azure", &notification, one).await;
+    assert_eq!(response.status(), 202);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["source"], "azure", "{answer}");
+    assert_eq!(answer["event"], "Microsoft.Storage.BlobCreated", "{answer}");
+    assert_eq!(answer["status"], "queued", "{answer}");
+    assert!(answer["id"].is_string(), "{answer}");
+    assert!(answer.get("events").is_none(), "{answer}");
+
+    // Two events: the first one's answer, then every one.
+    let two = serde_json::json!([
+        {"id": "ev-1", "eventType": "Microsoft.Resources.ResourceWriteSuccess", "subject": "/a", "eventTime": "2026-11-28T10:00:00Z", "data": {}, "dataVersion": "2", "metadataVersion": "1", "topic": "/subscriptions/x"},
+        {"id": "ev-2", "eventType": "Microsoft.Resources.ResourceWriteSuccess", "subject": "/b", "eventTime": "2026-11-28T10:00:01Z", "data": {}, "dataVersion": "2", "metadataVersion": "1", "topic": "/subscriptions/x"}
+    ]);
+    let response = genhook
+        .post("/webhook/azure", &notification, two.to_string())
+        .await;
+    assert_eq!(response.status(), 202);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["status"], "queued", "{answer}");
+    assert_eq!(
+        answer["event"], "Microsoft.Resources.ResourceWriteSuccess",
+        "{answer}"
+    );
+    assert_eq!(answer["count"], 2, "{answer}");
+    assert_eq!(
+        answer["events"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
+}

@@ -234,16 +234,19 @@ impl Target {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Sl1Error::Config("sl1_api_url must be http or https".into()));
         }
-        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            settings.sl1_username,
-            settings.sl1_password.expose()
-        ));
-        let mut auth = HeaderValue::from_str(&format!("Basic {credentials}"))
-            .map_err(|_| Sl1Error::Config("sl1_username cannot be sent in a header".into()))?;
-        auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, auth);
+        // No credentials configured: no Authorization header (not an empty `Basic Og==`).
+        if !settings.sl1_username.is_empty() || !settings.sl1_password.expose().is_empty() {
+            let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                settings.sl1_username,
+                settings.sl1_password.expose()
+            ));
+            let mut auth = HeaderValue::from_str(&format!("Basic {credentials}"))
+                .map_err(|_| Sl1Error::Config("sl1_username cannot be sent in a header".into()))?;
+            auth.set_sensitive(true);
+            headers.insert(AUTHORIZATION, auth);
+        }
         headers.insert(
             HeaderName::from_static(EM7_GUID_PATHS_HEADER),
             HeaderValue::from_static("1"),

@@ -2,8 +2,9 @@
 //! one request. Each element becomes a webhook of its own — its own event type, delivery id and
 //! alert — sent through the rest of the stack one after the other.
 //!
-//! The answer is `202` with the answer of each element when every element was accepted; the
-//! first refusal otherwise. A sender that retries a partly accepted batch is safe: the elements
+//! The answer is `202` when every element was accepted: a one-event batch gets exactly the answer
+//! of a single webhook; a larger one that answer for its first event plus `count` and every
+//! element's answer in `events` (see [`summary`]). Otherwise the first refusal. A sender that retries a partly accepted batch is safe: the elements
 //! already accepted are recognised by their delivery ids and answered `duplicate`.
 
 use std::sync::Arc;
@@ -79,10 +80,42 @@ where
         }
         answers.push(body);
     }
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({ "status": "batch", "count": answers.len(), "events": answers }),
-    ))
+    Ok(json_response(StatusCode::ACCEPTED, &summary(answers)))
+}
+
+/// The answer to a batch whose elements were all accepted: DESIGN.md's single-webhook answer
+/// (`id`, `source`, `event`, `status`) for the first element, so a one-event batch (what Event
+/// Grid usually sends) is answered exactly like any webhook; with several, `status` is theirs
+/// when they all agree (`queued`, `duplicate`, ...) and `mixed` otherwise, and `count` and
+/// `events` give every element's answer.
+fn summary(answers: Vec<Value>) -> Value {
+    let mut answers = answers.into_iter();
+    let Some(first) = answers.next() else {
+        return json!({ "status": "queued", "count": 0, "events": [] });
+    };
+    let rest: Vec<Value> = answers.collect();
+    if rest.is_empty() {
+        return first;
+    }
+    let status = if rest
+        .iter()
+        .all(|answer| answer["status"] == first["status"])
+    {
+        first["status"].clone()
+    } else {
+        Value::from("mixed")
+    };
+    let mut summary = json!({
+        "id": first["id"],
+        "source": first["source"],
+        "event": first["event"],
+        "status": status,
+        "count": rest.len() + 1,
+    });
+    let mut events = vec![first];
+    events.extend(rest);
+    summary["events"] = Value::Array(events);
+    summary
 }
 
 #[cfg(test)]
@@ -99,5 +132,33 @@ mod tests {
         assert!(events(Some(Provider::Azure), &json!([])).is_none());
         assert!(events(None, &json!({"eventType": "A"})).is_none());
         assert!(events(Some(Provider::Azure), &json!([{"x": 1}])).is_some());
+    }
+
+    fn answer(id: &str, event: &str, status: &str) -> Value {
+        json!({ "id": id, "source": "azure", "event": event, "status": status })
+    }
+
+    #[test]
+    fn a_one_event_batch_is_answered_like_a_single_webhook() {
+        let one = answer("e1", "Microsoft.Storage.BlobCreated", "queued");
+        assert_eq!(summary(vec![one.clone()]), one);
+    }
+
+    #[test]
+    fn a_larger_batch_leads_with_its_first_event_and_lists_them_all() {
+        let answers = vec![answer("e1", "A", "queued"), answer("e2", "B", "queued")];
+        let summary = summary(answers.clone());
+        assert_eq!(summary["id"], "e1");
+        assert_eq!(summary["source"], "azure");
+        assert_eq!(summary["event"], "A");
+        assert_eq!(summary["status"], "queued");
+        assert_eq!(summary["count"], 2);
+        assert_eq!(summary["events"], Value::Array(answers));
+
+        let mixed = super::summary(vec![
+            answer("e1", "A", "duplicate"),
+            answer("e2", "B", "queued"),
+        ]);
+        assert_eq!(mixed["status"], "mixed");
     }
 }
