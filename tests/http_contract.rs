@@ -139,6 +139,20 @@ async fn malformed_body_is_400_json() {
         .await;
     assert_eq!(response.status(), 400);
     assert!(body_json(response).await["error"].as_str().is_some());
+
+    // Valid JSON with no field to map is malformed for a webhook too.
+    let response = genhook
+        .post(
+            "/webhook/github",
+            &[("content-type", "application/json")],
+            r#""just a string""#,
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        body_json(response).await["error"],
+        "body is a JSON string, not an object or an array"
+    );
 }
 
 const SIGNED_GITHUB: &str = "[github]\nverify = github\nsecret = s3cret, n3w-s3cret\nevent = header:X-GitHub-Event\n*: action,repository{full_name}::GitHub $action$ on $repository.full_name$\n";

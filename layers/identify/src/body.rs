@@ -4,7 +4,8 @@
 //!
 //! Bodies are parsed as JSON whatever their media type other than form encoding: SNS sends JSON as
 //! `text/plain`, CloudEvents as `application/cloudevents+json`. A `charset` other than UTF-8,
-//! invalid UTF-8 and invalid JSON are refused with an [`IdentifyError`] (400). Nesting deeper than
+//! invalid UTF-8, invalid JSON and a bare JSON scalar (`"text"`, `42`, `null`: nothing to map) are
+//! refused with an [`IdentifyError`] (400). Nesting deeper than
 //! serde_json's recursion limit (128) is refused as invalid JSON, never a stack overflow.
 
 use http::HeaderMap;
@@ -19,7 +20,8 @@ const FORM: &str = "application/x-www-form-urlencoded";
 ///
 /// # Errors
 /// [`IdentifyError`] when the declared charset is not UTF-8, the body (or a decoded form field) is
-/// not UTF-8, the body is empty, or the JSON is invalid.
+/// not UTF-8, the body is empty, the JSON is invalid, or it is a scalar rather than an object or
+/// an array.
 pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, IdentifyError> {
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
@@ -60,7 +62,15 @@ fn parse_json(text: &str) -> Result<Value, IdentifyError> {
     if text.trim().is_empty() {
         return Err(IdentifyError::EmptyBody);
     }
-    serde_json::from_str(text).map_err(|e| IdentifyError::json(&e))
+    let value: Value = serde_json::from_str(text).map_err(|e| IdentifyError::json(&e))?;
+    let kind = match &value {
+        Value::Object(_) | Value::Array(_) => return Ok(value),
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "boolean",
+        Value::Null => "null",
+    };
+    Err(IdentifyError::NotAnObject { kind })
 }
 
 fn parse_form(text: &str) -> Result<Value, IdentifyError> {
@@ -185,5 +195,30 @@ mod tests {
     fn byte_order_mark_is_skipped() {
         let value = parse_body(&HeaderMap::new(), "\u{feff}{\"a\":1}".as_bytes()).unwrap();
         assert_eq!(value, json!({"a": 1}));
+    }
+
+    #[test]
+    fn a_bare_json_scalar_is_refused_naming_its_kind() {
+        let headers = with_type("application/json");
+        for (body, kind) in [
+            (r#""text""#, "string"),
+            ("42", "number"),
+            ("true", "boolean"),
+            ("null", "null"),
+        ] {
+            let error = parse_body(&headers, body.as_bytes()).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("body is a JSON {kind}, not an object or an array"),
+                "{body}"
+            );
+        }
+        assert!(
+            parse_body(&headers, b"[1, 2]").is_ok(),
+            "arrays stay (batches)"
+        );
+        // A form's payload field is held to the same rule.
+        let form = with_type("application/x-www-form-urlencoded");
+        assert!(parse_body(&form, b"payload=42").is_err());
     }
 }

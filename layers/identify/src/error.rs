@@ -22,6 +22,13 @@ pub enum IdentifyError {
     /// The body is empty.
     #[error("body is empty")]
     EmptyBody,
+    /// The body is valid JSON but a bare string, number, boolean or null: there is no field to
+    /// map (webhooks are JSON objects, or arrays of them).
+    #[error("body is a JSON {kind}, not an object or an array")]
+    NotAnObject {
+        /// `string`, `number`, `boolean` or `null`.
+        kind: &'static str,
+    },
     /// The body (or a form's `payload` field) is not valid JSON.
     #[error("body is not valid JSON: {reason}")]
     InvalidJson {
@@ -59,6 +66,7 @@ impl Reject for IdentifyError {
             Self::InvalidUtf8 => "invalid_utf8",
             Self::EmptyBody => "empty_body",
             Self::InvalidJson { .. } => "invalid_json",
+            Self::NotAnObject { .. } => "not_an_object",
         }
     }
 }
