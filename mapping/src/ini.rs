@@ -69,6 +69,28 @@ pub fn split_key_value(text: &str) -> Option<(&str, &str)> {
     Some((key.trim(), rest.get(1..).unwrap_or("").trim()))
 }
 
+/// The value of a setting: `"quoted"` taken verbatim without its quotes (so it may hold ` ;` or
+/// ` #`), else the text without its trailing comment. Used by the config file and by the
+/// mapping files' section settings, so both read `secret = "a b ; c"` the same way.
+///
+/// # Errors
+/// A quote that is not closed, or text after the closing quote.
+pub fn setting_value(raw: &str) -> Result<&str, &'static str> {
+    let raw = raw.trim();
+    let Some(rest) = raw.strip_prefix('"') else {
+        return Ok(strip_inline_comment(raw));
+    };
+    let Some((inner, after)) = rest.split_once('"') else {
+        return Err("missing closing quote");
+    };
+    let after = after.trim_start();
+    if after.is_empty() || after.starts_with(';') || after.starts_with('#') {
+        Ok(inner)
+    } else {
+        Err("unexpected text after the closing quote")
+    }
+}
+
 /// Removes a trailing ` ; comment` or ` # comment` (a `;`/`#` preceded by white space).
 pub fn strip_inline_comment(value: &str) -> &str {
     let bytes = value.as_bytes();
@@ -114,5 +136,20 @@ mod tests {
         assert_eq!(split_key_value("nothing"), None);
         assert_eq!(strip_inline_comment("github ; the scheme"), "github");
         assert_eq!(strip_inline_comment("a;b"), "a;b");
+    }
+
+    #[test]
+    fn setting_values_lose_their_quotes_or_their_comment() {
+        assert_eq!(setting_value("github ; the scheme"), Ok("github"));
+        assert_eq!(
+            setting_value(r#""It's a Secret ; to Everybody" ; a comment"#),
+            Ok("It's a Secret ; to Everybody")
+        );
+        assert_eq!(setting_value("\"\""), Ok(""));
+        assert_eq!(setting_value("\"open"), Err("missing closing quote"));
+        assert_eq!(
+            setting_value("\"a\" b"),
+            Err("unexpected text after the closing quote")
+        );
     }
 }

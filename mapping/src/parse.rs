@@ -229,15 +229,18 @@ fn section_entry(
         return;
     }
     match ini::split_key_value(text) {
-        Some((key, value)) if !key.is_empty() => {
-            let setting = RawSetting {
-                key: key.to_owned(),
-                value: ini::strip_inline_comment(value).trim().to_owned(),
-                span: span.clone(),
-                literal: false,
-            };
-            source_entry(sources, source, span).settings.push(setting);
-        }
+        Some((key, value)) if !key.is_empty() => match ini::setting_value(value) {
+            Ok(value) => {
+                let setting = RawSetting {
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                    span: span.clone(),
+                    literal: false,
+                };
+                source_entry(sources, source, span).settings.push(setting);
+            }
+            Err(message) => diagnostics.push(Diagnostic::error(span, format!("{key}: {message}"))),
+        },
         _ => diagnostics.push(Diagnostic::error(
             span,
             "expected `key = value` or `KEY: fields::template`",

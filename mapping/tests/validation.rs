@@ -397,6 +397,26 @@ fn setting_keys_with_double_colons_stay_settings() {
 }
 
 #[test]
+fn quoted_setting_values_lose_their_quotes_as_in_the_config_file() {
+    let set =
+        load("[s]\nsecret = \"It's a Secret ; to Everybody\" ; the doc's vector\nx: a::$a$\n")
+            .unwrap()
+            .mappings;
+    let s = set.source("s").unwrap();
+    assert_eq!(
+        s.setting("secret").unwrap().value,
+        "It's a Secret ; to Everybody"
+    );
+    let errors = load("[s]\nsecret = \"open\nx: a::$a$\n").unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.to_string() == "m.ini:2: secret: missing closing quote"),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn render_error_exists_for_bad_helper_arguments() {
     let set = load("s: title::{{truncate title \"ten\"}}\n")
         .unwrap()

@@ -161,7 +161,7 @@ fn read_file(file: &Path, text: &str, collected: &mut Collected) {
             span: span(file, line),
             written: written.clone(),
         };
-        let value = match unquote(raw) {
+        let value = match ini::setting_value(raw) {
             Ok(value) => value.to_owned(),
             Err(message) => {
                 collected.problems.push(problem(&origin, message));
@@ -190,23 +190,6 @@ fn read_file(file: &Path, text: &str, collected: &mut Collected) {
                 .problems
                 .push(problem(&origin, &unknown_key_message(&written)));
         }
-    }
-}
-
-/// The value of an entry: `"quoted"` taken verbatim (so it may contain ` ;` or ` #`), else
-/// without its trailing comment.
-fn unquote(raw: &str) -> Result<&str, &'static str> {
-    let Some(rest) = raw.strip_prefix('"') else {
-        return Ok(ini::strip_inline_comment(raw));
-    };
-    let Some((inner, after)) = rest.split_once('"') else {
-        return Err("missing closing quote");
-    };
-    let after = after.trim_start();
-    if after.is_empty() || after.starts_with(';') || after.starts_with('#') {
-        Ok(inner)
-    } else {
-        Err("unexpected text after the closing quote")
     }
 }
 
