@@ -52,17 +52,18 @@ pub fn render_payload(
     let event = match event {
         Some(event) => event.to_owned(),
         None => {
-            let settings =
-                genhook_identify::IdentifySettings::from_lookup(|key| source.setting(key))
-                    .map_err(|problems| {
-                        RenderProblem::BadSettings(
-                            problems
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        )
-                    })?;
+            let settings = genhook_identify::IdentifySettings::for_source(source.name(), |key| {
+                source.setting(key)
+            })
+            .map_err(|problems| {
+                RenderProblem::BadSettings(
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })?;
             genhook_identify::event_type(&settings, headers, &payload).unwrap_or_default()
         }
     };

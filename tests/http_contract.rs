@@ -642,3 +642,31 @@ async fn ssl_enabled_serves_https_with_the_configured_certificate() {
         .await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
 }
+
+#[tokio::test]
+async fn a_source_named_after_a_provider_reads_that_providers_event_type() {
+    let genhook = TestGenHook::builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .start()
+        .await;
+    // No provider header and a bare payload: the source's name says it is Stripe / Slack.
+    for (source, body, event) in [
+        (
+            "stripe",
+            r#"{"type":"payment_intent.succeeded","data":{"object":{"amount":100,"currency":"usd","status":"succeeded"}}}"#,
+            "payment_intent.succeeded",
+        ),
+        (
+            "slack",
+            r#"{"type":"event_callback","event":{"type":"message","user":"U1","text":"hi"}}"#,
+            "message",
+        ),
+    ] {
+        let path = format!("/webhook/{source}");
+        let response = genhook
+            .post(&path, &[("content-type", "application/json")], body)
+            .await;
+        assert_eq!(response.status(), 202, "{source}");
+        assert_eq!(body_json(response).await["event"], event, "{source}");
+    }
+}

@@ -30,7 +30,7 @@ impl LayerFactory for IdentifyFactory {
     }
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>> {
-        let settings = IdentifySettings::from_lookup(|key| cx.setting(key))?;
+        let settings = IdentifySettings::for_source(cx.source_name(), |key| cx.setting(key))?;
         let confirmer = match cx.resource::<SnsConfirmer>() {
             Some(confirmer) => Some(confirmer.clone()),
             None if settings.verifies_sns && settings.sns_auto_confirm => {

@@ -9,13 +9,17 @@ use crate::provider::{detect, header, Provider};
 use crate::selector::{lookup_dotted, scalar_text};
 use crate::settings::IdentifySettings;
 
-/// The provider a request is treated as: the source's `verify` scheme's provider, else detection.
+/// The provider a request is treated as: the source's `verify` scheme's provider, else detection
+/// from the headers and payload, else the provider the source is named after.
 pub fn provider_for(
     settings: &IdentifySettings,
     headers: &HeaderMap,
     payload: &Value,
 ) -> Option<Provider> {
-    settings.provider.or_else(|| detect(headers, Some(payload)))
+    settings
+        .provider
+        .or_else(|| detect(headers, Some(payload)))
+        .or(settings.named_provider)
 }
 
 /// The event type of a webhook: the source's `event =` selector, else the provider default.

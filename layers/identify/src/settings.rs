@@ -23,6 +23,10 @@ pub struct IdentifySettings {
     pub sns_auto_confirm: bool,
     /// Whether the source verifies signatures with `aws-sns` (a condition of auto-confirming).
     pub verifies_sns: bool,
+    /// The provider the source is named after (`[stripe]`, `github: ...`), if any: the last
+    /// resort when neither `verify` nor the request's headers and payload name the sender, so a
+    /// `stripe:` line without `event =` still reads Stripe's event type.
+    pub named_provider: Option<Provider>,
 }
 
 impl Default for IdentifySettings {
@@ -33,6 +37,7 @@ impl Default for IdentifySettings {
             delivery_id: None,
             sns_auto_confirm: true,
             verifies_sns: false,
+            named_provider: None,
         }
     }
 }
@@ -44,6 +49,20 @@ impl IdentifySettings {
             provider: Some(provider),
             ..Self::default()
         }
+    }
+
+    /// [`from_lookup`](Self::from_lookup) for the source `name`, which also names its provider
+    /// when it is one (`stripe`, `github`, `aws`, ...): what the stage and `genhook render` use.
+    ///
+    /// # Errors
+    /// As [`from_lookup`](Self::from_lookup).
+    pub fn for_source<'a>(
+        name: &str,
+        lookup: impl Fn(&str) -> Option<&'a Setting>,
+    ) -> Result<Self, Vec<Diagnostic>> {
+        let mut settings = Self::from_lookup(lookup)?;
+        settings.named_provider = Provider::from_verify_scheme(name);
+        Ok(settings)
     }
 
     /// Reads and validates the settings from a source's section (`lookup` returns a setting by
