@@ -197,6 +197,51 @@ fn text(value: &Value) -> String {
     }
 }
 
+/// The `list` answer as a table: each column as wide as its widest cell.
+fn list_table(answer: &Value) -> String {
+    let empty = Vec::new();
+    let letters = answer
+        .get("dead_letters")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let rows: Vec<[String; 5]> = letters
+        .iter()
+        .map(|l| {
+            let field = |name: &str| text(l.get(name).unwrap_or(&Value::Null));
+            let error = match l.get("render_error") {
+                Some(Value::String(e)) => format!("render: {e}"),
+                _ => field("last_error"),
+            };
+            [
+                field("id"),
+                field("source"),
+                field("event"),
+                field("attempts"),
+                error,
+            ]
+        })
+        .collect();
+    // Each column as wide as its widest cell, so long event names keep the table straight.
+    let width = |column: usize, header: &str| {
+        rows.iter()
+            .map(|row| row[column].chars().count())
+            .chain([header.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (id, source, event) = (width(0, "ID"), width(1, "SOURCE"), width(2, "EVENT"));
+    let mut table = format!(
+        "{:<id$} {:<source$} {:<event$} {:>8}  LAST ERROR\n",
+        "ID", "SOURCE", "EVENT", "ATTEMPTS"
+    );
+    for [row_id, row_source, row_event, attempts, error] in &rows {
+        table.push_str(&format!(
+            "{row_id:<id$} {row_source:<source$} {row_event:<event$} {attempts:>8}  {error}\n"
+        ));
+    }
+    table
+}
+
 #[expect(clippy::print_stdout, reason = "the command's output")]
 fn print_answer(cmd: &DlqCommand, answer: &Value) {
     if cmd.json || matches!(cmd.action, DlqAction::Show { .. }) {
@@ -208,29 +253,7 @@ fn print_answer(cmd: &DlqCommand, answer: &Value) {
     }
     match &cmd.action {
         DlqAction::List { .. } => {
-            println!(
-                "{:<38} {:<12} {:<24} {:>8}  LAST ERROR",
-                "ID", "SOURCE", "EVENT", "ATTEMPTS"
-            );
-            let empty = Vec::new();
-            let letters = answer
-                .get("dead_letters")
-                .and_then(Value::as_array)
-                .unwrap_or(&empty);
-            for l in letters {
-                let field = |name: &str| text(l.get(name).unwrap_or(&Value::Null));
-                let error = match l.get("render_error") {
-                    Some(Value::String(e)) => format!("render: {e}"),
-                    _ => field("last_error"),
-                };
-                println!(
-                    "{:<38} {:<12} {:<24} {:>8}  {error}",
-                    field("id"),
-                    field("source"),
-                    field("event"),
-                    field("attempts"),
-                );
-            }
+            print!("{}", list_table(answer));
             println!(
                 "{} shown, {} in the dead-letter queue",
                 text(answer.get("count").unwrap_or(&Value::Null)),
@@ -268,5 +291,28 @@ fn print_answer(cmd: &DlqCommand, answer: &Value) {
             );
         }
         DlqAction::Show { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_columns_are_as_wide_as_their_widest_cell() {
+        let answer = serde_json::json!({
+            "dead_letters": [
+                {"id": "a1", "source": "azure", "event": "Microsoft.ServiceBus.ActiveMessagesAvailableWithNoListeners", "attempts": 4, "last_error": "503"},
+                {"id": "b2", "source": "github", "event": "push", "attempts": 1, "render_error": "no such field"},
+            ]
+        });
+        let table = list_table(&answer);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        // Every row's ATTEMPTS column ends where the header's does.
+        let end = lines[0].find("ATTEMPTS").map(|at| at + "ATTEMPTS".len());
+        assert_eq!(lines[1].find(" 4 ").map(|at| at + 2), end, "{table}");
+        assert_eq!(lines[2].find(" 1 ").map(|at| at + 2), end, "{table}");
+        assert!(lines[2].ends_with("render: no such field"), "{table}");
     }
 }
