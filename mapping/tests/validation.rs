@@ -411,7 +411,7 @@ fn quoted_setting_values_lose_their_quotes_as_in_the_config_file() {
     assert!(
         errors
             .iter()
-            .any(|e| e.to_string() == "m.ini:2: secret: missing closing quote"),
+            .any(|e| *e == "m.ini:2: secret: missing closing quote"),
         "{errors:?}"
     );
 }
