@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`settings`] | [`WorkerSettings`], [`ThreadingModel`]: plain data the config maps into |
 //! | [`sl1`] | [`Sl1Client`] (the leaf service), [`Sl1Request`], [`Sl1Error`], the blocking client |
+//! | `tls.rs` | the rustls settings of `sl1_ca_file`: its certificates as roots and pinned (self-signed SL1) |
 //! | [`policy`] | [`Sl1RetryPolicy`] and [`Backoff`]: retry classification by error type |
 //! | [`attempt_timeout`] | the per-attempt timeout: `sl1_timeout`, cut short by the delivery's deadline |
 //! | [`breaker`] | a generic circuit-breaker middleware and its shared [`Breaker`] |
@@ -28,6 +29,7 @@ pub mod pool;
 pub mod settings;
 pub mod sl1;
 pub mod stack;
+mod tls;
 
 pub use alerts::SELF_SOURCE;
 pub use attempt_timeout::{AttemptTimeout, AttemptTimeoutLayer};

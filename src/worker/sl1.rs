@@ -1,8 +1,10 @@
 //! The SL1 client: the leaf of the worker stack. It posts one [`Alert`] to
 //! `sl1_api_url` (`POST /api/alert`) with Basic auth, `x-em7-guid-paths: 1` and JSON
-//! `Content-Type`/`Accept`, over a pooled rustls `reqwest` client that also trusts the CA file of
-//! `sl1_ca_file` when one is set. 200, 201 and 202 are success; anything else is a typed
-//! [`Sl1Error`] that says whether it is worth retrying ([`Sl1Error::is_retryable`]).
+//! `Content-Type`/`Accept`, over a pooled rustls `reqwest` client that also trusts the
+//! certificates of `sl1_ca_file` when one is set: as roots, and pinned, so that SL1's own
+//! self-signed `CA:TRUE` certificate is accepted (see `src/worker/tls.rs`). 200, 201 and 202
+//! are success; anything else is a typed [`Sl1Error`] that says whether it is worth retrying
+//! ([`Sl1Error::is_retryable`]).
 //!
 //! The event id and the provider's delivery id travel with every attempt as
 //! `X-GenHook-Event-Id` / `X-GenHook-Delivery-Id` headers and in the log fields, so that one
@@ -11,7 +13,6 @@
 //! [`BlockingSl1Client`] does the same with `reqwest::blocking`, for the `thread_pool` model.
 
 use std::fmt;
-use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -28,6 +29,7 @@ use tokio::time::Instant;
 use tower::Service;
 
 use super::settings::WorkerSettings;
+use super::tls;
 
 /// Header carrying GenHook's own event id to SL1.
 pub const EVENT_ID_HEADER: &str = "x-genhook-event-id";
@@ -269,22 +271,6 @@ impl Target {
     }
 }
 
-/// Reads the extra CA certificates of `sl1_ca_file` (PEM, one or more certificates).
-fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, Sl1Error> {
-    let pem = std::fs::read(path).map_err(|e| {
-        Sl1Error::Config(format!("cannot read sl1_ca_file {}: {e}", path.display()))
-    })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| Sl1Error::Config(format!("sl1_ca_file {} is not PEM: {e}", path.display())))?;
-    if certs.is_empty() {
-        return Err(Sl1Error::Config(format!(
-            "sl1_ca_file {} holds no certificate",
-            path.display()
-        )));
-    }
-    Ok(certs)
-}
-
 /// Turns SL1's answer into success or a typed error, and records it.
 fn classify(
     request: &Sl1Request,
@@ -365,7 +351,8 @@ pub struct Sl1Client {
 
 impl Sl1Client {
     /// Builds the client from the settings: needs `sl1_api_url`; trusts `sl1_ca_file` in addition
-    /// to the built-in roots. Reads the CA file once, here.
+    /// to the built-in roots, and accepts a certificate of that file presented as SL1's own
+    /// (see `src/worker/tls.rs`). Reads the CA file once, here.
     ///
     /// # Errors
     /// [`Sl1Error::Config`] when the URL is missing or invalid or the CA file cannot be used.
@@ -377,9 +364,7 @@ impl Sl1Client {
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(settings.workers.max(1));
         if let Some(path) = &settings.sl1_ca_file {
-            for cert in load_ca(path)? {
-                builder = builder.add_root_certificate(cert);
-            }
+            builder = builder.use_preconfigured_tls(tls::client_config(path)?);
         }
         let http = builder
             .build()
@@ -454,9 +439,7 @@ impl BlockingSl1Client {
             .connect_timeout(settings.sl1_timeout)
             .pool_max_idle_per_host(1);
         if let Some(path) = &settings.sl1_ca_file {
-            for cert in load_ca(path)? {
-                builder = builder.add_root_certificate(cert);
-            }
+            builder = builder.use_preconfigured_tls(tls::client_config(path)?);
         }
         let http = builder
             .build()

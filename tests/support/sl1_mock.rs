@@ -25,7 +25,8 @@
 //!
 //! HTTPS: [`TestPki::generate`] makes a CA and a server certificate for `127.0.0.1`/`localhost`;
 //! pass [`TestPki::identity`] to [`Sl1MockBuilder::tls`] and trust [`TestPki::ca_pem`] in the
-//! client (`sl1_ca_file`).
+//! client (`sl1_ca_file`). [`TestPki::self_signed_ca`] makes SL1's usual certificate instead: one
+//! self-signed `CA:TRUE` certificate served as the server's own.
 //!
 //! Requests are recorded on arrival (before any delay), with the answer chosen for them;
 //! [`Sl1Mock::max_in_flight`] tells the most requests it was answering at once.
@@ -235,6 +236,26 @@ impl TestPki {
             identity: TlsIdentity {
                 cert_chain: vec![leaf.der().clone()],
                 key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            },
+        }
+    }
+
+    /// One self-signed certificate marked `CA:TRUE` for `names` (IP addresses or DNS names, in
+    /// the subjectAltName), served as the server's own, as `openssl req -x509 …` makes it and SL1
+    /// appliances ship it: [`ca_pem`](Self::ca_pem) is that same certificate.
+    pub fn self_signed_ca(names: &[&str]) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, "sl1");
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Self {
+            ca_pem: cert.pem(),
+            identity: TlsIdentity {
+                cert_chain: vec![cert.der().clone()],
+                key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
             },
         }
     }
