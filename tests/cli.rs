@@ -244,6 +244,33 @@ fn check_that_cannot_read_the_mappings_directory_says_so_on_stderr() {
 }
 
 #[test]
+fn check_with_warnings_only_exits_0_and_prints_them_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(dir.path().join("genhook.ini"), "queue_backend = memory\n").unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[shop]\nevent = type\nverify = none\npaid: type,id::Paid $type$\n",
+    )
+    .unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    // Sorted by file: `./mappings/…` before `genhook.ini`.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[1].starts_with("genhook.ini:1: warning: queue_backend: "),
+        "{stdout}"
+    );
+    assert!(
+        lines[0].ends_with("m.ini:4: warning: field `id` is declared but no template uses it"),
+        "{stdout}"
+    );
+    assert_eq!(lines[2], "ok: 1 source(s)");
+}
+
+#[test]
 fn render_prints_the_message_of_a_fixture() {
     let output = genhook(
         repo(),
