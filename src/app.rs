@@ -417,39 +417,51 @@ fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Option<
 /// What `genhook check` found.
 #[derive(Debug, Clone, Default)]
 pub struct Validation {
-    /// Every problem, errors and warnings, as `FILE:LINE: message`.
+    /// Every problem, errors and warnings, as `FILE:LINE: message`, sorted by file and line.
     pub problems: Vec<Diagnostic>,
-    /// How many sources validated.
+    /// What kept part of the check from running at all: the configuration file or the
+    /// mappings directory cannot be read.
+    pub failures: Vec<Diagnostic>,
+    /// How many sources were found (all valid when there is no error).
     pub sources: usize,
 }
 
 impl Validation {
-    /// Validates the configuration, every mapping, and every stage's settings.
+    /// Validates the configuration, every mapping, and every stage's settings, and reports
+    /// every problem: a configuration with errors still has its mappings checked (from its
+    /// `mappings_dir` when that key is valid, else the default), and a mapping file with
+    /// errors still has its other lines and its stages' settings checked.
     pub fn run(config: Option<&Path>) -> Self {
-        let loader = match Self::loader(config) {
-            Ok(loader) => loader,
-            Err(problems) => {
+        let (config, mut problems) = match Config::check(config, &crate::config::env::lookup) {
+            Ok(checked) => checked,
+            Err(unreadable) => {
                 return Self {
-                    problems,
-                    sources: 0,
+                    failures: vec![unreadable],
+                    ..Self::default()
                 }
             }
         };
-        match loader.load() {
-            Ok(loaded) => Self {
-                sources: loaded.stacks.routes().count(),
-                problems: loaded.warnings,
-            },
-            Err(problems) => Self {
-                problems,
-                sources: 0,
-            },
+        // A refused value keeps its default, which the warnings would be about.
+        if !problems.iter().any(Diagnostic::is_error) {
+            problems.extend(config.warnings());
         }
+        let mut validation = Self::default();
+        match Self::loader_for(config).check() {
+            Ok(checked) => {
+                validation.sources = checked.mappings.sources().count();
+                problems.extend(checked.diagnostics);
+            }
+            Err(unreadable) => validation.failures.push(unreadable),
+        }
+        problems.sort();
+        problems.dedup();
+        validation.problems = problems;
+        validation
     }
 
     /// Whether any problem is an error.
     pub fn has_errors(&self) -> bool {
-        self.problems.iter().any(Diagnostic::is_error)
+        !self.failures.is_empty() || self.problems.iter().any(Diagnostic::is_error)
     }
 
     /// A loader for the configuration's mappings, with the built-in stages and an in-memory
@@ -458,7 +470,10 @@ impl Validation {
     /// # Errors
     /// The configuration's problems.
     pub fn loader(config: Option<&Path>) -> Result<Loader, Vec<Diagnostic>> {
-        let config = Config::load(config, &crate::config::env::lookup)?;
+        Config::load(config, &crate::config::env::lookup).map(Self::loader_for)
+    }
+
+    fn loader_for(config: Config) -> Loader {
         let mut resources = http::Extensions::new();
         let queue = Arc::new(queue::memory::MemoryQueue::new(config.queue_max_size));
         let backend = Backend {
@@ -467,12 +482,12 @@ impl Validation {
             queue,
         };
         add_backend(&mut resources, &backend);
-        Ok(Loader::new(
+        Loader::new(
             config.mappings_dir,
             builtin_registry(),
             resources,
             Arc::new(crate::config::env::lookup),
-        ))
+        )
     }
 }
 

@@ -1,11 +1,12 @@
 //! [`Loader`]: mapping files to built stacks, the one path shared by start-up, hot reload and
-//! `genhook check`, so that what `check` accepts is exactly what `serve` runs.
+//! `genhook check`, so that what `check` accepts is exactly what `serve` runs ([`Loader::check`]
+//! only goes on past the first errors, to report them all).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use genhook_mapping::{Diagnostic, LoadOptions, MappingSet};
+use genhook_mapping::{Checked, Diagnostic, LoadOptions, MappingSet};
 
 use crate::stack::{LayerRegistry, Stacks};
 
@@ -65,6 +66,12 @@ impl Loader {
     /// # Errors
     /// Every problem found, each as `FILE:LINE: message`.
     pub fn load_mappings(&self) -> Result<genhook_mapping::Loaded, Vec<Diagnostic>> {
+        self.check_mappings()
+            .map_err(|unreadable| vec![unreadable])?
+            .into_loaded()
+    }
+
+    fn check_mappings(&self) -> Result<Checked, Diagnostic> {
         let keys = self.registry.settings_keys();
         let env = &*self.env;
         let lookup = |name: &str| env(name);
@@ -72,7 +79,26 @@ impl Loader {
             env: &lookup,
             extra_keys: &keys,
         };
-        MappingSet::load_dir(&self.mappings_dir, &options)
+        MappingSet::check_dir(&self.mappings_dir, &options)
+    }
+
+    /// Checks the mapping files and every source's stage settings to the end (`genhook
+    /// check`): a file's errors do not stop the other files, nor the stage settings of its own
+    /// sources, from being checked. The diagnostics hold every problem, sorted by file and line;
+    /// nothing is served from the result.
+    ///
+    /// # Errors
+    /// The mappings directory cannot be read.
+    pub fn check(&self) -> Result<Checked, Diagnostic> {
+        let mut checked = self.check_mappings()?;
+        checked.diagnostics.extend(Stacks::check(
+            &checked.mappings,
+            &self.registry,
+            &self.resources,
+        ));
+        checked.diagnostics.sort();
+        checked.diagnostics.dedup();
+        Ok(checked)
     }
 
     /// Loads the mapping files and builds every stack.

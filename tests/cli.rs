@@ -34,12 +34,13 @@ fn repo() -> &'static Path {
 #[test]
 fn check_passes_on_the_shipped_defaults() {
     let output = genhook(repo(), &["check"], None);
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(output.status.success(), "{}", text(&output.stdout));
     assert!(
-        text(&output.stderr).contains("ok: 8 source(s)"),
+        text(&output.stdout).contains("ok: 8 source(s)"),
         "{}",
-        text(&output.stderr)
+        text(&output.stdout)
     );
+    assert_eq!(text(&output.stderr), "", "nothing failed to run");
 }
 
 #[test]
@@ -59,19 +60,19 @@ fn check_reports_every_problem_with_file_and_line_and_exits_1() {
     // A bad genhook.ini: both its problems, then exit 1.
     let output = genhook(dir.path(), &["check"], None);
     assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
-    assert!(stderr.contains("genhook.ini:1: "), "{stderr}");
-    assert!(stderr.contains("genhook.ini:2: "), "{stderr}");
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("genhook.ini:1: "), "{stdout}");
+    assert!(stdout.contains("genhook.ini:2: "), "{stdout}");
 
     // A good genhook.ini and a bad mapping: every problem of the mapping.
     std::fs::write(dir.path().join("genhook.ini"), "server_port = 8080\n").unwrap();
     let output = genhook(dir.path(), &["check"], None);
     assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
+    let stdout = text(&output.stdout);
     let file = Path::new("mappings").join("bad.ini");
     assert!(
-        stderr.contains(&format!("{}:6: ", file.display())),
-        "line 6 missing in:\n{stderr}"
+        stdout.contains(&format!("{}:6: ", file.display())),
+        "line 6 missing in:\n{stdout}"
     );
 }
 
@@ -86,14 +87,187 @@ fn check_reports_stage_settings_errors_all_at_once() {
     .unwrap();
     let output = genhook(dir.path(), &["check"], None);
     assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
+    let stdout = text(&output.stdout);
     let file = Path::new("mappings").join("bad.ini").display().to_string();
     for line in [3, 4, 5] {
         assert!(
-            stderr.contains(&format!("{file}:{line}: ")),
-            "line {line} missing in:\n{stderr}"
+            stdout.contains(&format!("{file}:{line}: ")),
+            "line {line} missing in:\n{stdout}"
         );
     }
+}
+
+/// The mixed set of the audit: every problem of the configuration and of both mapping files,
+/// whatever phase finds it, in one run.
+fn write_mixed_problems(dir: &Path) {
+    std::fs::create_dir(dir.join("maps")).unwrap();
+    // An unknown key, and a valid mappings_dir that must still be used.
+    std::fs::write(
+        dir.join("genhook.ini"),
+        "mappings_dir = maps\ncolour = blue\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("maps/a.ini"),
+        "[alpha]\n\
+         event = type\n\
+         verify = bogus\n\
+         rate_limit = fast\n\
+         priority = urgent\n\
+         layers = verify, rate_limit, extract, identify, template, dispatch\n\
+         paid: type::Paid $type\n\
+         ok: type::Fine $type$\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("maps/b.ini"),
+        "[beta]\n\
+         event = type\n\
+         *: a{b::Bad $a$\n\
+         ok: type::Fine $type$\n\
+         rate_limit = lots\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn check_reports_every_phase_of_every_file_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write_mixed_problems(dir.path());
+    let output = genhook(dir.path(), &["check"], None);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = text(&output.stdout);
+    assert_eq!(text(&output.stderr), "", "problems go to stdout");
+    let a = Path::new("maps").join("a.ini").display().to_string();
+    let b = Path::new("maps").join("b.ini").display().to_string();
+    let expected = [
+        "genhook.ini:2: colour: unknown key".to_owned(),
+        format!("{a}:3: unknown verify scheme `bogus`"),
+        format!("{a}:4: bad rate_limit `fast`"),
+        format!("{a}:5: bad priority `urgent`"),
+        format!("{a}:6: `extract` needs `identified` from an earlier layer"),
+        format!("{a}:7: unterminated template variable"),
+        format!("{b}:3: unbalanced braces in field list"),
+        format!("{b}:5: bad rate_limit `lots`"),
+    ];
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        expected.len() + 1,
+        "exactly the expected problems and a summary, no follow-on noise:\n{stdout}"
+    );
+    for (line, want) in lines.iter().zip(&expected) {
+        assert!(
+            line.starts_with(want.as_str()),
+            "expected `{want}…`, got `{line}` in:\n{stdout}"
+        );
+    }
+    assert_eq!(lines.last().copied(), Some("8 error(s), 0 warning(s)"));
+}
+
+#[test]
+fn check_does_not_report_what_an_unset_variable_causes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[shop]\nevent = type\nverify = github\nsecret = ${GENHOOK_TEST_UNSET_SECRET}\npriority = urgent\npaid: type::Paid $type$\n",
+    )
+    .unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = text(&output.stdout);
+    // The default mappings_dir is `./mappings`.
+    let file = Path::new(".")
+        .join("mappings")
+        .join("m.ini")
+        .display()
+        .to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{file}:4: environment variable GENHOOK_TEST_UNSET_SECRET is not set").as_str(),
+            format!("{file}:5: bad priority `urgent`: expected high, normal or low").as_str(),
+            "2 error(s), 0 warning(s)",
+        ],
+        "no `needs secret` follow-on error:\n{stdout}"
+    );
+}
+
+#[test]
+fn check_passes_once_every_problem_is_fixed_and_says_ok_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    write_mixed_problems(dir.path());
+    std::fs::write(dir.path().join("genhook.ini"), "mappings_dir = maps\n").unwrap();
+    std::fs::write(
+        dir.path().join("maps/a.ini"),
+        "[alpha]\n\
+         event = type\n\
+         verify = none\n\
+         rate_limit = 10/s\n\
+         priority = high\n\
+         layers = verify, rate_limit, identify, extract, template, dispatch\n\
+         paid: type::Paid $type$\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("maps/b.ini"),
+        "[beta]\nevent = type\nverify = none\n*: a{b}::Bad $a.b$\n",
+    )
+    .unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    assert_eq!(stdout, "ok: 2 source(s)\n");
+    assert_eq!(text(&output.stderr), "");
+}
+
+#[test]
+fn check_that_cannot_read_the_mappings_directory_says_so_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("genhook.ini"),
+        "mappings_dir = nowhere\nserver_port = 99999\n",
+    )
+    .unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("nowhere:0: cannot read directory"),
+        "{stderr}"
+    );
+    let stdout = text(&output.stdout);
+    assert!(stdout.starts_with("genhook.ini:2: server_port"), "{stdout}");
+    assert!(stdout.ends_with("2 error(s), 0 warning(s)\n"), "{stdout}");
+}
+
+#[test]
+fn check_with_warnings_only_exits_0_and_prints_them_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(dir.path().join("genhook.ini"), "queue_backend = memory\n").unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[shop]\nevent = type\nverify = none\npaid: type,id::Paid $type$\n",
+    )
+    .unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    // Sorted by file: `./mappings/…` before `genhook.ini`.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[1].starts_with("genhook.ini:1: warning: queue_backend: "),
+        "{stdout}"
+    );
+    assert!(
+        lines[0].ends_with("m.ini:4: warning: field `id` is declared but no template uses it"),
+        "{stdout}"
+    );
+    assert_eq!(lines[2], "ok: 1 source(s)");
 }
 
 #[test]

@@ -53,6 +53,7 @@ fn compile_source(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> CompiledSource {
     let mut settings: BTreeMap<String, Setting> = BTreeMap::new();
+    let mut unresolved = false;
     let mut raw_settings = raw.settings;
     raw_settings.sort_by(|a, b| a.span.cmp(&b.span));
     for setting in raw_settings {
@@ -77,6 +78,7 @@ fn compile_source(
                 Ok(value) => value,
                 Err(message) => {
                     diagnostics.push(Diagnostic::error(setting.span, message));
+                    unresolved = true;
                     continue;
                 }
             }
@@ -140,6 +142,7 @@ fn compile_source(
         aligned_resource,
         ignore_unmapped,
         missing,
+        unresolved,
     }
 }
 

@@ -67,7 +67,9 @@
 //!
 //! Every problem of every file is reported as `FILE:LINE: message` (warnings as
 //! `FILE:LINE: warning: message`), sorted; a load with any error fails with all of them. The full
-//! list of messages is in `docs/mapping-language.md`.
+//! list of messages is in `docs/mapping-language.md`. [`MappingSet::check_dir`] also keeps what
+//! compiled beside the errors ([`Checked`]), so that `genhook check` can check the stages'
+//! settings of a source whose lines have errors.
 
 pub mod fields;
 pub mod ini;
@@ -202,6 +204,41 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Mapping files checked to the end, errors or not: what `genhook check` reports from.
+///
+/// `mappings` holds every source that was declared in a valid section, with the settings and
+/// lines that compiled; a line or setting with an error is left out (and reported in
+/// `diagnostics`), so it must never be served: [`Checked::into_loaded`] refuses a set with
+/// any error.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// What compiled.
+    pub mappings: MappingSet,
+    /// Every error and warning, sorted by file and line.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The mappings when nothing is an error, with the warnings.
+    ///
+    /// # Errors
+    /// Every diagnostic, warnings included, when any is an error.
+    pub fn into_loaded(self) -> Result<Loaded, Vec<Diagnostic>> {
+        if self.has_errors() {
+            return Err(self.diagnostics);
+        }
+        Ok(Loaded {
+            mappings: self.mappings,
+            warnings: self.diagnostics,
+        })
+    }
+}
+
 /// Every source's compiled mapping.
 #[derive(Debug, Clone, Default)]
 pub struct MappingSet {
@@ -215,14 +252,26 @@ impl MappingSet {
     /// Every error found in every file (warnings included), sorted by file and line; a directory
     /// that cannot be read is reported at `DIR:0`.
     pub fn load_dir(dir: &Path, options: &LoadOptions<'_>) -> Result<Loaded, Vec<Diagnostic>> {
+        Self::check_dir(dir, options)
+            .map_err(|unreadable| vec![unreadable])?
+            .into_loaded()
+    }
+
+    /// Checks every `*.ini` file of a directory, in name order, and keeps what compiled even
+    /// when some of it did not (see [`Checked`]): `genhook check` builds the stages of those
+    /// sources too, so that one file's errors never hide another's.
+    ///
+    /// # Errors
+    /// The directory cannot be read (reported at `DIR:0`).
+    pub fn check_dir(dir: &Path, options: &LoadOptions<'_>) -> Result<Checked, Diagnostic> {
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            vec![Diagnostic::error(
+            Diagnostic::error(
                 Span {
                     file: Arc::from(dir),
                     line: 0,
                 },
                 format!("cannot read directory: {e}"),
-            )]
+            )
         })?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(Result::ok)
@@ -230,7 +279,7 @@ impl MappingSet {
             .filter(|path| path.extension().is_some_and(|ext| ext == "ini") && path.is_file())
             .collect();
         files.sort();
-        Self::load_files(&files, options)
+        Ok(Self::check_files(&files, options))
     }
 
     /// Loads the given files; a source may be spread over several of them.
@@ -242,6 +291,12 @@ impl MappingSet {
         files: &[PathBuf],
         options: &LoadOptions<'_>,
     ) -> Result<Loaded, Vec<Diagnostic>> {
+        Self::check_files(files, options).into_loaded()
+    }
+
+    /// Checks the given files and keeps what compiled (see [`Checked`]); a file that cannot be
+    /// read is reported at `FILE:0`.
+    pub fn check_files(files: &[PathBuf], options: &LoadOptions<'_>) -> Checked {
         let mut diagnostics = Vec::new();
         let mut raw = parse::RawSources::new();
         let is_key = |key: &str| compile::is_setting_key(key, options);
@@ -273,24 +328,21 @@ impl MappingSet {
         let mut raw = parse::RawSources::new();
         let is_key = |key: &str| compile::is_setting_key(key, options);
         parse::parse_file(file, text, &is_key, &mut raw, &mut diagnostics);
-        Self::finish(raw, options, diagnostics)
+        Self::finish(raw, options, diagnostics).into_loaded()
     }
 
     fn finish(
         raw: parse::RawSources,
         options: &LoadOptions<'_>,
         mut diagnostics: Vec<Diagnostic>,
-    ) -> Result<Loaded, Vec<Diagnostic>> {
+    ) -> Checked {
         let sources = compile::compile(raw, options, &mut diagnostics);
         diagnostics.sort();
         diagnostics.dedup();
-        if diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(diagnostics);
-        }
-        Ok(Loaded {
+        Checked {
             mappings: Self { sources },
-            warnings: diagnostics,
-        })
+            diagnostics,
+        }
     }
 
     /// A source by name.
@@ -320,6 +372,7 @@ pub struct CompiledSource {
     aligned_resource: Option<String>,
     ignore_unmapped: bool,
     missing: String,
+    unresolved: bool,
 }
 
 impl CompiledSource {
@@ -376,6 +429,13 @@ impl CompiledSource {
     /// What a missing field renders as (`missing =`; empty by default).
     pub fn missing(&self) -> &str {
         &self.missing
+    }
+
+    /// Whether a setting was left out because its value could not be resolved (an unset
+    /// `${NAME}`): only in a [`Checked`] set with errors. A stage then sees the setting as
+    /// missing, so `genhook check` does not report what that causes.
+    pub fn has_unresolved_settings(&self) -> bool {
+        self.unresolved
     }
 
     /// The stage names of `layers =`, with where it was written; `None` when not set.

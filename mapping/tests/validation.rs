@@ -496,3 +496,43 @@ fn files_and_directories() {
         .mappings
         .is_empty());
 }
+
+#[test]
+fn check_dir_keeps_what_compiled_beside_the_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.ini"),
+        "[shop]\nverify = github\nsecret = ${NOT_SET}\nbad: a{b::Bad $a$\nok: type::Ok $type$\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("b.ini"), "[other]\nverify = x\n").unwrap();
+    let checked = MappingSet::check_dir(dir.path(), &options()).unwrap();
+    let a = dir.path().join("a.ini");
+    assert_eq!(
+        checked
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            format!("{}:3: environment variable NOT_SET is not set", a.display()),
+            format!("{}:4: unbalanced braces in field list", a.display()),
+        ]
+    );
+    assert!(checked.has_errors());
+    // The source is kept with its good settings and lines, and says a setting is missing.
+    let shop = checked.mappings.source("shop").unwrap();
+    assert_eq!(shop.setting("verify").unwrap().value, "github");
+    assert!(shop.setting("secret").is_none());
+    assert!(shop.has_unresolved_settings());
+    assert_eq!(shop.lines().len(), 1);
+    assert_eq!(shop.lines()[0].key(), "ok");
+    let other = checked.mappings.source("other").unwrap();
+    assert!(!other.has_unresolved_settings());
+    // Serving never takes a set with errors.
+    assert!(checked.clone().into_loaded().is_err());
+    assert!(MappingSet::check_dir(&dir.path().join("nope"), &options())
+        .unwrap_err()
+        .to_string()
+        .contains(":0: cannot read directory: "));
+}

@@ -1,5 +1,8 @@
 //! `genhook check`: validate the configuration and every mapping, build every stack, and print
-//! every problem as `FILE:LINE: message` (not just the first). Exit 0 when valid, else 1.
+//! every problem as `FILE:LINE: message` (not just the first), by file and line, then a summary
+//! line, all on stdout: the report is the command's output. Exit 0 when valid (warnings
+//! allowed), else 1. What kept the check from running at all (an unreadable configuration file
+//! or mappings directory) goes to stderr.
 
 use std::process::ExitCode;
 
@@ -8,16 +11,18 @@ use crate::app::Validation;
 
 pub(super) fn run(args: &ConfigArg) -> ExitCode {
     let validation = Validation::run(args.config.as_deref());
-    print_problems(&validation.problems);
+    print_problems(&validation.failures);
+    for problem in &validation.problems {
+        println!("{problem}");
+    }
     if validation.has_errors() {
-        eprintln!(
-            "{} error(s), {} warning(s)",
-            validation.problems.iter().filter(|p| p.is_error()).count(),
-            validation.problems.iter().filter(|p| !p.is_error()).count()
-        );
+        let errors =
+            validation.failures.len() + validation.problems.iter().filter(|p| p.is_error()).count();
+        let warnings = validation.problems.iter().filter(|p| !p.is_error()).count();
+        println!("{errors} error(s), {warnings} warning(s)");
         ExitCode::FAILURE
     } else {
-        eprintln!("ok: {} source(s)", validation.sources);
+        println!("ok: {} source(s)", validation.sources);
         ExitCode::SUCCESS
     }
 }

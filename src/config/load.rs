@@ -58,6 +58,25 @@ impl Config {
         }
     }
 
+    /// Loads the configuration as [`Config::load`] does, but returns it even when some values
+    /// are wrong, with every problem (`genhook check`): a key whose value was refused keeps its
+    /// default. Such a configuration is for checking the rest, never for serving.
+    ///
+    /// # Errors
+    /// The configuration file cannot be read (reported at `FILE:0`).
+    pub fn check(path: Option<&Path>, env: Env<'_>) -> Result<(Self, Vec<Diagnostic>), Diagnostic> {
+        let Some(file) = choose_file(path, Path::new(CONFIG_FILE)) else {
+            return Ok(Self::checked_parts(None, "", env));
+        };
+        match std::fs::read_to_string(&file) {
+            Ok(text) => Ok(Self::checked_parts(Some(&file), &text, env)),
+            Err(e) => Err(Diagnostic::error(
+                span(&file, 0),
+                format!("cannot read the configuration file: {e}"),
+            )),
+        }
+    }
+
     /// Parses configuration text as if read from `file` (used in diagnostics only), then
     /// applies the environment overrides.
     ///
@@ -82,6 +101,16 @@ impl Config {
     }
 
     fn from_parts(file: Option<&Path>, text: &str, env: Env<'_>) -> Result<Self, Vec<Diagnostic>> {
+        let (config, problems) = Self::checked_parts(file, text, env);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The configuration with every value that parsed, and every problem, sorted.
+    fn checked_parts(file: Option<&Path>, text: &str, env: Env<'_>) -> (Self, Vec<Diagnostic>) {
         let mut collected = Collected::default();
         if let Some(file) = file {
             // Editors on Windows may start the file with a byte-order mark.
@@ -93,12 +122,8 @@ impl Config {
         config.file = file.map(Path::to_path_buf);
         let mut problems = apply(&mut config, collected);
         problems.extend(cross_check(&config));
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            problems.sort();
-            Err(problems)
-        }
+        problems.sort();
+        (config, problems)
     }
 }
 

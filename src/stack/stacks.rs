@@ -52,11 +52,7 @@ impl Stacks {
         let mut routes = BTreeMap::new();
         let mut errors = Vec::new();
         for source in mappings.sources() {
-            let cx = BuildContext::new(source, resources);
-            let leaf = PipelineService::new(tower::service_fn(|_request| async {
-                Err::<genhook_core::WebhookResponse, _>(PipelineError::internal(NoTerminalStage))
-            }));
-            match registry.build(&cx, leaf) {
+            match build_one(source, registry, resources) {
                 Ok(stack) => {
                     routes.insert(
                         source.name().to_owned(),
@@ -78,6 +74,32 @@ impl Stacks {
         }
     }
 
+    /// Builds every source's stack of a set that may have errors, only for its problems
+    /// (`genhook check`), sorted by file and line. A source with a setting left out for an
+    /// error already reported (an unset `${NAME}`, see
+    /// [`CompiledSource::has_unresolved_settings`]) keeps only the problems written at a
+    /// setting's line: those at its section header are about missing settings, which that
+    /// error may cause.
+    pub fn check(
+        mappings: &MappingSet,
+        registry: &LayerRegistry,
+        resources: &http::Extensions,
+    ) -> Vec<BuildError> {
+        let mut errors = Vec::new();
+        for source in mappings.sources() {
+            if let Err(more) = build_one(source, registry, resources) {
+                let unresolved = source.has_unresolved_settings();
+                errors.extend(
+                    more.into_iter()
+                        .filter(|error| !unresolved || error.span != *source.span()),
+                );
+            }
+        }
+        errors.sort();
+        errors.dedup();
+        errors
+    }
+
     /// A source's route.
     pub fn route(&self, source: &str) -> Option<&SourceRoute> {
         self.routes.get(source)
@@ -92,4 +114,17 @@ impl Stacks {
     pub fn mappings(&self) -> &MappingSet {
         &self.mappings
     }
+}
+
+/// Builds one source's stack.
+fn build_one(
+    source: &Arc<CompiledSource>,
+    registry: &LayerRegistry,
+    resources: &http::Extensions,
+) -> Result<PipelineService, Vec<BuildError>> {
+    let cx = BuildContext::new(source, resources);
+    let leaf = PipelineService::new(tower::service_fn(|_request| async {
+        Err::<genhook_core::WebhookResponse, _>(PipelineError::internal(NoTerminalStage))
+    }));
+    registry.build(&cx, leaf)
 }
