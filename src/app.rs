@@ -1,7 +1,8 @@
 //! The library's front door: [`GenHook::builder`] takes a [`Config`], lets a consumer register
 //! its own stages by name and add resources, and [`Builder::start`] opens the queue, builds every
 //! source's stack, binds the listener and starts the dispatch workers and the reload watcher.
-//! [`Running::shutdown`] stops it gracefully. [`Validation`] is what `genhook check` runs: the
+//! [`Running::shutdown`] stops it gracefully (the listener stays open, answering 503, while the
+//! queue drains). [`Validation`] is what `genhook check` runs: the
 //! same loading path as `serve`, without a socket.
 
 use std::future::Future;
@@ -248,21 +249,48 @@ impl Running {
         self.shutdown().await
     }
 
-    /// Graceful shutdown: stop accepting, finish the requests in flight, drain the queue for
-    /// up to `shutdown_grace_period`, and log what is left and where it is kept.
+    /// Graceful shutdown, with the listener open until the queue is drained:
+    ///
+    /// 1. the shutting-down flag is set: webhooks are answered `503` with `Retry-After`,
+    ///    `/readyz` turns 503 (so a load balancer takes this instance out), `/healthz` stays 200,
+    ///    and HTTP/1 answers carry `Connection: close`;
+    /// 2. webhooks already inside the pipeline finish normally (their events are queued);
+    /// 3. the workers drain the queue, for what is left of `shutdown_grace_period`;
+    /// 4. the HTTP server stops: no new connections, the requests in flight finish;
+    /// 5. what is left in the queue is logged, with where it is kept.
     pub async fn shutdown(self) -> ShutdownReport {
-        tracing::info!("Shutting down: no new webhooks are accepted.");
+        tracing::info!(
+            grace = ?self.grace,
+            "Shutting down: webhooks are answered 503 and /readyz is 503 while the queue drains."
+        );
         self.state.begin_shutdown();
         if let Some(task) = &self.reload_task {
             task.abort();
         }
-        let _ = self.stop_tx.send(());
-        if let Err(error) = self.server_task.await {
-            tracing::error!(%error, "The server task failed.");
+        let deadline = tokio::time::Instant::now() + self.grace;
+        let remaining = || deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !self.state.wait_webhooks_done(self.grace).await {
+            tracing::warn!(
+                in_flight = self.state.webhooks_in_flight(),
+                "Webhooks still in the pipeline when the grace period ended."
+            );
         }
-        // Drain first (nothing new arrives: the listener is closed), then close the queue, so
-        // that what the queue reports as left is what really was not delivered.
-        let left_in_queue = self.workers.shutdown(self.grace).await;
+        // Nothing new enters the queue from now on (webhooks are refused), so the drain ends.
+        self.workers.shutdown(remaining()).await;
+        let _ = self.stop_tx.send(());
+        let mut server_task = self.server_task;
+        let server_limit = remaining().max(SERVER_STOP_MIN);
+        match tokio::time::timeout(server_limit, &mut server_task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "The server task failed."),
+            Err(_) => {
+                tracing::warn!("Requests still in flight after the grace period; closing them.");
+                server_task.abort();
+            }
+        }
+        // Counted once the server is stopped, before the queue is closed: what the queue holds
+        // now is what really was not delivered.
+        let left_in_queue = self.backend.queue.depth();
         self.backend.queue.close();
         let backend = self.backend.queue.backend();
         match (left_in_queue, backend) {
@@ -283,6 +311,10 @@ impl Running {
         ShutdownReport { left_in_queue }
     }
 }
+
+/// How long the HTTP server gets to finish the requests in flight once the queue is drained, when
+/// the grace period is used up already.
+const SERVER_STOP_MIN: Duration = Duration::from_secs(1);
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
 pub async fn shutdown_signal() {

@@ -6,7 +6,13 @@
 //! - [`routes`]: DESIGN.md's HTTP table;
 //! - [`respond`]: the one place that knows the JSON error shape;
 //! - [`detect`]: handshakes and provider detection before a source is known;
-//! - `state`: what the routes share (the stacks snapshot, the queue, the shutdown flag).
+//! - `state`: what the routes share (the stacks snapshot, the queue, the shutdown flag, the
+//!   webhooks in flight).
+//!
+//! Shutdown keeps the listener open: [`crate::app::Running::shutdown`] first sets the shutting-down
+//! flag (webhooks get 503 with `Retry-After`, `/readyz` turns 503, HTTP/1 answers carry
+//! `Connection: close`), drains the queue, and only then resolves the future given to
+//! [`Server::run`], which stops accepting and lets the requests in flight finish.
 
 pub mod detect;
 pub mod edge;
@@ -29,7 +35,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-pub use state::AppState;
+pub use state::{AppState, WebhookInFlight};
 
 /// What the listener needs, in plain data.
 #[derive(Debug, Clone)]

@@ -40,8 +40,30 @@ pub fn router(state: AppState, admin: Option<Router>) -> Router {
         .route("/docs", get(docs))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
         .nest("/admin", admin)
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            close_while_draining,
+        ))
+}
+
+/// While shutting down, HTTP/1 answers carry `Connection: close`: a keep-alive client then opens
+/// a new connection for its next request, which a load balancer can send to another instance.
+/// (HTTP/2 has no such header; its connections end with the server's graceful stop.)
+async fn close_while_draining(
+    State(state): State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let http1 = request.version() < http::Version::HTTP_2;
+    let mut response = next.run(request).await;
+    if http1 && state.is_shutting_down() {
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 async fn webhook_source(
@@ -62,9 +84,9 @@ async fn webhook_token(
 
 /// `POST /webhook`: the source is identified from the headers and the payload.
 async fn webhook_detect(State(state): State<AppState>, request: Request) -> Response {
-    if state.is_shutting_down() {
+    let Some(_in_flight) = state.admit_webhook() else {
         return shutting_down();
-    }
+    };
     let (parts, body) = request.into_parts();
     let body = match read_body(&state, body).await {
         Ok(body) => body,
@@ -90,9 +112,10 @@ async fn webhook(
     token: Option<&str>,
     request: Request,
 ) -> Response {
-    if state.is_shutting_down() {
+    // Held until the answer is ready: shutdown waits for it before draining the queue.
+    let Some(_in_flight) = state.admit_webhook() else {
         return shutting_down();
-    }
+    };
     let stacks = state.stacks();
     let Some(route) = stacks.route(source) else {
         return unknown_source(source);

@@ -1,9 +1,11 @@
 //! [`AppState`]: what the routes share — the current [`Stacks`] snapshot (swapped whole on
-//! reload), the queue (for readiness), the shutdown flag and the metrics handle.
+//! reload), the queue (for readiness), the shutdown flag, the count of webhooks inside the
+//! pipeline (so shutdown can let them finish before the queue drains) and the metrics handle.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use genhook_core::queue::Queue;
@@ -21,6 +23,7 @@ struct Shared {
     stacks: ArcSwap<Stacks>,
     queue: Arc<dyn Queue>,
     shutting_down: AtomicBool,
+    webhooks_in_flight: AtomicUsize,
     metrics: Option<PrometheusHandle>,
     max_body_size: usize,
 }
@@ -47,6 +50,7 @@ impl AppState {
                 stacks: ArcSwap::from_pointee(stacks),
                 queue,
                 shutting_down: AtomicBool::new(false),
+                webhooks_in_flight: AtomicUsize::new(0),
                 metrics,
                 max_body_size,
             }),
@@ -78,6 +82,36 @@ impl AppState {
         self.inner.shutting_down.load(Ordering::SeqCst)
     }
 
+    /// Admits a webhook into the pipeline, or `None` once shutdown has begun. The webhook counts
+    /// as in flight until the returned guard is dropped. (Counted before the flag is read, so a
+    /// webhook either sees the flag or is waited for by [`AppState::wait_webhooks_done`].)
+    pub fn admit_webhook(&self) -> Option<WebhookInFlight> {
+        self.inner.webhooks_in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = WebhookInFlight {
+            state: self.inner.clone(),
+        };
+        (!self.is_shutting_down()).then_some(guard)
+    }
+
+    /// How many webhooks are inside the pipeline now.
+    pub fn webhooks_in_flight(&self) -> usize {
+        self.inner.webhooks_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no webhook is inside the pipeline, for at most `limit`; whether none is.
+    pub async fn wait_webhooks_done(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if self.webhooks_in_flight() == 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Whether the service takes webhooks: not shutting down, the queue's store reachable and the
     /// queue not full.
     pub fn is_ready(&self) -> bool {
@@ -94,5 +128,23 @@ impl AppState {
     /// The largest body accepted.
     pub fn max_body_size(&self) -> usize {
         self.inner.max_body_size
+    }
+}
+
+/// A webhook inside the pipeline (see [`AppState::admit_webhook`]); counted until dropped.
+#[must_use = "the webhook counts as in flight only while the guard lives"]
+pub struct WebhookInFlight {
+    state: Arc<Shared>,
+}
+
+impl fmt::Debug for WebhookInFlight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookInFlight").finish_non_exhaustive()
+    }
+}
+
+impl Drop for WebhookInFlight {
+    fn drop(&mut self) {
+        self.state.webhooks_in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
