@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use super::{print_problems, ConfigArg};
 use crate::app::Validation;
 
+#[expect(clippy::print_stdout, reason = "the report is the command's output")]
 pub(super) fn run(args: &ConfigArg) -> ExitCode {
     let validation = Validation::run(args.config.as_deref());
     print_problems(&validation.failures);
