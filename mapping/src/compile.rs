@@ -109,21 +109,22 @@ fn compile_source(
             false
         }
     };
-    let max_concurrent = settings.get("max_concurrent").and_then(|s| {
-        match s.value.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                diagnostics.push(Diagnostic::error(
-                    s.span.clone(),
-                    format!(
-                        "bad max_concurrent `{}` (expected a positive whole number)",
-                        s.value
-                    ),
-                ));
-                None
-            }
-        }
-    });
+    let max_concurrent =
+        settings
+            .get("max_concurrent")
+            .and_then(|s| match s.value.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    diagnostics.push(Diagnostic::error(
+                        s.span.clone(),
+                        format!(
+                            "bad max_concurrent `{}` (expected a positive whole number)",
+                            s.value
+                        ),
+                    ));
+                    None
+                }
+            });
     let missing = settings
         .get("missing")
         .map(|s| s.value.clone())

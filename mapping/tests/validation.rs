@@ -483,7 +483,13 @@ fn max_concurrent_is_a_section_key_and_a_positive_whole_number() {
     let source = set.mappings.source("github").expect("github is a source");
     assert_eq!(source.max_concurrent(), Some(20));
     let set = load("[github]\n*: action::$action$\n").expect("valid");
-    assert_eq!(set.mappings.source("github").expect("source").max_concurrent(), None);
+    assert_eq!(
+        set.mappings
+            .source("github")
+            .expect("source")
+            .max_concurrent(),
+        None
+    );
     assert_eq!(
         errors("[github]\nmax_concurrent = 0\n*: action::$action$\n"),
         ["m.ini:2: bad max_concurrent `0` (expected a positive whole number)"]

@@ -1,8 +1,9 @@
 //! [`AppState`]: what the routes share — the current [`Stacks`] snapshot (swapped whole on
-//! reload), the queue (for readiness), the shutdown flag and the metrics handle.
+//! reload), the queue (for readiness), the shutdown flag, the metrics handle and `max_body_size`
+//! (changeable at reload).
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -22,7 +23,7 @@ struct Shared {
     queue: Arc<dyn Queue>,
     shutting_down: AtomicBool,
     metrics: Option<PrometheusHandle>,
-    max_body_size: usize,
+    max_body_size: AtomicUsize,
 }
 
 impl fmt::Debug for AppState {
@@ -48,7 +49,7 @@ impl AppState {
                 queue,
                 shutting_down: AtomicBool::new(false),
                 metrics,
-                max_body_size,
+                max_body_size: AtomicUsize::new(max_body_size),
             }),
         }
     }
@@ -93,6 +94,13 @@ impl AppState {
 
     /// The largest body accepted.
     pub fn max_body_size(&self) -> usize {
-        self.inner.max_body_size
+        self.inner.max_body_size.load(Ordering::Relaxed)
+    }
+
+    /// Changes the largest body accepted (reload); requests already reading keep their limit.
+    pub fn set_max_body_size(&self, max_body_size: usize) {
+        self.inner
+            .max_body_size
+            .store(max_body_size, Ordering::Relaxed);
     }
 }
