@@ -20,6 +20,14 @@
 //!   drives the async queue calls with the runtime handle's `block_on`. Retries, backoff, the
 //!   breaker and the per-source limits are the same as in the async stack.
 //!
+//! ## Reload
+//! The workers read their delivery target (the SL1 stacks or the outbox, with the settings they
+//! were built from) through an `ArcSwap`, once per event. [`WorkerControl::reconfigure`] builds a
+//! new target and swaps it in: the next event uses it, events in flight finish on the old one.
+//! The breaker is kept while `sl1_api_url` and the breaker settings are unchanged, and each
+//! source's semaphore while its limit is unchanged; the `thread_pool` workers rebuild their
+//! blocking client when the target changes. `workers` and `threading` are fixed at start.
+//!
 //! ## Shutdown
 //! [`WorkerPool::shutdown`] drains: the workers keep delivering until the queue is empty (and
 //! nothing is in flight) or the grace period is over. Then they stop taking events; a delivery
