@@ -20,8 +20,9 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::loader::{EnvLookup, Loader};
 use crate::queue::{self, Backend, QueueSettings};
+use crate::reload::{LogLevelSetter, Reloaded, Reloader};
 use crate::server::{routes, AppState, Server, ServerSettings};
-use crate::stack::{builtin_registry, DuplicateLayer, LayerRegistry, SourceRoute};
+use crate::stack::{builtin_registry, DuplicateLayer, LayerRegistry, SourceRoute, Stacks};
 use crate::worker::{self, WorkerPool};
 
 /// GenHook as a library.
@@ -36,6 +37,7 @@ impl GenHook {
             registry: builtin_registry(),
             resources: http::Extensions::new(),
             env: Arc::new(crate::config::env::lookup),
+            log_level: None,
         }
     }
 }
@@ -46,6 +48,7 @@ pub struct Builder {
     registry: LayerRegistry,
     resources: http::Extensions,
     env: EnvLookup,
+    log_level: Option<LogLevelSetter>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -106,9 +109,17 @@ impl Builder {
         self
     }
 
-    /// Replaces the `${NAME}` lookup of mapping files (the process environment by default).
+    /// Replaces the `${NAME}` lookup of mapping files, also used for the `GENHOOK_<KEY>`
+    /// overrides when the configuration file is reloaded (the process environment by default).
     pub fn env(mut self, env: EnvLookup) -> Self {
         self.env = env;
+        self
+    }
+
+    /// How a reload changes the log level (the binary owns logging and sets this); without it a
+    /// changed `log_level` needs a restart.
+    pub fn log_level_setter(mut self, setter: LogLevelSetter) -> Self {
+        self.log_level = Some(setter);
         self
     }
 
@@ -123,6 +134,7 @@ impl Builder {
             registry,
             mut resources,
             env,
+            log_level,
         } = self;
         let queue_settings = queue_settings(&config);
         let backend = queue::open(&queue_settings)
@@ -132,8 +144,14 @@ impl Builder {
                 source,
             })?;
         add_backend(&mut resources, &backend);
-        let loader = Loader::new(config.mappings_dir.clone(), registry, resources, env);
-        let fingerprint = crate::reload::Fingerprint::of(loader.mappings_dir());
+        let loader = Loader::new(
+            config.mappings_dir.clone(),
+            registry,
+            resources,
+            Arc::clone(&env),
+        );
+        let fingerprint =
+            crate::reload::Fingerprint::of(loader.mappings_dir(), config.file.as_deref());
         let loaded = loader.load().map_err(StartError::Mappings)?;
         for warning in &loaded.warnings {
             tracing::warn!(%warning, "Mapping warning.");
@@ -156,7 +174,7 @@ impl Builder {
             })?;
 
         let workers = worker::spawn(
-            worker_settings(&config),
+            worker_settings(&config, &state.stacks()),
             backend.queue.clone(),
             backend.dead_letters.clone(),
             tokio::runtime::Handle::current(),
@@ -171,13 +189,17 @@ impl Builder {
             },
             grace,
         ));
-        let reload_task = config.reload.then(|| {
-            tokio::spawn(crate::reload::watch(
-                loader.clone(),
-                state.clone(),
-                fingerprint,
-            ))
-        });
+        let reloader = Reloader::new(
+            loader,
+            state.clone(),
+            workers.control(),
+            env,
+            log_level,
+            config.clone(),
+        );
+        let reload_task = config
+            .reload
+            .then(|| tokio::spawn(crate::reload::watch(reloader.clone(), fingerprint)));
         tracing::info!(
             %addr,
             backend = backend.queue.backend(),
@@ -188,7 +210,7 @@ impl Builder {
         Ok(Running {
             addr,
             state,
-            loader,
+            reloader,
             backend,
             workers,
             stop_tx,
@@ -205,7 +227,7 @@ impl Builder {
 pub struct Running {
     addr: SocketAddr,
     state: AppState,
-    loader: Loader,
+    reloader: Reloader,
     backend: Backend,
     workers: WorkerPool,
     stop_tx: oneshot::Sender<()>,
@@ -238,9 +260,20 @@ impl Running {
         &self.backend
     }
 
-    /// Reloads the mappings now (as SIGHUP does); whether the new ones were taken.
+    /// Reloads the configuration file and the mappings now, as SIGHUP does (blocking file I/O);
+    /// whether everything read was taken (see [`reload_report`](Self::reload_report)).
     pub fn reload(&self) -> bool {
-        crate::reload::reload_now(&self.loader, &self.state)
+        self.reload_report().all_taken()
+    }
+
+    /// Reloads as [`reload`](Self::reload) does and says what was taken and what needs a restart.
+    pub fn reload_report(&self) -> Reloaded {
+        self.reloader.reload_now()
+    }
+
+    /// The configuration in use (the live keys of the last reload that validated).
+    pub fn config(&self) -> Config {
+        self.reloader.config()
     }
 
     /// Runs until `signal` resolves, then shuts down gracefully.
@@ -408,11 +441,20 @@ fn server_settings(config: &Config) -> Result<ServerSettings, StartError> {
     })
 }
 
-fn body_limit(config: &Config) -> usize {
+pub(crate) fn body_limit(config: &Config) -> usize {
     usize::try_from(config.max_body_size).unwrap_or(usize::MAX)
 }
 
-fn worker_settings(config: &Config) -> worker::WorkerSettings {
+/// The workers' settings: the configuration's, with each mapping section's `max_concurrent`
+/// winning over the configuration's `<source>_max_concurrent`.
+pub(crate) fn worker_settings(config: &Config, stacks: &Stacks) -> worker::WorkerSettings {
+    let mut per_source: std::collections::HashMap<String, usize> =
+        config.max_concurrent.clone().into_iter().collect();
+    for route in stacks.routes() {
+        if let Some(limit) = route.source.max_concurrent() {
+            per_source.insert(route.source.name().to_owned(), limit);
+        }
+    }
     worker::WorkerSettings {
         sl1_api_url: config.sl1_api_url.as_ref().map(ToString::to_string),
         sl1_username: config.sl1_username.clone().unwrap_or_default(),
@@ -427,7 +469,7 @@ fn worker_settings(config: &Config) -> worker::WorkerSettings {
         breaker_threshold: config.sl1_breaker_threshold,
         breaker_cooldown: config.sl1_breaker_cooldown,
         workers: config.max_worker_threads,
-        per_source_max_concurrent: config.max_concurrent.clone().into_iter().collect(),
+        per_source_max_concurrent: per_source,
         outbox_path: config.outbox_path(),
         dlq_alert_threshold: usize::try_from(config.dlq_alert_threshold).unwrap_or(usize::MAX),
         threading: config.threading_model,

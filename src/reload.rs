@@ -1,20 +1,238 @@
-//! Hot reload: on SIGHUP, or when a file of the mappings directory changes, build new stacks
-//! and swap them in whole. A set of files that fails validation never replaces a working one:
-//! its problems are logged and the service keeps running on what it had.
+//! Hot reload: on SIGHUP, or when the configuration file or a file of the mappings directory
+//! changes, read both again and swap in what can change live. A file that fails validation never
+//! replaces a working one: its problems are logged (`FILE:LINE: message`) and the service keeps
+//! running on what it had.
+//!
+//! | applied at once | needs a restart (a warning names each changed key) |
+//! |---|---|
+//! | the mappings (stacks swapped whole), a section's `max_concurrent` | `server_host`, `server_port`, `ssl_*`, `header_read_timeout`, `request_timeout` |
+//! | `sl1_api_url`, `sl1_username`, `sl1_password`, `sl1_timeout`, `sl1_retry_attempts`, `sl1_ca_file` | `queue_backend`, `queue_max_size`, `data_dir`, `redis_url`, `redis_claim_idle` |
+//! | `sl1_breaker_threshold`, `sl1_breaker_cooldown`, `<source>_max_concurrent` | `threading_model`, `max_worker_threads`, `shutdown_grace_period` |
+//! | `max_body_size`, `processing_timeout`, `dlq_alert_threshold` | `mappings_dir`, `admin_token`, `reload`, `log_file`, `log_max_size`, `log_rotation` |
+//! | `log_level` (when the binary set up logging; else it needs a restart) | |
+//!
+//! SL1 settings take effect for the next event: the workers read their delivery target through
+//! an `ArcSwap`, so events in flight finish on the old client. The circuit breaker is kept when
+//! `sl1_api_url` and the breaker settings are unchanged, and each source's concurrency semaphore
+//! when its limit is unchanged.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use crate::loader::Loader;
+use crate::config::{Config, LogLevel};
+use crate::loader::{EnvLookup, Loader};
 use crate::server::AppState;
+use crate::worker::WorkerControl;
 
-/// How often the mappings directory is looked at.
+/// How often the mappings directory and the configuration file are looked at.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Reloads once: builds new stacks and swaps them in, or logs why not. Returns whether the
-/// new stacks were taken.
-pub fn reload_now(loader: &Loader, state: &AppState) -> bool {
+/// Changes the log level of the running subscriber (set by the binary, which owns logging).
+pub type LogLevelSetter = Arc<dyn Fn(LogLevel) + Send + Sync>;
+
+/// What one reload did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reloaded {
+    /// `Some(true)`: the configuration file was read and taken; `Some(false)`: it did not
+    /// validate and the one in use was kept; `None`: there is no configuration file.
+    pub config: Option<bool>,
+    /// Whether the mappings were taken.
+    pub mappings: bool,
+    /// Keys whose new value needs a restart (the running value stays).
+    pub restart_needed: Vec<&'static str>,
+    /// Whether the delivery settings could not be applied (e.g. an unreadable `sl1_ca_file`).
+    pub delivery_refused: bool,
+}
+
+impl Reloaded {
+    /// Whether everything read was taken (keys that need a restart aside).
+    pub fn all_taken(&self) -> bool {
+        self.config != Some(false) && self.mappings && !self.delivery_refused
+    }
+}
+
+/// Everything a reload reads and changes. Cheap to clone.
+#[derive(Clone)]
+pub struct Reloader {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    loader: Loader,
+    state: AppState,
+    workers: WorkerControl,
+    env: EnvLookup,
+    log_level: Option<LogLevelSetter>,
+    /// The configuration GenHook started with: restart-only keys are compared with it.
+    started: Config,
+    /// The configuration in use (its live keys applied).
+    current: Mutex<Config>,
+}
+
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloader")
+            .field("loader", &self.inner.loader)
+            .field("config_file", &self.inner.started.file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reloader {
+    /// A reloader over what [`Builder::start`](crate::app::Builder::start) built.
+    pub fn new(
+        loader: Loader,
+        state: AppState,
+        workers: WorkerControl,
+        env: EnvLookup,
+        log_level: Option<LogLevelSetter>,
+        config: Config,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                loader,
+                state,
+                workers,
+                env,
+                log_level,
+                current: Mutex::new(config.clone()),
+                started: config,
+            }),
+        }
+    }
+
+    /// The configuration file, if GenHook was started from one.
+    pub fn config_file(&self) -> Option<&Path> {
+        self.inner.started.file.as_deref()
+    }
+
+    /// The configuration in use now.
+    pub fn config(&self) -> Config {
+        self.current().clone()
+    }
+
+    fn current(&self) -> std::sync::MutexGuard<'_, Config> {
+        self.inner
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reloads once (blocking file I/O): the configuration file, then the mappings, then applies
+    /// the live settings. Logs what was refused and which keys need a restart.
+    pub fn reload_now(&self) -> Reloaded {
+        let mut report = Reloaded::default();
+        if let Some(file) = self.config_file() {
+            let env = &*self.inner.env;
+            match Config::load(Some(file), &|name: &str| env(name)) {
+                Ok(config) => {
+                    report.restart_needed = restart_needed(
+                        &self.inner.started,
+                        &config,
+                        self.inner.log_level.is_some(),
+                    );
+                    for key in &report.restart_needed {
+                        tracing::warn!(key, "Configuration key changed; restart GenHook to apply.");
+                    }
+                    *self.current() = config;
+                    report.config = Some(true);
+                }
+                Err(problems) => {
+                    for problem in &problems {
+                        tracing::error!(%problem, "Configuration problem.");
+                    }
+                    tracing::error!(
+                        problems = problems.len(),
+                        "Reload refused: the configuration file does not validate; keeping the one in use."
+                    );
+                    report.config = Some(false);
+                }
+            }
+        }
+        report.mappings = reload_mappings(&self.inner.loader, &self.inner.state);
+        report.delivery_refused = !self.apply();
+        report
+    }
+
+    /// Applies the live keys of the configuration in use, and the mappings' `max_concurrent`.
+    /// Whether the delivery settings were taken.
+    fn apply(&self) -> bool {
+        let config = self.config();
+        let state = &self.inner.state;
+        state.set_max_body_size(crate::app::body_limit(&config));
+        if let Some(set_level) = &self.inner.log_level {
+            set_level(config.log_level);
+        }
+        let settings = crate::app::worker_settings(&config, &state.stacks());
+        match self.inner.workers.reconfigure(settings) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, "Cannot apply the new SL1 settings; keeping the ones in use.");
+                false
+            }
+        }
+    }
+}
+
+/// The keys, among those that need a restart, whose value differs between `running` and `new`.
+fn restart_needed(running: &Config, new: &Config, live_log_level: bool) -> Vec<&'static str> {
+    // Compared through Debug: secrets print redacted, so `admin_token` is compared apart.
+    let shown = |c: &Config| -> Vec<(&'static str, String)> {
+        vec![
+            ("server_host", format!("{:?}", c.server_host)),
+            ("server_port", format!("{:?}", c.server_port)),
+            ("ssl_enabled", format!("{:?}", c.ssl_enabled)),
+            ("ssl_cert_path", format!("{:?}", c.ssl_cert_path)),
+            ("ssl_key_path", format!("{:?}", c.ssl_key_path)),
+            (
+                "header_read_timeout",
+                format!("{:?}", c.header_read_timeout),
+            ),
+            ("request_timeout", format!("{:?}", c.request_timeout)),
+            ("queue_backend", format!("{:?}", c.queue_backend)),
+            ("queue_max_size", format!("{:?}", c.queue_max_size)),
+            ("data_dir", format!("{:?}", c.data_dir)),
+            ("redis_url", c.redis_url.to_string()),
+            ("redis_claim_idle", format!("{:?}", c.redis_claim_idle)),
+            ("threading_model", format!("{:?}", c.threading_model)),
+            ("max_worker_threads", format!("{:?}", c.max_worker_threads)),
+            (
+                "shutdown_grace_period",
+                format!("{:?}", c.shutdown_grace_period),
+            ),
+            ("mappings_dir", format!("{:?}", c.mappings_dir)),
+            ("reload", format!("{:?}", c.reload)),
+            ("log_file", format!("{:?}", c.log_file)),
+            ("log_max_size", format!("{:?}", c.log_max_size)),
+            ("log_rotation", format!("{:?}", c.log_rotation)),
+            (
+                "log_level",
+                if live_log_level {
+                    String::new()
+                } else {
+                    format!("{:?}", c.log_level)
+                },
+            ),
+        ]
+    };
+    let mut changed: Vec<&'static str> = shown(running)
+        .into_iter()
+        .zip(shown(new))
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((key, _), _)| key)
+        .collect();
+    let token = |c: &Config| c.admin_token.as_ref().map(|t| t.expose().to_owned());
+    if token(running) != token(new) {
+        changed.push("admin_token");
+    }
+    changed
+}
+
+/// Reloads the mappings once: builds new stacks and swaps them in, or logs why not. Returns
+/// whether the new stacks were taken.
+pub fn reload_mappings(loader: &Loader, state: &AppState) -> bool {
     match loader.load() {
         Ok(loaded) => {
             for warning in &loaded.warnings {
@@ -38,22 +256,31 @@ pub fn reload_now(loader: &Loader, state: &AppState) -> bool {
     }
 }
 
-/// What the mappings directory looked like: file names with their modification times and sizes.
-/// Take it *before* loading, so that a change made while loading is noticed.
+/// What the mappings directory and the configuration file looked like: file names with their
+/// modification times and sizes. Take it *before* loading, so that a change made while loading is
+/// noticed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fingerprint(BTreeMap<PathBuf, (Option<SystemTime>, u64)>);
 
 impl Fingerprint {
-    /// The directory as it is now.
-    pub fn of(dir: &Path) -> Self {
-        Self(fingerprint(dir))
+    /// The directory and the configuration file (if any) as they are now.
+    pub fn of(dir: &Path, config_file: Option<&Path>) -> Self {
+        let mut files = fingerprint(dir);
+        if let Some(file) = config_file {
+            let seen = std::fs::metadata(file)
+                .map(|meta| (meta.modified().ok(), meta.len()))
+                .unwrap_or((None, 0));
+            files.insert(file.to_owned(), seen);
+        }
+        Self(files)
     }
 }
 
-/// Watches for SIGHUP and for changes in the mappings directory (compared with `loaded`, the
-/// state the running stacks were loaded from) until the task is dropped.
-pub async fn watch(loader: Loader, state: AppState, loaded: Fingerprint) {
-    let mut seen = loaded.0;
+/// Watches for SIGHUP and for changes of the configuration file and the mappings directory
+/// (compared with `loaded`, the state the running service was loaded from) until the task is
+/// dropped.
+pub async fn watch(reloader: Reloader, loaded: Fingerprint) {
+    let mut seen = loaded;
     let mut hangup = hangup_signal();
     let mut tick = tokio::time::interval(POLL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -62,14 +289,18 @@ pub async fn watch(loader: Loader, state: AppState, loaded: Fingerprint) {
             _ = tick.tick() => false,
             () = next_hangup(&mut hangup) => true,
         };
-        let dir = loader.mappings_dir().to_owned();
-        let now = tokio::task::spawn_blocking(move || fingerprint(&dir))
+        let dir = reloader.inner.loader.mappings_dir().to_owned();
+        let file = reloader.config_file().map(Path::to_owned);
+        let now = tokio::task::spawn_blocking(move || Fingerprint::of(&dir, file.as_deref()))
             .await
             .unwrap_or_default();
         if by_signal || now != seen {
-            tracing::info!(by_signal, "Reloading mappings.");
+            tracing::info!(by_signal, "Reloading the configuration and the mappings.");
             seen = now;
-            reload_now(&loader, &state);
+            let reloader = reloader.clone();
+            if let Err(error) = tokio::task::spawn_blocking(move || reloader.reload_now()).await {
+                tracing::error!(%error, "The reload failed.");
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-//! SIGHUP reloads the mappings. The file is changed without changing its size or modification
+//! SIGHUP reloads the mappings and the configuration file. The file is changed without changing its size or modification
 //! time, so the directory watcher cannot see it: only the signal can make the new text count.
 //! (Its own test binary: the signal goes to the whole process.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -52,4 +52,66 @@ async fn sighup_reloads_the_mappings() {
     );
     let delivered = sl1.wait_for_accepted(1, Duration::from_secs(10)).await;
     assert_eq!(delivered[0].message(), Some("AFTER! 7"));
+}
+
+/// SIGHUP reloads the configuration file: the next alert carries the new SL1 credentials. The
+/// file keeps its size and modification time, so only the signal can make the change count.
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_reloads_the_sl1_credentials() {
+    let sl1 = Sl1Mock::start().await;
+    let genhook = TestGenHook::builder()
+        .mapping("bank.ini", "[bank]\nevent = type\n*: type,id::bank $id$\n")
+        .sl1(&sl1.url())
+        .set("reload", "true")
+        .start()
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        genhook
+            .post("/webhook/bank", &[], r#"{"type":"t","id":"1"}"#)
+            .await
+            .status(),
+        202
+    );
+    let first = sl1.wait_for_accepted(1, Duration::from_secs(10)).await;
+    assert_eq!(
+        first[0].basic_auth(),
+        Some(("em7admin".to_owned(), "em7pass".to_owned()))
+    );
+
+    // Same lengths: the file's size does not change.
+    let file = genhook.dir().join("genhook.ini");
+    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("sl1_username = em7admin", "sl1_username = rotated1")
+        .replace("sl1_password = em7pass", "sl1_password = s3cret7");
+    std::fs::write(&file, text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    assert_eq!(
+        genhook
+            .post("/webhook/bank", &[], r#"{"type":"t","id":"2"}"#)
+            .await
+            .status(),
+        202
+    );
+    let both = sl1.wait_for_accepted(2, Duration::from_secs(10)).await;
+    assert_eq!(
+        both[1].basic_auth(),
+        Some(("rotated1".to_owned(), "s3cret7".to_owned()))
+    );
 }

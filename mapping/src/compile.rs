@@ -23,6 +23,7 @@ pub const OWN_KEYS: &[&str] = &[
     "value",
     "threshold",
     "message_time",
+    "max_concurrent",
 ];
 
 /// Whether `key` is a setting key under `options`.
@@ -110,6 +111,22 @@ fn compile_source(
             false
         }
     };
+    let max_concurrent =
+        settings
+            .get("max_concurrent")
+            .and_then(|s| match s.value.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    diagnostics.push(Diagnostic::error(
+                        s.span.clone(),
+                        format!(
+                            "bad max_concurrent `{}` (expected a positive whole number)",
+                            s.value
+                        ),
+                    ));
+                    None
+                }
+            });
     let missing = settings
         .get("missing")
         .map(|s| s.value.clone())
@@ -143,6 +160,7 @@ fn compile_source(
         ignore_unmapped,
         missing,
         unresolved,
+        max_concurrent,
     }
 }
 

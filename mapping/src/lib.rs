@@ -373,6 +373,7 @@ pub struct CompiledSource {
     ignore_unmapped: bool,
     missing: String,
     unresolved: bool,
+    max_concurrent: Option<usize>,
 }
 
 impl CompiledSource {
@@ -384,6 +385,12 @@ impl CompiledSource {
     /// Where the source was declared (its section header, or its first line).
     pub fn span(&self) -> &Span {
         &self.span
+    }
+
+    /// `max_concurrent = N`: the source's limit on SL1 deliveries in flight, if set (validated
+    /// as a positive whole number). It wins over the configuration's `<source>_max_concurrent`.
+    pub fn max_concurrent(&self) -> Option<usize> {
+        self.max_concurrent
     }
 
     /// A setting, if set.

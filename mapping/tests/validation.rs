@@ -536,3 +536,26 @@ fn check_dir_keeps_what_compiled_beside_the_errors() {
         .to_string()
         .contains(":0: cannot read directory: "));
 }
+
+#[test]
+fn max_concurrent_is_a_section_key_and_a_positive_whole_number() {
+    let set = load("[github]\nmax_concurrent = 20\n*: action::$action$\n").expect("valid");
+    let source = set.mappings.source("github").expect("github is a source");
+    assert_eq!(source.max_concurrent(), Some(20));
+    let set = load("[github]\n*: action::$action$\n").expect("valid");
+    assert_eq!(
+        set.mappings
+            .source("github")
+            .expect("source")
+            .max_concurrent(),
+        None
+    );
+    assert_eq!(
+        errors("[github]\nmax_concurrent = 0\n*: action::$action$\n"),
+        ["m.ini:2: bad max_concurrent `0` (expected a positive whole number)"]
+    );
+    assert_eq!(
+        errors("[github]\nmax_concurrent = lots\n*: action::$action$\n"),
+        ["m.ini:2: bad max_concurrent `lots` (expected a positive whole number)"]
+    );
+}

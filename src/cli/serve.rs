@@ -15,9 +15,9 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let _logging =
+    let logging =
         match crate::telemetry::init_logging(crate::telemetry::LogSettings::from_config(&config)) {
-            Ok(guard) => guard,
+            Ok(guard) => std::sync::Arc::new(guard),
             Err(error) => {
                 eprintln!("cannot set up logging: {error}");
                 return ExitCode::FAILURE;
@@ -43,7 +43,18 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let running = match GenHook::builder(config).start().await {
+        // A reload that changes `log_level` applies it to this subscriber.
+        let level_logging = std::sync::Arc::clone(&logging);
+        let set_level = std::sync::Arc::new(move |level| {
+            if let Err(error) = level_logging.set_level(level) {
+                tracing::warn!(%error, "Cannot change the log level.");
+            }
+        });
+        let running = match GenHook::builder(config)
+            .log_level_setter(set_level)
+            .start()
+            .await
+        {
             Ok(running) => running,
             Err(error) => {
                 let chain = error_chain(&error);

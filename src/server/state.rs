@@ -1,6 +1,7 @@
 //! [`AppState`]: what the routes share — the current [`Stacks`] snapshot (swapped whole on
 //! reload), the queue (for readiness), the shutdown flag, the count of webhooks inside the
-//! pipeline (so shutdown can let them finish before the queue drains) and the metrics handle.
+//! pipeline (so shutdown can let them finish before the queue drains), the metrics handle and
+//! `max_body_size` (changeable at reload).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -25,7 +26,7 @@ struct Shared {
     shutting_down: AtomicBool,
     webhooks_in_flight: AtomicUsize,
     metrics: Option<PrometheusHandle>,
-    max_body_size: usize,
+    max_body_size: AtomicUsize,
 }
 
 impl fmt::Debug for AppState {
@@ -52,7 +53,7 @@ impl AppState {
                 shutting_down: AtomicBool::new(false),
                 webhooks_in_flight: AtomicUsize::new(0),
                 metrics,
-                max_body_size,
+                max_body_size: AtomicUsize::new(max_body_size),
             }),
         }
     }
@@ -127,7 +128,14 @@ impl AppState {
 
     /// The largest body accepted.
     pub fn max_body_size(&self) -> usize {
-        self.inner.max_body_size
+        self.inner.max_body_size.load(Ordering::Relaxed)
+    }
+
+    /// Changes the largest body accepted (reload); requests already reading keep their limit.
+    pub fn set_max_body_size(&self, max_body_size: usize) {
+        self.inner
+            .max_body_size
+            .store(max_body_size, Ordering::Relaxed);
     }
 }
 

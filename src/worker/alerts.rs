@@ -12,10 +12,11 @@
 //! Without `sl1_api_url` the alerts are only logged.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use arc_swap::ArcSwapOption;
 use genhook_core::metrics;
 use genhook_core::queue::DeadLetters;
 use genhook_core::AlertDefaults;
@@ -39,8 +40,8 @@ struct Episode {
 #[derive(Debug)]
 pub(crate) struct SelfMonitor {
     dead_letters: Arc<dyn DeadLetters>,
-    threshold: usize,
-    sender: Option<Deliverer<Sl1Client>>,
+    threshold: AtomicUsize,
+    sender: ArcSwapOption<Deliverer<Sl1Client>>,
     episode: Mutex<Option<Episode>>,
     dlq_alerted: AtomicBool,
     dlq_pending: Mutex<Option<String>>,
@@ -54,12 +55,18 @@ impl SelfMonitor {
     ) -> Self {
         Self {
             dead_letters,
-            threshold,
-            sender,
+            threshold: AtomicUsize::new(threshold),
+            sender: ArcSwapOption::from_pointee(sender),
             episode: Mutex::new(None),
             dlq_alerted: AtomicBool::new(false),
             dlq_pending: Mutex::new(None),
         }
+    }
+
+    /// A reload changed the threshold or the delivery target.
+    pub(crate) fn reconfigure(&self, threshold: usize, sender: Option<Deliverer<Sl1Client>>) {
+        self.threshold.store(threshold, Ordering::Relaxed);
+        self.sender.store(sender.map(Arc::new));
     }
 
     fn episode(&self) -> std::sync::MutexGuard<'_, Option<Episode>> {
@@ -94,27 +101,27 @@ impl SelfMonitor {
             }
         };
         ::metrics::gauge!(metrics::DLQ_SIZE).set(count as f64);
-        if self.threshold == 0 {
+        let threshold = self.threshold.load(Ordering::Relaxed);
+        if threshold == 0 {
             return;
         }
-        if count <= self.threshold {
+        if count <= threshold {
             self.dlq_alerted.store(false, Ordering::Relaxed);
             return;
         }
         if self.dlq_alerted.swap(true, Ordering::Relaxed) {
             return;
         }
-        let message = format!(
-            "GenHook: the dead-letter queue holds {count} events (threshold {})",
-            self.threshold
-        );
+        let message =
+            format!("GenHook: the dead-letter queue holds {count} events (threshold {threshold})");
         tracing::error!(
             dead_letters = count,
-            threshold = self.threshold,
+            threshold,
             "Dead-letter queue passed its alert threshold."
         );
         let open = self
             .sender
+            .load()
             .as_ref()
             .is_some_and(|d| d.breaker().state() != BreakerState::Closed);
         if open {
@@ -128,7 +135,7 @@ impl SelfMonitor {
     }
 
     async fn send(&self, message: String) {
-        let Some(sender) = &self.sender else {
+        let Some(sender) = self.sender.load_full() else {
             tracing::warn!(%message, "GenHook alert (no sl1_api_url, logged only).");
             return;
         };

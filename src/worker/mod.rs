@@ -36,7 +36,7 @@ pub use attempt_timeout::{AttemptTimeout, AttemptTimeoutLayer};
 pub use breaker::{Breaker, BreakerOpen, BreakerState, CircuitBreaker, CircuitBreakerLayer};
 pub use outbox::Outbox;
 pub use policy::{Backoff, Sl1RetryPolicy};
-pub use pool::{spawn, WorkerError, WorkerPool};
+pub use pool::{spawn, WorkerControl, WorkerError, WorkerPool};
 pub use settings::{ThreadingModel, WorkerSettings};
 pub use sl1::{BlockingSl1Client, Sl1Client, Sl1Error, Sl1Request, Sl1Response};
 pub use stack::{sl1_stack, Deliverer, Sl1Stack};

@@ -20,6 +20,14 @@
 //!   drives the async queue calls with the runtime handle's `block_on`. Retries, backoff, the
 //!   breaker and the per-source limits are the same as in the async stack.
 //!
+//! ## Reload
+//! The workers read their delivery target (the SL1 stacks or the outbox, with the settings they
+//! were built from) through an `ArcSwap`, once per event. [`WorkerControl::reconfigure`] builds a
+//! new target and swaps it in: the next event uses it, events in flight finish on the old one.
+//! The breaker is kept while `sl1_api_url` and the breaker settings are unchanged, and each
+//! source's semaphore while its limit is unchanged; the `thread_pool` workers rebuild their
+//! blocking client when the target changes. `workers` and `threading` are fixed at start.
+//!
 //! ## Shutdown
 //! [`WorkerPool::shutdown`] drains: the workers keep delivering until the queue is empty (and
 //! nothing is in flight) or the grace period is over. Then they stop taking events; a delivery
@@ -28,9 +36,10 @@
 //! [`Queue::close`]) first.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
 use genhook_core::metrics;
 use genhook_core::queue::{DeadLetters, Event, Queue};
 use tokio::runtime::Handle;
@@ -93,14 +102,27 @@ enum Outcome {
     },
 }
 
+/// The delivery target and the settings it was built from: swapped whole on reload. A worker
+/// loads it once per event, so an event in flight finishes on the target it started with.
+#[derive(Debug)]
+struct Live {
+    target: Target,
+    settings: WorkerSettings,
+}
+
 /// What the workers share.
 #[derive(Debug)]
 struct Ctx {
     queue: Arc<dyn Queue>,
-    target: Target,
+    live: ArcSwap<Live>,
     monitor: Arc<SelfMonitor>,
     in_flight: AtomicUsize,
-    settings: WorkerSettings,
+    threading: ThreadingModel,
+    handle: Handle,
+    /// The breaker and the task that follows it for GenHook's own alerts; replaced together.
+    breaker: Mutex<(Option<Breaker>, Option<JoinHandle<()>>)>,
+    /// Serialises [`WorkerControl::reconfigure`].
+    reconfiguring: Mutex<()>,
 }
 
 /// The running worker pool.
@@ -109,9 +131,65 @@ pub struct WorkerPool {
     phase: watch::Sender<Phase>,
     tasks: Vec<JoinHandle<()>>,
     threads: Vec<std::thread::JoinHandle<()>>,
-    monitor: Option<JoinHandle<()>>,
     ctx: Arc<Ctx>,
-    breaker: Option<Breaker>,
+}
+
+/// Changes the settings of a running pool (hot reload). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct WorkerControl {
+    ctx: Arc<Ctx>,
+}
+
+/// Builds the target for `settings`; `previous` is the target in use (a reload): its breaker is
+/// kept when the SL1 URL and the breaker settings are unchanged, and its per-source semaphores
+/// where the limit is unchanged. Returns the breaker and whether it is a new one.
+fn build_target(
+    settings: &WorkerSettings,
+    previous: Option<&Live>,
+) -> Result<(Target, Option<(Breaker, bool)>), WorkerError> {
+    if settings.sl1_api_url.is_none() {
+        return Ok((
+            Target::Outbox(Outbox::new(settings.outbox_path.clone())),
+            None,
+        ));
+    }
+    // The async client is built here for every model: it validates the settings up front and
+    // sends GenHook's own alerts. Building a reqwest async client needs no runtime context.
+    let client = Sl1Client::new(settings)?;
+    let kept = previous.and_then(|live| match &live.target {
+        Target::Sl1(deliverer)
+            if live.settings.sl1_api_url == settings.sl1_api_url
+                && live.settings.breaker_threshold == settings.breaker_threshold
+                && live.settings.breaker_cooldown == settings.breaker_cooldown =>
+        {
+            Some(deliverer)
+        }
+        _ => None,
+    });
+    let (breaker, fresh) = match kept {
+        Some(deliverer) => (deliverer.breaker().clone(), false),
+        None => (
+            Breaker::with_gauge(
+                settings.breaker_threshold,
+                settings.breaker_cooldown,
+                metrics::CIRCUIT_STATE,
+            ),
+            true,
+        ),
+    };
+    let previous_deliverer = previous.and_then(|live| match &live.target {
+        Target::Sl1(deliverer) => Some(&**deliverer),
+        Target::Outbox(_) => None,
+    });
+    let deliverer = Deliverer::replacing(client, settings, breaker.clone(), previous_deliverer);
+    Ok((Target::Sl1(Box::new(deliverer)), Some((breaker, fresh))))
+}
+
+fn sender_of(target: &Target) -> Option<Deliverer<Sl1Client>> {
+    match target {
+        Target::Sl1(deliverer) => Some((**deliverer).clone()),
+        Target::Outbox(_) => None,
+    }
 }
 
 /// Starts the worker pool on `handle` (see the module docs for the threading models).
@@ -128,49 +206,36 @@ pub fn spawn(
     handle: Handle,
 ) -> Result<WorkerPool, WorkerError> {
     let workers = settings.workers.max(1);
-    let (target, breaker) = if settings.sl1_api_url.is_some() {
-        // The async client is built here for every model: it validates the settings up front and
-        // sends GenHook's own alerts. Building a reqwest async client needs no runtime context.
-        let client = Sl1Client::new(&settings)?;
-        let breaker = Breaker::with_gauge(
-            settings.breaker_threshold,
-            settings.breaker_cooldown,
-            metrics::CIRCUIT_STATE,
-        );
-        let deliverer = Deliverer::new(client, &settings, breaker.clone());
-        (Target::Sl1(Box::new(deliverer)), Some(breaker))
-    } else {
+    let (target, breaker) = build_target(&settings, None)?;
+    if let Target::Outbox(_) = target {
         tracing::info!(
             path = %settings.outbox_path.display(),
             "No sl1_api_url: alerts go to the log and the outbox file."
         );
-        (
-            Target::Outbox(Outbox::new(settings.outbox_path.clone())),
-            None,
-        )
-    };
-    let sender = match &target {
-        Target::Sl1(deliverer) => Some((**deliverer).clone()),
-        Target::Outbox(_) => None,
-    };
+    }
     let monitor = Arc::new(SelfMonitor::new(
         dead_letters,
         settings.dlq_alert_threshold,
-        sender,
+        sender_of(&target),
     ));
     {
         let monitor = Arc::clone(&monitor);
         handle.spawn(async move { monitor.refresh_dlq_size().await });
     }
+    let breaker = breaker.map(|(breaker, _)| breaker);
     let monitor_task = breaker
         .as_ref()
         .map(|b| handle.spawn(Arc::clone(&monitor).run(b.subscribe())));
+    let threading = settings.threading;
     let ctx = Arc::new(Ctx {
         queue,
-        target,
+        live: ArcSwap::from_pointee(Live { target, settings }),
         monitor,
         in_flight: AtomicUsize::new(0),
-        settings,
+        threading,
+        handle: handle.clone(),
+        breaker: Mutex::new((breaker, monitor_task)),
+        reconfiguring: Mutex::new(()),
     });
     let (phase, _) = watch::channel(Phase::Running);
     ::metrics::gauge!(metrics::WORKERS_BUSY).set(0.0);
@@ -180,11 +245,9 @@ pub fn spawn(
         phase,
         tasks: Vec::new(),
         threads: Vec::new(),
-        monitor: monitor_task,
         ctx: Arc::clone(&ctx),
-        breaker,
     };
-    match ctx.settings.threading {
+    match ctx.threading {
         ThreadingModel::Async | ThreadingModel::Hybrid => {
             for _ in 0..workers {
                 let task = run_async_worker(Arc::clone(&ctx), pool.phase.subscribe());
@@ -206,16 +269,23 @@ pub fn spawn(
     }
     tracing::info!(
         workers,
-        model = ctx.settings.threading.as_str(),
+        model = ctx.threading.as_str(),
         "Dispatch workers started."
     );
     Ok(pool)
 }
 
 impl WorkerPool {
-    /// The circuit breaker towards SL1 (`None` in outbox mode).
-    pub fn breaker(&self) -> Option<&Breaker> {
-        self.breaker.as_ref()
+    /// The circuit breaker towards SL1 now (`None` in outbox mode).
+    pub fn breaker(&self) -> Option<Breaker> {
+        self.ctx.breaker_slot().0.clone()
+    }
+
+    /// A handle that changes the pool's settings while it runs.
+    pub fn control(&self) -> WorkerControl {
+        WorkerControl {
+            ctx: Arc::clone(&self.ctx),
+        }
     }
 
     /// Events being delivered right now.
@@ -230,9 +300,7 @@ impl WorkerPool {
             phase,
             tasks,
             threads,
-            monitor,
             ctx,
-            breaker: _,
         } = self;
         phase.send_replace(Phase::Draining);
         let deadline = Instant::now() + grace;
@@ -264,7 +332,7 @@ impl WorkerPool {
                 tracing::error!("A dispatch worker thread panicked.");
             }
         }
-        if let Some(monitor) = monitor {
+        if let Some(monitor) = ctx.breaker_slot().1.take() {
             monitor.abort();
         }
         let left = ctx.queue.depth();
@@ -350,21 +418,31 @@ async fn run_async_worker(ctx: Arc<Ctx>, mut phase: watch::Receiver<Phase>) {
 }
 
 fn run_thread_worker(ctx: &Ctx, mut phase: watch::Receiver<Phase>, handle: &Handle) {
-    // Built on this thread, outside any runtime context: reqwest::blocking runs its own.
-    let client = match &ctx.target {
-        Target::Sl1(_) => match BlockingSl1Client::new(&ctx.settings) {
-            Ok(client) => Some(client),
-            Err(error) => {
-                tracing::error!(%error, "Cannot build the blocking SL1 client; worker stops.");
-                return;
-            }
-        },
-        Target::Outbox(_) => None,
-    };
+    // The blocking client of the target in use, rebuilt when a reload swaps the target. Built on
+    // this thread, outside any runtime context: reqwest::blocking runs its own.
+    let mut current: Option<(Arc<Live>, Option<BlockingSl1Client>)> = None;
     ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
     while let Some(event) = handle.block_on(take(ctx, &mut phase)) {
         busy(ctx);
-        let outcome = ctx.deliver_blocking(&event, client.as_ref(), handle, &mut phase);
+        let live = ctx.live.load_full();
+        let stale = current
+            .as_ref()
+            .is_none_or(|(built_for, _)| !Arc::ptr_eq(built_for, &live));
+        if stale {
+            let client = match &live.target {
+                Target::Sl1(_) => match BlockingSl1Client::new(&live.settings) {
+                    Ok(client) => Some(client),
+                    Err(error) => {
+                        tracing::error!(%error, "Cannot build the blocking SL1 client; events wait.");
+                        None
+                    }
+                },
+                Target::Outbox(_) => None,
+            };
+            current = Some((Arc::clone(&live), client));
+        }
+        let client = current.as_ref().and_then(|(_, client)| client.as_ref());
+        let outcome = ctx.deliver_blocking(&live, &event, client, handle, &mut phase);
         let wait = handle.block_on(ctx.finish(event, outcome));
         idle(ctx);
         if let Some(delay) = wait {
@@ -374,6 +452,11 @@ fn run_thread_worker(ctx: &Ctx, mut phase: watch::Receiver<Phase>, handle: &Hand
         }
     }
     ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
+}
+
+/// The SL1 request for `event`, due within `processing_timeout` from now.
+fn request(settings: &WorkerSettings, event: &Event) -> Sl1Request {
+    Sl1Request::from_event(event).with_deadline(Instant::now() + settings.processing_timeout)
 }
 
 /// The error and its causes, for `last_error` (never holds secrets: SL1 errors carry none).
@@ -446,18 +529,80 @@ fn outbox_failed(error: &std::io::Error) -> Outcome {
 
 // === impl Ctx ===
 
+impl WorkerControl {
+    /// Replaces the delivery settings: the next event goes through a target built from
+    /// `settings`; events in flight finish on the old one. The breaker is kept when the SL1 URL and
+    /// the breaker settings are unchanged, and so is each source's semaphore whose limit is
+    /// unchanged. The number of workers and the threading model are fixed at start (their
+    /// fields of `settings` are ignored).
+    ///
+    /// # Errors
+    /// When the new SL1 client cannot be built (e.g. an unreadable `sl1_ca_file`); the old target
+    /// stays in use.
+    pub fn reconfigure(&self, settings: WorkerSettings) -> Result<(), WorkerError> {
+        let ctx = &self.ctx;
+        let _one_at_a_time = ctx
+            .reconfiguring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let old = ctx.live.load_full();
+        let settings = WorkerSettings {
+            workers: old.settings.workers,
+            threading: old.settings.threading,
+            ..settings
+        };
+        let (target, breaker) = build_target(&settings, Some(&old))?;
+        ctx.monitor
+            .reconfigure(settings.dlq_alert_threshold, sender_of(&target));
+        {
+            let mut slot = ctx.breaker_slot();
+            match breaker {
+                Some((_, false)) => {}
+                Some((breaker, true)) => {
+                    if let Some(task) = slot.1.take() {
+                        task.abort();
+                    }
+                    let task = ctx
+                        .handle
+                        .spawn(Arc::clone(&ctx.monitor).run(breaker.subscribe()));
+                    *slot = (Some(breaker), Some(task));
+                }
+                None => {
+                    if let Some(task) = slot.1.take() {
+                        task.abort();
+                    }
+                    slot.0 = None;
+                }
+            }
+        }
+        ctx.live.store(Arc::new(Live { target, settings }));
+        Ok(())
+    }
+
+    /// The settings in use now.
+    pub fn settings(&self) -> WorkerSettings {
+        self.ctx.live.load().settings.clone()
+    }
+}
+
 impl Ctx {
+    fn breaker_slot(&self) -> std::sync::MutexGuard<'_, (Option<Breaker>, Option<JoinHandle<()>>)> {
+        self.breaker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     async fn deliver(&self, event: &Event) -> Outcome {
         if let Some(outcome) = unrenderable(event) {
             return outcome;
         }
-        match &self.target {
+        // Loaded once: this event finishes on this target even if a reload swaps it.
+        let live = self.live.load_full();
+        match &live.target {
             Target::Outbox(outbox) => match outbox.append(event).await {
                 Ok(()) => Outcome::Delivered { attempts: 1 },
                 Err(error) => outbox_failed(&error),
             },
             Target::Sl1(deliverer) => {
-                let request = self.request(event);
+                let request = request(&live.settings, event);
                 let result = deliverer.deliver(request.clone()).await;
                 let attempts = request.attempts();
                 match result {
@@ -474,6 +619,7 @@ impl Ctx {
     /// The same as [`deliver`](Self::deliver) on a worker thread, with the blocking client.
     fn deliver_blocking(
         &self,
+        live: &Live,
         event: &Event,
         client: Option<&BlockingSl1Client>,
         handle: &Handle,
@@ -482,7 +628,7 @@ impl Ctx {
         if let Some(outcome) = unrenderable(event) {
             return outcome;
         }
-        let (deliverer, client) = match (&self.target, client) {
+        let (deliverer, client) = match (&live.target, client) {
             (Target::Outbox(outbox), _) => {
                 return match outbox.append_blocking(event) {
                     Ok(()) => Outcome::Delivered { attempts: 1 },
@@ -497,7 +643,7 @@ impl Ctx {
                 }
             }
         };
-        let request = self.request(event);
+        let request = request(&live.settings, event);
         let policy = deliverer.policy();
         let limit = deliverer.limit(&event.source);
         let mut retries = 0;
@@ -548,12 +694,6 @@ impl Ctx {
                 };
             }
         }
-    }
-
-    /// The SL1 request for `event`, due within `processing_timeout` from now.
-    fn request(&self, event: &Event) -> Sl1Request {
-        Sl1Request::from_event(event)
-            .with_deadline(Instant::now() + self.settings.processing_timeout)
     }
 
     /// Whether a failed delivery stopped for want of time rather than of retries: its deadline

@@ -106,8 +106,8 @@ where
 pub struct Deliverer<S> {
     default: Sl1Stack<S>,
     per_source: Arc<HashMap<String, Sl1Stack<S>>>,
-    default_limit: Arc<Semaphore>,
-    limits: Arc<HashMap<String, Arc<Semaphore>>>,
+    default_limit: (usize, Arc<Semaphore>),
+    limits: Arc<HashMap<String, (usize, Arc<Semaphore>)>>,
     breaker: Breaker,
     policy: Sl1RetryPolicy,
 }
@@ -119,6 +119,18 @@ where
 {
     /// The stacks for `settings` around `leaf`, sharing `breaker`.
     pub fn new(leaf: S, settings: &WorkerSettings, breaker: Breaker) -> Self {
+        Self::replacing(leaf, settings, breaker, None)
+    }
+
+    /// Like [`new`](Self::new), taking over the semaphores of `previous` (a reload) wherever a
+    /// source's limit is unchanged, so that deliveries in flight on the old stacks still count
+    /// against the limit of the new ones. A changed limit starts a new semaphore.
+    pub fn replacing(
+        leaf: S,
+        settings: &WorkerSettings,
+        breaker: Breaker,
+        previous: Option<&Self>,
+    ) -> Self {
         let policy = Sl1RetryPolicy::with_backoff(
             settings.sl1_retry_attempts,
             Backoff::new(settings.retry_backoff_base, settings.retry_backoff_max, 0.1),
@@ -132,18 +144,25 @@ where
                 policy.clone(),
             )
         };
-        let limits: HashMap<String, Arc<Semaphore>> = settings
+        let semaphore = |size: usize, old: Option<&(usize, Arc<Semaphore>)>| match old {
+            Some((old_size, old)) if *old_size == size => (size, Arc::clone(old)),
+            _ => (size, Arc::new(Semaphore::new(size))),
+        };
+        let limits: HashMap<String, (usize, Arc<Semaphore>)> = settings
             .per_source_max_concurrent
             .iter()
-            .map(|(source, limit)| (source.clone(), Arc::new(Semaphore::new((*limit).max(1)))))
+            .map(|(source, limit)| {
+                let old = previous.and_then(|p| p.limits.get(source));
+                (source.clone(), semaphore((*limit).max(1), old))
+            })
             .collect();
         let per_source = limits
             .iter()
-            .map(|(source, limit)| (source.clone(), build(limit)))
+            .map(|(source, (_, limit))| (source.clone(), build(limit)))
             .collect();
-        let default_limit = Arc::new(Semaphore::new(settings.workers.max(1)));
+        let default_limit = semaphore(settings.workers.max(1), previous.map(|p| &p.default_limit));
         Self {
-            default: build(&default_limit),
+            default: build(&default_limit.1),
             per_source: Arc::new(per_source),
             default_limit,
             limits: Arc::new(limits),
@@ -159,7 +178,7 @@ where
 
     /// The concurrency limit of a source (shared with the blocking `thread_pool` workers).
     pub fn limit(&self, source: &str) -> Arc<Semaphore> {
-        Arc::clone(self.limits.get(source).unwrap_or(&self.default_limit))
+        Arc::clone(&self.limits.get(source).unwrap_or(&self.default_limit).1)
     }
 
     /// The retry policy (its backoff and retry count), for the blocking workers.
