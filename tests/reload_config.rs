@@ -34,6 +34,17 @@ fn body_of(size: usize) -> String {
     format!(r#"{{"type":"t","id":"7","padding":"{padding}"}}"#)
 }
 
+/// A GenHook with the `shop` mapping, delivering to `sl1`, with these extra settings.
+async fn shop(sl1: &Sl1Mock, settings: &[(&str, &str)]) -> TestGenHook {
+    let mut builder = TestGenHook::builder()
+        .mapping("shop.ini", SHOP)
+        .sl1(&sl1.url());
+    for (key, value) in settings {
+        builder = builder.set(key, value);
+    }
+    builder.start().await
+}
+
 async fn post_shop(genhook: &TestGenHook, body: String) -> u16 {
     genhook
         .post("/webhook/shop", &[], body)
@@ -45,12 +56,7 @@ async fn post_shop(genhook: &TestGenHook, body: String) -> u16 {
 #[tokio::test]
 async fn a_lower_max_body_size_is_applied_at_reload() {
     let sl1 = Sl1Mock::start().await;
-    let genhook = TestGenHook::builder()
-        .mapping("shop.ini", SHOP)
-        .sl1(&sl1.url())
-        .set("max_body_size", "4000")
-        .start()
-        .await;
+    let genhook = shop(&sl1, &[("max_body_size", "4000")]).await;
     assert_eq!(post_shop(&genhook, body_of(2000)).await, 202);
 
     set_key(&genhook, "max_body_size", "1000");
@@ -65,11 +71,7 @@ async fn a_lower_max_body_size_is_applied_at_reload() {
 #[tokio::test]
 async fn new_sl1_credentials_are_used_for_the_next_alert_after_reload() {
     let sl1 = Sl1Mock::start().await;
-    let genhook = TestGenHook::builder()
-        .mapping("shop.ini", SHOP)
-        .sl1(&sl1.url())
-        .start()
-        .await;
+    let genhook = shop(&sl1, &[]).await;
     assert_eq!(post_shop(&genhook, body_of(1)).await, 202);
     let first = sl1.wait_for_accepted(1, Duration::from_secs(10)).await;
     assert_eq!(
@@ -92,12 +94,7 @@ async fn new_sl1_credentials_are_used_for_the_next_alert_after_reload() {
 #[tokio::test]
 async fn a_broken_config_file_is_refused_and_the_old_one_keeps_working() {
     let sl1 = Sl1Mock::start().await;
-    let genhook = TestGenHook::builder()
-        .mapping("shop.ini", SHOP)
-        .sl1(&sl1.url())
-        .set("max_body_size", "4000")
-        .start()
-        .await;
+    let genhook = shop(&sl1, &[("max_body_size", "4000")]).await;
 
     // A valid change and a broken line together: nothing of the file is taken.
     set_key(&genhook, "max_body_size", "100");
@@ -125,11 +122,7 @@ async fn a_broken_config_file_is_refused_and_the_old_one_keeps_working() {
 #[tokio::test]
 async fn a_restart_only_key_is_reported_and_keeps_its_running_value() {
     let sl1 = Sl1Mock::start().await;
-    let genhook = TestGenHook::builder()
-        .mapping("shop.ini", SHOP)
-        .sl1(&sl1.url())
-        .start()
-        .await;
+    let genhook = shop(&sl1, &[]).await;
     let port = genhook.addr.port();
     // A port nothing listens on (ours is busy, so ask for the next one along).
     set_key(&genhook, "server_port", &(port.wrapping_add(1)).to_string());

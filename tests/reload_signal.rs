@@ -10,6 +10,28 @@ use std::time::Duration;
 use support::sl1_mock::Sl1Mock;
 use support::TestGenHook;
 
+/// Writes `text` over `file` and puts its modification time back, so a watcher cannot notice:
+/// only SIGHUP can make the change count. Keep the length too (the size is watched as well).
+fn rewrite_unnoticed(file: &std::path::Path, text: impl AsRef<[u8]>) {
+    let modified = std::fs::metadata(file).unwrap().modified().unwrap();
+    std::fs::write(file, text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+}
+
+/// Sends SIGHUP to this test process (GenHook runs in it).
+fn sighup_this_process() {
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn sighup_reloads_the_mappings() {
@@ -27,20 +49,9 @@ async fn sighup_reloads_the_mappings() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let file = genhook.mappings_dir().join("shop.ini");
-    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
-    std::fs::write(&file, "[shop]\nevent = type\n*: type,id::AFTER! $id$\n").unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(modified)
-        .unwrap();
+    rewrite_unnoticed(&file, "[shop]\nevent = type\n*: type,id::AFTER! $id$\n");
 
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &std::process::id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sighup_this_process();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     assert_eq!(
@@ -82,24 +93,13 @@ async fn sighup_reloads_the_sl1_credentials() {
 
     // Same lengths: the file's size does not change.
     let file = genhook.dir().join("genhook.ini");
-    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
     let text = std::fs::read_to_string(&file)
         .unwrap()
         .replace("sl1_username = em7admin", "sl1_username = rotated1")
         .replace("sl1_password = em7pass", "sl1_password = s3cret7");
-    std::fs::write(&file, text).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(modified)
-        .unwrap();
+    rewrite_unnoticed(&file, text);
 
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &std::process::id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sighup_this_process();
     tokio::time::sleep(Duration::from_millis(800)).await;
 
     assert_eq!(

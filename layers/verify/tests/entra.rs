@@ -551,8 +551,9 @@ async fn pinned_keys_verify_without_a_fetch_and_the_authority_must_be_https() {
         .is_err());
 }
 
-#[tokio::test]
-async fn a_withdrawn_key_stops_verifying_once_the_key_set_is_old() {
+/// A stage whose key set is refreshed before every use, after one token was accepted with it:
+/// the server, the stage and that token.
+async fn accepted_then_due_for_refresh() -> (JwksServer, PipelineLayer, String) {
     let (server, trust) = fetching(|trust| {
         trust
             .refresh_interval(Duration::ZERO)
@@ -562,6 +563,12 @@ async fn a_withdrawn_key_stops_verifying_once_the_key_set_is_old() {
     let layer = entra_section().build_entra(NOW, &trust).unwrap();
     let token = sign(&v2_claims());
     assert!(send(&layer, &token).await.accepted());
+    (server, layer, token)
+}
+
+#[tokio::test]
+async fn a_withdrawn_key_stops_verifying_once_the_key_set_is_old() {
+    let (server, layer, token) = accepted_then_due_for_refresh().await;
     server.publish(jwks(&["test-key-2"]));
     let outcome = send(&layer, &token).await;
     assert!(outcome.refused_401(), "{outcome:?}");
@@ -570,15 +577,7 @@ async fn a_withdrawn_key_stops_verifying_once_the_key_set_is_old() {
 
 #[tokio::test]
 async fn known_keys_stay_usable_while_a_refresh_fails() {
-    let (server, trust) = fetching(|trust| {
-        trust
-            .refresh_interval(Duration::ZERO)
-            .max_key_age(Duration::ZERO)
-    })
-    .await;
-    let layer = entra_section().build_entra(NOW, &trust).unwrap();
-    let token = sign(&v2_claims());
-    assert!(send(&layer, &token).await.accepted());
+    let (server, layer, token) = accepted_then_due_for_refresh().await;
     // Entra answers garbage now: the old key set is due for a refresh, and the refresh fails.
     server.publish("<html>Service Unavailable</html>".to_owned());
     let outcome = send(&layer, &token).await;
