@@ -153,6 +153,26 @@ async fn malformed_body_is_400_json() {
         body_json(response).await["error"],
         "body is a JSON string, not an object or an array"
     );
+
+    // An array is only a batch from Event Grid / CloudEvents; GitHub sends objects.
+    for array in ["[1, 2]", "[]", r#"[{"action":"opened"}]"#] {
+        let response = genhook
+            .post(
+                "/webhook/github",
+                &[("content-type", "application/json")],
+                array,
+            )
+            .await;
+        assert_eq!(response.status(), 400, "{array}");
+        let error = body_json(response).await["error"].clone();
+        assert!(
+            error
+                .as_str()
+                .unwrap_or_default()
+                .contains("not an Event Grid or CloudEvents batch"),
+            "{array}: {error}"
+        );
+    }
 }
 
 const SIGNED_GITHUB: &str = "[github]\nverify = github\nsecret = s3cret, n3w-s3cret\nevent = header:X-GitHub-Event\n*: action,repository{full_name}::GitHub $action$ on $repository.full_name$\n";

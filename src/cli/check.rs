@@ -1,19 +1,20 @@
 //! `genhook check`: validate the configuration and every mapping, build every stack, and print
 //! every problem as `FILE:LINE: message` (not just the first), by file and line, then a summary
-//! line, all on stdout: the report is the command's output. Exit 0 when valid (warnings
-//! allowed), else 1. What kept the check from running at all (an unreadable configuration file
-//! or mappings directory) goes to stderr.
+//! line, all on stdout: the report is the command's output, including what could not be read
+//! (an unreadable configuration file or mappings directory, as `PATH:0: ...`). Exit 0 when valid
+//! (warnings allowed), else 1.
 
 use std::process::ExitCode;
 
-use super::{print_problems, ConfigArg};
+use super::ConfigArg;
 use crate::app::Validation;
 
 #[expect(clippy::print_stdout, reason = "the report is the command's output")]
 pub(super) fn run(args: &ConfigArg) -> ExitCode {
     let validation = Validation::run(args.config.as_deref());
-    print_problems(&validation.failures);
-    for problem in &validation.problems {
+    // What kept a part from being checked (an unreadable file or directory) is a problem too:
+    // it goes with the others, so the summary counts what is shown.
+    for problem in validation.failures.iter().chain(&validation.problems) {
         println!("{problem}");
     }
     if validation.has_errors() {

@@ -12,7 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use super::respond::error_response;
 
@@ -50,7 +50,14 @@ pub fn wrap(router: Router, request_timeout: Duration) -> Router {
         // The request id goes back on the answer so a provider's delivery log can quote it.
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         // One span per request, after the secrets are marked sensitive (tower-http's order).
-        .layer(TraceLayer::new_for_http().make_span_with(make_span))
+        // Failures are logged where their cause is known (respond.rs, the panic handler), so the
+        // trace layer's own per-request failure line stays at debug: a load-shedding 503 (queue
+        // full, shutting down, Redis away) answered to every request must not flood the log.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(make_span)
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::from_shared(
             sensitive.into(),

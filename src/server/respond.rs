@@ -22,7 +22,11 @@ pub fn respond(source: &str, result: Result<WebhookResponse, PipelineError>) -> 
 /// The answer for a refused request.
 pub fn reject(source: &str, error: &PipelineError) -> Response {
     let status = error.status();
-    if status.is_server_error() {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // Load shedding (queue full, Redis away, shutting down): answered to every request while
+        // it lasts, so not one log line each; the queue logs the outage itself, once.
+        tracing::debug!(source, cause = %error_chain(error), "Webhook refused for now (503).");
+    } else if status.is_server_error() {
         tracing::error!(source, status = status.as_u16(), cause = %error_chain(error), "Webhook failed.");
     } else {
         tracing::debug!(

@@ -158,7 +158,7 @@ async fn accept(
                     tracing::error!(%source, event = %event_type, error = %cause, cause = ?std::error::Error::source(cause), "Queue storage failed; the webhook was refused.");
                 }
                 DispatchError::Unavailable(cause) => {
-                    tracing::warn!(%source, event = %event_type, cause = ?std::error::Error::source(cause), "Queue store unreachable; the webhook was refused with 503.");
+                    tracing::debug!(%source, event = %event_type, cause = ?std::error::Error::source(cause), "Queue store unreachable; the webhook was refused with 503.");
                 }
                 _ => {}
             }

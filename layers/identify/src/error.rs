@@ -29,6 +29,10 @@ pub enum IdentifyError {
         /// `string`, `number`, `boolean` or `null`.
         kind: &'static str,
     },
+    /// The body is a JSON array but not a batch of events (Event Grid, CloudEvents): other
+    /// providers send one JSON object per webhook.
+    #[error("body is a JSON array but not an Event Grid or CloudEvents batch; send one JSON object per webhook")]
+    NotABatch,
     /// The body (or a form's `payload` field) is not valid JSON.
     #[error("body is not valid JSON: {reason}")]
     InvalidJson {
@@ -67,6 +71,7 @@ impl Reject for IdentifyError {
             Self::EmptyBody => "empty_body",
             Self::InvalidJson { .. } => "invalid_json",
             Self::NotAnObject { .. } => "not_an_object",
+            Self::NotABatch => "not_a_batch",
         }
     }
 }

@@ -13,6 +13,7 @@ use tower::Service;
 
 use crate::batch;
 use crate::body::parse_body;
+use crate::error::IdentifyError;
 use crate::future::ResponseFuture;
 use crate::handshake::{self, Handshake};
 use crate::ident::{identify_with, provider_for};
@@ -193,6 +194,10 @@ where
                 identify_with(&self.settings, provider, headers, element)
             });
             return ResponseFuture::batch(Box::pin(batch::run(inner, requests)));
+        }
+        if payload.is_array() {
+            // Not a batch ([1, 2], [], a list of strings): nothing a mapping could address.
+            return ResponseFuture::rejected(IdentifyError::NotABatch);
         }
         let (event, delivery_id) = identify_with(&self.settings, provider, headers, &payload);
         let event = event.unwrap_or_default();
