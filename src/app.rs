@@ -136,6 +136,10 @@ impl Builder {
             env,
             log_level,
         } = self;
+        // A missing mappings directory is the commonest first-run mistake: say so before the
+        // queue creates its data directory.
+        genhook_mapping::MappingSet::read_dir(&config.mappings_dir)
+            .map_err(|unreadable| StartError::Mappings(vec![unreadable]))?;
         let queue_settings = queue_settings(&config);
         let backend = queue::open(&queue_settings)
             .await

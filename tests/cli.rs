@@ -386,3 +386,19 @@ fn render_verify_checks_the_signature() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn serve_without_a_mappings_directory_says_so_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = genhook(dir.path(), &["serve"], None);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("mappings:0: cannot read directory"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "serve created ./data before it found ./mappings missing"
+    );
+}

@@ -264,15 +264,7 @@ impl MappingSet {
     /// # Errors
     /// The directory cannot be read (reported at `DIR:0`).
     pub fn check_dir(dir: &Path, options: &LoadOptions<'_>) -> Result<Checked, Diagnostic> {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            Diagnostic::error(
-                Span {
-                    file: Arc::from(dir),
-                    line: 0,
-                },
-                format!("cannot read directory: {e}"),
-            )
-        })?;
+        let entries = Self::read_dir(dir)?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|entry| entry.path())
@@ -280,6 +272,23 @@ impl MappingSet {
             .collect();
         files.sort();
         Ok(Self::check_files(&files, options))
+    }
+
+    /// Opens a mappings directory, or says at `DIR:0` why it cannot be read: also what
+    /// `genhook serve` asks first, before it creates anything on disk.
+    ///
+    /// # Errors
+    /// The directory cannot be read.
+    pub fn read_dir(dir: &Path) -> Result<std::fs::ReadDir, Diagnostic> {
+        std::fs::read_dir(dir).map_err(|e| {
+            Diagnostic::error(
+                Span {
+                    file: Arc::from(dir),
+                    line: 0,
+                },
+                format!("cannot read directory: {e}"),
+            )
+        })
     }
 
     /// Loads the given files; a source may be spread over several of them.
