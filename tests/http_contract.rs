@@ -34,6 +34,16 @@ async fn body_json(response: reqwest::Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
 
+/// Checks the answer's status and that its body is DESIGN.md's `{"error": "..."}`; the reason.
+async fn error_of(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status(), status);
+    let body = body_json(response).await;
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no JSON error reason: {body}"))
+        .to_owned()
+}
+
 const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
@@ -137,8 +147,7 @@ async fn malformed_body_is_400_json() {
             "{not json",
         )
         .await;
-    assert_eq!(response.status(), 400);
-    assert!(body_json(response).await["error"].as_str().is_some());
+    error_of(response, 400).await;
 
     // Valid JSON with no field to map is malformed for a webhook too.
     let response = genhook
@@ -254,8 +263,7 @@ async fn unknown_source_is_404_json() {
         .start()
         .await;
     let response = genhook.post("/webhook/nope", &[], "{}").await;
-    assert_eq!(response.status(), 404);
-    assert_eq!(body_json(response).await["error"], "unknown source `nope`");
+    assert_eq!(error_of(response, 404).await, "unknown source `nope`");
 }
 
 #[tokio::test]
@@ -273,11 +281,8 @@ async fn too_large_is_413_json() {
             body,
         )
         .await;
-    assert_eq!(response.status(), 413);
-    assert!(body_json(response).await["error"]
-        .as_str()
-        .unwrap()
-        .contains("max_body_size"));
+    let reason = error_of(response, 413).await;
+    assert!(reason.contains("max_body_size"), "{reason}");
 }
 
 #[tokio::test]
@@ -290,11 +295,8 @@ async fn no_mapping_is_422_and_ignore_is_202_ignored() {
     let response = genhook
         .post("/webhook/strict", &[], r#"{"type":"other"}"#)
         .await;
-    assert_eq!(response.status(), 422);
-    assert!(body_json(response).await["error"]
-        .as_str()
-        .unwrap()
-        .contains("other"));
+    let reason = error_of(response, 422).await;
+    assert!(reason.contains("other"), "{reason}");
     let response = genhook
         .post("/webhook/lenient", &[], r#"{"type":"other"}"#)
         .await;
@@ -403,11 +405,9 @@ async fn unknown_endpoint_is_404_and_wrong_method_is_405_both_json() {
         .start()
         .await;
     let response = genhook.get("/nowhere").await;
-    assert_eq!(response.status(), 404);
-    assert!(body_json(response).await["error"].is_string());
+    error_of(response, 404).await;
     let response = genhook.get("/webhook/github").await;
-    assert_eq!(response.status(), 405);
-    assert!(body_json(response).await["error"].is_string());
+    error_of(response, 405).await;
 }
 
 #[tokio::test]
@@ -417,11 +417,8 @@ async fn admin_is_off_without_a_token() {
         .start()
         .await;
     let response = genhook.get("/admin/dlq").await;
-    assert_eq!(response.status(), 404);
-    assert!(body_json(response).await["error"]
-        .as_str()
-        .unwrap()
-        .contains("admin_token"));
+    let reason = error_of(response, 404).await;
+    assert!(reason.contains("admin_token"), "{reason}");
 }
 
 #[tokio::test]
@@ -518,11 +515,8 @@ async fn webhook_without_source_is_identified_from_headers() {
             r#"{"hello":"world"}"#,
         )
         .await;
-    assert_eq!(response.status(), 404);
-    assert!(body_json(response).await["error"]
-        .as_str()
-        .unwrap()
-        .contains("unknown sender"));
+    let reason = error_of(response, 404).await;
+    assert!(reason.contains("unknown sender"), "{reason}");
 }
 
 #[tokio::test]
