@@ -6,6 +6,7 @@
 
 mod support;
 
+use genhook_core::PipelineLayer;
 use genhook_verify::sns::SnsTrust;
 use http::StatusCode;
 use rcgen::{CertificateParams, KeyPair};
@@ -55,6 +56,17 @@ fn loopback_trust(pki: &Pki) -> SnsTrust {
         .allow_hosts(|host| host == "127.0.0.1")
         .build()
         .unwrap()
+}
+
+/// A server serving the signing certificate, and an `aws-sns` stage that trusts it.
+async fn serving_the_signing_certificate() -> (HttpsServer, PipelineLayer) {
+    let pki = pki();
+    let server = serve(&pki, pki.signing_cert_pem.clone()).await;
+    let layer = Section::new()
+        .set("verify", "aws-sns")
+        .build_with(0, Some(&loopback_trust(&pki)))
+        .unwrap();
+    (server, layer)
 }
 
 /// An SNS message signed with the test key.
@@ -154,12 +166,7 @@ async fn signature_versions_1_and_2_verify_with_a_fetched_certificate_cached_by_
 
 #[tokio::test]
 async fn tampered_message_is_401_and_never_reaches_inner() {
-    let pki = pki();
-    let server = serve(&pki, pki.signing_cert_pem.clone()).await;
-    let layer = Section::new()
-        .set("verify", "aws-sns")
-        .build_with(0, Some(&loopback_trust(&pki)))
-        .unwrap();
+    let (server, layer) = serving_the_signing_certificate().await;
     let url = format!("{}/cert.pem", server.authority());
     for version in [1, 2] {
         let mut m = message("Notification", version, &url);
@@ -226,12 +233,7 @@ async fn raw_message_delivery_is_refused() {
 
 #[tokio::test]
 async fn unavailable_certificate_is_503_with_retry_after() {
-    let pki = pki();
-    let server = serve(&pki, pki.signing_cert_pem.clone()).await;
-    let layer = Section::new()
-        .set("verify", "aws-sns")
-        .build_with(0, Some(&loopback_trust(&pki)))
-        .unwrap();
+    let (server, layer) = serving_the_signing_certificate().await;
     let url = format!("{}/missing.pem", server.authority());
     let outcome = run(&layer, sns_request(&message("Notification", 2, &url))).await;
     assert_eq!(outcome.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -241,12 +243,7 @@ async fn unavailable_certificate_is_503_with_retry_after() {
 
 #[tokio::test]
 async fn a_failed_certificate_url_is_not_fetched_again_at_once() {
-    let pki = pki();
-    let server = serve(&pki, pki.signing_cert_pem.clone()).await;
-    let layer = Section::new()
-        .set("verify", "aws-sns")
-        .build_with(0, Some(&loopback_trust(&pki)))
-        .unwrap();
+    let (server, layer) = serving_the_signing_certificate().await;
     let url = format!("{}/missing.pem", server.authority());
     for _ in 0..3 {
         let outcome = run(&layer, sns_request(&message("Notification", 2, &url))).await;
