@@ -25,8 +25,8 @@ pin_project! {
     #[project = KindProj]
     enum Kind<F> {
         Called { #[pin] future: F },
-        Answered { response: Option<Box<WebhookResponse>> },
-        Rejected { error: Option<IdentifyError> },
+        // Answered or refused by the stage itself.
+        Ready { result: Option<Box<Result<WebhookResponse, PipelineError>>> },
         Confirming { future: BoxFuture<'static, WebhookResponse> },
         Batch { future: BoxFuture<'static, Result<WebhookResponse, PipelineError>> },
     }
@@ -39,18 +39,20 @@ impl<F> ResponseFuture<F> {
         }
     }
 
-    pub(crate) fn answered(response: WebhookResponse) -> Self {
+    fn ready(result: Result<WebhookResponse, PipelineError>) -> Self {
         Self {
-            kind: Kind::Answered {
-                response: Some(Box::new(response)),
+            kind: Kind::Ready {
+                result: Some(Box::new(result)),
             },
         }
     }
 
+    pub(crate) fn answered(response: WebhookResponse) -> Self {
+        Self::ready(Ok(response))
+    }
+
     pub(crate) fn rejected(error: IdentifyError) -> Self {
-        Self {
-            kind: Kind::Rejected { error: Some(error) },
-        }
+        Self::ready(Err(error.into()))
     }
 
     pub(crate) fn confirming(future: BoxFuture<'static, WebhookResponse>) -> Self {
@@ -72,8 +74,7 @@ impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.kind {
             Kind::Called { .. } => "called",
-            Kind::Answered { .. } => "answered",
-            Kind::Rejected { .. } => "rejected",
+            Kind::Ready { .. } => "ready",
             Kind::Confirming { .. } => "confirming",
             Kind::Batch { .. } => "batch",
         };
@@ -97,13 +98,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Called { future } => future.poll(cx).map_err(Into::into),
-            KindProj::Answered { response } => Poll::Ready(Ok(*response
-                .take()
-                .expect("ResponseFuture polled after completion"))),
-            KindProj::Rejected { error } => Poll::Ready(Err(error
-                .take()
-                .expect("ResponseFuture polled after completion")
-                .into())),
+            KindProj::Ready { result } => Poll::Ready(
+                *result
+                    .take()
+                    .expect("ResponseFuture polled after completion"),
+            ),
             KindProj::Confirming { future } => future.as_mut().poll(cx).map(Ok),
             KindProj::Batch { future } => future.as_mut().poll(cx),
         }
