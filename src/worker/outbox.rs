@@ -50,13 +50,6 @@ impl Outbox {
     pub async fn append(&self, event: &Event) -> io::Result<()> {
         let outbox = self.clone();
         let line = Self::line(event)?;
-        tracing::info!(
-            event_id = %event.id,
-            source = %event.source,
-            event = %event.event,
-            message = %event.alert.message,
-            "Alert written to the outbox (no sl1_api_url)."
-        );
         tokio::task::spawn_blocking(move || outbox.write_line(&line))
             .await
             .map_err(io::Error::other)?
@@ -68,6 +61,11 @@ impl Outbox {
     /// As [`append`](Self::append).
     pub fn append_blocking(&self, event: &Event) -> io::Result<()> {
         let line = Self::line(event)?;
+        self.write_line(&line)
+    }
+
+    /// The event's outbox line; logs the alert on the way (the log is the other place it goes).
+    fn line(event: &Event) -> io::Result<Vec<u8>> {
         tracing::info!(
             event_id = %event.id,
             source = %event.source,
@@ -75,10 +73,6 @@ impl Outbox {
             message = %event.alert.message,
             "Alert written to the outbox (no sl1_api_url)."
         );
-        self.write_line(&line)
-    }
-
-    fn line(event: &Event) -> io::Result<Vec<u8>> {
         let mut line = serde_json::to_vec(&Line {
             id: &event.id,
             source: &event.source,
