@@ -25,6 +25,7 @@ use genhook_core::queue::Event;
 use genhook_core::Alert;
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::StatusCode;
+use percent_encoding::percent_decode_str;
 use tokio::time::Instant;
 use tower::Service;
 
@@ -231,19 +232,34 @@ impl Target {
             .sl1_api_url
             .as_deref()
             .ok_or_else(|| Sl1Error::Config("sl1_api_url is not set".into()))?;
-        let url = reqwest::Url::parse(url)
+        let mut url = reqwest::Url::parse(url)
             .map_err(|e| Sl1Error::Config(format!("sl1_api_url is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Sl1Error::Config("sl1_api_url must be http or https".into()));
         }
+        // Credentials written into the URL (`https://user:pass@sl1/...`) are taken out of it: the
+        // URL shows in logs and in transport errors (and so in dead letters), a password must
+        // not. They are sent as Basic auth unless sl1_username / sl1_password are set.
+        let decoded = |text: &str| percent_decode_str(text).decode_utf8_lossy().into_owned();
+        let url_user = decoded(url.username());
+        let url_password = url.password().map(decoded).unwrap_or_default();
+        // Cannot fail for http(s) URLs, which have a host.
+        let _ = url.set_password(None);
+        let _ = url.set_username("");
+        let (username, password) =
+            if settings.sl1_username.is_empty() && settings.sl1_password.expose().is_empty() {
+                (url_user.as_str(), url_password.as_str())
+            } else {
+                (
+                    settings.sl1_username.as_str(),
+                    settings.sl1_password.expose(),
+                )
+            };
         let mut headers = HeaderMap::new();
         // No credentials configured: no Authorization header (not an empty `Basic Og==`).
-        if !settings.sl1_username.is_empty() || !settings.sl1_password.expose().is_empty() {
-            let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
-                "{}:{}",
-                settings.sl1_username,
-                settings.sl1_password.expose()
-            ));
+        if !username.is_empty() || !password.is_empty() {
+            let credentials =
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
             let mut auth = HeaderValue::from_str(&format!("Basic {credentials}"))
                 .map_err(|_| Sl1Error::Config("sl1_username cannot be sent in a header".into()))?;
             auth.set_sensitive(true);
@@ -522,6 +538,33 @@ mod tests {
             !debug.contains("hunter2") && !debug.contains("Basic"),
             "{debug}"
         );
+    }
+
+    #[tokio::test]
+    async fn credentials_in_the_url_become_basic_auth_and_never_show() {
+        // A port nothing listens on: the send fails and its error names the URL.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let settings = WorkerSettings {
+            sl1_api_url: Some(format!(
+                "http://em7admin:hunter%402@127.0.0.1:{port}/api/alert"
+            )),
+            ..WorkerSettings::default()
+        };
+        let client = Sl1Client::new(&settings).unwrap();
+        assert_eq!(client.url(), format!("http://127.0.0.1:{port}/api/alert"));
+        let auth = client.target.headers[AUTHORIZATION].to_str().unwrap();
+        let expected = base64::engine::general_purpose::STANDARD.encode("em7admin:hunter@2");
+        assert_eq!(auth, format!("Basic {expected}"));
+        assert!(!format!("{client:?}").contains("hunter"));
+        let alert = genhook_core::AlertDefaults::default().alert("m");
+        let error = tower::ServiceExt::oneshot(client, Sl1Request::new(alert, "e1", "github"))
+            .await
+            .unwrap_err();
+        let text = format!("{error} {:?}", std::error::Error::source(&error));
+        assert!(text.contains("127.0.0.1"), "{text}");
+        assert!(!text.contains("hunter"), "{text}");
     }
 
     #[test]
