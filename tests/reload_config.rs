@@ -232,3 +232,34 @@ async fn a_mapping_reload_applies_a_new_section_max_concurrent() {
         "{text:?}"
     );
 }
+
+#[tokio::test]
+async fn log_level_is_live_when_the_host_can_set_it_and_restart_only_otherwise() {
+    use genhook::config::LogLevel;
+    use std::sync::{Arc, Mutex};
+
+    let sl1 = Sl1Mock::start().await;
+    let seen: Arc<Mutex<Vec<LogLevel>>> = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let genhook = TestGenHook::builder()
+        .mapping("shop.ini", SHOP)
+        .sl1(&sl1.url())
+        .customize(move |builder| {
+            builder.log_level_setter(Arc::new(move |level| record.lock().unwrap().push(level)))
+        })
+        .start()
+        .await;
+    set_key(&genhook, "log_level", "debug");
+    let report = genhook.running().reload_report();
+    assert_eq!(report.config, Some(true), "{report:?}");
+    assert!(report.restart_needed.is_empty(), "{report:?}");
+    assert_eq!(seen.lock().unwrap().last(), Some(&LogLevel::Debug));
+
+    // A library host that handed over no setter: the change waits for a restart, and says so.
+    let plain = shop(&sl1, &[]).await;
+    set_key(&plain, "log_level", "debug");
+    assert_eq!(
+        plain.running().reload_report().restart_needed,
+        ["log_level"]
+    );
+}
