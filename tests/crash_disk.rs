@@ -5,10 +5,9 @@
 mod crash_common;
 mod support;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crash_common::{delivered, flood, free_port, settle, write_config, Server};
+use crash_common::{delivered, flood_killing_at_half, free_port, settle, write_config, Server};
 use support::sl1_mock::{Answer, Sl1Mock};
 
 const WEBHOOKS: usize = 2_000;
@@ -28,32 +27,11 @@ async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
         &sl1.url(),
         &[("queue_backend", "disk".into())],
     );
-    let server = Arc::new(Mutex::new(Some(
-        Server::start(&config, port, dir.path().join("first.log")).await,
-    )));
+    let server = Server::start(&config, port, dir.path().join("first.log")).await;
 
     // SIGKILL once half of the webhooks were accepted; the flood goes on against a dead port.
-    let victim = Arc::clone(&server);
-    let killed_at = Arc::new(Mutex::new(None));
-    let killed = Arc::clone(&killed_at);
-    let accepted = flood(
-        &[port],
-        WEBHOOKS,
-        64,
-        Arc::new(move |count| {
-            if count == WEBHOOKS / 2 {
-                if let Some(mut s) = victim.lock().unwrap().take() {
-                    s.kill();
-                    *killed.lock().unwrap() = Some(count);
-                }
-            }
-        }),
-    )
-    .await;
-    assert!(
-        killed_at.lock().unwrap().is_some(),
-        "the server was killed mid-way"
-    );
+    let (accepted, killed) = flood_killing_at_half(&[port], WEBHOOKS, 64, server).await;
+    assert!(killed, "the server was killed mid-way");
     let delivered_before_restart = sl1.accepted().len();
     assert!(
         delivered_before_restart < accepted.len(),

@@ -14,10 +14,9 @@
 mod crash_common;
 mod support;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crash_common::{flood, free_port, settle, write_config, Server};
+use crash_common::{flood_killing_at_half, free_port, settle, write_config, Server};
 use support::sl1_mock::{Answer, Sl1Mock};
 
 const WEBHOOKS: usize = 2_000;
@@ -77,31 +76,13 @@ async fn one_of_two_instances_killed_mid_way_loses_nothing() {
     let (port_a, port_b) = (free_port(), free_port());
     let config_a = write_config(dir_a.path(), "a", port_a, &sl1.url(), &extra);
     let config_b = write_config(dir_b.path(), "b", port_b, &sl1.url(), &extra);
-    let a = Arc::new(Mutex::new(Some(
-        Server::start(&config_a, port_a, dir_a.path().join("a.log")).await,
-    )));
+    let a = Server::start(&config_a, port_a, dir_a.path().join("a.log")).await;
     let survivor = Server::start(&config_b, port_b, dir_b.path().join("b.log")).await;
 
     let started = tokio::time::Instant::now();
     println!("crash_redis: servers up");
-    let victim = Arc::clone(&a);
-    let killed = Arc::new(Mutex::new(false));
-    let killed_flag = Arc::clone(&killed);
-    let accepted = flood(
-        &[port_a, port_b],
-        WEBHOOKS,
-        64,
-        Arc::new(move |count| {
-            if count == WEBHOOKS / 2 {
-                if let Some(mut s) = victim.lock().unwrap().take() {
-                    s.kill();
-                    *killed_flag.lock().unwrap() = true;
-                }
-            }
-        }),
-    )
-    .await;
-    assert!(*killed.lock().unwrap(), "instance A was killed mid-way");
+    let (accepted, killed) = flood_killing_at_half(&[port_a, port_b], WEBHOOKS, 64, a).await;
+    assert!(killed, "instance A was killed mid-way");
 
     let flooded = tokio::time::Instant::now();
     println!(

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -180,6 +180,34 @@ pub async fn flood(
     }
     let set = accepted.lock().unwrap().clone();
     set
+}
+
+/// [`flood`], SIGKILLing `victim` once half of the webhooks were answered 202 (the flood goes on
+/// against its dead port). The numbers answered 202, and whether the kill happened.
+pub async fn flood_killing_at_half(
+    ports: &[u16],
+    n: usize,
+    concurrency: usize,
+    victim: Server,
+) -> (HashSet<usize>, bool) {
+    let victim = Mutex::new(Some(victim));
+    let killed = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&killed);
+    let accepted = flood(
+        ports,
+        n,
+        concurrency,
+        Arc::new(move |count| {
+            if count == n / 2 {
+                if let Some(mut server) = victim.lock().unwrap().take() {
+                    server.kill();
+                    flag.store(true, Ordering::SeqCst);
+                }
+            }
+        }),
+    )
+    .await;
+    (accepted, killed.load(Ordering::SeqCst))
 }
 
 /// How many times each `crash N` message was accepted by SL1.
