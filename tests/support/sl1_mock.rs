@@ -17,7 +17,8 @@
 //! assert_eq!(requests[1].message(), Some("GitHub opened on repo: \"Fix\""));
 //! ```
 //!
-//! Answers: [`Answer::status`] with optional [`delay`](Answer::delay) (a slow SL1),
+//! Answers: [`Answer::status`] (any status; [`Answer::created`], [`Answer::ok`] and
+//! [`Answer::accepted`] name SL1's three success answers) with optional [`delay`](Answer::delay) (a slow SL1),
 //! [`retry_after`](Answer::retry_after), [`em7_message`](Answer::em7_message)
 //! (`X-EM7-status-message`), or [`Answer::hang_up`] (the connection is closed without an answer,
 //! as a crashing SL1 would). The script can be changed while running
@@ -83,6 +84,16 @@ impl Answer {
     /// `201 Created`, what SL1 answers to a new alert.
     pub fn created() -> Self {
         Self::status(201)
+    }
+
+    /// `200 OK`: some SL1 versions answer a new alert with it; GenHook counts it as delivered.
+    pub fn ok() -> Self {
+        Self::status(200)
+    }
+
+    /// `202 Accepted`: SL1 took the alert for later processing; counted as delivered too.
+    pub fn accepted() -> Self {
+        Self::status(202)
     }
 
     /// Closes the connection without an answer.
