@@ -188,13 +188,12 @@ fn is_socket_write(call: &Call) -> bool {
     ) && call.text.contains("<TCP:[")
 }
 
-/// The socket (`fd<TCP:[…]>`) a call wrote to.
+/// The socket (`fd<TCP:[…]`) a call wrote to.
 fn socket_of(call: &Call) -> &str {
-    let start = call.text.find('(').map_or(0, |i| i + 1);
-    let end = call.text[start..]
-        .find(">,")
-        .map_or(call.text.len(), |i| start + i + 1);
-    &call.text[start..end]
+    call.text
+        .split_once('(')
+        .and_then(|(_, args)| args.split_once(">,"))
+        .map_or("", |(socket, _)| socket)
 }
 
 /// Sends the webhooks `CONCURRENCY` at a time; the event ids of those answered 202.
