@@ -275,7 +275,7 @@ async fn sl1_400_is_called_once_and_dead_lettered() {
 /// `processing_timeout` is over, long before `sl1_timeout` or the retries would end.
 async fn hung_sl1_times_out(model: ThreadingModel) {
     let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_secs(600)))
+        .default_answer(Answer::held())
         .start()
         .await;
     let queue = MemoryQueue::new();
@@ -809,9 +809,8 @@ async fn without_sl1_url_alerts_go_to_the_outbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_requeues_in_flight_events_and_reports_what_is_left() {
-    let sl1_answers_after = Duration::from_secs(600);
     let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(sl1_answers_after))
+        .default_answer(Answer::held())
         .start()
         .await;
     let queue = MemoryQueue::new();
@@ -829,7 +828,7 @@ async fn shutdown_requeues_in_flight_events_and_reports_what_is_left() {
     let left = pool.shutdown(Duration::from_millis(200)).await;
     // Ended by the grace period, not by SL1's answer (nor by `sl1_timeout`).
     assert!(
-        started.elapsed() < sl1_answers_after / 2,
+        started.elapsed() < support::sl1_mock::HELD / 2,
         "bounded by grace"
     );
     assert_eq!(left, 3, "the in-flight event went back to the queue");

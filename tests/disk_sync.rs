@@ -244,7 +244,7 @@ async fn every_202_follows_an_fsync_of_its_event_and_concurrent_webhooks_share_s
     // SL1 holds every delivery: no acknowledgement writes to the store during the flood, so the
     // only syncs are the enqueues'.
     let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_secs(600)))
+        .default_answer(Answer::held())
         .start()
         .await;
     let dir = tempfile::tempdir().unwrap();

@@ -350,7 +350,7 @@ async fn rate_limited_is_429_with_retry_after() {
 async fn queue_full_is_503_with_retry_after_and_not_ready() {
     // SL1 holds the first delivery for longer than any test runs: its event fills the queue.
     let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_secs(600)))
+        .default_answer(Answer::held())
         .start()
         .await;
     let genhook = builder()

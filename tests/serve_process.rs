@@ -119,7 +119,7 @@ async fn metrics_show_the_disk_queue_syncs_and_the_idle_workers() {
     assert!(syncs >= 2.0 && syncs <= 2.0 * sent as f64, "syncs: {syncs}");
 
     // Two deliveries held by SL1: two workers busy, the others idle.
-    sl1.set_default(Answer::created().delay(Duration::from_secs(600)));
+    sl1.set_default(Answer::held());
     for n in sent..sent + 2 {
         assert_eq!(post(&client, port, n).await, 202);
     }
@@ -135,7 +135,7 @@ async fn metrics_show_the_disk_queue_syncs_and_the_idle_workers() {
 async fn a_shutdown_logs_how_many_events_the_memory_queue_dropped() {
     // SL1 holds every delivery: the events are still queued when the grace period ends.
     let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_secs(600)))
+        .default_answer(Answer::held())
         .start()
         .await;
     let dir = tempfile::tempdir().unwrap();
