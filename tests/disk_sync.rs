@@ -181,11 +181,13 @@ fn is_store_write(call: &Call) -> bool {
     call.name.starts_with("pwrite") && on_store(call)
 }
 
-fn is_socket_write(call: &Call) -> bool {
+/// A write to a connection accepted on `port`: GenHook answering (not delivering to SL1, whose
+/// alerts carry the event id too).
+fn is_answer(call: &Call, port: u16) -> bool {
     matches!(
         call.name.as_str(),
         "write" | "writev" | "sendto" | "sendmsg"
-    ) && call.text.contains("<TCP:[")
+    ) && socket_of(call).contains(&format!("<TCP:[127.0.0.1:{port}->"))
 }
 
 /// The socket (`fd<TCP:[…]`) a call wrote to.
@@ -271,7 +273,7 @@ async fn every_202_follows_an_fsync_of_its_event_and_concurrent_webhooks_share_s
     let calls = parse(&trace);
     let syncs: Vec<&Call> = calls.iter().filter(|c| is_store_sync(c)).collect();
     let store_writes: Vec<&Call> = calls.iter().filter(|c| is_store_write(c)).collect();
-    let socket_writes: Vec<&Call> = calls.iter().filter(|c| is_socket_write(c)).collect();
+    let answers: Vec<&Call> = calls.iter().filter(|c| is_answer(c, port)).collect();
     assert!(
         !syncs.is_empty(),
         "no fsync/fdatasync of queue.redb in the trace"
@@ -284,13 +286,13 @@ async fn every_202_follows_an_fsync_of_its_event_and_concurrent_webhooks_share_s
             .iter()
             .find(|c| c.text.contains(id.as_str()))
             .unwrap_or_else(|| panic!("event {id} was never written to queue.redb"));
-        let body = socket_writes
+        let body = answers
             .iter()
             .find(|c| c.text.contains(id.as_str()))
             .unwrap_or_else(|| panic!("the 202 of {id} is not in the trace"));
         // The status line may go out in a write of its own, just before the body's.
         let socket = socket_of(body);
-        let answered = socket_writes
+        let answered = answers
             .iter()
             .filter(|c| c.entry <= body.entry && socket_of(c) == socket)
             .filter(|c| c.text.contains("HTTP/1.1 202"))
@@ -317,17 +319,11 @@ async fn every_202_follows_an_fsync_of_its_event_and_concurrent_webhooks_share_s
         syncs.len(),
         covering.len()
     );
-    // Group commit: concurrent webhooks wait for the same sync.
+    // Group commit: concurrent webhooks wait for the same sync (fewer syncs than 202s).
     assert!(
         covering.len() < ids.len(),
         "every webhook had a sync of its own ({} syncs for {} webhooks): no group commit",
         covering.len(),
-        ids.len()
-    );
-    assert!(
-        syncs.len() < ids.len(),
-        "{} syncs for {} webhooks: no group commit",
-        syncs.len(),
         ids.len()
     );
 }
