@@ -80,6 +80,8 @@ async fn metrics_show_the_disk_queue_syncs_and_the_idle_workers() {
         &[
             ("queue_backend", "disk".into()),
             ("max_worker_threads", WORKERS.to_string()),
+            // No delivery times out and is put back, however slow the machine.
+            ("sl1_timeout", "300s".into()),
         ],
     );
     let server = Server::start(&config, port, dir.path().join("genhook.log")).await;
