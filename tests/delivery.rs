@@ -212,6 +212,26 @@ async fn sl1_500_then_201_is_delivered_once() {
     assert_eq!(pool.shutdown(Duration::from_secs(1)).await, 0);
 }
 
+/// SL1 may answer a new alert `200` or `202` instead of `201`: each is a delivery, acknowledged
+/// at once, neither retried nor dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sl1_200_and_202_count_as_delivered() {
+    for answer in [Answer::ok(), Answer::accepted()] {
+        let status = answer.status;
+        let sl1 = Sl1Mock::builder().default_answer(answer).start().await;
+        let queue = MemoryQueue::new();
+        queue.push(test_event("ok", "github", "one"));
+        let pool = spawn_pool(settings(&sl1), &queue);
+
+        queue.wait_settled(1, WAIT).await;
+        assert_eq!(queue.acked().len(), 1, "{status}: acknowledged");
+        assert!(queue.dead().is_empty(), "{status}: not dead-lettered");
+        assert_eq!(queue.requeues(), 0, "{status}: not put back");
+        assert_eq!(pool.shutdown(Duration::from_secs(1)).await, 0);
+        assert_eq!(sl1.request_count(), 1, "{status}: not retried");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sl1_hanging_up_is_retried() {
     let sl1 = Sl1Mock::builder().answer(Answer::hang_up()).start().await;
@@ -255,13 +275,14 @@ async fn sl1_400_is_called_once_and_dead_lettered() {
 /// `processing_timeout` is over, long before `sl1_timeout` or the retries would end.
 async fn hung_sl1_times_out(model: ThreadingModel) {
     let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_secs(20)))
+        .default_answer(Answer::held())
         .start()
         .await;
     let queue = MemoryQueue::new();
     queue.push(test_event("slow", "github", "one"));
+    let sl1_timeout = Duration::from_secs(120);
     let settings = WorkerSettings {
-        sl1_timeout: Duration::from_secs(10),
+        sl1_timeout,
         processing_timeout: Duration::from_millis(700),
         threading: model,
         ..settings(&sl1)
@@ -269,9 +290,10 @@ async fn hung_sl1_times_out(model: ThreadingModel) {
     let started = std::time::Instant::now();
     let pool = spawn_pool(settings, &queue);
 
-    queue.wait_settled(1, WAIT).await;
+    queue.wait_settled(1, sl1_timeout / 2).await;
+    // Before `sl1_timeout` could have ended the attempt: `processing_timeout` did.
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(5), "{model:?}: took {took:?}");
+    assert!(took < sl1_timeout, "{model:?}: took {took:?}");
     assert!(queue.acked().is_empty());
     let dead = queue.dead();
     assert_eq!(dead.len(), 1, "{model:?}");
@@ -406,16 +428,34 @@ async fn sl1_outage(model: ThreadingModel) {
         .await
         .unwrap()
         .unwrap();
-    // While open (before the cooldown ends), no request reaches SL1. (The 50 ms let an attempt
-    // sent just before the circuit opened arrive.)
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let at_open = sl1.request_count();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        breaker.state() == BreakerState::Open,
-        "cooldown is 1 s, still open"
-    );
-    assert_eq!(sl1.request_count(), at_open, "requests stop while open");
+    // While open (before the cooldown ends), no request reaches SL1. Watched during an open
+    // period that a failed probe started (SL1 is still down), when no other attempt can be in
+    // flight; and only taken when the circuit was still open, in the same period, at the end of
+    // the watch: a machine stalled past the cooldown makes the test watch the next period.
+    let watching_since = std::time::Instant::now();
+    loop {
+        tokio::time::timeout(WAIT, states.changed())
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::timeout(WAIT, states.wait_for(|s| *s == BreakerState::Open))
+            .await
+            .unwrap()
+            .unwrap();
+        let at_open = sl1.request_count();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = sl1.request_count();
+        let same_period = breaker.is_refusing() && !states.has_changed().unwrap();
+        if same_period {
+            assert_eq!(breaker.state(), BreakerState::Open);
+            assert_eq!(now, at_open, "requests stop while open");
+            break;
+        }
+        assert!(
+            watching_since.elapsed() < WAIT,
+            "never saw 200 ms of an open period"
+        );
+    }
     assert!(queue.requeues() > 0, "events were held back, not dropped");
 
     // SL1 back: the probe closes the circuit and everything settles.
@@ -770,7 +810,7 @@ async fn without_sl1_url_alerts_go_to_the_outbox() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_requeues_in_flight_events_and_reports_what_is_left() {
     let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_secs(10)))
+        .default_answer(Answer::held())
         .start()
         .await;
     let queue = MemoryQueue::new();
@@ -779,15 +819,16 @@ async fn shutdown_requeues_in_flight_events_and_reports_what_is_left() {
     }
     let settings = WorkerSettings {
         workers: 1,
-        sl1_timeout: Duration::from_secs(20),
+        sl1_timeout: Duration::from_secs(1200),
         ..settings(&sl1)
     };
     let pool = spawn_pool(settings, &queue);
     sl1.wait_for_requests(1, WAIT).await;
     let started = std::time::Instant::now();
     let left = pool.shutdown(Duration::from_millis(200)).await;
+    // Ended by the grace period, not by SL1's answer (nor by `sl1_timeout`).
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < support::sl1_mock::HELD / 2,
         "bounded by grace"
     );
     assert_eq!(left, 3, "the in-flight event went back to the queue");

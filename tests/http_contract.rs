@@ -1,4 +1,6 @@
-//! Every row of DESIGN.md's HTTP table, over real sockets, against a real SL1 mock.
+//! Every row of DESIGN.md's HTTP table, over real sockets, against a real SL1 mock — on the
+//! memory queue here, and on the disk queue (the default backend) through
+//! tests/http_contract_disk.rs, which compiles this same file again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -9,7 +11,35 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use support::sl1_mock::{Answer, Sl1Mock};
-use support::{TestGenHook, DESIGN_LINES};
+use support::{TestBuilder, DESIGN_LINES};
+
+/// A GenHook on this test binary's queue backend: `disk` (its store in the test's temporary
+/// data directory) when this file is compiled as part of tests/http_contract_disk.rs, `memory`
+/// otherwise.
+fn builder() -> TestBuilder {
+    support::TestGenHook::builder().set("queue_backend", queue_backend())
+}
+
+fn queue_backend() -> &'static str {
+    if env!("CARGO_CRATE_NAME") == "http_contract_disk" {
+        "disk"
+    } else {
+        "memory"
+    }
+}
+
+#[tokio::test]
+async fn these_tests_run_on_the_backend_of_their_binary() {
+    let genhook = builder().mapping("design.ini", DESIGN_LINES).start().await;
+    assert_eq!(genhook.running().backend().queue.backend(), queue_backend());
+    let store = genhook.dir().join("data/queue.redb");
+    assert_eq!(
+        store.exists(),
+        queue_backend() == "disk",
+        "{}",
+        store.display()
+    );
+}
 
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -49,7 +79,7 @@ const WAIT: Duration = Duration::from_secs(10);
 #[tokio::test]
 async fn the_four_design_lines_reach_sl1_with_their_messages_and_basic_auth() {
     let sl1 = Sl1Mock::start().await;
-    let genhook = TestGenHook::builder()
+    let genhook = builder()
         .mapping("design.ini", DESIGN_LINES)
         .sl1(&sl1.url())
         .start()
@@ -136,10 +166,7 @@ async fn the_four_design_lines_reach_sl1_with_their_messages_and_basic_auth() {
 
 #[tokio::test]
 async fn malformed_body_is_400_json() {
-    let genhook = TestGenHook::builder()
-        .mapping("design.ini", DESIGN_LINES)
-        .start()
-        .await;
+    let genhook = builder().mapping("design.ini", DESIGN_LINES).start().await;
     let response = genhook
         .post(
             "/webhook/github",
@@ -189,7 +216,7 @@ const SIGNED_GITHUB: &str = "[github]\nverify = github\nsecret = s3cret, n3w-s3c
 #[tokio::test]
 async fn bad_signature_is_401_and_nothing_is_delivered() {
     let sl1 = Sl1Mock::start().await;
-    let genhook = TestGenHook::builder()
+    let genhook = builder()
         .mapping("github.ini", SIGNED_GITHUB)
         .sl1(&sl1.url())
         .start()
@@ -233,10 +260,7 @@ async fn bad_signature_is_401_and_nothing_is_delivered() {
 #[tokio::test]
 async fn stale_slack_timestamp_is_401() {
     let mapping = "[slack]\nverify = slack\nsecret = 8f742231b10e8888abcd99yyyzzz85a5\nevent = event.type\n*: event{type}::Slack $event.type$\n";
-    let genhook = TestGenHook::builder()
-        .mapping("slack.ini", mapping)
-        .start()
-        .await;
+    let genhook = builder().mapping("slack.ini", mapping).start().await;
     let body = fixture("slack/app_mention.json");
     let stale = "1531420618"; // 2018: far outside the 5-minute window
     let mut mac = Hmac::<Sha256>::new_from_slice(b"8f742231b10e8888abcd99yyyzzz85a5").unwrap();
@@ -258,17 +282,14 @@ async fn stale_slack_timestamp_is_401() {
 
 #[tokio::test]
 async fn unknown_source_is_404_json() {
-    let genhook = TestGenHook::builder()
-        .mapping("design.ini", DESIGN_LINES)
-        .start()
-        .await;
+    let genhook = builder().mapping("design.ini", DESIGN_LINES).start().await;
     let response = genhook.post("/webhook/nope", &[], "{}").await;
     assert_eq!(error_of(response, 404).await, "unknown source `nope`");
 }
 
 #[tokio::test]
 async fn too_large_is_413_json() {
-    let genhook = TestGenHook::builder()
+    let genhook = builder()
         .mapping("design.ini", DESIGN_LINES)
         .set("max_body_size", "1KB")
         .start()
@@ -288,10 +309,7 @@ async fn too_large_is_413_json() {
 #[tokio::test]
 async fn no_mapping_is_422_and_ignore_is_202_ignored() {
     let mapping = "[strict]\nevent = type\nknown: type::Known $type$\n\n[lenient]\nevent = type\nunmapped = ignore\nknown: type::Known $type$\n";
-    let genhook = TestGenHook::builder()
-        .mapping("m.ini", mapping)
-        .start()
-        .await;
+    let genhook = builder().mapping("m.ini", mapping).start().await;
     let response = genhook
         .post("/webhook/strict", &[], r#"{"type":"other"}"#)
         .await;
@@ -307,10 +325,7 @@ async fn no_mapping_is_422_and_ignore_is_202_ignored() {
 #[tokio::test]
 async fn rate_limited_is_429_with_retry_after() {
     let mapping = "[limited]\nevent = type\nrate_limit = 1/m\n*: type::Event $type$\n";
-    let genhook = TestGenHook::builder()
-        .mapping("m.ini", mapping)
-        .start()
-        .await;
+    let genhook = builder().mapping("m.ini", mapping).start().await;
     assert_eq!(
         genhook
             .post("/webhook/limited", &[], r#"{"type":"a"}"#)
@@ -333,16 +348,17 @@ async fn rate_limited_is_429_with_retry_after() {
 
 #[tokio::test]
 async fn queue_full_is_503_with_retry_after_and_not_ready() {
+    // SL1 holds the first delivery for longer than any test runs: its event fills the queue.
     let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_secs(5)))
+        .default_answer(Answer::held())
         .start()
         .await;
-    let genhook = TestGenHook::builder()
+    let genhook = builder()
         .mapping("design.ini", DESIGN_LINES)
         .sl1(&sl1.url())
         .set("queue_max_size", 1)
         .set("max_worker_threads", 1)
-        .set("sl1_timeout", "10s")
+        .set("sl1_timeout", "1200s")
         .start()
         .await;
     let body = fixture("github/pull_request.opened.json");
@@ -362,10 +378,7 @@ async fn queue_full_is_503_with_retry_after_and_not_ready() {
 
 #[tokio::test]
 async fn shutting_down_is_503_and_not_ready() {
-    let genhook = TestGenHook::builder()
-        .mapping("design.ini", DESIGN_LINES)
-        .start()
-        .await;
+    let genhook = builder().mapping("design.ini", DESIGN_LINES).start().await;
     assert_eq!(genhook.get("/readyz").await.status(), 200);
     genhook.running().state().begin_shutdown();
     let response = genhook.post("/webhook/github", &[], "{}").await;
@@ -376,10 +389,7 @@ async fn shutting_down_is_503_and_not_ready() {
 
 #[tokio::test]
 async fn health_metrics_openapi_and_docs_are_served() {
-    let genhook = TestGenHook::builder()
-        .mapping("design.ini", DESIGN_LINES)
-        .start()
-        .await;
+    let genhook = builder().mapping("design.ini", DESIGN_LINES).start().await;
     assert_eq!(
         body_json(genhook.get("/healthz").await).await["status"],
         "ok"
@@ -400,10 +410,7 @@ async fn health_metrics_openapi_and_docs_are_served() {
 
 #[tokio::test]
 async fn unknown_endpoint_is_404_and_wrong_method_is_405_both_json() {
-    let genhook = TestGenHook::builder()
-        .mapping("design.ini", DESIGN_LINES)
-        .start()
-        .await;
+    let genhook = builder().mapping("design.ini", DESIGN_LINES).start().await;
     let response = genhook.get("/nowhere").await;
     error_of(response, 404).await;
     let response = genhook.get("/webhook/github").await;
@@ -412,10 +419,7 @@ async fn unknown_endpoint_is_404_and_wrong_method_is_405_both_json() {
 
 #[tokio::test]
 async fn admin_is_off_without_a_token() {
-    let genhook = TestGenHook::builder()
-        .mapping("design.ini", DESIGN_LINES)
-        .start()
-        .await;
+    let genhook = builder().mapping("design.ini", DESIGN_LINES).start().await;
     let response = genhook.get("/admin/dlq").await;
     let reason = error_of(response, 404).await;
     assert!(reason.contains("admin_token"), "{reason}");
@@ -424,10 +428,7 @@ async fn admin_is_off_without_a_token() {
 #[tokio::test]
 async fn a_url_token_is_required_and_checked() {
     let mapping = "[tokened]\ntoken = t0ken-123\nevent = type\n*: type::Event $type$\n";
-    let genhook = TestGenHook::builder()
-        .mapping("m.ini", mapping)
-        .start()
-        .await;
+    let genhook = builder().mapping("m.ini", mapping).start().await;
     assert_eq!(
         genhook
             .post("/webhook/tokened/t0ken-123", &[], r#"{"type":"a"}"#)
@@ -455,7 +456,7 @@ async fn a_url_token_is_required_and_checked() {
 async fn legacy_webhooks_lines_serve_at_their_token_with_their_alignment() {
     let mapping = "[webhooks]\ngithub_abc123|org:42|action,repository{name}|GitHub $action$ on $repository.name$\n";
     let sl1 = Sl1Mock::start().await;
-    let genhook = TestGenHook::builder()
+    let genhook = builder()
         .mapping("legacy.ini", mapping)
         .sl1(&sl1.url())
         .start()
@@ -490,7 +491,7 @@ async fn legacy_webhooks_lines_serve_at_their_token_with_their_alignment() {
 #[tokio::test]
 async fn webhook_without_source_is_identified_from_headers() {
     let sl1 = Sl1Mock::start().await;
-    let genhook = TestGenHook::builder()
+    let genhook = builder()
         .mapping("design.ini", DESIGN_LINES)
         .sl1(&sl1.url())
         .start()
@@ -522,7 +523,7 @@ async fn webhook_without_source_is_identified_from_headers() {
 #[tokio::test]
 async fn a_redelivery_is_200_duplicate_and_delivered_once() {
     let sl1 = Sl1Mock::start().await;
-    let genhook = TestGenHook::builder()
+    let genhook = builder()
         .mapping("design.ini", DESIGN_LINES)
         .sl1(&sl1.url())
         .start()
@@ -551,7 +552,7 @@ async fn a_redelivery_is_200_duplicate_and_delivered_once() {
 async fn provider_handshakes_are_answered_and_not_forwarded() {
     let sl1 = Sl1Mock::start().await;
     let mapping = "[slack]\nevent = event.type\n*: event{type}::Slack $event.type$\n\n[azure]\nevent = eventType\n*: eventType::Azure $eventType$\n\n[github]\nevent = header:X-GitHub-Event\n*: action::GitHub $action$\n";
-    let genhook = TestGenHook::builder()
+    let genhook = builder()
         .mapping("m.ini", mapping)
         .sl1(&sl1.url())
         .start()
@@ -629,7 +630,7 @@ async fn ssl_enabled_serves_https_with_the_configured_certificate() {
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, pem("CERTIFICATE", &pki.identity.cert_chain[0])).unwrap();
     std::fs::write(&key, pem("PRIVATE KEY", pki.identity.key.secret_der())).unwrap();
-    let genhook = TestGenHook::builder()
+    let genhook = builder()
         .mapping("design.ini", DESIGN_LINES)
         .set("ssl_enabled", "true")
         .set("ssl_cert_path", cert.display())
@@ -659,10 +660,7 @@ async fn ssl_enabled_serves_https_with_the_configured_certificate() {
 
 #[tokio::test]
 async fn a_source_named_after_a_provider_reads_that_providers_event_type() {
-    let genhook = TestGenHook::builder()
-        .mapping("design.ini", DESIGN_LINES)
-        .start()
-        .await;
+    let genhook = builder().mapping("design.ini", DESIGN_LINES).start().await;
     // No provider header and a bare payload: the source's name says it is Stripe / Slack.
     for (source, body, event) in [
         (
@@ -683,4 +681,118 @@ async fn a_source_named_after_a_provider_reads_that_providers_event_type() {
         assert_eq!(response.status(), 202, "{source}");
         assert_eq!(body_json(response).await["event"], event, "{source}");
     }
+}
+
+/// A stage that panics: GenHook answers the JSON 500 of a panic.
+#[derive(Clone)]
+struct Panics;
+
+impl genhook::core::LayerFactory for Panics {
+    fn name(&self) -> &'static str {
+        "panics"
+    }
+
+    fn build(
+        &self,
+        _cx: &genhook::core::BuildContext<'_>,
+    ) -> Result<genhook::core::PipelineLayer, Vec<genhook::core::BuildError>> {
+        Ok(tower::util::BoxCloneSyncServiceLayer::new(
+            tower::util::MapRequestLayer::new(
+                |_: genhook::core::WebhookRequest| -> genhook::core::WebhookRequest {
+                    panic!("a stage panicked (on purpose)")
+                },
+            ),
+        ))
+    }
+}
+
+/// Every answer carries `x-request-id` (a fresh one, or the caller's own when it sent one):
+/// 2xx, 4xx, 5xx (a load-shedding 503 and a panic's 500), 404, admin, /metrics, /healthz.
+#[tokio::test]
+async fn every_answer_carries_an_x_request_id() {
+    const TOKEN: &str = "admin-token-for-the-request-id-test";
+    let sl1 = Sl1Mock::start().await;
+    let genhook = builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .mapping(
+            "boom.ini",
+            "[boom]\nlayers = panics, verify, identify, extract, template, dispatch\n\
+             event = type\n*: type::Boom $type$\n",
+        )
+        .customize(|builder| builder.register_layer(Panics).unwrap())
+        .sl1(&sl1.url())
+        .set("admin_token", TOKEN)
+        .start()
+        .await;
+    let client = &genhook.client;
+    let webhook = fixture("github/pull_request.opened.json");
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        (
+            "accepted webhook",
+            client.post(genhook.url("/webhook/github")).body(webhook),
+            202,
+        ),
+        (
+            "malformed body",
+            client
+                .post(genhook.url("/webhook/github"))
+                .body("{not json"),
+            400,
+        ),
+        (
+            "unknown source",
+            client.post(genhook.url("/webhook/nowhere")).body("{}"),
+            404,
+        ),
+        ("unknown endpoint", client.get(genhook.url("/nowhere")), 404),
+        (
+            "wrong method",
+            client.get(genhook.url("/webhook/github")),
+            405,
+        ),
+        (
+            "panic",
+            client
+                .post(genhook.url("/webhook/boom"))
+                .body(r#"{"type":"t"}"#),
+            500,
+        ),
+        ("healthz", client.get(genhook.url("/healthz")), 200),
+        ("readyz", client.get(genhook.url("/readyz")), 200),
+        ("metrics", client.get(genhook.url("/metrics")), 200),
+        (
+            "admin",
+            client.get(genhook.url("/admin/dlq")).bearer_auth(TOKEN),
+            200,
+        ),
+        (
+            "admin without token",
+            client.get(genhook.url("/admin/dlq")),
+            401,
+        ),
+    ];
+    let check = |what: &str, response: &reqwest::Response, status: u16, sent: Option<&str>| {
+        assert_eq!(response.status(), status, "{what}");
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .unwrap_or_else(|| panic!("{what} ({status}): no x-request-id"))
+            .to_str()
+            .unwrap();
+        match sent {
+            Some(sent) => assert_eq!(id, sent, "{what}: the caller's request id comes back"),
+            None => assert!(!id.is_empty(), "{what}: empty x-request-id"),
+        }
+    };
+    for (n, (what, request, status)) in cases.into_iter().enumerate() {
+        let again = request.try_clone().unwrap();
+        check(what, &request.send().await.unwrap(), status, None);
+        let mine = format!("caller-id-{n}");
+        let response = again.header("x-request-id", &mine).send().await.unwrap();
+        check(what, &response, status, Some(&mine));
+    }
+
+    genhook.running().state().begin_shutdown();
+    let response = genhook.post("/webhook/github", &[], "{}").await;
+    check("shutting down", &response, 503, None);
 }

@@ -5,10 +5,15 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use genhook::stack::Stacks;
 use support::sl1_mock::Sl1Mock;
-use support::TestGenHook;
+use support::{eventually, TestGenHook};
+
+/// How long a reload may take on a busy machine.
+const RELOAD_LIMIT: Duration = Duration::from_secs(30);
 
 /// Writes `text` over `file` and puts its modification time back, so a watcher cannot notice:
 /// only SIGHUP can make the change count. Keep the length too (the size is watched as well).
@@ -32,6 +37,27 @@ fn sighup_this_process() {
     assert!(status.success());
 }
 
+/// Waits until a reload swapped the stacks that were in use as `before`.
+async fn reloaded_since(genhook: &TestGenHook, before: &Arc<Stacks>) {
+    assert!(
+        eventually(RELOAD_LIMIT, || !Arc::ptr_eq(
+            before,
+            &genhook.running().state().stacks()
+        ))
+        .await,
+        "no reload within {RELOAD_LIMIT:?}"
+    );
+}
+
+/// Waits until the reload watcher runs (it listens for SIGHUP from its first step on): a file
+/// that only the watcher can notice is added to the mappings directory (not a `.ini`, so the
+/// mappings stay the same), and the watcher's reload is awaited.
+async fn wait_for_the_watcher(genhook: &TestGenHook) {
+    let before = genhook.running().state().stacks();
+    std::fs::write(genhook.mappings_dir().join("watcher-probe.txt"), "seen").unwrap();
+    reloaded_since(genhook, &before).await;
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn sighup_reloads_the_mappings() {
@@ -45,14 +71,14 @@ async fn sighup_reloads_the_mappings() {
         .set("reload", "true")
         .start()
         .await;
-    // Let the watcher install its SIGHUP handler.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_the_watcher(&genhook).await;
 
     let file = genhook.mappings_dir().join("shop.ini");
     rewrite_unnoticed(&file, "[shop]\nevent = type\n*: type,id::AFTER! $id$\n");
 
+    let before = genhook.running().state().stacks();
     sighup_this_process();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    reloaded_since(&genhook, &before).await;
 
     assert_eq!(
         genhook
@@ -77,7 +103,7 @@ async fn sighup_reloads_the_sl1_credentials() {
         .set("reload", "true")
         .start()
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_the_watcher(&genhook).await;
     assert_eq!(
         genhook
             .post("/webhook/bank", &[], r#"{"type":"t","id":"1"}"#)
@@ -99,19 +125,38 @@ async fn sighup_reloads_the_sl1_credentials() {
         .replace("sl1_password = em7pass", "sl1_password = s3cret7");
     rewrite_unnoticed(&file, text);
 
+    let before = genhook.running().state().stacks();
     sighup_this_process();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The configuration file is read before the mappings are swapped...
+    reloaded_since(&genhook, &before).await;
+    assert_eq!(
+        genhook.running().config().sl1_username.as_deref(),
+        Some("rotated1")
+    );
 
-    assert_eq!(
-        genhook
-            .post("/webhook/bank", &[], r#"{"type":"t","id":"2"}"#)
-            .await
-            .status(),
-        202
-    );
-    let both = sl1.wait_for_accepted(2, Duration::from_secs(10)).await;
-    assert_eq!(
-        both[1].basic_auth(),
-        Some(("rotated1".to_owned(), "s3cret7".to_owned()))
-    );
+    // ...and the new SL1 client is built just after: one webhook at a time until an alert
+    // carries the new credentials; once one does, every later one does too.
+    let old = Some(("em7admin".to_owned(), "em7pass".to_owned()));
+    let new = Some(("rotated1".to_owned(), "s3cret7".to_owned()));
+    let deadline = std::time::Instant::now() + RELOAD_LIMIT;
+    let mut sent = 1;
+    loop {
+        sent += 1;
+        let body = format!(r#"{{"type":"t","id":"{sent}"}}"#);
+        assert_eq!(genhook.post("/webhook/bank", &[], body).await.status(), 202);
+        let alerts = sl1.wait_for_accepted(sent, RELOAD_LIMIT).await;
+        let auth = alerts[sent - 1].basic_auth();
+        if auth == new {
+            break;
+        }
+        assert_eq!(auth, old, "alert {sent}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SL1 still gets the old credentials {RELOAD_LIMIT:?} after the reload"
+        );
+    }
+    let body = format!(r#"{{"type":"t","id":"{}"}}"#, sent + 1);
+    assert_eq!(genhook.post("/webhook/bank", &[], body).await.status(), 202);
+    let alerts = sl1.wait_for_accepted(sent + 1, RELOAD_LIMIT).await;
+    assert_eq!(alerts[sent].basic_auth(), new);
 }

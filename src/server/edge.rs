@@ -47,6 +47,10 @@ pub fn wrap(router: Router, request_timeout: Duration) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
+        // A panic in a handler or a stage becomes a JSON 500, not a dropped connection; caught
+        // inside the request-id layers, so that answer carries `x-request-id` as every other
+        // does, and logged inside the request's span.
+        .layer(CatchPanicLayer::custom(panic_response))
         // The request id goes back on the answer so a provider's delivery log can quote it.
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         // One span per request, after the secrets are marked sensitive (tower-http's order).
@@ -62,10 +66,8 @@ pub fn wrap(router: Router, request_timeout: Duration) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::from_shared(
             sensitive.into(),
         ))
-        // Answers produced by the layers above (408) carry no JSON body: give them one.
+        // Outermost: answers produced by the layers above (408) carry no JSON body: give them one.
         .layer(axum::middleware::map_response(json_error_body))
-        // Outermost: a panic anywhere becomes a JSON 500, not a dropped connection.
-        .layer(CatchPanicLayer::custom(panic_response))
 }
 
 fn make_span(request: &Request<Body>) -> tracing::Span {

@@ -17,7 +17,9 @@
 //! assert_eq!(requests[1].message(), Some("GitHub opened on repo: \"Fix\""));
 //! ```
 //!
-//! Answers: [`Answer::status`] with optional [`delay`](Answer::delay) (a slow SL1),
+//! Answers: [`Answer::status`] (any status; [`Answer::created`], [`Answer::ok`] and
+//! [`Answer::accepted`] name SL1's three success answers) with optional
+//! [`delay`](Answer::delay) (a slow SL1; [`Answer::held`] answers only after the test is over),
 //! [`retry_after`](Answer::retry_after), [`em7_message`](Answer::em7_message)
 //! (`X-EM7-status-message`), or [`Answer::hang_up`] (the connection is closed without an answer,
 //! as a crashing SL1 would). The script can be changed while running
@@ -49,6 +51,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// How long [`Answer::held`] waits before answering: ten minutes.
+pub const HELD: Duration = Duration::from_secs(600);
 
 /// What the mock answers to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +88,22 @@ impl Answer {
     /// `201 Created`, what SL1 answers to a new alert.
     pub fn created() -> Self {
         Self::status(201)
+    }
+
+    /// `200 OK`: some SL1 versions answer a new alert with it; GenHook counts it as delivered.
+    pub fn ok() -> Self {
+        Self::status(200)
+    }
+
+    /// `202 Accepted`: SL1 took the alert for later processing; counted as delivered too.
+    pub fn accepted() -> Self {
+        Self::status(202)
+    }
+
+    /// `201`, but only after [`HELD`]: longer than any test runs, so the delivery stays in
+    /// flight (a worker busy, its event held in the queue) for the rest of the test.
+    pub fn held() -> Self {
+        Self::created().delay(HELD)
     }
 
     /// Closes the connection without an answer.
