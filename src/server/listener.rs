@@ -4,7 +4,8 @@
 //! - Beyond `max_connections` a new connection is accepted and closed at once (counted in
 //!   `genhook_connections_refused_total`): the kernel's backlog never fills with connections
 //!   nobody will serve, and the descriptors left over stay free for the queue store, the log,
-//!   Redis and SL1. `genhook_connections_open` is the gauge of open connections.
+//!   Redis and SL1. `genhook_connections_open` is the gauge of open connections. A run of
+//!   refusals is logged when it starts, and with its count once none came for a while.
 //! - An accept that fails for want of resources (`EMFILE`/`ENFILE`: out of file descriptors,
 //!   `ENOBUFS`/`ENOMEM`) is logged once when a run of them starts and once, with the count, when
 //!   accepting works again; between tries the loop backs off (doubling, up to a second) instead of
@@ -23,6 +24,9 @@ use tokio::time::Instant;
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 /// The longest pause.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// A run of refused connections ends only after this long without one: under a steady flood a
+/// slot freed now and then must not log an end and a new start each time.
+const REFUSALS_QUIET: Duration = Duration::from_secs(10);
 
 /// Accepts connections and runs `serve` on each, at most `max_connections` at once, until
 /// `stop` resolves. Returns the connections still open.
@@ -87,7 +91,7 @@ where
             drop(stream);
             continue;
         }
-        if let Some((count, lasted)) = refusals.end() {
+        if let Some((count, lasted)) = refusals.end_after(REFUSALS_QUIET) {
             tracing::info!(
                 refused = count,
                 lasted = ?lasted,
@@ -117,7 +121,8 @@ fn is_connection_error(error: &io::Error) -> bool {
 #[derive(Debug, Default)]
 struct Run {
     count: u64,
-    started: Option<Instant>,
+    /// When the run started and when its last hit came.
+    started: Option<(Instant, Instant)>,
     backoff: Duration,
 }
 
@@ -125,11 +130,17 @@ impl Run {
     /// Counts one more; whether it starts a run.
     fn hit(&mut self) -> bool {
         self.count += 1;
-        if self.started.is_some() {
-            return false;
+        let now = Instant::now();
+        match &mut self.started {
+            Some((_, last)) => {
+                *last = now;
+                false
+            }
+            None => {
+                self.started = Some((now, now));
+                true
+            }
         }
-        self.started = Some(Instant::now());
-        true
     }
 
     /// The pause before the next try: doubling from [`FIRST_BACKOFF`] up to [`MAX_BACKOFF`].
@@ -140,10 +151,19 @@ impl Run {
 
     /// Ends the run, if one was going: its count and how long it lasted.
     fn end(&mut self) -> Option<(u64, Duration)> {
-        let started = self.started.take()?;
+        let (started, _) = self.started.take()?;
         let count = std::mem::take(&mut self.count);
         self.backoff = Duration::ZERO;
         Some((count, started.elapsed()))
+    }
+
+    /// Ends the run as [`Run::end`] does, if its last hit is at least `quiet` old.
+    fn end_after(&mut self, quiet: Duration) -> Option<(u64, Duration)> {
+        let (_, last) = self.started?;
+        if last.elapsed() < quiet {
+            return None;
+        }
+        self.end()
     }
 }
 
@@ -161,6 +181,22 @@ mod tests {
         assert_eq!(run.end().map(|(count, _)| count), Some(3));
         assert_eq!(run.end(), None);
         assert!(run.hit(), "a new run starts after one ended");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_of_refusals_ends_only_after_a_quiet_while() {
+        let mut run = Run::default();
+        assert!(run.hit());
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(run.end_after(REFUSALS_QUIET), None);
+        assert!(!run.hit(), "still the same run");
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        assert_eq!(run.end_after(REFUSALS_QUIET), None);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            run.end_after(REFUSALS_QUIET),
+            Some((2, Duration::from_secs(15)))
+        );
     }
 
     #[test]
