@@ -9,7 +9,7 @@
 mod crash_common;
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -49,15 +49,20 @@ async fn closed_by_server(stream: &mut (impl AsyncReadExt + Unpin)) -> bool {
     tokio::time::timeout(WAIT, read_all).await.is_ok()
 }
 
+/// Opens a connection that never sends a byte; whether the server closes it within [`WAIT`].
+async fn silent_connection_is_closed(genhook: &TestGenHook) -> bool {
+    let mut silent = TcpStream::connect(genhook.addr).await.unwrap();
+    closed_by_server(&mut silent).await
+}
+
 #[tokio::test]
 async fn a_silent_connection_is_closed_after_header_read_timeout() {
     let genhook = TestGenHook::builder()
         .set("header_read_timeout", "1s")
         .start()
         .await;
-    let mut silent = TcpStream::connect(genhook.addr).await.unwrap();
     assert!(
-        closed_by_server(&mut silent).await,
+        silent_connection_is_closed(&genhook).await,
         "a connection that never sent a byte is still open"
     );
     // The server still serves.
@@ -78,9 +83,8 @@ async fn a_silent_tls_connection_is_closed_after_header_read_timeout() {
         .set("header_read_timeout", "1s")
         .start()
         .await;
-    let mut silent = TcpStream::connect(genhook.addr).await.unwrap();
     assert!(
-        closed_by_server(&mut silent).await,
+        silent_connection_is_closed(&genhook).await,
         "a connection that never began its TLS handshake is still open"
     );
 }
@@ -196,6 +200,11 @@ fn padded_body(n: usize, size: usize) -> Vec<u8> {
     body
 }
 
+async fn post_shop(genhook: &TestGenHook, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    let json = [("content-type", "application/json")];
+    genhook.post("/webhook/shop", &json, body).await
+}
+
 #[tokio::test]
 async fn bodies_beyond_max_inflight_body_bytes_get_503_while_smaller_totals_pass() {
     let genhook = TestGenHook::builder()
@@ -221,13 +230,7 @@ async fn bodies_beyond_max_inflight_body_bytes_get_503_while_smaller_totals_pass
     );
 
     // B: another body of the same size does not fit beside A: 503 + Retry-After + JSON, at once.
-    let refused = genhook
-        .post(
-            "/webhook/shop",
-            &[("content-type", "application/json")],
-            padded_body(2, size),
-        )
-        .await;
+    let refused = post_shop(&genhook, padded_body(2, size)).await;
     assert_eq!(refused.status(), 503);
     assert!(refused.headers()["retry-after"]
         .to_str()
@@ -244,13 +247,7 @@ async fn bodies_beyond_max_inflight_body_bytes_get_503_while_smaller_totals_pass
     );
 
     // C: a small body fits beside A.
-    let small = genhook
-        .post(
-            "/webhook/shop",
-            &[("content-type", "application/json")],
-            r#"{"type":"t","n":3}"#,
-        )
-        .await;
+    let small = post_shop(&genhook, r#"{"type":"t","n":3}"#).await;
     assert_eq!(small.status(), 202);
 
     // A completes normally, and gives its bytes back once answered.
@@ -264,13 +261,7 @@ async fn bodies_beyond_max_inflight_body_bytes_get_503_while_smaller_totals_pass
     assert!(support::eventually(WAIT, || budget.held() == 0).await);
 
     // Once A is answered, the body refused before fits.
-    let retried = genhook
-        .post(
-            "/webhook/shop",
-            &[("content-type", "application/json")],
-            padded_body(2, size),
-        )
-        .await;
+    let retried = post_shop(&genhook, padded_body(2, size)).await;
     assert_eq!(retried.status(), 202);
 }
 
@@ -349,41 +340,27 @@ fn peak_rss(pid: u32) -> u64 {
     kb * 1024
 }
 
-/// Starts `genhook serve --config CONFIG` through `sh -c` with `prelude` run first (e.g.
-/// `ulimit -n 256`), and waits until `/healthz` answers.
+/// Starts the binary with the [`SIGNED_MAPPING`] source besides the crash tests' one, the
+/// extra keys set, through `sh -c` with `prelude` run first (e.g. `ulimit -n 256`).
 async fn start_binary(
     prelude: &str,
-    config: &std::path::Path,
-    port: u16,
-    log: std::path::PathBuf,
-) -> crash_common::Server {
-    let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new("sh")
+    extra: &[(&str, String)],
+) -> (tempfile::TempDir, crash_common::Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = crash_common::free_port();
+    let mut keys = vec![("queue_backend", "memory".to_owned())];
+    keys.extend(extra.iter().cloned());
+    let config =
+        crash_common::write_config(dir.path(), "genhook", port, "http://127.0.0.1:9/", &keys);
+    std::fs::write(dir.path().join("mappings/signed.ini"), SIGNED_MAPPING).unwrap();
+    let mut shell = Command::new("sh");
+    shell
         .arg("-c")
-        .arg(format!("{prelude}\nexec \"$0\" serve --config \"$1\""))
-        .arg(env!("CARGO_BIN_EXE_genhook"))
-        .arg(config)
-        .env_remove("GENHOOK_ADMIN_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out.try_clone().unwrap()))
-        .stderr(Stdio::from(out))
-        .spawn()
-        .unwrap();
-    let mut server = crash_common::Server { child, port, log };
-    let up = support::eventually(WAIT, || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    })
-    .await;
-    assert!(up, "genhook did not come up: {}", server.log_text());
-    assert!(
-        healthy(port).await,
-        "genhook does not answer: {}",
-        server.log_text()
-    );
-    if let Ok(Some(status)) = server.child.try_wait() {
-        panic!("genhook exited with {status}: {}", server.log_text());
-    }
-    server
+        .arg(format!("{prelude}\nexec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_genhook"));
+    let log = dir.path().join("genhook.log");
+    let server = crash_common::Server::start_with(shell, &config, port, log).await;
+    (dir, server)
 }
 
 /// Polls `/healthz` with a fresh connection each time until it answers 200 (bounded by [`WAIT`]).
@@ -410,17 +387,8 @@ async fn healthy(port: u16) -> bool {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_webhook_does_not_parse_an_unverified_body_whose_headers_name_the_provider() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = crash_common::free_port();
-    let config = crash_common::write_config(
-        dir.path(),
-        "genhook",
-        port,
-        "http://127.0.0.1:9/unused",
-        &[("queue_backend", "memory".into())],
-    );
-    std::fs::write(dir.path().join("mappings/signed.ini"), SIGNED_MAPPING).unwrap();
-    let server = start_binary("", &config, port, dir.path().join("genhook.log")).await;
+    let (_dir, server) = start_binary("", &[]).await;
+    let port = server.port;
     // Four million bytes of a JSON array of small numbers: parsed, some 64 MB of values.
     let mut body = b"[0".to_vec();
     while body.len() < 4_000_000 {
@@ -454,22 +422,13 @@ async fn post_webhook_does_not_parse_an_unverified_body_whose_headers_name_the_p
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_connections_beyond_the_descriptor_limit_do_not_lock_out_health_or_webhooks() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = crash_common::free_port();
-    let config = crash_common::write_config(
-        dir.path(),
-        "genhook",
-        port,
-        "http://127.0.0.1:9/unused",
-        &[
-            ("queue_backend", "memory".into()),
-            ("header_read_timeout", "2s".into()),
-        ],
-    );
-    std::fs::write(dir.path().join("mappings/signed.ini"), SIGNED_MAPPING).unwrap();
-    let log = dir.path().join("genhook.log");
     // 256 descriptors: max_connections defaults to 192 of them.
-    let server = start_binary("ulimit -n 256 || exit 97", &config, port, log).await;
+    let (_dir, server) = start_binary(
+        "ulimit -n 256 || exit 97",
+        &[("header_read_timeout", "2s".into())],
+    )
+    .await;
+    let port = server.port;
 
     // More silent connections than the process may hold descriptors, kept open by the test.
     let mut silent = Vec::new();
