@@ -166,6 +166,7 @@ impl Builder {
             backend.queue.clone(),
             Some(crate::telemetry::prometheus()),
             body_limit(&config),
+            config.inflight_body_limit(),
         );
         let admin = admin_router(&config, &backend, &state);
         let settings = server_settings(&config)?;
@@ -442,6 +443,9 @@ fn server_settings(config: &Config) -> Result<ServerSettings, StartError> {
         max_body_size: body_limit(config),
         header_read_timeout: config.header_read_timeout,
         request_timeout: config.request_timeout,
+        idle_timeout: config.idle_timeout,
+        http2_keep_alive_interval: config.http2_keep_alive_interval,
+        max_connections: config.connection_limit(),
     })
 }
 

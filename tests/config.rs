@@ -55,6 +55,16 @@ const CASES: &[(&str, &str, Check)] = &[
     ("request_timeout", "2m", |c| {
         c.request_timeout == Duration::from_secs(120)
     }),
+    ("idle_timeout", "2m", |c| {
+        c.idle_timeout == Duration::from_secs(120)
+    }),
+    ("http2_keep_alive_interval", "5s", |c| {
+        c.http2_keep_alive_interval == Duration::from_secs(5)
+    }),
+    ("max_connections", "100", |c| c.max_connections == Some(100)),
+    ("max_inflight_body_bytes", "64MB", |c| {
+        c.max_inflight_body_bytes == Some(64 << 20)
+    }),
     ("admin_token", "tok", |c| {
         c.admin_token.as_ref().map(|s| s.expose()) == Some("tok")
     }),
@@ -213,6 +223,12 @@ fn defaults_are_those_of_the_design_and_pass_validation() {
     assert_eq!(c.dlq_alert_threshold, 100);
     assert_eq!(c.header_read_timeout, Duration::from_secs(10));
     assert_eq!(c.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.idle_timeout, Duration::from_secs(60));
+    assert_eq!(c.http2_keep_alive_interval, Duration::from_secs(20));
+    assert_eq!(c.max_connections, None);
+    assert!(c.connection_limit() >= 1);
+    assert_eq!(c.max_inflight_body_bytes, None);
+    assert_eq!(c.inflight_body_limit(), 256 << 20);
     assert!(c.reload);
     assert!(c.max_concurrent.is_empty());
     // An empty file and an empty environment give exactly the defaults.
@@ -362,6 +378,19 @@ fn every_value_error_names_the_file_line_and_key() {
         (
             "request_timeout = soon",
             r#"request_timeout: not a duration (e.g. 500ms, 30s, 5m, 1h): "soon""#,
+        ),
+        (
+            "idle_timeout = 0",
+            r#"idle_timeout: must be longer than zero: "0""#,
+        ),
+        (
+            "max_connections = 0",
+            r#"max_connections: must be at least 1: "0""#,
+        ),
+        (
+            "max_inflight_body_bytes = 1MB",
+            "max_inflight_body_bytes: is smaller than max_body_size (1048576 < 5242880 bytes): \
+             a body of the largest accepted size would never be read",
         ),
         (
             "sl1_api_url = sl1.example",

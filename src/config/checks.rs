@@ -67,6 +67,18 @@ pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
             "is set but sl1_username is not",
         ));
     }
+    if let Some(inflight) = config.max_inflight_body_bytes {
+        if inflight < config.max_body_size {
+            problems.push(problem(
+                &origin_of(config, "max_inflight_body_bytes"),
+                &format!(
+                    "is smaller than max_body_size ({inflight} < {} bytes): a body of the largest \
+                     accepted size would never be read",
+                    config.max_body_size
+                ),
+            ));
+        }
+    }
     problems
 }
 

@@ -21,6 +21,9 @@
 //! | `max_body_size` | `5MB` |
 //! | `dlq_alert_threshold` | `100` |
 //! | `header_read_timeout` / `request_timeout` | `10s` / `30s` |
+//! | `idle_timeout` / `http2_keep_alive_interval` | `60s` / `20s` |
+//! | `max_connections` | the descriptor soft limit less headroom ([`max_connections`]) |
+//! | `max_inflight_body_bytes` | `256MB`, or `max_body_size` when larger |
 //! | `reload` | `true` |
 
 use std::collections::BTreeMap;
@@ -78,6 +81,20 @@ pub const DLQ_ALERT_THRESHOLD: u64 = 100;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// `request_timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// `idle_timeout`. For HTTP/1 the shorter of it and `header_read_timeout` applies: hyper times
+/// the next request's head from the moment the connection goes idle.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// `http2_keep_alive_interval` (hyper's default ping acknowledgement time is also 20 s).
+pub const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(20);
+/// `max_inflight_body_bytes` when unset (raised to `max_body_size` when that is larger): a fixed
+/// amount rather than a share of the machine's memory, because inside a container the memory
+/// the kernel reports is the host's, not the container's limit.
+pub const MAX_INFLIGHT_BODY_BYTES: u64 = 256 << 20;
+/// Descriptors kept out of `max_connections`' default, at least: the queue store, the log file,
+/// Redis and SL1 connections, the runtime's own, and reading the mappings directory.
+pub const DESCRIPTOR_HEADROOM: u64 = 64;
+/// `max_connections` when no descriptor limit can be read (or it is unlimited, the cap).
+pub const MAX_CONNECTIONS_CAP: u64 = 16_384;
 /// `reload`.
 pub const RELOAD: bool = true;
 /// The file read when no `--config` is given, if it exists.
@@ -121,6 +138,10 @@ impl Config {
             dlq_alert_threshold: DLQ_ALERT_THRESHOLD,
             header_read_timeout: HEADER_READ_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
+            http2_keep_alive_interval: HTTP2_KEEP_ALIVE_INTERVAL,
+            max_connections: None,
+            max_inflight_body_bytes: None,
             reload: RELOAD,
             origins: Origins::default(),
         }
@@ -133,6 +154,32 @@ impl Default for Config {
     }
 }
 
+/// `max_connections` when unset: the process's soft descriptor limit (`RLIMIT_NOFILE`) less an
+/// eighth of it, and at least [`DESCRIPTOR_HEADROOM`], kept for everything else GenHook opens;
+/// at most [`MAX_CONNECTIONS_CAP`] (also when the limit cannot be read or is unlimited). With the
+/// common limit of 1024 that is 896; with 256, 192.
+pub fn max_connections() -> usize {
+    let limit = descriptor_limit().unwrap_or(u64::MAX);
+    usize::try_from(connections_within(limit)).unwrap_or(usize::MAX)
+}
+
+/// [`max_connections`] for a descriptor limit.
+pub(crate) fn connections_within(limit: u64) -> u64 {
+    let headroom = (limit / 8).max(DESCRIPTOR_HEADROOM);
+    limit.saturating_sub(headroom).clamp(1, MAX_CONNECTIONS_CAP)
+}
+
+/// The soft `RLIMIT_NOFILE`; `None` when unlimited or unknown.
+#[cfg(unix)]
+fn descriptor_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn descriptor_limit() -> Option<u64> {
+    None
+}
+
 /// [`REDIS_URL`] parsed.
 #[expect(
     clippy::expect_used,
@@ -140,4 +187,19 @@ impl Default for Config {
 )]
 fn default_redis_url() -> reqwest::Url {
     reqwest::Url::parse(REDIS_URL).expect("REDIS_URL is a valid URL")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connections_within;
+
+    #[test]
+    fn max_connections_keeps_headroom_for_the_other_descriptors() {
+        assert_eq!(connections_within(1024), 896);
+        assert_eq!(connections_within(256), 192);
+        assert_eq!(connections_within(65_536), 16_384);
+        assert_eq!(connections_within(u64::MAX), 16_384);
+        assert_eq!(connections_within(64), 1);
+        assert_eq!(connections_within(10), 1);
+    }
 }

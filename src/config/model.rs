@@ -86,6 +86,18 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// `request_timeout`: time allowed for a whole request (body included).
     pub request_timeout: Duration,
+    /// `idle_timeout`: a connection with no request in flight for this long is closed (HTTP/1
+    /// keep-alive; HTTP/2 gets a GOAWAY).
+    pub idle_timeout: Duration,
+    /// `http2_keep_alive_interval`: an HTTP/2 connection is pinged this often and closed when a
+    /// ping is not acknowledged within the same time.
+    pub http2_keep_alive_interval: Duration,
+    /// `max_connections`: open connections beyond which new ones are closed at once; `None`
+    /// derives it from the descriptor limit ([`Config::connection_limit`]).
+    pub max_connections: Option<usize>,
+    /// `max_inflight_body_bytes`: request body bytes held at once by the requests in flight,
+    /// beyond which new bodies get `503`; `None`: [`Config::inflight_body_limit`].
+    pub max_inflight_body_bytes: Option<u64>,
     /// `reload`: watch the config and mapping files and reload on change and on SIGHUP.
     pub reload: bool,
     /// Where each key that is not at its default was set (canonical names).
@@ -109,6 +121,20 @@ impl Config {
             return None;
         }
         Some((self.ssl_cert_path.clone()?, self.ssl_key_path.clone()?))
+    }
+
+    /// `max_connections`, or when unset the default derived from the process's descriptor limit
+    /// (see [`defaults::max_connections`](super::defaults::max_connections)).
+    pub fn connection_limit(&self) -> usize {
+        self.max_connections
+            .unwrap_or_else(super::defaults::max_connections)
+    }
+
+    /// `max_inflight_body_bytes`, or when unset [`MAX_INFLIGHT_BODY_BYTES`](super::defaults::MAX_INFLIGHT_BODY_BYTES)
+    /// raised to `max_body_size` (one body of the largest size must always fit).
+    pub fn inflight_body_limit(&self) -> u64 {
+        self.max_inflight_body_bytes
+            .unwrap_or_else(|| super::defaults::MAX_INFLIGHT_BODY_BYTES.max(self.max_body_size))
     }
 
     /// The configured concurrency limit of a source's SL1 deliveries, if any.
@@ -169,6 +195,10 @@ impl fmt::Debug for Config {
             .field("dlq_alert_threshold", &self.dlq_alert_threshold)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("http2_keep_alive_interval", &self.http2_keep_alive_interval)
+            .field("max_connections", &self.max_connections)
+            .field("max_inflight_body_bytes", &self.max_inflight_body_bytes)
             .field("reload", &self.reload)
             .finish_non_exhaustive()
     }

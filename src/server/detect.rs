@@ -7,16 +7,23 @@ use http::HeaderMap;
 
 use crate::stack::{SourceRoute, Stacks};
 
-/// The source for a webhook posted to `/webhook`: the provider is detected from the headers and
-/// the payload (`genhook_identify::detect`), then the source is the one named after the provider,
-/// else the only one whose `verify` scheme is that provider's.
+/// The source for a webhook posted to `/webhook`: the provider is detected from the headers
+/// (`genhook_identify::detect_by_headers`), or only when they cannot tell from the payload too
+/// (`genhook_identify::detect`); then the source is the one named after the provider, else the
+/// only one whose `verify` scheme is that provider's.
+///
+/// The body is parsed here only when the headers say nothing, and that parsed copy is dropped
+/// before the source's stack runs: an unsigned body with a provider's headers costs no parse
+/// before its signature is checked, and no request holds two parsed copies of its payload.
 pub fn source_for<'a>(
     stacks: &'a Stacks,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Option<&'a SourceRoute> {
-    let payload = genhook_identify::parse_body(headers, body).ok();
-    let provider = genhook_identify::detect(headers, payload.as_ref())?;
+    let provider = genhook_identify::detect_by_headers(headers).or_else(|| {
+        let payload = genhook_identify::parse_body(headers, body).ok();
+        genhook_identify::detect(headers, payload.as_ref())
+    })?;
     if let Some(route) = stacks.route(provider.name()) {
         return Some(route);
     }

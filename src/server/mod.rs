@@ -1,11 +1,15 @@
 //! The HTTP server: hyper 1 connections (HTTP/1.1 and HTTP/2, optional TLS) serving the edge
 //! stack and the router, with graceful shutdown.
 //!
+//! - `listener`: the accept loop (`max_connections`, accept failures logged once per run);
+//! - `connection`: one connection's deadlines (first request, idle, HTTP/2 keep-alive) and
+//!   graceful close;
 //! - [`edge`]: the fixed tower-http stack (panic catching, sensitive headers, tracing, request
 //!   id, timeout);
 //! - [`routes`]: DESIGN.md's HTTP table;
 //! - [`respond`]: the one place that knows the JSON error shape;
 //! - [`detect`]: handshakes and provider detection before a source is known;
+//! - [`body`]: reading request bodies within `max_body_size` and `max_inflight_body_bytes`;
 //! - `state`: what the routes share (the stacks snapshot, the queue, the shutdown flag, the
 //!   webhooks in flight).
 //!
@@ -14,8 +18,11 @@
 //! `Connection: close`), drains the queue, and only then resolves the future given to
 //! [`Server::run`], which stops accepting and lets the requests in flight finish.
 
+pub mod body;
+mod connection;
 pub mod detect;
 pub mod edge;
+mod listener;
 pub mod respond;
 pub mod routes;
 mod state;
@@ -28,12 +35,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+
+use connection::{Deadlines, Serving};
 
 pub use state::{AppState, WebhookInFlight};
 
@@ -50,6 +55,12 @@ pub struct ServerSettings {
     pub header_read_timeout: Duration,
     /// How long a whole request may take (`request_timeout`).
     pub request_timeout: Duration,
+    /// How long a connection may stay with no request in flight (`idle_timeout`).
+    pub idle_timeout: Duration,
+    /// How often HTTP/2 connections are pinged (`http2_keep_alive_interval`).
+    pub http2_keep_alive_interval: Duration,
+    /// Open connections beyond which new ones are closed at once (`max_connections`).
+    pub max_connections: usize,
 }
 
 /// Starting the server failed.
@@ -74,6 +85,9 @@ pub struct Server {
     tls: Option<TlsAcceptor>,
     app: Router,
     header_read_timeout: Duration,
+    idle_timeout: Duration,
+    http2_keep_alive_interval: Duration,
+    max_connections: usize,
 }
 
 impl std::fmt::Debug for Server {
@@ -107,6 +121,9 @@ impl Server {
             tls,
             app: edge::wrap(router, settings.request_timeout),
             header_read_timeout: settings.header_read_timeout,
+            idle_timeout: settings.idle_timeout,
+            http2_keep_alive_interval: settings.http2_keep_alive_interval,
+            max_connections: settings.max_connections,
         })
     }
 
@@ -118,66 +135,43 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and waits for the connections in
-    /// flight to finish their requests (at most `grace`).
+    /// Serves until `shutdown` resolves, then stops accepting and shuts every open connection
+    /// down gracefully, waiting for their requests in flight to finish (at most `grace`; the
+    /// connections still open then are closed).
     pub async fn run(self, shutdown: impl Future<Output = ()>, grace: Duration) {
-        let graceful = GracefulShutdown::new();
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout);
-        let builder = Arc::new(builder);
-        tokio::pin!(shutdown);
-        loop {
-            let (stream, peer) = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        tracing::warn!(%error, "Accept failed.");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let service = TowerToHyperService::new(self.app.clone());
-            let builder = builder.clone();
-            match &self.tls {
-                None => {
-                    let connection =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection.into_owned());
-                    tokio::spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(%peer, %error, "Connection ended with an error.");
-                        }
-                    });
-                }
-                Some(acceptor) => {
-                    let acceptor = acceptor.clone();
-                    let watcher = graceful.watcher();
-                    tokio::spawn(async move {
-                        let stream = match acceptor.accept(stream).await {
-                            Ok(stream) => stream,
-                            Err(error) => {
-                                tracing::debug!(%peer, %error, "TLS handshake failed.");
-                                return;
-                            }
-                        };
-                        let connection =
-                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        if let Err(error) = watcher.watch(connection.into_owned()).await {
-                            tracing::debug!(%peer, %error, "Connection ended with an error.");
-                        }
-                    });
-                }
-            }
-        }
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let serving = Serving {
+            builder: Arc::new(connection::builder(
+                self.header_read_timeout,
+                self.http2_keep_alive_interval,
+            )),
+            app: self.app,
+            tls: self.tls,
+            deadlines: Deadlines {
+                first_request: self.header_read_timeout,
+                idle: self.idle_timeout,
+            },
+            stopping,
+        };
+        tracing::debug!(
+            max_connections = self.max_connections,
+            "Accepting connections."
+        );
+        let mut open = listener::accept_loop(
+            &self.listener,
+            self.max_connections,
+            shutdown,
+            |stream, peer| serving.clone().serve(stream, peer),
+        )
+        .await;
         drop(self.listener);
+        stop.send_replace(true);
+        let all_closed = async { while open.join_next().await.is_some() {} };
         tokio::select! {
-            () = graceful.shutdown() => tracing::info!("Every connection finished."),
+            () = all_closed => tracing::info!("Every connection finished."),
             () = tokio::time::sleep(grace) => tracing::warn!("Connections still open after the grace period; closing them."),
         }
+        open.abort_all();
+        metrics::gauge!(genhook_core::metrics::CONNECTIONS_OPEN).set(0.0);
     }
 }

@@ -82,14 +82,16 @@ async fn webhook_token(
     webhook(&state, &source, Some(&token), request).await
 }
 
-/// `POST /webhook`: the source is identified from the headers and the payload.
+/// `POST /webhook`: the source is identified from the headers, or (only when they cannot tell)
+/// from the payload; its stack then verifies the signature before anything is kept parsed.
 async fn webhook_detect(State(state): State<AppState>, request: Request) -> Response {
     let Some(_in_flight) = state.admit_webhook() else {
         return shutting_down();
     };
     let (parts, body) = request.into_parts();
-    let body = match read_body(&state, body).await {
-        Ok(body) => body,
+    // Held until the answer is ready: the body's bytes count in max_inflight_body_bytes.
+    let (body, _reserved) = match read_body(&state, body).await {
+        Ok(read) => read,
         Err(response) => return response,
     };
     let stacks = state.stacks();
@@ -134,7 +136,8 @@ async fn webhook(
     drop(stacks);
     let (parts, body) = request.into_parts();
     match read_body(state, body).await {
-        Ok(body) => run_stack(route, parts, body).await,
+        // The reservation is held until the answer is ready.
+        Ok((body, _reserved)) => run_stack(route, parts, body).await,
         Err(response) => response,
     }
 }
@@ -152,33 +155,12 @@ async fn run_stack(route: SourceRoute, parts: http::request::Parts, body: Bytes)
     respond(&name, result)
 }
 
-/// Reads the whole body, within `max_body_size` (413 beyond it, 400 when the read fails).
-async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, state.max_body_size())
-        .await
-        .map_err(|error| {
-            let too_large =
-                std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
-                    e.source()
-                })
-                .any(|e| e.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                error_response(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!(
-                        "body is larger than max_body_size ({} bytes)",
-                        state.max_body_size()
-                    ),
-                    None,
-                )
-            } else {
-                error_response(
-                    StatusCode::BAD_REQUEST,
-                    "could not read the request body",
-                    None,
-                )
-            }
-        })
+/// Reads the whole body within `max_body_size` (413) and `max_inflight_body_bytes` (503).
+async fn read_body(
+    state: &AppState,
+    body: Body,
+) -> Result<(Bytes, super::body::Reservation), Response> {
+    super::body::read(body, state.max_body_size(), state.body_budget()).await
 }
 
 async fn options(

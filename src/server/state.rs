@@ -1,7 +1,7 @@
 //! [`AppState`]: what the routes share — the current [`Stacks`] snapshot (swapped whole on
 //! reload), the queue (for readiness), the shutdown flag, the count of webhooks inside the
-//! pipeline (so shutdown can let them finish before the queue drains), the metrics handle and
-//! `max_body_size` (changeable at reload).
+//! pipeline (so shutdown can let them finish before the queue drains), the metrics handle,
+//! `max_body_size` and the budget of body bytes in flight (both changeable at reload).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use genhook_core::queue::Queue;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use super::body::BodyBudget;
 use crate::stack::Stacks;
 
 /// Shared state of the HTTP routes. Cheap to clone.
@@ -27,6 +28,7 @@ struct Shared {
     webhooks_in_flight: AtomicUsize,
     metrics: Option<PrometheusHandle>,
     max_body_size: AtomicUsize,
+    body_budget: BodyBudget,
 }
 
 impl fmt::Debug for AppState {
@@ -39,12 +41,14 @@ impl fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State over the first snapshot of stacks.
+    /// State over the first snapshot of stacks; `max_inflight_body_bytes` starts the
+    /// [`BodyBudget`].
     pub fn new(
         stacks: Stacks,
         queue: Arc<dyn Queue>,
         metrics: Option<PrometheusHandle>,
         max_body_size: usize,
+        max_inflight_body_bytes: u64,
     ) -> Self {
         Self {
             inner: Arc::new(Shared {
@@ -54,6 +58,7 @@ impl AppState {
                 webhooks_in_flight: AtomicUsize::new(0),
                 metrics,
                 max_body_size: AtomicUsize::new(max_body_size),
+                body_budget: BodyBudget::new(max_inflight_body_bytes),
             }),
         }
     }
@@ -136,6 +141,12 @@ impl AppState {
         self.inner
             .max_body_size
             .store(max_body_size, Ordering::Relaxed);
+    }
+
+    /// The body bytes the requests in flight may hold together (`max_inflight_body_bytes`;
+    /// its limit changes at reload).
+    pub fn body_budget(&self) -> &BodyBudget {
+        &self.inner.body_budget
     }
 }
 

@@ -82,12 +82,24 @@ impl Drop for Server {
 impl Server {
     /// Starts `genhook serve --config CONFIG` and waits until `/healthz` answers.
     pub async fn start(config: &Path, port: u16, log: PathBuf) -> Self {
+        Self::start_with(
+            Command::new(env!("CARGO_BIN_EXE_genhook")),
+            config,
+            port,
+            log,
+        )
+        .await
+    }
+
+    /// [`Server::start`] through `command`: the binary, or a wrapper that `exec`s it with the
+    /// arguments it is given (e.g. a shell that lowers a limit first).
+    pub async fn start_with(mut command: Command, config: &Path, port: u16, log: PathBuf) -> Self {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_genhook"))
+        let child = command
             .arg("serve")
             .arg("--config")
             .arg(config)

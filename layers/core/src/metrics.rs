@@ -19,6 +19,11 @@
 //! | [`SL1_RETRIES`] | counter | |
 //! | [`CIRCUIT_STATE`] | gauge | (0 closed, 1 half-open, 2 open) |
 //! | [`DEAD_LETTERED`] | counter | `source`, `reason` |
+//! | [`CONNECTIONS_OPEN`] | gauge | |
+//! | [`CONNECTIONS_REFUSED`] | counter | (beyond `max_connections`) |
+//! | [`ACCEPT_ERRORS`] | counter | (e.g. out of file descriptors) |
+//! | [`INFLIGHT_BODY_BYTES`] | gauge | (request body bytes held by requests in flight) |
+//! | [`BODIES_REFUSED`] | counter | (beyond `max_inflight_body_bytes`) |
 
 /// Webhooks received, by source and event.
 pub const WEBHOOKS_RECEIVED: &str = "genhook_webhooks_received_total";
@@ -54,3 +59,13 @@ pub const SL1_REQUEST_DURATION: &str = "genhook_sl1_request_duration_seconds";
 pub const SL1_RETRIES: &str = "genhook_sl1_retries_total";
 /// Circuit breaker state towards SL1: 0 closed, 1 half-open, 2 open.
 pub const CIRCUIT_STATE: &str = "genhook_sl1_circuit_state";
+/// Client connections open now.
+pub const CONNECTIONS_OPEN: &str = "genhook_connections_open";
+/// Connections closed at once because `max_connections` were open.
+pub const CONNECTIONS_REFUSED: &str = "genhook_connections_refused_total";
+/// Failed accepts (e.g. `EMFILE`, out of file descriptors).
+pub const ACCEPT_ERRORS: &str = "genhook_accept_errors_total";
+/// Request body bytes held (reserved) by the requests in flight.
+pub const INFLIGHT_BODY_BYTES: &str = "genhook_inflight_body_bytes";
+/// Requests answered `503` because their body would exceed `max_inflight_body_bytes`.
+pub const BODIES_REFUSED: &str = "genhook_request_bodies_refused_total";

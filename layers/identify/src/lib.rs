@@ -85,7 +85,7 @@ pub use handshake::slack_ssl_check_response;
 pub use ident::{default_delivery_id, default_event_type, delivery_id, event_type, provider_for};
 pub use layer::IdentifyLayer;
 pub use options::options_response;
-pub use provider::{detect, Provider};
+pub use provider::{detect, detect_by_headers, Provider};
 pub use selector::{FieldPath, Selector};
 pub use service::Identify;
 pub use settings::{IdentifySettings, SETTINGS};

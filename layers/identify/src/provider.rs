@@ -103,7 +103,10 @@ pub fn detect(headers: &HeaderMap, payload: Option<&Value>) -> Option<Provider> 
         .or_else(|| has(headers, "x-hub-signature").then_some(Provider::Github))
 }
 
-fn detect_by_headers(headers: &HeaderMap) -> Option<Provider> {
+/// Recognises the provider from its headers alone; `None` when they do not tell (Meraki, or a
+/// sender without its usual headers). The edge asks this first so that a body is parsed, before
+/// any signature check, only when the headers cannot name the provider.
+pub fn detect_by_headers(headers: &HeaderMap) -> Option<Provider> {
     if has(headers, "x-github-event")
         || has(headers, "x-github-delivery")
         || has(headers, "x-hub-signature-256")
