@@ -172,6 +172,13 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
     fn is_available(&self) -> bool {
         true
     }
+
+    /// Why the store cannot take events right now, while a fault of the storage lasts (the disk
+    /// full or read-only, I/O errors): `/readyz` says so, and GenHook alerts about itself.
+    /// `None` when the store takes events, or when the backend has no reason to give.
+    fn unavailable_reason(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The dead-letter queue, as the admin API sees it.

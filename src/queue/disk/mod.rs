@@ -35,6 +35,8 @@
 //! Blocking calls never run on the async threads: writes go through the writer thread, reads
 //! through `spawn_blocking`.
 
+mod fault;
+mod recovery;
 mod store;
 
 use std::collections::{HashMap, HashSet};
@@ -51,6 +53,8 @@ use genhook_core::queue::{
 use redb::Database;
 use tokio::sync::Notify;
 
+pub use fault::{FaultSwitch, StorageFault};
+use recovery::Store;
 pub use store::StoreOpenError;
 use store::{Op, Reply, SyncStats, Writer};
 
@@ -76,7 +80,7 @@ impl State {
 
 #[derive(Debug)]
 struct Inner {
-    db: Arc<Database>,
+    store: Arc<Store>,
     writer: Writer,
     state: Mutex<State>,
     ready: Notify,
@@ -102,7 +106,7 @@ impl Inner {
         &self,
         f: impl FnOnce(&Database) -> Result<T, QueueError> + Send + 'static,
     ) -> Result<T, QueueError> {
-        let db = Arc::clone(&self.db);
+        let db = self.store.db()?;
         tokio::task::spawn_blocking(move || f(&db))
             .await
             .map_err(|e| QueueError::Storage(Box::new(e)))?
@@ -120,7 +124,21 @@ pub(crate) async fn open_backend(
     dir: &Path,
     capacity: usize,
 ) -> Result<super::Backend, QueueError> {
-    let queue = DiskQueue::open(dir, capacity).await?;
+    backend_of(DiskQueue::open(dir, capacity).await?)
+}
+
+/// Test hook: [`open_backend`] with a store whose writes fail while `faults` says so (see
+/// [`DiskQueue::open_with_faults`]).
+#[doc(hidden)]
+pub async fn open_backend_with_faults(
+    dir: &Path,
+    capacity: usize,
+    faults: FaultSwitch,
+) -> Result<super::Backend, QueueError> {
+    backend_of(DiskQueue::opened(dir, capacity, Some(faults)).await?)
+}
+
+fn backend_of(queue: DiskQueue) -> Result<super::Backend, QueueError> {
     Ok(super::Backend {
         dead_letters: Arc::new(DiskDeadLetters {
             inner: Arc::clone(&queue.inner),
@@ -140,8 +158,32 @@ impl DiskQueue {
     /// [`QueueError::Storage`] with a [`StoreOpenError`] (path and reason) when the directory
     /// cannot be created or the file is empty, truncated, corrupted, or open in another process.
     pub async fn open(dir: &Path, capacity: usize) -> Result<Self, QueueError> {
+        Self::opened(dir, capacity, None).await
+    }
+
+    /// Test hook: [`open`](Self::open) on a store whose writes, resizes and syncs fail with the
+    /// OS error set on `faults` (a full disk, an I/O error, a read-only file system) until it is
+    /// cleared. The production path never injects anything.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    #[doc(hidden)]
+    pub async fn open_with_faults(
+        dir: &Path,
+        capacity: usize,
+        faults: FaultSwitch,
+    ) -> Result<Self, QueueError> {
+        Self::opened(dir, capacity, Some(faults)).await
+    }
+
+    async fn opened(
+        dir: &Path,
+        capacity: usize,
+        faults: Option<FaultSwitch>,
+    ) -> Result<Self, QueueError> {
         let dir = dir.to_path_buf();
-        let loaded = tokio::task::spawn_blocking(move || store::open(&dir))
+        let loaded = tokio::task::spawn_blocking(move || store::open(&dir, faults))
             .await
             .map_err(|e| QueueError::Storage(Box::new(e)))??;
         let mut state = State::default();
@@ -158,10 +200,11 @@ impl DiskQueue {
             );
         }
         let stats = Arc::new(SyncStats::default());
-        let writer = Writer::spawn(Arc::clone(&loaded.db), Arc::clone(&stats))?;
+        let store = Arc::new(Store::new(loaded.db, loaded.opener));
+        let writer = Writer::spawn(Arc::clone(&store), Arc::clone(&stats))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                db: loaded.db,
+                store,
                 writer,
                 state: Mutex::new(state),
                 ready: Notify::new(),
@@ -183,21 +226,23 @@ impl DiskQueue {
 
     async fn next_event(&self) -> Result<Option<Event>, QueueError> {
         loop {
+            // Nothing can be read while a storage fault keeps the store closed.
+            self.inner.store.healthy().await;
             let notified = self.inner.ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let seq = {
                 let mut state = lock(&self.inner.state);
-                match state.waiting.pop() {
-                    Some(seq) => {
+                match state.waiting.pop_with_priority() {
+                    Some((priority, seq)) => {
                         state.leased.insert(seq);
-                        Some(seq)
+                        Some((priority, seq))
                     }
                     None if state.closed => return Ok(None),
                     None => None,
                 }
             };
-            let Some(seq) = seq else {
+            let Some((priority, seq)) = seq else {
                 notified.await;
                 continue;
             };
@@ -212,15 +257,21 @@ impl DiskQueue {
                         state.leased.remove(&seq);
                         state.ids.retain(|_, s| *s != seq);
                     }
+                    // The storage failed under the read: the event waits for the store again.
+                    Err(QueueError::Unavailable(_)) => inner.make_ready(priority, seq),
                     Err(error) => {
                         tracing::error!(backend = "disk", seq, %error, "Queued event could not be read; it stays in the store for the next start.");
                     }
                 }
                 found
             });
-            match read.await.map_err(|e| QueueError::Storage(Box::new(e)))?? {
-                Some(event) => return Ok(Some(event)),
-                None => continue,
+            match read.await.map_err(|e| QueueError::Storage(Box::new(e)))? {
+                Ok(Some(event)) => return Ok(Some(event)),
+                Ok(None) => continue,
+                Err(QueueError::Unavailable(_)) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(error),
             }
         }
     }
@@ -300,13 +351,22 @@ impl Queue for DiskQueue {
         detached(async move {
             let known = lock(&inner.state).ids.get(&event.id).copied();
             let seq = known.unwrap_or_else(|| inner.seq());
-            inner
+            let written = inner
                 .writer
                 .submit(Op::Put {
                     seq,
                     bytes: encode(&event)?,
                 })
-                .await?;
+                .await;
+            match written {
+                Ok(_) => {}
+                // A stored event is delivered again after a storage fault even if its new
+                // attempt count could not be written.
+                Err(QueueError::Unavailable(error)) if known.is_some() => {
+                    tracing::warn!(backend = "disk", event_id = %event.id, %error, "Requeued event's attempt count not stored (storage fault); it is delivered again.");
+                }
+                Err(error) => return Err(error),
+            }
             lock(&inner.state).ids.insert(event.id.clone(), seq);
             let priority = event.priority;
             if delay.is_zero() {
@@ -374,6 +434,14 @@ impl Queue for DiskQueue {
 
     fn backend(&self) -> &'static str {
         "disk"
+    }
+
+    fn is_available(&self) -> bool {
+        self.inner.store.fault().is_none()
+    }
+
+    fn unavailable_reason(&self) -> Option<String> {
+        self.inner.store.fault()
     }
 }
 
