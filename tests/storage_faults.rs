@@ -83,7 +83,11 @@ async fn readyz_becomes(genhook: &TestGenHook, status: u16) -> serde_json::Value
 /// A webhook refused for the storage: 503, `Retry-After`, a JSON reason; never 500 or 202.
 async fn assert_refused(genhook: &TestGenHook, id: &str) {
     let answer = genhook.post("/webhook/shop", &[], body(id)).await;
-    assert_eq!(answer.status(), 503, "webhook {id} during the storage fault");
+    assert_eq!(
+        answer.status(),
+        503,
+        "webhook {id} during the storage fault"
+    );
     assert!(
         answer.headers().contains_key("retry-after"),
         "503 without Retry-After"
@@ -116,13 +120,22 @@ async fn outage_heals(errno: i32, reason: &str) {
 
     // Before: accepted and delivered.
     for id in ["a0", "a1", "a2"] {
-        assert_eq!(genhook.post("/webhook/shop", &[], body(id)).await.status(), 202);
+        assert_eq!(
+            genhook.post("/webhook/shop", &[], body(id)).await.status(),
+            202
+        );
     }
     sl1.wait_for_accepted(3, WAIT).await;
 
     // SL1 holds the next delivery while the storage fails: its ack meets the fault.
     sl1.push_answer(Answer::created().delay(Duration::from_secs(1)));
-    assert_eq!(genhook.post("/webhook/shop", &[], body("held")).await.status(), 202);
+    assert_eq!(
+        genhook
+            .post("/webhook/shop", &[], body("held"))
+            .await
+            .status(),
+        202
+    );
     sl1.wait_for_requests(4, WAIT).await;
     faults.fail_with(errno);
 
@@ -155,11 +168,17 @@ async fn outage_heals(errno: i32, reason: &str) {
     faults.clear();
     readyz_becomes(&genhook, 200).await;
     for id in ["b0", "b1", "b2", "refused0"] {
-        assert_eq!(genhook.post("/webhook/shop", &[], body(id)).await.status(), 202);
+        assert_eq!(
+            genhook.post("/webhook/shop", &[], body(id)).await.status(),
+            202
+        );
     }
     let want = ["a0", "a1", "a2", "held", "b0", "b1", "b2", "refused0"];
     assert!(
-        support::eventually(WAIT, || want.iter().all(|id| orders(&sl1).contains_key(*id))).await,
+        support::eventually(WAIT, || want
+            .iter()
+            .all(|id| orders(&sl1).contains_key(*id)))
+        .await,
         "not everything answered 202 reached SL1: {:?}",
         orders(&sl1)
     );
@@ -193,7 +212,12 @@ async fn outage_heals(errno: i32, reason: &str) {
     );
     let seen = orders(&sl1);
     for id in want {
-        assert_eq!(seen.get(id), Some(&1), "{id} reached SL1 {:?} times", seen.get(id));
+        assert_eq!(
+            seen.get(id),
+            Some(&1),
+            "{id} reached SL1 {:?} times",
+            seen.get(id)
+        );
     }
     assert!(
         seen.keys().all(|id| want.contains(&id.as_str())),
@@ -268,4 +292,170 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+// === on a real, small tmpfs (where this process may mount one) ===
+
+/// A tmpfs mounted for one test, unmounted on drop.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs with `options`, or says why the test is skipped (not root, no mount
+    /// permission in this container).
+    fn mount(options: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "genhook-test"])
+            .arg(dir.path())
+            .output();
+        match mounted {
+            Ok(output) if output.status.success() => Some(Self { dir }),
+            Ok(output) => {
+                eprintln!(
+                    "skipped: cannot mount a tmpfs here ({}); the injected faults above cover the same paths",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+                None
+            }
+            Err(error) => {
+                eprintln!("skipped: cannot run mount ({error}); the injected faults above cover the same paths");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Fills the file system under `dir` until it is full; the filler file.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    use std::io::Write as _;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0x5a_u8; 16 * 1024];
+    while file.write_all(&chunk).is_ok() {}
+    let _ = file.sync_all();
+    path
+}
+
+/// The disk really fills up (a 16 MB tmpfs): 503 + Retry-After, `/readyz` says "disk full";
+/// once the filler is deleted the queue heals by itself and everything answered 202 reaches SL1
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tmpfs_full_disk_heals() {
+    let Some(tmpfs) = Tmpfs::mount("size=16m") else {
+        return;
+    };
+    let sl1 = Sl1Mock::start().await;
+    let queue_dir = tmpfs.path().join("queue");
+    let backend = genhook::queue::open(&genhook::queue::QueueSettings {
+        data_dir: queue_dir.clone(),
+        max_size: 100_000,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let genhook = TestGenHook::builder()
+        .mapping("shop.ini", mapping())
+        .sl1(&sl1.url())
+        .set("queue_backend", "disk")
+        .customize(move |builder| builder.queue_backend(backend))
+        .start()
+        .await;
+    let filler = fill(tmpfs.path());
+
+    let padding = "x".repeat(32 * 1024);
+    let mut accepted = Vec::new();
+    let mut refused = false;
+    for n in 0..400 {
+        let id = format!("full{n}");
+        let body = format!(r#"{{"type":"t","id":"{id}","padding":"{padding}"}}"#);
+        let answer = genhook.post("/webhook/shop", &[], body).await;
+        match answer.status().as_u16() {
+            202 => accepted.push(id),
+            503 => {
+                assert!(answer.headers().contains_key("retry-after"));
+                refused = true;
+                break;
+            }
+            other => panic!("webhook {id} on a full disk answered {other}"),
+        }
+    }
+    assert!(refused, "the full tmpfs never refused a webhook");
+    let ready = readyz_becomes(&genhook, 503).await;
+    assert!(
+        ready["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("disk full")),
+        "/readyz does not say the disk is full: {ready}"
+    );
+
+    std::fs::remove_file(filler).unwrap();
+    readyz_becomes(&genhook, 200).await;
+    for id in ["after0", "after1"] {
+        assert_eq!(
+            genhook.post("/webhook/shop", &[], body(id)).await.status(),
+            202
+        );
+        accepted.push(id.to_owned());
+    }
+    assert!(
+        support::eventually(WAIT, || {
+            let seen = orders(&sl1);
+            accepted.iter().all(|id| seen.contains_key(id))
+        })
+        .await,
+        "not everything answered 202 reached SL1"
+    );
+    let seen = orders(&sl1);
+    assert!(seen.values().all(|n| *n == 1), "delivered twice: {seen:?}");
+    genhook.shutdown().await;
+}
+
+/// A data directory on a read-only file system: the binary refuses to start and names the
+/// directory and "read-only" (not "corrupted, or not a queue store?").
+#[test]
+fn read_only_data_directory_stops_the_binary_with_a_clear_message() {
+    let Some(tmpfs) = Tmpfs::mount("ro,size=1m") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mappings = dir.path().join("mappings");
+    std::fs::create_dir_all(&mappings).unwrap();
+    std::fs::write(mappings.join("shop.ini"), mapping()).unwrap();
+    let config = dir.path().join("genhook.ini");
+    std::fs::write(
+        &config,
+        format!(
+            "server_host = 127.0.0.1\nserver_port = 0\nmappings_dir = {}\ndata_dir = {}\n",
+            mappings.display(),
+            tmpfs.path().display()
+        ),
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_genhook"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "started on a read-only data_dir");
+    assert!(
+        stderr.contains(&tmpfs.path().display().to_string()) && stderr.contains("read-only"),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains("corrupted"), "stderr: {stderr}");
 }

@@ -30,7 +30,16 @@
 //! again** (at-least-once, never lost). A requeue rewrites the row with its attempt count.
 //!
 //! A store file that is empty, truncated or corrupted is an error naming the file and what is
-//! wrong; GenHook then refuses to start and never deletes or recreates the file.
+//! wrong; GenHook then refuses to start and never deletes or recreates the file. A data directory
+//! it cannot write (read-only, permission denied) is an error naming the directory.
+//!
+//! # Storage faults
+//!
+//! A write that fails because of the storage (disk full, quota, I/O error, read-only: see
+//! `fault`) is back-pressure: [`QueueError::Unavailable`] (503 + `Retry-After`), `/readyz` 503
+//! with the reason ([`Queue::unavailable_reason`]). redb refuses everything after such an error,
+//! so the writer closes the store and reopens it in the background until a write succeeds again
+//! (`recovery`); acks made meanwhile are kept and written first. `next` waits for the store.
 //!
 //! Blocking calls never run on the async threads: writes go through the writer thread, reads
 //! through `spawn_blocking`.

@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use genhook_core::queue::QueueError;
 use redb::Database;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 use super::fault::{self, Opener, StorageFault};
-use super::store::{apply, Job, Op, Reply, DEDUP};
+use super::store::{write_kept, Job, Op, Reply, DEDUP};
 
 /// The first wait before reopening; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_millis(100);
@@ -186,17 +186,14 @@ fn reopen(opener: &Opener, deferred: &mut Vec<Op>) -> Result<Arc<Database>, Stri
     let failed = |error: redb::Error| fault::reason(&error).unwrap_or_else(|| error.to_string());
     probe(&db).map_err(failed)?;
     if !deferred.is_empty() {
-        let jobs: Vec<Job> = deferred
-            .drain(..)
-            .map(|op| (op, oneshot::channel().0))
-            .collect();
-        if let Err(error) = apply(&db, &jobs, None) {
-            deferred.extend(jobs.into_iter().map(|(op, _)| op));
+        let writes = deferred.len();
+        if let Err((ops, error)) = write_kept(&db, std::mem::take(deferred)) {
+            *deferred = ops;
             return Err(failed(error));
         }
         tracing::info!(
             backend = "disk",
-            writes = jobs.len(),
+            writes,
             "Acknowledgements kept during the storage fault were written."
         );
     }

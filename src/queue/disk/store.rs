@@ -319,9 +319,22 @@ fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
     }
 }
 
+/// Writes operations nobody waits for any more (those kept during a storage fault) in one
+/// transaction; gives them back when it fails.
+pub(super) fn write_kept(db: &Database, ops: Vec<Op>) -> Result<(), (Vec<Op>, redb::Error)> {
+    let jobs: Vec<Job> = ops
+        .into_iter()
+        .map(|op| (op, oneshot::channel().0))
+        .collect();
+    match apply(db, &jobs, None) {
+        Ok(_) => Ok(()),
+        Err(error) => Err((jobs.into_iter().map(|(op, _)| op).collect(), error)),
+    }
+}
+
 /// Applies a batch in one write transaction and commits it once (fsync: redb's default
 /// `Durability::Immediate`).
-pub(super) fn apply(db: &Database, batch: &[Job], sweep: Option<u64>) -> Result<Vec<Reply>, redb::Error> {
+fn apply(db: &Database, batch: &[Job], sweep: Option<u64>) -> Result<Vec<Reply>, redb::Error> {
     let txn = db.begin_write()?;
     let mut replies = Vec::with_capacity(batch.len());
     {
