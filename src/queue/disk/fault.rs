@@ -34,25 +34,28 @@ impl StorageFault {
 }
 
 /// What is wrong with the storage, when a redb error is a fault of the storage rather than of
-/// the store: every I/O error, and redb refusing to go on after one.
+/// the store: an error of the operating system, and redb refusing to go on after one.
 pub(super) fn reason(error: &redb::Error) -> Option<String> {
     match error {
-        redb::Error::Io(io) => Some(describe(io)),
+        redb::Error::Io(io) => describe(io),
         redb::Error::PreviousIo => Some("an earlier write failed; the store is reopened".into()),
         _ => None,
     }
 }
 
-/// An I/O error in an operator's words: which fault, then the system's own message.
-pub(super) fn describe(error: &io::Error) -> String {
+/// An I/O error of the storage in an operator's words (which fault, then the system's own
+/// message); `None` for what redb reports as I/O but is the file's content (a checksum that
+/// does not match, a short file): that is corruption, not a fault of the storage.
+pub(super) fn describe(error: &io::Error) -> Option<String> {
     let what = match error.kind() {
         io::ErrorKind::StorageFull => "disk full",
         io::ErrorKind::QuotaExceeded => "disk quota exceeded",
         io::ErrorKind::ReadOnlyFilesystem => "storage is read-only",
         io::ErrorKind::PermissionDenied => "permission denied",
-        _ => "I/O error",
+        _ if error.raw_os_error().is_some() => "I/O error",
+        _ => return None,
     };
-    format!("{what} ({error})")
+    Some(format!("{what} ({error})"))
 }
 
 /// How the store file is opened, at start and again after a fault.

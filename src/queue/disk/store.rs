@@ -105,18 +105,22 @@ pub(super) fn open(dir: &Path, faults: Option<FaultSwitch>) -> Result<Loaded, Qu
     // error: such a panic becomes the same clear error.
     let opener = Opener::new(&path, faults);
     let opened = guarded(&path, || opener.open())?;
-    let db = opened.map_err(|e| match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => open_error(
-            &path,
-            "the store is already open (another GenHook on this data_dir?)",
-        ),
-        redb::DatabaseError::Storage(redb::StorageError::Io(io)) => {
-            unwritable(&path, &fault::describe(&io))
+    let db = opened.map_err(|e| {
+        if let redb::DatabaseError::Storage(redb::StorageError::Io(io)) = &e {
+            if let Some(reason) = fault::describe(io) {
+                return unwritable(&path, &reason);
+            }
         }
-        other => open_error(
-            &path,
-            format!("{other} (corrupted, or not a queue store?); the file was left untouched"),
-        ),
+        match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => open_error(
+                &path,
+                "the store is already open (another GenHook on this data_dir?)",
+            ),
+            other => open_error(
+                &path,
+                format!("{other} (corrupted, or not a queue store?); the file was left untouched"),
+            ),
+        }
     })?;
     guarded(&path, || load_from(db, opener))?
 }
