@@ -459,3 +459,48 @@ fn read_only_data_directory_stops_the_binary_with_a_clear_message() {
     );
     assert!(!stderr.contains("corrupted"), "stderr: {stderr}");
 }
+
+/// A commit whose fsync failed may still be found on reopening (the data reached the page
+/// cache): such an event is delivered in this process (a worker already waiting is woken), not
+/// only after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_whose_failed_sync_landed_is_delivered() {
+    use genhook::core::queue::Queue as _;
+    use support::memory_queue::test_event;
+    let dir = tempfile::tempdir().unwrap();
+    let faults = FaultSwitch::new();
+    let queue = DiskQueue::open_with_faults(dir.path(), 100, faults.clone())
+        .await
+        .unwrap();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let consumer = tokio::spawn({
+        let queue = queue.clone();
+        async move {
+            while let Ok(Some(event)) = queue.next().await {
+                queue.ack(&event).await.unwrap();
+                let _ = seen_tx.send(event.id);
+            }
+        }
+    });
+    queue.enqueue(test_event("before", "s", "m")).await.unwrap();
+    assert_eq!(seen.recv().await.as_deref(), Some("before"));
+
+    faults.fail_syncs_with(FaultSwitch::IO_ERROR);
+    let refused = queue.enqueue(test_event("limbo", "s", "m")).await;
+    assert!(
+        matches!(
+            refused,
+            Err(genhook::core::queue::QueueError::Unavailable(_))
+        ),
+        "{refused:?}"
+    );
+    faults.clear();
+    let limbo = tokio::time::timeout(WAIT, seen.recv()).await;
+    assert_eq!(
+        limbo.ok().flatten().as_deref(),
+        Some("limbo"),
+        "the event the reopened store holds was not delivered"
+    );
+    queue.close();
+    consumer.await.unwrap();
+}

@@ -9,7 +9,7 @@
 use std::fs::OpenOptions;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 
 use genhook_core::queue::QueueError;
@@ -96,7 +96,16 @@ impl Opener {
 /// Not for production use (see `DiskQueue::open_with_faults`).
 #[doc(hidden)]
 #[derive(Debug, Clone, Default)]
-pub struct FaultSwitch(Arc<AtomicI32>);
+pub struct FaultSwitch(Arc<Faults>);
+
+#[derive(Debug, Default)]
+struct Faults {
+    /// The OS error writes fail with; 0 for none.
+    errno: AtomicI32,
+    /// Only syncs fail: the data written reaches the page cache, and may be found there on
+    /// reopening (a commit whose fsync failed may or may not have landed).
+    only_sync: AtomicBool,
+}
 
 impl FaultSwitch {
     /// `ENOSPC`: no space left on device.
@@ -113,16 +122,27 @@ impl FaultSwitch {
 
     /// From now on writes fail with this OS error number (e.g. [`Self::DISK_FULL`]).
     pub fn fail_with(&self, errno: i32) {
-        self.0.store(errno, Ordering::SeqCst);
+        self.0.only_sync.store(false, Ordering::SeqCst);
+        self.0.errno.store(errno, Ordering::SeqCst);
+    }
+
+    /// From now on only syncs fail, with this OS error number: what was written may be found
+    /// on reopening although its commit failed.
+    pub fn fail_syncs_with(&self, errno: i32) {
+        self.0.only_sync.store(true, Ordering::SeqCst);
+        self.0.errno.store(errno, Ordering::SeqCst);
     }
 
     /// Writes succeed again.
     pub fn clear(&self) {
-        self.0.store(0, Ordering::SeqCst);
+        self.0.errno.store(0, Ordering::SeqCst);
     }
 
-    fn check(&self) -> io::Result<()> {
-        match self.0.load(Ordering::SeqCst) {
+    fn check(&self, sync: bool) -> io::Result<()> {
+        if !sync && self.0.only_sync.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        match self.0.errno.load(Ordering::SeqCst) {
             0 => Ok(()),
             errno => Err(io::Error::from_raw_os_error(errno)),
         }
@@ -146,17 +166,17 @@ impl StorageBackend for Faulty {
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        self.switch.check()?;
+        self.switch.check(false)?;
         self.file.set_len(len)
     }
 
     fn sync_data(&self, eventual: bool) -> io::Result<()> {
-        self.switch.check()?;
+        self.switch.check(true)?;
         self.file.sync_data(eventual)
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.switch.check()?;
+        self.switch.check(false)?;
         self.file.write(offset, data)
     }
 }

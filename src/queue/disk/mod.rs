@@ -233,10 +233,40 @@ impl DiskQueue {
         )
     }
 
+    /// Takes in the events of a commit that reported a storage failure but that the reopened
+    /// store holds: they are delivered like any other (their senders were answered 503 and may
+    /// send them again: at-least-once).
+    async fn adopt_landed(&self) {
+        for seq in self.inner.store.take_landed() {
+            let found = self
+                .inner
+                .blocking(move |db| store::get_event(db, seq))
+                .await;
+            match found {
+                Ok(Some(event)) => {
+                    let mut state = lock(&self.inner.state);
+                    if state.ids.contains_key(&event.id) || state.ids.values().any(|s| *s == seq) {
+                        continue;
+                    }
+                    tracing::info!(backend = "disk", event_id = %event.id, "An event whose commit failed was found in the reopened store; it is delivered.");
+                    state.ids.insert(event.id, seq);
+                    state.waiting.push(event.priority, seq);
+                    drop(state);
+                    self.inner.ready.notify_one();
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(backend = "disk", seq, %error, "An event whose commit failed could not be read; it stays in the store for the next start.");
+                }
+            }
+        }
+    }
+
     async fn next_event(&self) -> Result<Option<Event>, QueueError> {
         loop {
             // Nothing can be read while a storage fault keeps the store closed.
             self.inner.store.healthy().await;
+            self.adopt_landed().await;
             let notified = self.inner.ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
@@ -252,7 +282,10 @@ impl DiskQueue {
                 }
             };
             let Some((priority, seq)) = seq else {
-                notified.await;
+                tokio::select! {
+                    () = notified => {}
+                    () = self.inner.store.landed_ready.notified() => {}
+                }
                 continue;
             };
             // Read in a task of its own: if this future is dropped, the lease is handed back.

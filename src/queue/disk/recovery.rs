@@ -14,18 +14,23 @@
 //! - Reopening is a plain `Database::create` (redb repairs the file after the failed commit),
 //!   then one probe write that must reach the disk, then the kept writes. Only then is the
 //!   store published again and the fault cleared.
+//! - A commit whose sync failed may still be found in the reopened store (its pages reached
+//!   the page cache). The events of the failed batch that the store holds are handed to the
+//!   queue ([`Store::take_landed`]) so they are delivered now, not only after a restart; their
+//!   senders were answered 503 and may send them again (at-least-once).
 
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use genhook_core::queue::QueueError;
 use redb::Database;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use super::fault::{self, Opener, StorageFault};
-use super::store::{write_kept, Job, Op, Reply, DEDUP};
+use super::store::{self, write_kept, Job, Op, Reply, DEDUP};
+use crate::queue::memory::lock;
 
 /// The first wait before reopening; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_millis(100);
@@ -41,6 +46,10 @@ pub(super) struct Store {
     /// The fault's reason while the store is closed.
     health: watch::Sender<Option<String>>,
     opener: Opener,
+    /// Events of a failed commit found in the reopened store, for the queue to take.
+    landed: Mutex<Vec<u64>>,
+    /// Wakes a worker waiting for events when some have landed.
+    pub(super) landed_ready: Notify,
 }
 
 impl Store {
@@ -49,6 +58,8 @@ impl Store {
             db: ArcSwapOption::new(Some(db)),
             health: watch::Sender::new(None),
             opener,
+            landed: Mutex::new(Vec::new()),
+            landed_ready: Notify::new(),
         }
     }
 
@@ -64,6 +75,12 @@ impl Store {
         self.health.borrow().clone()
     }
 
+    /// Takes the sequence numbers of events whose commit failed but which the reopened store
+    /// holds.
+    pub(super) fn take_landed(&self) -> Vec<u64> {
+        std::mem::take(&mut *lock(&self.landed))
+    }
+
     /// Resolves once the store is open (at once when it is).
     pub(super) async fn healthy(&self) {
         let mut health = self.health.subscribe();
@@ -75,6 +92,8 @@ impl Store {
 #[derive(Debug, Default)]
 pub(super) struct Outage {
     deferred: Vec<Op>,
+    /// Events of the failed commit: found in the reopened store or not.
+    suspects: Vec<u64>,
     backoff: Duration,
     /// When to try reopening; `None` while the store is open.
     next_try: Option<Instant>,
@@ -113,8 +132,12 @@ impl Outage {
         if self.next_try.is_some_and(|at| Instant::now() < at) {
             return None;
         }
-        match reopen(&store.opener, &mut self.deferred) {
-            Ok(db) => {
+        match self.reopen(&store.opener) {
+            Ok((db, landed)) => {
+                if !landed.is_empty() {
+                    lock(&store.landed).extend(landed);
+                    store.landed_ready.notify_one();
+                }
                 store.db.store(Some(Arc::clone(&db)));
                 let reason = store.health.send_replace(None);
                 self.next_try = None;
@@ -136,8 +159,13 @@ impl Outage {
 
     /// A write failed because the storage did: close the store (reads now fail fast as
     /// unavailable, and redb's handle is dropped so the file can be reopened).
-    pub(super) fn begin(&mut self, store: &Store, reason: String) {
+    pub(super) fn begin(&mut self, store: &Store, reason: String, batch: &[Job]) {
         store.db.store(None);
+        self.suspects
+            .extend(batch.iter().filter_map(|(op, _)| match op {
+                Op::Put { seq, .. } => Some(*seq),
+                _ => None,
+            }));
         tracing::error!(
             backend = "disk",
             fault = %reason,
@@ -160,6 +188,16 @@ impl Outage {
                 let _ = reply.send(Err(StorageFault::unavailable(reason.clone())));
             }
         }
+    }
+
+    /// Opens the store again, proves a write reaches the disk, writes what was kept, and finds
+    /// which events of the failed commit the store holds.
+    fn reopen(&mut self, opener: &Opener) -> Result<(Arc<Database>, Vec<u64>), String> {
+        let db = reopen(opener, &mut self.deferred)?;
+        let landed = store::present(&db, &self.suspects)
+            .map_err(|e| fault::reason(&e).unwrap_or_else(|| e.to_string()))?;
+        self.suspects.clear();
+        Ok((db, landed))
     }
 }
 

@@ -309,7 +309,7 @@ fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
             Err(error) => {
                 if let Some(reason) = fault::reason(&error) {
                     drop(db);
-                    outage.begin(store, reason);
+                    outage.begin(store, reason, &batch);
                     outage.refuse(&mut batch, store);
                     continue;
                 }
@@ -479,6 +479,19 @@ pub(super) fn count_dead(db: &Database) -> Result<usize, QueueError> {
     read()
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
         .map_err(storage)
+}
+
+/// Which of these events the store holds. Blocking.
+pub(super) fn present(db: &Database, seqs: &[u64]) -> Result<Vec<u64>, redb::Error> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(EVENTS)?;
+    let mut found = Vec::new();
+    for seq in seqs {
+        if table.get(*seq)?.is_some() {
+            found.push(*seq);
+        }
+    }
+    Ok(found)
 }
 
 /// Reads one event. Blocking.
