@@ -504,3 +504,39 @@ async fn an_event_whose_failed_sync_landed_is_delivered() {
     queue.close();
     consumer.await.unwrap();
 }
+
+/// Shutting down during a fault ends the consumers; what was queued stays in the store for the
+/// next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_closed_during_a_fault_ends_its_consumers() {
+    use genhook::core::queue::Queue as _;
+    use support::memory_queue::test_event;
+    let dir = tempfile::tempdir().unwrap();
+    let faults = FaultSwitch::new();
+    let queue = DiskQueue::open_with_faults(dir.path(), 100, faults.clone())
+        .await
+        .unwrap();
+    queue.enqueue(test_event("kept", "s", "m")).await.unwrap();
+    faults.fail_with(FaultSwitch::DISK_FULL);
+    assert!(queue
+        .enqueue(test_event("refused", "s", "m"))
+        .await
+        .is_err());
+    let consumer = tokio::spawn({
+        let queue = queue.clone();
+        async move { queue.next().await }
+    });
+    queue.close();
+    let ended = tokio::time::timeout(WAIT, consumer).await;
+    assert!(
+        matches!(ended, Ok(Ok(Ok(None)))),
+        "next() did not end: {ended:?}"
+    );
+    drop(queue);
+    let reopened = reopen_plain(dir.path()).await;
+    assert_eq!(
+        reopened.depth(),
+        1,
+        "the queued event stays for the next start"
+    );
+}

@@ -264,8 +264,20 @@ impl DiskQueue {
 
     async fn next_event(&self) -> Result<Option<Event>, QueueError> {
         loop {
-            // Nothing can be read while a storage fault keeps the store closed.
-            self.inner.store.healthy().await;
+            // Nothing can be read while a storage fault keeps the store closed; a queue closed
+            // meanwhile ends (what it holds stays in the store for the next start).
+            if self.inner.store.fault().is_some() {
+                let woken = self.inner.ready.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                if lock(&self.inner.state).closed {
+                    return Ok(None);
+                }
+                tokio::select! {
+                    () = self.inner.store.healthy() => {}
+                    () = woken => continue,
+                }
+            }
             self.adopt_landed().await;
             let notified = self.inner.ready.notified();
             tokio::pin!(notified);
