@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use genhook::core::queue::Queue as _;
 use genhook::queue::disk::{self, DiskQueue, FaultSwitch};
+use support::memory_queue::test_event;
 use support::sl1_mock::{Answer, Sl1Mock};
 use support::TestGenHook;
 
@@ -204,9 +206,9 @@ async fn outage_heals(errno: i32, reason: &str) {
 
     // The next start finds nothing left to deliver: the ack kept during the fault was written.
     let reopened = reopen_plain(&queue_dir).await;
-    genhook::core::queue::Queue::close(&reopened);
+    reopened.close();
     assert_eq!(
-        genhook::core::queue::Queue::depth(&reopened),
+        reopened.depth(),
         0,
         "events delivered during the fault would be delivered again"
     );
@@ -460,18 +462,22 @@ fn read_only_data_directory_stops_the_binary_with_a_clear_message() {
     assert!(!stderr.contains("corrupted"), "stderr: {stderr}");
 }
 
-/// A commit whose fsync failed may still be found on reopening (the data reached the page
-/// cache): such an event is delivered in this process (a worker already waiting is woken), not
-/// only after a restart.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_event_whose_failed_sync_landed_is_delivered() {
-    use genhook::core::queue::Queue as _;
-    use support::memory_queue::test_event;
+/// A disk queue in a fresh directory whose storage faults the switch injects.
+async fn faulty_queue() -> (tempfile::TempDir, DiskQueue, FaultSwitch) {
     let dir = tempfile::tempdir().unwrap();
     let faults = FaultSwitch::new();
     let queue = DiskQueue::open_with_faults(dir.path(), 100, faults.clone())
         .await
         .unwrap();
+    (dir, queue, faults)
+}
+
+/// A commit whose fsync failed may still be found on reopening (the data reached the page
+/// cache): such an event is delivered in this process (a worker already waiting is woken), not
+/// only after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_whose_failed_sync_landed_is_delivered() {
+    let (_dir, queue, faults) = faulty_queue().await;
     let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
     let consumer = tokio::spawn({
         let queue = queue.clone();
@@ -509,13 +515,7 @@ async fn an_event_whose_failed_sync_landed_is_delivered() {
 /// next start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_closed_during_a_fault_ends_its_consumers() {
-    use genhook::core::queue::Queue as _;
-    use support::memory_queue::test_event;
-    let dir = tempfile::tempdir().unwrap();
-    let faults = FaultSwitch::new();
-    let queue = DiskQueue::open_with_faults(dir.path(), 100, faults.clone())
-        .await
-        .unwrap();
+    let (dir, queue, faults) = faulty_queue().await;
     queue.enqueue(test_event("kept", "s", "m")).await.unwrap();
     faults.fail_with(FaultSwitch::DISK_FULL);
     assert!(queue
