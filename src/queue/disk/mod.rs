@@ -133,7 +133,7 @@ pub(crate) async fn open_backend(
     dir: &Path,
     capacity: usize,
 ) -> Result<super::Backend, QueueError> {
-    backend_of(DiskQueue::open(dir, capacity).await?)
+    Ok(backend_of(DiskQueue::open(dir, capacity).await?))
 }
 
 /// Test hook: [`open_backend`] with a store whose writes fail while `faults` says so (see
@@ -144,11 +144,13 @@ pub async fn open_backend_with_faults(
     capacity: usize,
     faults: FaultSwitch,
 ) -> Result<super::Backend, QueueError> {
-    backend_of(DiskQueue::opened(dir, capacity, Some(faults)).await?)
+    Ok(backend_of(
+        DiskQueue::opened(dir, capacity, Some(faults)).await?,
+    ))
 }
 
-fn backend_of(queue: DiskQueue) -> Result<super::Backend, QueueError> {
-    Ok(super::Backend {
+fn backend_of(queue: DiskQueue) -> super::Backend {
+    super::Backend {
         dead_letters: Arc::new(DiskDeadLetters {
             inner: Arc::clone(&queue.inner),
         }),
@@ -156,7 +158,7 @@ fn backend_of(queue: DiskQueue) -> Result<super::Backend, QueueError> {
             inner: Arc::clone(&queue.inner),
         }),
         queue: Arc::new(queue),
-    })
+    }
 }
 
 impl DiskQueue {
