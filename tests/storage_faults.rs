@@ -59,6 +59,8 @@ async fn start(sl1: &Sl1Mock, queue_dir: &Path, faults: &FaultSwitch) -> TestGen
         .mapping("shop.ini", mapping())
         .sl1(&sl1.url())
         .set("queue_backend", "disk")
+        // SL1 holds one delivery for a second: far from timing out on a stalled machine.
+        .set("sl1_timeout", "15s")
         .customize(move |builder| builder.queue_backend(backend))
         .start()
         .await
