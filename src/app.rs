@@ -38,6 +38,7 @@ impl GenHook {
             resources: http::Extensions::new(),
             env: Arc::new(crate::config::env::lookup),
             log_level: None,
+            backend: None,
         }
     }
 }
@@ -49,6 +50,7 @@ pub struct Builder {
     resources: http::Extensions,
     env: EnvLookup,
     log_level: Option<LogLevelSetter>,
+    backend: Option<Backend>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -123,6 +125,14 @@ impl Builder {
         self
     }
 
+    /// Test hook: runs on this opened backend instead of opening the one the configuration names
+    /// (e.g. a disk queue whose storage faults are injected).
+    #[doc(hidden)]
+    pub fn queue_backend(mut self, backend: Backend) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
     /// Opens the queue, builds every stack, binds the listener, and starts the workers and the
     /// reload watcher.
     ///
@@ -135,18 +145,22 @@ impl Builder {
             mut resources,
             env,
             log_level,
+            backend,
         } = self;
         // A missing mappings directory is the commonest first-run mistake: say so before the
         // queue creates its data directory.
         genhook_mapping::MappingSet::read_dir(&config.mappings_dir)
             .map_err(|unreadable| StartError::Mappings(vec![unreadable]))?;
         let queue_settings = queue_settings(&config);
-        let backend = queue::open(&queue_settings)
-            .await
-            .map_err(|source| StartError::Queue {
-                backend: queue_settings.backend.as_str(),
-                source,
-            })?;
+        let backend = match backend {
+            Some(backend) => backend,
+            None => queue::open(&queue_settings)
+                .await
+                .map_err(|source| StartError::Queue {
+                    backend: queue_settings.backend.as_str(),
+                    source,
+                })?,
+        };
         add_backend(&mut resources, &backend);
         let loader = Loader::new(
             config.mappings_dir.clone(),

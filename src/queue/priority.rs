@@ -77,6 +77,11 @@ impl<T> Lanes<T> {
 
     /// Takes the next item by weighted round robin.
     pub fn pop(&mut self) -> Option<T> {
+        self.pop_with_priority().map(|(_, item)| item)
+    }
+
+    /// Takes the next item by weighted round robin, with its priority.
+    pub fn pop_with_priority(&mut self) -> Option<(Priority, T)> {
         let (high, normal, low) = (
             !self.high.is_empty(),
             !self.normal.is_empty(),
@@ -87,7 +92,7 @@ impl<T> Lanes<T> {
             Priority::Normal => normal,
             Priority::Low => low,
         })?;
-        self.lane(priority).pop_front()
+        self.lane(priority).pop_front().map(|item| (priority, item))
     }
 
     /// Removes the items `keep` rejects; how many.

@@ -202,13 +202,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
         )
     } else {
         let reason = if state.is_shutting_down() {
-            "shutting down"
+            "shutting down".to_owned()
         } else if !queue.is_available() {
-            "queue storage is unavailable"
+            match queue.unavailable_reason() {
+                Some(fault) => format!("queue storage is unavailable: {fault}"),
+                None => "queue storage is unavailable".to_owned(),
+            }
         } else {
-            "queue is full"
+            "queue is full".to_owned()
         };
-        let mut response = error_response(StatusCode::SERVICE_UNAVAILABLE, reason, None);
+        let mut response = error_response(StatusCode::SERVICE_UNAVAILABLE, &reason, None);
         response.extensions_mut().insert(body);
         response
     }

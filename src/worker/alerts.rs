@@ -8,6 +8,9 @@
 //! - When the dead-letter queue grows past `dlq_alert_threshold`, it is logged at `error`, the
 //!   `genhook_dlq_size` gauge shows it, and ONE alert is sent to SL1 (at once if the circuit is
 //!   closed, else with the episode's summary). It re-arms once the DLQ is back under the threshold.
+//! - When the queue's storage fails (disk full or read-only, I/O errors: webhooks are answered
+//!   503 meanwhile), ONE alert is sent to SL1: "GenHook: queue storage unavailable: REASON", and
+//!   ONE when the store takes writes again. SL1 is reached directly, not through the queue.
 //!
 //! Without `sl1_api_url` the alerts are only logged.
 
@@ -18,7 +21,7 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwapOption;
 use genhook_core::metrics;
-use genhook_core::queue::DeadLetters;
+use genhook_core::queue::{DeadLetters, Queue};
 use genhook_core::AlertDefaults;
 use tokio::sync::watch;
 
@@ -28,6 +31,9 @@ use super::stack::Deliverer;
 
 /// The source name GenHook's own alerts are sent under.
 pub const SELF_SOURCE: &str = "genhook";
+
+/// How often the queue's storage is looked at for the storage alerts.
+const STORAGE_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 #[derive(Debug)]
 struct Episode {
@@ -144,6 +150,36 @@ impl SelfMonitor {
         match sender.deliver(request).await {
             Ok(_) => tracing::info!("GenHook's own alert was delivered to SL1."),
             Err(error) => tracing::warn!(%error, "GenHook's own alert could not be delivered."),
+        }
+    }
+
+    /// Follows the queue's storage (until aborted): one alert when it fails, one when it is
+    /// back.
+    pub(crate) async fn watch_storage(self: Arc<Self>, queue: Arc<dyn Queue>) {
+        let mut since: Option<SystemTime> = None;
+        let mut tick = tokio::time::interval(STORAGE_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match (queue.unavailable_reason(), since) {
+                (Some(reason), None) => {
+                    since = Some(SystemTime::now());
+                    self.send(format!(
+                        "GenHook: queue storage unavailable: {reason}; webhooks are answered 503 until it recovers"
+                    ))
+                    .await;
+                }
+                (None, Some(started)) => {
+                    since = None;
+                    self.send(format!(
+                        "GenHook: queue storage recovered; it was unavailable from {} to {}",
+                        httpdate::fmt_http_date(started),
+                        httpdate::fmt_http_date(SystemTime::now())
+                    ))
+                    .await;
+                }
+                _ => {}
+            }
         }
     }
 

@@ -129,6 +129,8 @@ struct Ctx {
 #[derive(Debug)]
 pub struct WorkerPool {
     phase: watch::Sender<Phase>,
+    /// Follows the queue's storage for GenHook's own alerts.
+    storage_task: JoinHandle<()>,
     tasks: Vec<JoinHandle<()>>,
     threads: Vec<std::thread::JoinHandle<()>>,
     ctx: Arc<Ctx>,
@@ -222,6 +224,7 @@ pub fn spawn(
         let monitor = Arc::clone(&monitor);
         handle.spawn(async move { monitor.refresh_dlq_size().await });
     }
+    let storage_task = handle.spawn(Arc::clone(&monitor).watch_storage(Arc::clone(&queue)));
     let breaker = breaker.map(|(breaker, _)| breaker);
     let monitor_task = breaker
         .as_ref()
@@ -243,6 +246,7 @@ pub fn spawn(
 
     let mut pool = WorkerPool {
         phase,
+        storage_task,
         tasks: Vec::new(),
         threads: Vec::new(),
         ctx: Arc::clone(&ctx),
@@ -298,6 +302,7 @@ impl WorkerPool {
     pub async fn shutdown(self, grace: Duration) -> usize {
         let Self {
             phase,
+            storage_task,
             tasks,
             threads,
             ctx,
@@ -335,6 +340,7 @@ impl WorkerPool {
         if let Some(monitor) = ctx.breaker_slot().1.take() {
             monitor.abort();
         }
+        storage_task.abort();
         let left = ctx.queue.depth();
         tracing::info!(
             left,

@@ -126,8 +126,9 @@ pub enum QueueError {
     /// No such event.
     #[error("no such event")]
     NotFound,
-    /// The store cannot be reached right now (Redis restarting, the network away) and nothing
-    /// was stored: the sender should retry later (503). The cause is for the logs only.
+    /// The store cannot be reached or written right now (Redis restarting, the network away, the
+    /// disk full or read-only) and nothing was stored: the sender should retry later (503). The
+    /// cause is for the logs only.
     #[error("queue store is unavailable")]
     Unavailable(#[source] crate::BoxError),
     /// The store failed; the cause is for the logs only.
@@ -167,10 +168,17 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
     fn backend(&self) -> &'static str;
 
     /// Whether the store can be reached right now. A remote store (Redis) may be away for a
-    /// while; `/readyz` reports not ready meanwhile, so a load balancer sends webhooks elsewhere.
-    /// Embedded stores are always available.
+    /// while, an embedded one's storage may fail (disk full, read-only); `/readyz` reports not
+    /// ready meanwhile, so a load balancer sends webhooks elsewhere.
     fn is_available(&self) -> bool {
         true
+    }
+
+    /// Why the store cannot take events right now, while a fault of the storage lasts (the disk
+    /// full or read-only, I/O errors): `/readyz` says so, and GenHook alerts about itself.
+    /// `None` when the store takes events, or when the backend has no reason to give.
+    fn unavailable_reason(&self) -> Option<String> {
+        None
     }
 }
 

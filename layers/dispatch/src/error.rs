@@ -21,8 +21,8 @@ pub enum DispatchError {
     /// The service is shutting down (503, `Retry-After: 1`).
     #[error("service is shutting down")]
     ShuttingDown,
-    /// The queue's store cannot be reached right now, e.g. Redis is restarting (503,
-    /// `Retry-After: 1`; the cause is logged, never sent).
+    /// The queue's store cannot be reached or written right now, e.g. Redis is restarting or
+    /// the disk is full (503, `Retry-After: 1`; the cause is logged, never sent).
     #[error("queue is unavailable")]
     Unavailable(#[source] QueueError),
     /// The queue's store failed (500 `internal error`; the cause is logged, never sent).

@@ -30,11 +30,22 @@
 //! again** (at-least-once, never lost). A requeue rewrites the row with its attempt count.
 //!
 //! A store file that is empty, truncated or corrupted is an error naming the file and what is
-//! wrong; GenHook then refuses to start and never deletes or recreates the file.
+//! wrong; GenHook then refuses to start and never deletes or recreates the file. A data directory
+//! it cannot write (read-only, permission denied) is an error naming the directory.
+//!
+//! # Storage faults
+//!
+//! A write that fails because of the storage (disk full, quota, I/O error, read-only: see
+//! `fault`) is back-pressure: [`QueueError::Unavailable`] (503 + `Retry-After`), `/readyz` 503
+//! with the reason ([`Queue::unavailable_reason`]). redb refuses everything after such an error,
+//! so the writer closes the store and reopens it in the background until a write succeeds again
+//! (`recovery`); acks made meanwhile are kept and written first. `next` waits for the store.
 //!
 //! Blocking calls never run on the async threads: writes go through the writer thread, reads
 //! through `spawn_blocking`.
 
+mod fault;
+mod recovery;
 mod store;
 
 use std::collections::{HashMap, HashSet};
@@ -51,6 +62,8 @@ use genhook_core::queue::{
 use redb::Database;
 use tokio::sync::Notify;
 
+pub use fault::{FaultSwitch, StorageFault};
+use recovery::Store;
 pub use store::StoreOpenError;
 use store::{Op, Reply, SyncStats, Writer};
 
@@ -76,7 +89,7 @@ impl State {
 
 #[derive(Debug)]
 struct Inner {
-    db: Arc<Database>,
+    store: Arc<Store>,
     writer: Writer,
     state: Mutex<State>,
     ready: Notify,
@@ -102,7 +115,7 @@ impl Inner {
         &self,
         f: impl FnOnce(&Database) -> Result<T, QueueError> + Send + 'static,
     ) -> Result<T, QueueError> {
-        let db = Arc::clone(&self.db);
+        let db = self.store.db()?;
         tokio::task::spawn_blocking(move || f(&db))
             .await
             .map_err(|e| QueueError::Storage(Box::new(e)))?
@@ -120,8 +133,24 @@ pub(crate) async fn open_backend(
     dir: &Path,
     capacity: usize,
 ) -> Result<super::Backend, QueueError> {
-    let queue = DiskQueue::open(dir, capacity).await?;
-    Ok(super::Backend {
+    Ok(backend_of(DiskQueue::open(dir, capacity).await?))
+}
+
+/// Test hook: [`open_backend`] with a store whose writes fail while `faults` says so (see
+/// [`DiskQueue::open_with_faults`]).
+#[doc(hidden)]
+pub async fn open_backend_with_faults(
+    dir: &Path,
+    capacity: usize,
+    faults: FaultSwitch,
+) -> Result<super::Backend, QueueError> {
+    Ok(backend_of(
+        DiskQueue::opened(dir, capacity, Some(faults)).await?,
+    ))
+}
+
+fn backend_of(queue: DiskQueue) -> super::Backend {
+    super::Backend {
         dead_letters: Arc::new(DiskDeadLetters {
             inner: Arc::clone(&queue.inner),
         }),
@@ -129,7 +158,7 @@ pub(crate) async fn open_backend(
             inner: Arc::clone(&queue.inner),
         }),
         queue: Arc::new(queue),
-    })
+    }
 }
 
 impl DiskQueue {
@@ -140,8 +169,32 @@ impl DiskQueue {
     /// [`QueueError::Storage`] with a [`StoreOpenError`] (path and reason) when the directory
     /// cannot be created or the file is empty, truncated, corrupted, or open in another process.
     pub async fn open(dir: &Path, capacity: usize) -> Result<Self, QueueError> {
+        Self::opened(dir, capacity, None).await
+    }
+
+    /// Test hook: [`open`](Self::open) on a store whose writes, resizes and syncs fail with the
+    /// OS error set on `faults` (a full disk, an I/O error, a read-only file system) until it is
+    /// cleared. The production path never injects anything.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    #[doc(hidden)]
+    pub async fn open_with_faults(
+        dir: &Path,
+        capacity: usize,
+        faults: FaultSwitch,
+    ) -> Result<Self, QueueError> {
+        Self::opened(dir, capacity, Some(faults)).await
+    }
+
+    async fn opened(
+        dir: &Path,
+        capacity: usize,
+        faults: Option<FaultSwitch>,
+    ) -> Result<Self, QueueError> {
         let dir = dir.to_path_buf();
-        let loaded = tokio::task::spawn_blocking(move || store::open(&dir))
+        let loaded = tokio::task::spawn_blocking(move || store::open(&dir, faults))
             .await
             .map_err(|e| QueueError::Storage(Box::new(e)))??;
         let mut state = State::default();
@@ -158,10 +211,11 @@ impl DiskQueue {
             );
         }
         let stats = Arc::new(SyncStats::default());
-        let writer = Writer::spawn(Arc::clone(&loaded.db), Arc::clone(&stats))?;
+        let store = Arc::new(Store::new(loaded.db, loaded.opener));
+        let writer = Writer::spawn(Arc::clone(&store), Arc::clone(&stats))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                db: loaded.db,
+                store,
                 writer,
                 state: Mutex::new(state),
                 ready: Notify::new(),
@@ -181,24 +235,71 @@ impl DiskQueue {
         )
     }
 
+    /// Takes in the events of a commit that reported a storage failure but that the reopened
+    /// store holds: they are delivered like any other (their senders were answered 503 and may
+    /// send them again: at-least-once).
+    async fn adopt_landed(&self) {
+        for seq in self.inner.store.take_landed() {
+            let found = self
+                .inner
+                .blocking(move |db| store::get_event(db, seq))
+                .await;
+            match found {
+                Ok(Some(event)) => {
+                    let mut state = lock(&self.inner.state);
+                    if state.ids.contains_key(&event.id) || state.ids.values().any(|s| *s == seq) {
+                        continue;
+                    }
+                    tracing::info!(backend = "disk", event_id = %event.id, "An event whose commit failed was found in the reopened store; it is delivered.");
+                    state.ids.insert(event.id, seq);
+                    state.waiting.push(event.priority, seq);
+                    drop(state);
+                    self.inner.ready.notify_one();
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(backend = "disk", seq, %error, "An event whose commit failed could not be read; it stays in the store for the next start.");
+                }
+            }
+        }
+    }
+
     async fn next_event(&self) -> Result<Option<Event>, QueueError> {
         loop {
+            // Nothing can be read while a storage fault keeps the store closed; a queue closed
+            // meanwhile ends (what it holds stays in the store for the next start).
+            if self.inner.store.fault().is_some() {
+                let woken = self.inner.ready.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                if lock(&self.inner.state).closed {
+                    return Ok(None);
+                }
+                tokio::select! {
+                    () = self.inner.store.healthy() => {}
+                    () = woken => continue,
+                }
+            }
+            self.adopt_landed().await;
             let notified = self.inner.ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let seq = {
                 let mut state = lock(&self.inner.state);
-                match state.waiting.pop() {
-                    Some(seq) => {
+                match state.waiting.pop_with_priority() {
+                    Some((priority, seq)) => {
                         state.leased.insert(seq);
-                        Some(seq)
+                        Some((priority, seq))
                     }
                     None if state.closed => return Ok(None),
                     None => None,
                 }
             };
-            let Some(seq) = seq else {
-                notified.await;
+            let Some((priority, seq)) = seq else {
+                tokio::select! {
+                    () = notified => {}
+                    () = self.inner.store.landed_ready.notified() => {}
+                }
                 continue;
             };
             // Read in a task of its own: if this future is dropped, the lease is handed back.
@@ -212,15 +313,21 @@ impl DiskQueue {
                         state.leased.remove(&seq);
                         state.ids.retain(|_, s| *s != seq);
                     }
+                    // The storage failed under the read: the event waits for the store again.
+                    Err(QueueError::Unavailable(_)) => inner.make_ready(priority, seq),
                     Err(error) => {
                         tracing::error!(backend = "disk", seq, %error, "Queued event could not be read; it stays in the store for the next start.");
                     }
                 }
                 found
             });
-            match read.await.map_err(|e| QueueError::Storage(Box::new(e)))?? {
-                Some(event) => return Ok(Some(event)),
-                None => continue,
+            match read.await.map_err(|e| QueueError::Storage(Box::new(e)))? {
+                Ok(Some(event)) => return Ok(Some(event)),
+                Ok(None) => continue,
+                Err(QueueError::Unavailable(_)) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(error),
             }
         }
     }
@@ -300,13 +407,22 @@ impl Queue for DiskQueue {
         detached(async move {
             let known = lock(&inner.state).ids.get(&event.id).copied();
             let seq = known.unwrap_or_else(|| inner.seq());
-            inner
+            let written = inner
                 .writer
                 .submit(Op::Put {
                     seq,
                     bytes: encode(&event)?,
                 })
-                .await?;
+                .await;
+            match written {
+                Ok(_) => {}
+                // A stored event is delivered again after a storage fault even if its new
+                // attempt count could not be written.
+                Err(QueueError::Unavailable(error)) if known.is_some() => {
+                    tracing::warn!(backend = "disk", event_id = %event.id, %error, "Requeued event's attempt count not stored (storage fault); it is delivered again.");
+                }
+                Err(error) => return Err(error),
+            }
             lock(&inner.state).ids.insert(event.id.clone(), seq);
             let priority = event.priority;
             if delay.is_zero() {
@@ -374,6 +490,14 @@ impl Queue for DiskQueue {
 
     fn backend(&self) -> &'static str {
         "disk"
+    }
+
+    fn is_available(&self) -> bool {
+        self.inner.store.fault().is_none()
+    }
+
+    fn unavailable_reason(&self) -> Option<String> {
+        self.inner.store.fault()
     }
 }
 

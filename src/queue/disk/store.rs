@@ -11,6 +11,9 @@ use genhook_core::queue::{DeadLetter, DeadLetterFilter, Event, QueueError};
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use tokio::sync::oneshot;
 
+use super::fault::{self, FaultSwitch, Opener, StorageFault};
+use super::recovery::{Outage, Store};
+
 /// Events not yet acknowledged, by sequence number (JSON [`Event`]).
 pub(super) const EVENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("events");
 /// Dead letters, by sequence number (JSON [`DeadLetter`]).
@@ -54,9 +57,14 @@ fn open_error(path: &Path, reason: impl fmt::Display) -> QueueError {
     }))
 }
 
-/// A storage failure after opening.
+/// A storage failure after opening: [`QueueError::Unavailable`] when the storage failed (full,
+/// read-only, an I/O error: the sender retries later), [`QueueError::Storage`] otherwise.
 pub(super) fn storage(error: impl Into<redb::Error>) -> QueueError {
-    QueueError::Storage(Box::new(error.into()))
+    let error = error.into();
+    match fault::reason(&error) {
+        Some(reason) => StorageFault::unavailable(reason),
+        None => QueueError::Storage(Box::new(error)),
+    }
 }
 
 /// An unacknowledged event found at open: (sequence, event id, priority).
@@ -66,6 +74,8 @@ pub(super) type Found = (u64, String, genhook_core::queue::Priority);
 #[derive(Debug)]
 pub(super) struct Loaded {
     pub(super) db: Arc<Database>,
+    /// How to open it again after a storage fault.
+    pub(super) opener: Opener,
     /// Unacknowledged events: (sequence, event id, priority).
     pub(super) events: Vec<Found>,
     /// The next free sequence number.
@@ -76,7 +86,7 @@ pub(super) struct Loaded {
 ///
 /// A file that exists but is empty, truncated, scribbled over or holds a record that does not
 /// decode is an error naming the file; it is never deleted or recreated.
-pub(super) fn open(dir: &Path) -> Result<Loaded, QueueError> {
+pub(super) fn open(dir: &Path, faults: Option<FaultSwitch>) -> Result<Loaded, QueueError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| open_error(dir, format!("cannot create the data directory: {e}")))?;
     let path = dir.join("queue.redb");
@@ -93,18 +103,35 @@ pub(super) fn open(dir: &Path) -> Result<Loaded, QueueError> {
     }
     // redb asserts on some damaged files (a truncated one, for instance) instead of returning an
     // error: such a panic becomes the same clear error.
-    let opened = guarded(&path, || Database::create(&path))?;
-    let db = opened.map_err(|e| match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => open_error(
-            &path,
-            "the store is already open (another GenHook on this data_dir?)",
-        ),
-        other => open_error(
-            &path,
-            format!("{other} (corrupted, or not a queue store?); the file was left untouched"),
-        ),
+    let opener = Opener::new(&path, faults);
+    let opened = guarded(&path, || opener.open())?;
+    let db = opened.map_err(|e| {
+        if let redb::DatabaseError::Storage(redb::StorageError::Io(io)) = &e {
+            if let Some(reason) = fault::describe(io) {
+                return unwritable(&path, &reason);
+            }
+        }
+        match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => open_error(
+                &path,
+                "the store is already open (another GenHook on this data_dir?)",
+            ),
+            other => open_error(
+                &path,
+                format!("{other} (corrupted, or not a queue store?); the file was left untouched"),
+            ),
+        }
     })?;
-    guarded(&path, || load_from(db, &path))?
+    guarded(&path, || load_from(db, opener))?
+}
+
+/// The storage refuses writes at open (read-only, permission denied, full): names the data
+/// directory and the fault, not the file as if it were corrupted.
+fn unwritable(path: &Path, reason: &str) -> QueueError {
+    open_error(
+        path.parent().unwrap_or(path),
+        format!("{reason}: the data directory must be writable by GenHook"),
+    )
 }
 
 /// Runs `f`, turning a panic inside redb into an open error naming the file.
@@ -122,8 +149,11 @@ fn guarded<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T, QueueError> {
     })
 }
 
-fn load_from(db: Database, path: &Path) -> Result<Loaded, QueueError> {
-    let fail = |e: redb::Error| open_error(path, e);
+fn load_from(db: Database, opener: Opener) -> Result<Loaded, QueueError> {
+    let fail = |e: redb::Error| match fault::reason(&e) {
+        Some(reason) => unwritable(&opener.path, &reason),
+        None => open_error(&opener.path, e),
+    };
     let txn = db.begin_write().map_err(|e| fail(e.into()))?;
     for result in [
         txn.open_table(EVENTS).map(drop),
@@ -156,6 +186,7 @@ fn load_from(db: Database, path: &Path) -> Result<Loaded, QueueError> {
     let (events, next_seq) = scan().map_err(fail)?;
     Ok(Loaded {
         db: Arc::new(db),
+        opener,
         events,
         next_seq,
     })
@@ -202,7 +233,7 @@ pub(super) enum Reply {
     Purged(usize),
 }
 
-type Job = (Op, oneshot::Sender<Result<Reply, QueueError>>);
+pub(super) type Job = (Op, oneshot::Sender<Result<Reply, QueueError>>);
 
 /// The handle to the writer thread. Dropping every clone stops it after the last batch.
 #[derive(Debug, Clone)]
@@ -211,12 +242,13 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread that owns every write to `db`.
-    pub(super) fn spawn(db: Arc<Database>, stats: Arc<SyncStats>) -> Result<Self, QueueError> {
+    /// Starts the writer thread that owns every write to the store (and reopens it after a
+    /// storage fault).
+    pub(super) fn spawn(store: Arc<Store>, stats: Arc<SyncStats>) -> Result<Self, QueueError> {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("genhook-queue-writer".into())
-            .spawn(move || run(&db, &rx, &stats))
+            .spawn(move || run(&store, &rx, &stats))
             .map_err(|e| QueueError::Storage(Box::new(e)))?;
         Ok(Self { tx })
     }
@@ -229,10 +261,11 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
+fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
     let mut batch: Vec<Job> = Vec::new();
     let mut last_sweep = std::time::Instant::now();
-    while let Ok(first) = rx.recv() {
+    let mut outage = Outage::default();
+    while let Some(first) = outage.next_job(rx, store) {
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -240,6 +273,10 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
                 Err(_) => break,
             }
         }
+        let Some(db) = outage.open_store(store) else {
+            outage.refuse(&mut batch, store);
+            continue;
+        };
         let puts = batch
             .iter()
             .filter(|(op, _)| matches!(op, Op::Put { .. }))
@@ -249,7 +286,7 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
             last_sweep = std::time::Instant::now();
             super::super::now_ms()
         });
-        match apply(db, &batch, sweep) {
+        match apply(&db, &batch, sweep) {
             Ok(replies) => {
                 stats
                     .syncs
@@ -270,6 +307,12 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
                 }
             }
             Err(error) => {
+                if let Some(reason) = fault::reason(&error) {
+                    drop(db);
+                    outage.begin(store, reason, &batch);
+                    outage.refuse(&mut batch, store);
+                    continue;
+                }
                 tracing::error!(backend = "disk", %error, operations = batch.len(), "Queue store write failed; nothing in the batch was committed.");
                 let text = error.to_string();
                 for (_, reply) in batch.drain(..) {
@@ -277,6 +320,19 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
                 }
             }
         }
+    }
+}
+
+/// Writes operations nobody waits for any more (those kept during a storage fault) in one
+/// transaction; gives them back when it fails.
+pub(super) fn write_kept(db: &Database, ops: Vec<Op>) -> Result<(), (Vec<Op>, redb::Error)> {
+    let jobs: Vec<Job> = ops
+        .into_iter()
+        .map(|op| (op, oneshot::channel().0))
+        .collect();
+    match apply(db, &jobs, None) {
+        Ok(_) => Ok(()),
+        Err(error) => Err((jobs.into_iter().map(|(op, _)| op).collect(), error)),
     }
 }
 
@@ -423,6 +479,19 @@ pub(super) fn count_dead(db: &Database) -> Result<usize, QueueError> {
     read()
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
         .map_err(storage)
+}
+
+/// Which of these events the store holds. Blocking.
+pub(super) fn present(db: &Database, seqs: &[u64]) -> Result<Vec<u64>, redb::Error> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(EVENTS)?;
+    let mut found = Vec::new();
+    for seq in seqs {
+        if table.get(*seq)?.is_some() {
+            found.push(*seq);
+        }
+    }
+    Ok(found)
 }
 
 /// Reads one event. Blocking.
