@@ -19,6 +19,35 @@
 //! | [`SL1_RETRIES`] | counter | |
 //! | [`CIRCUIT_STATE`] | gauge | (0 closed, 1 half-open, 2 open) |
 //! | [`DEAD_LETTERED`] | counter | `source`, `reason` |
+//!
+//! **Bounded labels.** No label takes a value straight from a request: `source` is a configured
+//! source's name, `reason` and `status` are fixed words, and `event` is
+//! [`event_label`]: the key of the mapping line that names the event type (`pull_request`,
+//! `payment_intent.*`) or [`OTHER`]. A sender that invents a new `type` per request adds no
+//! series. Log lines keep the real event type.
+
+use std::sync::Arc;
+
+use genhook_mapping::CompiledSource;
+
+/// The `event` label of an event type no mapping line names (a `*` line, a line outside any
+/// section, or no line at all).
+pub const OTHER: &str = "other";
+
+/// The `event` label of `event` for a source with this mapping (`None`: no mapping known, so
+/// [`OTHER`]).
+///
+/// ```
+/// # use genhook_core::metrics::{event_label, OTHER};
+/// assert_eq!(&*event_label(None, "random-type-4711"), OTHER);
+/// ```
+pub fn event_label(source: Option<&CompiledSource>, event: &str) -> Arc<str> {
+    Arc::from(
+        source
+            .and_then(|source| source.naming_key(event))
+            .unwrap_or(OTHER),
+    )
+}
 
 /// Webhooks received, by source and event.
 pub const WEBHOOKS_RECEIVED: &str = "genhook_webhooks_received_total";
