@@ -176,7 +176,7 @@ impl RedactionPolicy {
     /// Also treats the field `name` at the top level of a body as a secret.
     #[must_use]
     pub fn with_top_level_field(mut self, name: &str) -> Self {
-        if !self.top_level_fields.iter().any(|f| f == name) {
+        if !name.is_empty() && !self.top_level_fields.iter().any(|f| f == name) {
             self.top_level_fields.push(name.to_owned());
         }
         self
@@ -237,6 +237,15 @@ impl RedactionPolicy {
         };
         let text = body.get(start..)?;
         if !matches!(text.trim_ascii_start().first(), Some(b'{' | b'[')) {
+            return None;
+        }
+        // Most bodies name no secret field: skip them without parsing. A key can only hide a
+        // field's name behind a `\u` escape, so a body without one must show the name itself.
+        let contains = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
+        let may_hold_secret = contains(b"\\u")
+            || SECRET_BODY_FIELDS.iter().any(|f| contains(f.as_bytes()))
+            || self.top_level_fields.iter().any(|f| contains(f.as_bytes()));
+        if !may_hold_secret {
             return None;
         }
         // The scanner below trusts its input to be JSON: check that first.
