@@ -210,27 +210,8 @@ fn value_end(json: &[u8], start: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::redact;
     use super::*;
-    use bytes::Bytes;
-    use http::HeaderMap;
-    use http::{HeaderName, HeaderValue};
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
-        }
-        map
-    }
-
-    fn redact(policy: &RedactionPolicy, content_type: &'static str, body: &str) -> String {
-        let headers = headers(&[("content-type", content_type)]);
-        let out = policy.body(&headers, &Bytes::copy_from_slice(body.as_bytes()));
-        String::from_utf8(out.to_vec()).unwrap()
-    }
 
     #[test]
     fn json_secrets_are_replaced_and_every_other_byte_kept() {

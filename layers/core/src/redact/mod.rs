@@ -235,7 +235,7 @@ mod tests {
     use super::*;
     use http::{HeaderName, HeaderValue};
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    pub(super) fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
             map.append(
@@ -246,7 +246,12 @@ mod tests {
         map
     }
 
-    fn redact(policy: &RedactionPolicy, content_type: &'static str, body: &str) -> String {
+    /// The body `policy` stores for `body` sent with `content_type`, as text.
+    pub(super) fn redact(
+        policy: &RedactionPolicy,
+        content_type: &'static str,
+        body: &str,
+    ) -> String {
         let headers = headers(&[("content-type", content_type)]);
         let out = policy.body(&headers, &Bytes::copy_from_slice(body.as_bytes()));
         String::from_utf8(out.to_vec()).unwrap()
