@@ -158,10 +158,12 @@ async fn metrics_count_received_accepted_and_rejected_webhooks() {
     assert_eq!(
         value(
             "genhook_webhooks_received_total",
-            &[r#"source="metered""#, r#"event="refunded""#]
+            &[r#"source="metered""#, r#"event="other""#]
         ),
-        1.0
+        1.0,
+        "an event no line names is counted as `other` (bounded labels)"
     );
+    assert!(!text.contains(r#"event="refunded""#), "{text}");
     assert_eq!(
         value(
             "genhook_webhooks_accepted_total",

@@ -420,6 +420,15 @@ impl CompiledSource {
             .and_then(|index| self.lines.get(index))
     }
 
+    /// The key of the line that names `event`: the event type itself, or the glob that matched it
+    /// (`payment_intent.*`). `None` when only the `*` line, a line outside any section, or no line
+    /// takes it. A value from this mapping, never from the payload: metrics label events with it.
+    pub fn naming_key(&self, event: &str) -> Option<&str> {
+        self.select(event)
+            .filter(|line| !line.maps_every_event() && line.key() != "*")
+            .map(|line| line.key())
+    }
+
     /// Every mapping line, in file order.
     pub fn lines(&self) -> &[Arc<CompiledLine>] {
         &self.lines

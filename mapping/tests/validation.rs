@@ -362,6 +362,19 @@ EC2 Instance State-change Notification: type::spaced key $type$
         .is_some());
     assert!(stripe.select("charge.failed").is_none());
 
+    // Metric labels: the key that names the event, never the payload's own value.
+    assert_eq!(github.naming_key("pull_request"), Some("pull_request"));
+    assert_eq!(
+        github.naming_key("random-x7"),
+        None,
+        "the `*` line names nothing"
+    );
+    assert_eq!(
+        stripe.naming_key("payment_intent.created"),
+        Some("payment_intent.*")
+    );
+    assert_eq!(stripe.naming_key("charge.failed"), None);
+
     // Without a `*` line, the sectionless line is the last resort.
     let set = load("github: action::any $action$\n[github]\npush: action::push $action$\n")
         .unwrap()
@@ -376,6 +389,8 @@ EC2 Instance State-change Notification: type::spaced key $type$
         "any $action$"
     );
     assert!(github.select("issues").unwrap().maps_every_event());
+    assert_eq!(github.naming_key("push"), Some("push"));
+    assert_eq!(github.naming_key("issues"), None);
 }
 
 #[test]

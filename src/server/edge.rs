@@ -6,40 +6,18 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::response::Response;
 use axum::Router;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use http::header::CONTENT_TYPE;
 use http::{HeaderName, Request, StatusCode};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use super::respond::error_response;
 
-/// Request headers that carry secrets or signatures: never logged.
-pub const SENSITIVE_HEADERS: [&str; 12] = [
-    "authorization",
-    "cookie",
-    "x-hub-signature",
-    "x-hub-signature-256",
-    "stripe-signature",
-    "x-slack-signature",
-    "x-shopify-hmac-sha256",
-    "webhook-signature",
-    "svix-signature",
-    "x-api-key",
-    "x-webhook-token",
-    "aeg-sas-key",
-];
-
 /// Wraps the router in the edge stack.
 pub fn wrap(router: Router, request_timeout: Duration) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    let mut sensitive: Vec<HeaderName> = SENSITIVE_HEADERS
-        .iter()
-        .map(|name| HeaderName::from_static(name))
-        .collect();
-    sensitive.extend([AUTHORIZATION, COOKIE]);
     // `Router::layer` wraps outside what is already there: the last call is the outermost.
     router
         // Innermost: a slow upload plus processing is bounded (408, turned into JSON below).
@@ -63,11 +41,16 @@ pub fn wrap(router: Router, request_timeout: Duration) -> Router {
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
-        .layer(SetSensitiveRequestHeadersLayer::from_shared(
-            sensitive.into(),
-        ))
-        // Outermost: answers produced by the layers above (408) carry no JSON body: give them one.
+        // Secret headers marked sensitive by the one redaction policy (genhook_core::redact), the
+        // same rules that decide what stored events and dead letters keep.
+        .layer(axum::middleware::map_request(mark_sensitive))
+        // Answers produced by the layers above (408) carry no JSON body: give them one.
         .layer(axum::middleware::map_response(json_error_body))
+}
+
+async fn mark_sensitive(mut request: Request<Body>) -> Request<Body> {
+    genhook_core::redact::mark_sensitive(request.headers_mut());
+    request
 }
 
 fn make_span(request: &Request<Body>) -> tracing::Span {

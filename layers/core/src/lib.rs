@@ -12,7 +12,8 @@
 //!   provides and the [`BuildContext`] it is built from;
 //! - the queue between accepting and delivering ([`queue::Queue`]) and the event it carries
 //!   ([`queue::Event`]);
-//! - [`Secret`], a string whose `Debug` and `Display` never show it.
+//! - [`Secret`], a string whose `Debug` and `Display` never show it, and the one [`redact`]ion
+//!   policy: which headers and body fields are secrets that are never kept, logged or shown.
 //!
 //! Nothing here parses configuration, opens a socket or touches a disk.
 
@@ -22,6 +23,7 @@ pub mod factory;
 pub mod future;
 pub mod metrics;
 pub mod queue;
+pub mod redact;
 pub mod secret;
 pub mod stage;
 

@@ -24,6 +24,35 @@
 //! | [`ACCEPT_ERRORS`] | counter | (e.g. out of file descriptors) |
 //! | [`INFLIGHT_BODY_BYTES`] | gauge | (request body bytes held by requests in flight) |
 //! | [`BODIES_REFUSED`] | counter | (beyond `max_inflight_body_bytes`) |
+//!
+//! **Bounded labels.** No label takes a value straight from a request: `source` is a configured
+//! source's name, `reason` and `status` are fixed words, and `event` is
+//! [`event_label`]: the key of the mapping line that names the event type (`pull_request`,
+//! `payment_intent.*`) or [`OTHER`]. A sender that invents a new `type` per request adds no
+//! series. Log lines keep the real event type.
+
+use std::sync::Arc;
+
+use genhook_mapping::CompiledSource;
+
+/// The `event` label of an event type no mapping line names (a `*` line, a line outside any
+/// section, or no line at all).
+pub const OTHER: &str = "other";
+
+/// The `event` label of `event` for a source with this mapping (`None`: no mapping known, so
+/// [`OTHER`]).
+///
+/// ```
+/// # use genhook_core::metrics::{event_label, OTHER};
+/// assert_eq!(&*event_label(None, "random-type-4711"), OTHER);
+/// ```
+pub fn event_label(source: Option<&CompiledSource>, event: &str) -> Arc<str> {
+    Arc::from(
+        source
+            .and_then(|source| source.naming_key(event))
+            .unwrap_or(OTHER),
+    )
+}
 
 /// Webhooks received, by source and event.
 pub const WEBHOOKS_RECEIVED: &str = "genhook_webhooks_received_total";

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | the edge (router) | [`SourceName`], [`ReceivedAt`] |
 //! | `verify` | [`Verified`] |
-//! | `identify` | [`EventType`], [`DeliveryId`] (when the provider sends one), [`Payload`] |
+//! | `identify` | [`EventType`], [`EventLabel`], [`DeliveryId`] (when the provider sends one), [`Payload`] |
 //! | `extract` | [`Fields`] |
 //! | `template` | [`Rendered`] or [`RenderFailed`] |
 //!
@@ -81,6 +81,14 @@ arc_str_output!(
     /// The event type (`pull_request`, `payment_intent.succeeded`, `jira:issue_created`, …).
     EventType,
     "event"
+);
+arc_str_output!(
+    /// The event type as metrics label it: the key of the mapping line that names it (the type
+    /// itself, or a glob such as `payment_intent.*`), else [`OTHER`](crate::metrics::OTHER).
+    /// Bounded by the mapping whatever the payloads say; see
+    /// [`metrics::event_label`](crate::metrics::event_label).
+    EventLabel,
+    "event label"
 );
 arc_str_output!(
     /// The provider's delivery id (`X-GitHub-Delivery`, Stripe `id`, …), used for de-duplication

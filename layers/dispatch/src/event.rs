@@ -1,66 +1,28 @@
 //! Turning an accepted request into a queue [`Event`]: its id, what earlier stages learned, the
-//! SL1 alert, and the request's headers with every secret replaced by `<redacted>`.
+//! SL1 alert, and the request's headers and body with every secret replaced by `<redacted>`
+//! (the source's [`RedactionPolicy`](genhook_core::redact::RedactionPolicy)); and the key it is
+//! de-duplicated on (`dedup_by`).
 
-use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use genhook_core::metrics::OTHER;
 use genhook_core::queue::Event;
-use genhook_core::stage::{DeliveryId, EventType, ReceivedAt, RenderFailed, Rendered, SourceName};
+use genhook_core::stage::{
+    DeliveryId, EventLabel, EventType, ReceivedAt, RenderFailed, Rendered, SourceName,
+};
 use genhook_core::{require, PipelineError, WebhookRequest};
-use http::HeaderMap;
+use sha2::{Digest, Sha256};
 
-use crate::DispatchSettings;
-
-/// What replaces a sensitive header's value.
-pub const REDACTED: &str = "<redacted>";
-
-/// Whether a header may carry a secret or a signature: `Authorization`, `Proxy-Authorization`,
-/// `Cookie`, `Set-Cookie`, and any header whose name contains `signature`, `hmac`, `token`,
-/// `secret`, `api-key`, `apikey` or `password`.
-pub fn is_sensitive_header(name: &str) -> bool {
-    // `http::HeaderName`s are already lower-case: only allocate for a caller's mixed-case name.
-    let name: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(name)
-    };
-    matches!(
-        name.as_ref(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || [
-        "signature",
-        "hmac",
-        "token",
-        "secret",
-        "api-key",
-        "apikey",
-        "password",
-    ]
-    .iter()
-    .any(|word| name.contains(word))
-}
-
-/// The headers as the queue keeps them: in order, sensitive values replaced by `<redacted>`,
-/// other values as text (bytes that are not UTF-8 replaced).
-pub fn redacted_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let value = if is_sensitive_header(name.as_str()) {
-                REDACTED.to_owned()
-            } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            };
-            (name.as_str().to_owned(), value)
-        })
-        .collect()
-}
+use crate::{DedupBy, DispatchSettings};
 
 /// An event built from a request, and the key it is de-duplicated on.
 #[derive(Debug)]
 pub(crate) struct Prepared {
     pub(crate) event: Event,
     pub(crate) dedup_key: Option<String>,
+    /// The event's bounded metrics label ([`EventLabel`], else `other`).
+    pub(crate) label: Arc<str>,
 }
 
 impl Prepared {
@@ -90,11 +52,13 @@ impl Prepared {
             .extensions()
             .get::<ReceivedAt>()
             .map_or_else(SystemTime::now, |at| at.0);
-        let dedup_key = match &delivery_id {
-            Some(id) if !settings.dedup_window.is_zero() => Some(format!("{source}:{id}")),
-            _ => None,
-        };
-        let headers = redacted_headers(request.headers());
+        let dedup_key = dedup_key(settings, &source, delivery_id.as_deref(), request.body());
+        let label = request
+            .extensions()
+            .get::<EventLabel>()
+            .map_or_else(|| Arc::from(OTHER), |label| Arc::clone(&label.0));
+        let headers = settings.redaction.headers(request.headers());
+        let body = settings.redaction.body(request.headers(), request.body());
         let event = Event {
             id: uuid::Uuid::now_v7().to_string(),
             source,
@@ -105,11 +69,35 @@ impl Prepared {
             alert: settings.alert.alert(message),
             render_error,
             headers,
-            body: request.into_body(),
+            body,
             attempts: 0,
             last_error: None,
         };
-        Ok(Self { event, dedup_key })
+        Ok(Self {
+            event,
+            dedup_key,
+            label,
+        })
+    }
+}
+
+/// `"{source}:{delivery id}"` (`dedup_by = delivery_id`, when the provider sent one) or
+/// `"{source}:body:{sha256 of the raw body}"` (`dedup_by = body`); none when `dedup_window` is 0.
+fn dedup_key(
+    settings: &DispatchSettings,
+    source: &str,
+    delivery_id: Option<&str>,
+    body: &[u8],
+) -> Option<String> {
+    if settings.dedup_window.is_zero() {
+        return None;
+    }
+    match settings.dedup_by {
+        DedupBy::DeliveryId => delivery_id.map(|id| format!("{source}:{id}")),
+        DedupBy::Body => Some(format!(
+            "{source}:body:{}",
+            hex::encode(Sha256::digest(body))
+        )),
     }
 }
 
@@ -122,40 +110,29 @@ fn unix_millis(at: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
-    fn secrets_are_redacted_and_the_rest_kept() {
-        let mut headers = HeaderMap::new();
-        for (name, value) in [
-            ("authorization", "Bearer abc"),
-            ("cookie", "s=1"),
-            ("x-hub-signature-256", "sha256=ff"),
-            ("stripe-signature", "t=1,v1=ff"),
-            ("x-shopify-hmac-sha256", "ff=="),
-            ("x-gitlab-token", "tok"),
-            ("x-webhook-secret", "sec"),
-            ("x-api-key", "key"),
-            ("x-github-event", "pull_request"),
-            ("content-type", "application/json"),
-        ] {
-            headers.append(
-                http::HeaderName::from_static(name),
-                http::HeaderValue::from_static(value),
-            );
-        }
-        let kept = redacted_headers(&headers);
-        assert_eq!(kept.len(), 10);
-        for (name, value) in &kept {
-            let public = name == "x-github-event" || name == "content-type";
-            assert_eq!(value == REDACTED, !public, "{name}: {value}");
-        }
-        assert!(kept.contains(&("x-github-event".into(), "pull_request".into())));
-    }
+    fn dedup_keys_by_delivery_id_or_by_body() {
+        let by_id = DispatchSettings::new("github");
+        assert_eq!(
+            dedup_key(&by_id, "github", Some("d1"), b"{}").as_deref(),
+            Some("github:d1")
+        );
+        assert_eq!(dedup_key(&by_id, "github", None, b"{}"), None);
 
-    #[test]
-    fn sensitivity_ignores_case() {
-        assert!(is_sensitive_header("X-Hub-Signature-256"));
-        assert!(is_sensitive_header("Authorization"));
-        assert!(!is_sensitive_header("X-GitHub-Event"));
+        let by_body = DispatchSettings::new("github").with_dedup_by(DedupBy::Body);
+        let one = dedup_key(&by_body, "github", Some("d1"), b"{\"a\":1}");
+        let fresh_id = dedup_key(&by_body, "github", Some("d2"), b"{\"a\":1}");
+        let other_body = dedup_key(&by_body, "github", Some("d1"), b"{\"a\":2}");
+        assert_eq!(
+            one, fresh_id,
+            "a fresh delivery id does not make a new event"
+        );
+        assert_ne!(one, other_body);
+        assert!(one.is_some_and(|key| key.starts_with("github:body:") && key.len() == 12 + 64));
+
+        let off = by_body.with_dedup_window(Duration::ZERO);
+        assert_eq!(dedup_key(&off, "github", Some("d1"), b"{}"), None);
     }
 }

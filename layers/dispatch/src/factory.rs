@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use genhook_core::queue::{DedupStore, Priority, Queue};
+use genhook_core::redact::RedactionPolicy;
 use genhook_core::{
     AlertDefaults, BuildContext, BuildError, Capability, LayerFactory, PipelineLayer,
 };
 use tower::util::BoxCloneSyncServiceLayer;
 
-use crate::{parse_duration, DispatchLayer, DispatchSettings};
+use crate::{parse_duration, DedupBy, DispatchLayer, DispatchSettings};
 
 /// The registry entry of the `dispatch` stage. Needs the resources `Arc<dyn Queue>` and
 /// `Arc<dyn DedupStore>` in the [`BuildContext`].
@@ -26,7 +27,7 @@ impl LayerFactory for DispatchFactory {
     }
 
     fn settings(&self) -> &'static [&'static str] {
-        &["priority", "dedup_window"]
+        &["priority", "dedup_window", "dedup_by"]
     }
 
     fn is_terminal(&self) -> bool {
@@ -76,6 +77,22 @@ fn settings(cx: &BuildContext<'_>, errors: &mut Vec<BuildError>) -> DispatchSett
             Err(message) => errors.push(cx.error_at(setting, format!("dedup_window: {message}"))),
         }
     }
+    if let Some(setting) = cx.setting("dedup_by") {
+        match DedupBy::parse(&setting.value) {
+            Some(dedup_by) => settings.dedup_by = dedup_by,
+            None => errors.push(cx.error_at(
+                setting,
+                format!(
+                    "dedup_by: unknown value `{}`; expected {}",
+                    setting.value.trim(),
+                    DedupBy::VALUES
+                ),
+            )),
+        }
+    }
+    // The source's own secret headers (`token_header`, …) are the verify stage's settings: read
+    // here too, so that what is stored never keeps them.
+    settings.redaction = RedactionPolicy::for_source(|key| cx.setting(key));
     let mut alert = AlertDefaults::default();
     let fields: [(&str, &mut String); 6] = [
         ("force_ytype", &mut alert.force_ytype),

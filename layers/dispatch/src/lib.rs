@@ -3,15 +3,22 @@
 //! The end of every source's stack. It turns the webhook into a queue
 //! [`Event`](genhook_core::queue::Event) — a UUIDv7 id, source, event type, delivery id,
 //! priority, receipt time, the SL1 alert (the rendered message plus the section's SL1 fields and
-//! `align`), the request headers with every secret replaced by `<redacted>`, and the raw body —
-//! and hands it to the queue, answering only once the queue has it as durably as its backend
-//! promises. Its inner service is never called.
+//! `align`), and the request's headers and raw body with every secret value replaced by
+//! `<redacted>` (the source's [`RedactionPolicy`](genhook_core::redact::RedactionPolicy): the
+//! built-in secret headers, the source's `token_header` / `api_key_header` / `signature_header` /
+//! `azure_header`, and secret body fields such as Meraki's `sharedSecret`) — and hands it to the
+//! queue, answering only once the queue has it as durably as its backend promises. Its inner
+//! service is never called. Its metrics label the event with its bounded
+//! [`EventLabel`](genhook_core::stage::EventLabel) (a mapping key or `other`).
 //!
 //! **De-duplication.** When `identify` found a provider delivery id
 //! ([`DeliveryId`](genhook_core::stage::DeliveryId)), the stage first claims `"{source}:{id}"` in
 //! the [`DedupStore`](genhook_core::queue::DedupStore) for `dedup_window`. A redelivery inside
 //! the window is answered `200 duplicate` and not queued again; of any number of concurrent
-//! redeliveries exactly one is queued. If the queue then refuses the event, the claim is released
+//! redeliveries exactly one is queued. With `dedup_by = body` the key is
+//! `"{source}:body:{sha256 of the raw body}"` instead, delivery id or not: for schemes that sign
+//! no timestamp (GitHub, Shopify), a captured body replayed under a fresh delivery id is answered
+//! `200 duplicate` within the window. If the queue then refuses the event, the claim is released
 //! so that the provider's next retry is accepted. If the store itself fails, the webhook is
 //! accepted without de-duplication (a possible duplicate alert is better than a lost one).
 //!
@@ -25,7 +32,7 @@
 //! - **Resources:** `Arc<dyn Queue>` and `Arc<dyn DedupStore>` in the build context.
 //! - **Settings:** `priority = high | normal | low` (default `normal`); `dedup_window = 72h`
 //!   (the default, covering Stripe's 3-day retry horizon; `ms`, `s`, `m`, `h`, `d`; `0` turns
-//!   de-duplication off); the SL1 fields `force_ytype`, `force_yid`, `force_yname`, `value`,
+//!   de-duplication off); `dedup_by = delivery_id | body` (default `delivery_id`); the SL1 fields `force_ytype`, `force_yid`, `force_yname`, `value`,
 //!   `threshold`, `message_time`, and `align = org:ID | device:ID`.
 //! - **Statuses:** `202 {"id","source","event","status":"queued"}`;
 //!   `202 {"id","source","event","status":"dead_lettered"}`;
@@ -114,8 +121,9 @@ mod service;
 mod settings;
 
 pub use error::{DispatchError, RETRY_AFTER};
-pub use event::{is_sensitive_header, redacted_headers, REDACTED};
 pub use factory::DispatchFactory;
+/// What replaces a secret in a stored event (the one policy is [`genhook_core::redact`]).
+pub use genhook_core::redact::REDACTED;
 pub use layer::DispatchLayer;
 pub use service::Dispatch;
-pub use settings::{parse_duration, DispatchSettings, DEFAULT_DEDUP_WINDOW};
+pub use settings::{parse_duration, DedupBy, DispatchSettings, DEFAULT_DEDUP_WINDOW};

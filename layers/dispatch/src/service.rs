@@ -95,7 +95,11 @@ async fn accept(
     window: Duration,
     prepared: Prepared,
 ) -> Result<WebhookResponse, PipelineError> {
-    let Prepared { event, dedup_key } = prepared;
+    let Prepared {
+        event,
+        dedup_key,
+        label,
+    } = prepared;
     let claimed = match &dedup_key {
         None => None,
         Some(key) => match dedup.claim(key, window).await {
@@ -107,7 +111,7 @@ async fn accept(
                     delivery_id = event.delivery_id.as_deref().unwrap_or_default(),
                     "Redelivery answered as a duplicate."
                 );
-                count(&event.source, &event.event, "duplicate");
+                count(&event.source, &label, "duplicate");
                 return Ok(json_response(
                     StatusCode::OK,
                     &json!({ "source": event.source, "event": event.event, "status": "duplicate" }),
@@ -140,7 +144,7 @@ async fn accept(
         Ok(()) => {
             let status = if dead { "dead_lettered" } else { "queued" };
             tracing::debug!(%id, %source, event = %event_type, status, "Webhook accepted.");
-            count(&source, &event_type, status);
+            count(&source, &label, status);
             Ok(json_response(
                 StatusCode::ACCEPTED,
                 &json!({ "id": id, "source": source, "event": event_type, "status": status }),
@@ -167,11 +171,12 @@ async fn accept(
     }
 }
 
-fn count(source: &str, event: &str, status: &'static str) {
+/// Counts an answer; `label` is the event's bounded label, never the payload's event type.
+fn count(source: &str, label: &Arc<str>, status: &'static str) {
     ::metrics::counter!(
         metrics::WEBHOOKS_ACCEPTED,
         "source" => source.to_owned(),
-        "event" => event.to_owned(),
+        "event" => Arc::clone(label),
         "status" => status
     )
     .increment(1);

@@ -21,11 +21,21 @@ use support::{TestDedup, TestQueue, TestRequest};
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 
+/// The dispatch stage's keys, and the verify stage's that name a source's secret header.
+const KEYS: &[&str] = &[
+    "priority",
+    "dedup_window",
+    "dedup_by",
+    "verify",
+    "token_header",
+    "api_key_header",
+];
+
 fn source(section: &str) -> Arc<CompiledSource> {
     let text = format!("[github]\n{section}pull_request: action::GitHub $action$\n");
     let options = LoadOptions {
         env: &|_| None,
-        extra_keys: DispatchFactory.settings(),
+        extra_keys: KEYS,
     };
     let loaded = MappingSet::parse_str(Path::new("mappings/github.ini"), &text, &options)
         .unwrap_or_else(|errors| panic!("mapping does not load: {errors:?}"));
@@ -108,7 +118,7 @@ async fn defaults_without_settings() {
 fn bad_settings_are_all_reported_at_their_lines() {
     let (queue, dedup) = (TestQueue::new(), TestDedup::new());
     let Err(errors) = build(
-        "priority = urgent\ndedup_window = forever\n",
+        "priority = urgent\ndedup_window = forever\ndedup_by = payload\n",
         &resources(&queue, &dedup),
     ) else {
         panic!("bad settings must not build");
@@ -118,6 +128,7 @@ fn bad_settings_are_all_reported_at_their_lines() {
         [
             "mappings/github.ini:2: bad priority `urgent`: expected high, normal or low",
             "mappings/github.ini:3: dedup_window: bad duration `forever`: expected a number and a unit (ms, s, m, h, d), e.g. 72h",
+            "mappings/github.ini:4: dedup_by: unknown value `payload`; expected delivery_id or body",
         ]
     );
 }
@@ -142,4 +153,48 @@ fn missing_resources_are_build_errors() {
     };
     assert_eq!(errors.len(), 1);
     assert!(errors[0].message.contains("de-duplication store"));
+}
+
+#[test]
+fn dedup_by_is_a_known_setting() {
+    assert!(DispatchFactory.settings().contains(&"dedup_by"));
+}
+
+#[tokio::test]
+async fn dedup_by_body_claims_a_hash_of_the_body_whatever_the_delivery_id() {
+    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let svc = build("dedup_by = body\n", &resources(&queue, &dedup))
+        .unwrap()
+        .layer(never_called());
+    for id in ["d1", "d2"] {
+        svc.clone()
+            .oneshot(TestRequest::github().delivery(id).build())
+            .await
+            .unwrap();
+    }
+    let claims = dedup.claims();
+    assert_eq!(claims.len(), 2);
+    assert_eq!(claims[0].0, claims[1].0, "one key for one body: {claims:?}");
+    assert!(claims[0].0.starts_with("github:body:"), "{claims:?}");
+    assert!(!claims[0].0.contains("d1"));
+}
+
+#[tokio::test]
+async fn a_sources_own_secret_headers_are_redacted_in_the_event() {
+    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let section = "verify = token\ntoken_header = X-Acme-Auth\napi_key_header = X-Partner\n";
+    let svc = build(section, &resources(&queue, &dedup))
+        .unwrap()
+        .layer(never_called());
+    let request = TestRequest::github()
+        .header("x-acme-auth", "acme-t0ken-value")
+        .header("x-partner", "partner-k3y")
+        .header("x-acme-event", "build")
+        .build();
+    svc.oneshot(request).await.unwrap();
+    let headers = &queue.queued()[0].headers;
+    let value = |name: &str| headers.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(value("x-acme-auth"), genhook_dispatch::REDACTED);
+    assert_eq!(value("x-partner"), genhook_dispatch::REDACTED);
+    assert_eq!(value("x-acme-event"), "build");
 }

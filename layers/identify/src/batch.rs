@@ -36,6 +36,7 @@ pub(crate) fn events(provider: Option<Provider>, payload: &Value) -> Option<&[Va
 pub(crate) fn split(
     request: &WebhookRequest,
     events: &[Value],
+    mapping: Option<&genhook_mapping::CompiledSource>,
     identify: impl Fn(&Value) -> (Option<String>, Option<String>),
 ) -> Vec<WebhookRequest> {
     events
@@ -49,7 +50,7 @@ pub(crate) fn split(
             *single.extensions_mut() = request.extensions().clone();
             let (event, id) = identify(element);
             let event = event.unwrap_or_default();
-            crate::service::record_received(&single, &event);
+            crate::service::record_received(&mut single, &event, mapping);
             let extensions = single.extensions_mut();
             extensions.insert(Payload(Arc::new(element.clone())));
             extensions.insert(EventType::new(event));

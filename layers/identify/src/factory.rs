@@ -30,7 +30,8 @@ impl LayerFactory for IdentifyFactory {
     }
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>> {
-        let settings = IdentifySettings::for_source(cx.source_name(), |key| cx.setting(key))?;
+        let mut settings = IdentifySettings::for_source(cx.source_name(), |key| cx.setting(key))?;
+        settings.mapping = Some(std::sync::Arc::clone(cx.source()));
         let confirmer = match cx.resource::<SnsConfirmer>() {
             Some(confirmer) => Some(confirmer.clone()),
             None if settings.verifies_sns && settings.sns_auto_confirm => {

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use genhook_core::stage::{DeliveryId, EventType, Payload, SourceName, Verified};
+use genhook_core::stage::{DeliveryId, EventLabel, EventType, Payload, SourceName, Verified};
 use genhook_core::{json_response, PipelineError, WebhookRequest, WebhookResponse};
+use genhook_mapping::CompiledSource;
 use http::StatusCode;
 use serde_json::json;
 use tower::Service;
@@ -190,9 +191,12 @@ where
         }
         if let Some(events) = batch::events(provider, &payload) {
             let inner = self.inner.clone();
-            let requests = batch::split(&request, events, |element| {
-                identify_with(&self.settings, provider, headers, element)
-            });
+            let requests = batch::split(
+                &request,
+                events,
+                self.settings.mapping.as_deref(),
+                |element| identify_with(&self.settings, provider, headers, element),
+            );
             return ResponseFuture::batch(Box::pin(batch::run(inner, requests)));
         }
         if payload.is_array() {
@@ -201,7 +205,7 @@ where
         }
         let (event, delivery_id) = identify_with(&self.settings, provider, headers, &payload);
         let event = event.unwrap_or_default();
-        record_received(&request, &event);
+        record_received(&mut request, &event, self.settings.mapping.as_deref());
         let extensions = request.extensions_mut();
         extensions.insert(Payload(payload));
         extensions.insert(EventType::new(event));
@@ -212,17 +216,24 @@ where
     }
 }
 
-/// Counts a webhook whose source and event type are known.
-pub(crate) fn record_received(request: &WebhookRequest, event: &str) {
-    // The label shares the route's name (an Arc), no copy per request.
+/// Counts a webhook whose source and event type are known, under its bounded [`EventLabel`],
+/// which it leaves on the request for the later stages' metrics.
+pub(crate) fn record_received(
+    request: &mut WebhookRequest,
+    event: &str,
+    mapping: Option<&CompiledSource>,
+) {
+    // The labels share the route's name and the line key (Arcs): no copy per counter.
     let source = request
         .extensions()
         .get::<SourceName>()
         .map_or_else(|| Arc::from(""), |s| Arc::clone(&s.0));
+    let label = genhook_core::metrics::event_label(mapping, event);
     metrics::counter!(
         genhook_core::metrics::WEBHOOKS_RECEIVED,
         "source" => source,
-        "event" => event.to_owned()
+        "event" => Arc::clone(&label)
     )
     .increment(1);
+    request.extensions_mut().insert(EventLabel(label));
 }

@@ -1,7 +1,9 @@
 //! The identify stage's settings, validated once at load: `event`, `delivery_id`,
 //! `sns_auto_confirm`, and the provider implied by the source's `verify` scheme.
 
-use genhook_mapping::{Diagnostic, Setting};
+use std::sync::Arc;
+
+use genhook_mapping::{CompiledSource, Diagnostic, Setting};
 
 use crate::provider::Provider;
 use crate::selector::Selector;
@@ -27,6 +29,10 @@ pub struct IdentifySettings {
     /// resort when neither `verify` nor the request's headers and payload name the sender, so a
     /// `stripe:` line without `event =` still reads Stripe's event type.
     pub named_provider: Option<Provider>,
+    /// The source's mapping, when known (the factory sets it): metrics label an event type with
+    /// the key of the line that names it, or `other` (see
+    /// [`genhook_core::metrics::event_label`]), never with the payload's own value.
+    pub mapping: Option<Arc<CompiledSource>>,
 }
 
 impl Default for IdentifySettings {
@@ -38,6 +44,7 @@ impl Default for IdentifySettings {
             sns_auto_confirm: true,
             verifies_sns: false,
             named_provider: None,
+            mapping: None,
         }
     }
 }

@@ -519,6 +519,14 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn every_setting_naming_a_secret_header_is_a_verify_setting() {
+        // The redaction policy (genhook_core::redact) reads these keys to hide the headers.
+        for key in genhook_core::redact::SECRET_HEADER_SETTINGS {
+            assert!(super::SETTINGS.contains(key), "{key}");
+        }
+    }
+
+    #[test]
     fn durations_parse_with_units() {
         assert_eq!(parse_seconds("300"), Some(Duration::from_secs(300)));
         assert_eq!(parse_seconds("300s"), Some(Duration::from_secs(300)));
