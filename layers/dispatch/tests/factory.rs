@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use genhook_core::queue::{DedupStore, Priority, Queue};
+use genhook_core::queue::{Priority, Queue};
 use genhook_core::{
     BuildContext, Capability, LayerFactory, PipelineError, PipelineLayer, PipelineService,
     WebhookRequest, WebhookResponse,
@@ -17,7 +17,7 @@ use genhook_core::{
 use genhook_dispatch::DispatchFactory;
 use genhook_mapping::{CompiledSource, Diagnostic, LoadOptions, MappingSet};
 use http::StatusCode;
-use support::{TestDedup, TestQueue, TestRequest};
+use support::{TestQueue, TestRequest};
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 
@@ -32,10 +32,9 @@ fn source(section: &str) -> Arc<CompiledSource> {
     Arc::clone(loaded.mappings.source("github").unwrap())
 }
 
-fn resources(queue: &Arc<TestQueue>, dedup: &Arc<TestDedup>) -> http::Extensions {
+fn resources(queue: &Arc<TestQueue>) -> http::Extensions {
     let mut resources = http::Extensions::new();
     resources.insert(Arc::clone(queue) as Arc<dyn Queue>);
-    resources.insert(Arc::clone(dedup) as Arc<dyn DedupStore>);
     resources
 }
 
@@ -65,9 +64,9 @@ fn factory_is_terminal_and_requires_rendered() {
 
 #[tokio::test]
 async fn section_settings_reach_the_event() {
-    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let queue = TestQueue::new();
     let section = "priority = high\ndedup_window = 24h\nalign = device:9\nforce_ytype = 5\nforce_yname = eth0\n";
-    let svc = build(section, &resources(&queue, &dedup))
+    let svc = build(section, &resources(&queue))
         .unwrap()
         .layer(never_called());
     let response = svc
@@ -84,32 +83,30 @@ async fn section_settings_reach_the_event() {
     assert_eq!(event.alert.force_yid, "0");
     assert_eq!(event.alert.message_time, "0");
     assert_eq!(
-        dedup.claims(),
+        queue.claims(),
         vec![("github:d".to_owned(), Duration::from_secs(24 * 3600))]
     );
 }
 
 #[tokio::test]
 async fn defaults_without_settings() {
-    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
-    let svc = build("", &resources(&queue, &dedup))
-        .unwrap()
-        .layer(never_called());
+    let queue = TestQueue::new();
+    let svc = build("", &resources(&queue)).unwrap().layer(never_called());
     svc.oneshot(TestRequest::github().delivery("d").build())
         .await
         .unwrap();
     let event = &queue.queued()[0];
     assert_eq!(event.priority, Priority::Normal);
     assert_eq!(event.alert.aligned_resource, "/api/organization/0");
-    assert_eq!(dedup.claims()[0].1, Duration::from_secs(72 * 3600));
+    assert_eq!(queue.claims()[0].1, Duration::from_secs(72 * 3600));
 }
 
 #[test]
 fn bad_settings_are_all_reported_at_their_lines() {
-    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let queue = TestQueue::new();
     let Err(errors) = build(
         "priority = urgent\ndedup_window = forever\n",
-        &resources(&queue, &dedup),
+        &resources(&queue),
     ) else {
         panic!("bad settings must not build");
     };
@@ -129,17 +126,6 @@ fn missing_resources_are_build_errors() {
     };
     assert_eq!(
         printed(&errors),
-        [
-            "mappings/github.ini:1: dispatch needs a queue, and the service provides none",
-            "mappings/github.ini:1: dispatch needs a de-duplication store, and the service provides none",
-        ]
+        ["mappings/github.ini:1: dispatch needs a queue, and the service provides none",]
     );
-
-    let mut only_queue = http::Extensions::new();
-    only_queue.insert(TestQueue::new() as Arc<dyn Queue>);
-    let Err(errors) = build("", &only_queue) else {
-        panic!("no dedup store, no build");
-    };
-    assert_eq!(errors.len(), 1);
-    assert!(errors[0].message.contains("de-duplication store"));
 }
