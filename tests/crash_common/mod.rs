@@ -1,5 +1,6 @@
-//! Shared helpers of the crash tests: real `genhook serve` processes, a flood of webhooks, a
-//! SIGKILL mid-way, and the count of what reached the SL1 mock.
+//! Shared helpers of the crash tests: real `genhook serve` processes, a flood of webhooks (or of
+//! deliveries retried with their delivery id until answered 2xx, as providers do), SIGKILLs
+//! mid-way, and the count of what reached the SL1 mock.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -220,6 +221,102 @@ pub async fn flood_killing_at_half(
     )
     .await;
     (accepted, killed.load(Ordering::SeqCst))
+}
+
+/// What a [`flood_retrying`] got.
+#[derive(Debug, Default)]
+pub struct Retried {
+    /// The deliveries answered 2xx (`202`, or `200 duplicate` to a retry).
+    pub answered: HashSet<usize>,
+    /// How many of those answers were `200 duplicate`.
+    pub duplicates: usize,
+    /// Requests sent again after an error or a non-2xx answer.
+    pub retries: usize,
+}
+
+/// Sends deliveries `0..n` (`{"n": i}`) with `concurrency` in flight, spread over `ports` in
+/// turn, each as GitHub sends it (`X-GitHub-Event: crash`, `X-GitHub-Delivery: crash-{i}`), and
+/// sends each again with the same delivery id, every 50 ms, until it is answered 2xx or `limit`
+/// has passed since the start. `answered` counts the 2xx answers as they come.
+pub async fn flood_retrying(
+    ports: Vec<u16>,
+    n: usize,
+    concurrency: usize,
+    limit: Duration,
+    answered: Arc<AtomicUsize>,
+) -> Retried {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + limit;
+    let next = Arc::new(AtomicUsize::new(0));
+    let result = Arc::new(Mutex::new(Retried::default()));
+    let ports = Arc::new(ports);
+    let senders: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, next, result, ports, answered) = (
+                client.clone(),
+                next.clone(),
+                result.clone(),
+                ports.clone(),
+                answered.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return;
+                    }
+                    for attempt in 0.. {
+                        let port = ports[(i + attempt) % ports.len()];
+                        let sent = client
+                            .post(format!("http://127.0.0.1:{port}/webhook/crash"))
+                            .header("content-type", "application/json")
+                            .header("x-github-event", "crash")
+                            .header("x-github-delivery", format!("crash-{i}"))
+                            .body(format!("{{\"n\": {i}}}"))
+                            .send()
+                            .await;
+                        let status = sent.map(|r| r.status().as_u16());
+                        let done = {
+                            let mut result = result.lock().unwrap();
+                            if let Ok(status @ (200 | 202)) = status {
+                                result.answered.insert(i);
+                                result.duplicates += usize::from(status == 200);
+                                answered.fetch_add(1, Ordering::SeqCst);
+                                true
+                            } else {
+                                result.retries += 1;
+                                tokio::time::Instant::now() > deadline
+                            }
+                        };
+                        if done {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let retried = std::mem::take(&mut *result.lock().unwrap());
+    retried
+}
+
+/// Waits until `count` reaches `at least` (polling every 5 ms); false if `limit` passed first.
+pub async fn reaches(count: &AtomicUsize, at_least: usize, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while count.load(Ordering::SeqCst) < at_least {
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    true
 }
 
 /// How many times each `crash N` message was accepted by SL1.
