@@ -11,24 +11,17 @@
 mod crash_common;
 mod support;
 
-use std::sync::atomic::AtomicUsize;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crash_common::{
-    delivered, flood_killing_at_half, flood_retrying, free_port, reaches, settle, write_config,
-    Server,
+    delivered, flood_killing_at_half, free_port, settle, slow_sl1, write_config, Flood, Rig, Server,
 };
-use support::sl1_mock::{Answer, Sl1Mock};
 
 const WEBHOOKS: usize = 2_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
-    let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_millis(15)))
-        .start()
-        .await;
+    let sl1 = slow_sl1().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = write_config(
@@ -76,63 +69,14 @@ async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_sigkills_under_retrying_senders_lose_no_delivery_answered_2xx() {
-    let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_millis(15)))
-        .start()
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(
-        dir.path(),
-        "genhook",
-        port,
-        &sl1.url(),
-        &[("queue_backend", "disk".into())],
-    );
-    let mut server = Server::start(&config, port, dir.path().join("run0.log")).await;
-
-    let answered = Arc::new(AtomicUsize::new(0));
-    let flood = tokio::spawn(flood_retrying(
-        vec![port],
-        WEBHOOKS,
-        64,
-        Duration::from_secs(90),
-        Arc::clone(&answered),
-    ));
+    let mut rig = Rig::start(&[("queue_backend", "disk".into())]).await;
+    let flood = Flood::start(rig.port, WEBHOOKS);
     // SIGKILL at a quarter, half and three quarters of the deliveries answered; restart at once.
     for kill in 1..=3 {
-        let at = WEBHOOKS * kill / 4;
-        assert!(
-            reaches(&answered, at, Duration::from_secs(60)).await,
-            "{at} deliveries answered before kill {kill}"
-        );
-        server.kill();
-        let log = dir.path().join(format!("run{kill}.log"));
-        server = Server::start(&config, port, log).await;
+        flood.answered(WEBHOOKS * kill / 4).await;
+        rig.sigkill_and_restart().await;
     }
-    let flooded = flood.await.unwrap();
-    assert_eq!(
-        flooded.answered.len(),
-        WEBHOOKS,
-        "every delivery was answered 2xx in the end"
-    );
-
-    let messages = || {
-        sl1.accepted()
-            .iter()
-            .filter_map(|r| r.message().map(str::to_owned))
-            .collect::<Vec<_>>()
-    };
-    let (lost, duplicates) = settle(&flooded.answered, Duration::from_secs(60), messages).await;
-    println!(
-        "crash_disk retrying: {WEBHOOKS} deliveries, {} retries, {} answered 200 duplicate, lost {lost}, delivered twice {duplicates}",
-        flooded.retries, flooded.duplicates
-    );
-    assert_eq!(
-        lost,
-        0,
-        "every delivery answered 2xx reached SL1; server log:\n{}",
-        server.log_text()
-    );
-    assert!(delivered(messages()).keys().all(|n| *n < WEBHOOKS));
+    let flooded = flood.finish().await;
+    rig.assert_every_2xx_delivered("crash_disk sigkills", &flooded, WEBHOOKS)
+        .await;
 }

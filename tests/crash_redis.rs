@@ -22,16 +22,12 @@
 mod crash_common;
 mod support;
 
-use std::sync::atomic::AtomicUsize;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crash_common::{
-    flood_killing_at_half, flood_retrying, free_port, reaches, settle, write_config, Retried,
-    Server,
+    flood_killing_at_half, free_port, settle, slow_sl1, write_config, Flood, Rig, Server,
 };
 use support::redis_child::RedisChild;
-use support::sl1_mock::{Answer, Sl1Mock};
 
 const WEBHOOKS: usize = 2_000;
 
@@ -77,10 +73,7 @@ async fn one_of_two_instances_killed_mid_way_loses_nothing() {
     let Some(redis_url) = redis_db().await else {
         return;
     };
-    let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_millis(15)))
-        .start()
-        .await;
+    let sl1 = slow_sl1().await;
     let extra = [
         ("queue_backend", "redis".to_owned()),
         ("redis_url", redis_url),
@@ -124,77 +117,27 @@ async fn one_of_two_instances_killed_mid_way_loses_nothing() {
     );
 }
 
-/// A slow SL1 mock (15 ms an alert) and what it accepted, as `crash N` messages.
-async fn slow_sl1() -> Sl1Mock {
-    Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_millis(15)))
-        .start()
-        .await
-}
-
-/// Waits until every delivery answered 2xx reached SL1 (at most 60 s) and asserts it.
-async fn assert_every_2xx_delivered(what: &str, sl1: &Sl1Mock, flooded: &Retried, log: &str) {
-    assert_eq!(
-        flooded.answered.len(),
-        WEBHOOKS,
-        "{what}: every delivery was answered 2xx in the end"
-    );
-    let (lost, duplicates) = settle(&flooded.answered, Duration::from_secs(60), || {
-        sl1.accepted()
-            .iter()
-            .filter_map(|r| r.message().map(str::to_owned))
-            .collect()
-    })
-    .await;
-    println!(
-        "{what}: {WEBHOOKS} deliveries, {} retries, {} answered 200 duplicate, lost {lost}, delivered twice {duplicates}",
-        flooded.retries, flooded.duplicates
-    );
-    assert_eq!(
-        lost, 0,
-        "{what}: every delivery answered 2xx reached SL1; server log:\n{log}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_sigkills_under_retrying_senders_lose_no_delivery_answered_2xx() {
     let Some(redis_url) = redis_db().await else {
         return;
     };
-    let sl1 = slow_sl1().await;
-    let extra = [
+    let mut rig = Rig::start(&[
         ("queue_backend", "redis".to_owned()),
         ("redis_url", redis_url),
         ("redis_claim_idle", "2s".to_owned()),
-    ];
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(dir.path(), "genhook", port, &sl1.url(), &extra);
-    let mut server = Server::start(&config, port, dir.path().join("run0.log")).await;
-
-    let answered = Arc::new(AtomicUsize::new(0));
-    let flood = tokio::spawn(flood_retrying(
-        vec![port],
-        WEBHOOKS,
-        64,
-        Duration::from_secs(90),
-        Arc::clone(&answered),
-    ));
+    ])
+    .await;
+    let flood = Flood::start(rig.port, WEBHOOKS);
     // SIGKILL at a quarter, half and three quarters of the deliveries answered; restart at once
     // (a new consumer: what the dead one had read is reclaimed after redis_claim_idle).
     for kill in 1..=3 {
-        let at = WEBHOOKS * kill / 4;
-        assert!(
-            reaches(&answered, at, Duration::from_secs(60)).await,
-            "{at} deliveries answered before kill {kill}"
-        );
-        server.kill();
-        let log = dir.path().join(format!("run{kill}.log"));
-        server = Server::start(&config, port, log).await;
+        flood.answered(WEBHOOKS * kill / 4).await;
+        rig.sigkill_and_restart().await;
     }
-    let flooded = flood.await.unwrap();
-    let log = server.log_text();
-    assert_every_2xx_delivered("crash_redis sigkills", &sl1, &flooded, &log).await;
+    let flooded = flood.finish().await;
+    rig.assert_every_2xx_delivered("crash_redis sigkills", &flooded, WEBHOOKS)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,36 +145,20 @@ async fn redis_restarts_under_retrying_senders_lose_no_delivery_answered_2xx() {
     let Some(mut redis) = RedisChild::start(true).await else {
         return;
     };
-    let sl1 = slow_sl1().await;
-    let extra = [
+    let rig = Rig::start(&[
         ("queue_backend", "redis".to_owned()),
         ("redis_url", redis.url()),
         ("redis_claim_idle", "2s".to_owned()),
-    ];
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(dir.path(), "genhook", port, &sl1.url(), &extra);
-    let server = Server::start(&config, port, dir.path().join("genhook.log")).await;
-
-    let answered = Arc::new(AtomicUsize::new(0));
-    let flood = tokio::spawn(flood_retrying(
-        vec![port],
-        WEBHOOKS,
-        64,
-        Duration::from_secs(90),
-        Arc::clone(&answered),
-    ));
+    ])
+    .await;
+    let flood = Flood::start(rig.port, WEBHOOKS);
     // SIGKILL Redis at a third and two thirds of the deliveries answered; it comes back with its
     // AOF (appendfsync always) on the same port, and GenHook reconnects by itself.
     for restart in 1..=2 {
-        let at = WEBHOOKS * restart / 3;
-        assert!(
-            reaches(&answered, at, Duration::from_secs(60)).await,
-            "{at} deliveries answered before Redis restart {restart}"
-        );
+        flood.answered(WEBHOOKS * restart / 3).await;
         redis.restart().await;
     }
-    let flooded = flood.await.unwrap();
-    let log = server.log_text();
-    assert_every_2xx_delivered("crash_redis redis restarts", &sl1, &flooded, &log).await;
+    let flooded = flood.finish().await;
+    rig.assert_every_2xx_delivered("crash_redis redis restarts", &flooded, WEBHOOKS)
+        .await;
 }
