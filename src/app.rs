@@ -274,7 +274,7 @@ impl Running {
         &self.state
     }
 
-    /// The queue, dead-letter and de-duplication stores.
+    /// The queue (which also keeps the de-duplication claims) and the dead letters.
     pub fn backend(&self) -> &Backend {
         &self.backend
     }
