@@ -144,7 +144,7 @@ pub enum QueueError {
 /// A de-duplication key accepted together with its event ([`Queue::accept`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
-    /// The key: `"{source}:{delivery id}"`.
+    /// The key, e.g. `"{source}:{delivery id}"`.
     pub key: String,
     /// How long an event with the same key is answered [`Accepted::Duplicate`].
     pub window: Duration,
@@ -174,9 +174,11 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
     /// synced in one transaction for `disk`, one script run by Redis for `redis`).
     ///
     /// # Errors
-    /// [`QueueError::Full`] (dead letters are not counted against `queue_max_size`),
-    /// [`QueueError::Closed`], [`QueueError::Unavailable`], [`QueueError::Storage`]: nothing
-    /// was stored, so the sender's retry with the same key is accepted.
+    /// [`QueueError::Full`] (checked before the claim, so a redelivery may get it too; dead
+    /// letters are not counted against `queue_max_size`), [`QueueError::Closed`],
+    /// [`QueueError::Unavailable`], [`QueueError::Storage`]: nothing was stored, so the sender's
+    /// retry with the same key is accepted. (A remote store may have stored both when only its
+    /// answer was lost: the retry is then answered [`Accepted::Duplicate`], rightly.)
     fn accept(
         &self,
         event: Event,
