@@ -27,7 +27,7 @@ use criterion::{
     criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
 };
 use futures_util::future::{BoxFuture, FutureExt};
-use genhook_core::queue::{DedupStore, Event, Queue, QueueError};
+use genhook_core::queue::{Accepted, Claim, Event, Queue, QueueError};
 use genhook_core::stage::{
     DeliveryId, EventType, Fields, Payload, ReceivedAt, Rendered, SourceName,
 };
@@ -259,8 +259,7 @@ fn stages(c: &mut Criterion) {
     // dispatch: build the event (UUIDv7, redacted headers, alert) and hand it to a queue that
     // only counts, so the entry measures the stage, not a backend.
     let queue = Arc::new(CountingQueue::default());
-    let fresh: Arc<dyn DedupStore> = Arc::new(AlwaysNew);
-    let layer = DispatchLayer::new(queue.clone(), fresh, DispatchSettings::new("github"));
+    let layer = DispatchLayer::new(queue.clone(), DispatchSettings::new("github"));
     entry(
         &mut group,
         &rt,
@@ -268,8 +267,11 @@ fn stages(c: &mut Criterion) {
         layer.layer(leaf()),
         &extracted(&body, &source, true),
     );
-    let seen: Arc<dyn DedupStore> = Arc::new(SeenOnce::default());
-    let layer = DispatchLayer::new(queue.clone(), seen, DispatchSettings::new("github"));
+    let seen = Arc::new(CountingQueue {
+        remember: true,
+        ..CountingQueue::default()
+    });
+    let layer = DispatchLayer::new(seen, DispatchSettings::new("github"));
     entry(
         &mut group,
         &rt,
@@ -282,18 +284,32 @@ fn stages(c: &mut Criterion) {
     group.finish();
 }
 
-/// A queue that counts what it is given and keeps nothing (memory stays flat over millions of
-/// iterations).
+/// A queue that counts what it is given and keeps no event (memory stays flat over millions of
+/// iterations). Every delivery id is new (the `queued` path with its claim), or with `remember`
+/// after the first iteration every request is a redelivery (the `duplicate` path).
 #[derive(Debug, Default)]
 struct CountingQueue {
     count: AtomicUsize,
+    remember: bool,
+    keys: Mutex<HashSet<String>>,
 }
 
 impl Queue for CountingQueue {
-    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+    fn accept(
+        &self,
+        event: Event,
+        claim: Option<Claim>,
+    ) -> BoxFuture<'_, Result<Accepted, QueueError>> {
         drop(event);
+        let fresh = match claim {
+            Some(claim) if self.remember => self.keys.lock().unwrap().insert(claim.key),
+            _ => true,
+        };
+        if !fresh {
+            return async { Ok(Accepted::Duplicate) }.boxed();
+        }
         self.count.fetch_add(1, Ordering::Relaxed);
-        async { Ok(()) }.boxed()
+        async { Ok(Accepted::Queued) }.boxed()
     }
     fn next(&self) -> BoxFuture<'_, Result<Option<Event>, QueueError>> {
         async { Ok(None) }.boxed()
@@ -316,36 +332,6 @@ impl Queue for CountingQueue {
     fn close(&self) {}
     fn backend(&self) -> &'static str {
         "counting"
-    }
-}
-
-/// Every delivery id is new: the `queued` path with its claim.
-#[derive(Debug)]
-struct AlwaysNew;
-
-impl DedupStore for AlwaysNew {
-    fn claim(&self, _: &str, _: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
-        async { Ok(true) }.boxed()
-    }
-    fn release(&self, _: &str) -> BoxFuture<'_, Result<(), QueueError>> {
-        async { Ok(()) }.boxed()
-    }
-}
-
-/// Remembers ids: after the first iteration every request is a redelivery.
-#[derive(Debug, Default)]
-struct SeenOnce {
-    keys: Mutex<HashSet<String>>,
-}
-
-impl DedupStore for SeenOnce {
-    fn claim(&self, key: &str, _: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
-        let new = self.keys.lock().unwrap().insert(key.to_owned());
-        async move { Ok(new) }.boxed()
-    }
-    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>> {
-        self.keys.lock().unwrap().remove(key);
-        async { Ok(()) }.boxed()
     }
 }
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use genhook_core::queue::{DeadLetters, DedupStore, Event, Queue};
+use genhook_core::queue::{DeadLetters, Event, Queue};
 use genhook_core::{BuildContext, LayerFactory, Secret};
 use genhook_mapping::Diagnostic;
 use tokio::sync::oneshot;
@@ -274,7 +274,7 @@ impl Running {
         &self.state
     }
 
-    /// The queue, dead-letter and de-duplication stores.
+    /// The queue (which also keeps the de-duplication claims) and the dead letters.
     pub fn backend(&self) -> &Backend {
         &self.backend
     }
@@ -418,7 +418,6 @@ fn rerender_hook(state: AppState) -> Arc<dyn Fn(Event) -> Result<Event, String> 
 fn add_backend(resources: &mut http::Extensions, backend: &Backend) {
     resources.insert::<Arc<dyn Queue>>(backend.queue.clone());
     resources.insert::<Arc<dyn DeadLetters>>(backend.dead_letters.clone());
-    resources.insert::<Arc<dyn DedupStore>>(backend.dedup.clone());
 }
 
 fn queue_settings(config: &Config) -> QueueSettings {
@@ -574,7 +573,6 @@ impl Validation {
         let queue = Arc::new(queue::memory::MemoryQueue::new(config.queue_max_size));
         let backend = Backend {
             dead_letters: queue.dead_letters(),
-            dedup: Arc::new(queue::memory::MemoryDedup::new()),
             queue,
         };
         add_backend(&mut resources, &backend);

@@ -1,5 +1,11 @@
-//! Crash test, disk backend: 2,000 webhooks sent concurrently while SL1 is slow, the server
-//! SIGKILLed mid-way, restarted on the same data dir: every webhook answered 202 reaches SL1.
+//! Crash tests, disk backend, against the real binary:
+//!
+//! - 2,000 webhooks sent concurrently while SL1 is slow, the server SIGKILLed mid-way, restarted
+//!   on the same data dir: every webhook answered 202 reaches SL1;
+//! - 2,000 deliveries, each retried with its delivery id until answered 2xx (as GitHub, Stripe
+//!   and Slack do), the server SIGKILLed three times at different moments and restarted: every
+//!   delivery answered 2xx (`202`, or `200 duplicate` to a retry) reaches SL1. A de-duplication
+//!   claim committed without its event would answer a retry `duplicate` and lose the event.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod crash_common;
@@ -7,17 +13,15 @@ mod support;
 
 use std::time::Duration;
 
-use crash_common::{delivered, flood_killing_at_half, free_port, settle, write_config, Server};
-use support::sl1_mock::{Answer, Sl1Mock};
+use crash_common::{
+    delivered, flood_killing_at_half, free_port, settle, slow_sl1, write_config, Flood, Rig, Server,
+};
 
 const WEBHOOKS: usize = 2_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
-    let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_millis(15)))
-        .start()
-        .await;
+    let sl1 = slow_sl1().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = write_config(
@@ -61,4 +65,18 @@ async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
         restarted.log_text()
     );
     assert!(counts.keys().all(|n| *n < WEBHOOKS));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_sigkills_under_retrying_senders_lose_no_delivery_answered_2xx() {
+    let mut rig = Rig::start(&[("queue_backend", "disk".into())]).await;
+    let flood = Flood::start(rig.port, WEBHOOKS);
+    // SIGKILL at a quarter, half and three quarters of the deliveries answered; restart at once.
+    for kill in 1..=3 {
+        flood.answered(WEBHOOKS * kill / 4).await;
+        rig.sigkill_and_restart().await;
+    }
+    let flooded = flood.finish().await;
+    rig.assert_every_2xx_delivered("crash_disk sigkills", &flooded, WEBHOOKS)
+        .await;
 }

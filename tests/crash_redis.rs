@@ -1,9 +1,17 @@
-//! Crash test, redis backend: two GenHook processes share one Redis; 2,000 webhooks are sent
-//! concurrently to both while SL1 is slow, one is SIGKILLed mid-way: the survivor reclaims what
-//! the dead one had read, and every webhook answered 202 reaches SL1.
+//! Crash tests, redis backend, against the real binary:
 //!
-//! Skipped with "skipped: no Redis at 127.0.0.1:6379" when Redis is absent; fails then under
-//! CI=true. Uses its own Redis database number so it never touches other tests' keys.
+//! - two GenHook processes share one Redis; 2,000 webhooks are sent concurrently to both while
+//!   SL1 is slow, one is SIGKILLed mid-way: the survivor reclaims what the dead one had read, and
+//!   every webhook answered 202 reaches SL1;
+//! - 2,000 deliveries, each retried with its delivery id until answered 2xx (as GitHub, Stripe
+//!   and Slack do): with GenHook SIGKILLed three times and restarted, and with Redis itself
+//!   SIGKILLed twice and restarted (a private `redis-server` with AOF), every delivery answered
+//!   2xx (`202`, or `200 duplicate` to a retry) reaches SL1. A de-duplication claim stored
+//!   without its entry would answer a retry `duplicate` and lose the event.
+//!
+//! Skipped with "skipped: no Redis at 127.0.0.1:6379" (or "skipped: no redis-server binary")
+//! when Redis is absent; fails then under CI=true. Uses its own Redis database number (or its
+//! own server) so it never touches other tests' keys.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,8 +24,10 @@ mod support;
 
 use std::time::Duration;
 
-use crash_common::{flood_killing_at_half, free_port, settle, write_config, Server};
-use support::sl1_mock::{Answer, Sl1Mock};
+use crash_common::{
+    flood_killing_at_half, free_port, settle, slow_sl1, write_config, Flood, Rig, Server,
+};
+use support::redis_child::RedisChild;
 
 const WEBHOOKS: usize = 2_000;
 
@@ -63,10 +73,7 @@ async fn one_of_two_instances_killed_mid_way_loses_nothing() {
     let Some(redis_url) = redis_db().await else {
         return;
     };
-    let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::created().delay(Duration::from_millis(15)))
-        .start()
-        .await;
+    let sl1 = slow_sl1().await;
     let extra = [
         ("queue_backend", "redis".to_owned()),
         ("redis_url", redis_url),
@@ -108,4 +115,50 @@ async fn one_of_two_instances_killed_mid_way_loses_nothing() {
         "every 202 reached SL1; survivor log:\n{}",
         survivor.log_text()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_sigkills_under_retrying_senders_lose_no_delivery_answered_2xx() {
+    let Some(redis_url) = redis_db().await else {
+        return;
+    };
+    let mut rig = Rig::start(&[
+        ("queue_backend", "redis".to_owned()),
+        ("redis_url", redis_url),
+        ("redis_claim_idle", "2s".to_owned()),
+    ])
+    .await;
+    let flood = Flood::start(rig.port, WEBHOOKS);
+    // SIGKILL at a quarter, half and three quarters of the deliveries answered; restart at once
+    // (a new consumer: what the dead one had read is reclaimed after redis_claim_idle).
+    for kill in 1..=3 {
+        flood.answered(WEBHOOKS * kill / 4).await;
+        rig.sigkill_and_restart().await;
+    }
+    let flooded = flood.finish().await;
+    rig.assert_every_2xx_delivered("crash_redis sigkills", &flooded, WEBHOOKS)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarts_under_retrying_senders_lose_no_delivery_answered_2xx() {
+    let Some(mut redis) = RedisChild::start(true).await else {
+        return;
+    };
+    let rig = Rig::start(&[
+        ("queue_backend", "redis".to_owned()),
+        ("redis_url", redis.url()),
+        ("redis_claim_idle", "2s".to_owned()),
+    ])
+    .await;
+    let flood = Flood::start(rig.port, WEBHOOKS);
+    // SIGKILL Redis at a third and two thirds of the deliveries answered; it comes back with its
+    // AOF (appendfsync always) on the same port, and GenHook reconnects by itself.
+    for restart in 1..=2 {
+        flood.answered(WEBHOOKS * restart / 3).await;
+        redis.restart().await;
+    }
+    let flooded = flood.finish().await;
+    rig.assert_every_2xx_delivered("crash_redis redis restarts", &flooded, WEBHOOKS)
+        .await;
 }

@@ -118,9 +118,6 @@ async fn an_order_that_breaks_a_custom_layers_needs_is_refused_with_file_and_lin
     let queue = Arc::new(genhook::queue::memory::MemoryQueue::new(10));
     let mut resources = http::Extensions::new();
     resources.insert::<Arc<dyn genhook::core::queue::Queue>>(queue);
-    resources.insert::<Arc<dyn genhook::core::queue::DedupStore>>(Arc::new(
-        genhook::queue::memory::MemoryDedup::new(),
-    ));
     let loader = genhook::loader::Loader::new(dir.path(), registry, resources, Arc::new(|_| None));
     let problems: Vec<String> = loader
         .load()

@@ -8,7 +8,7 @@ mod queue_common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use genhook::core::queue::{DeadLetterFilter, Priority, QueueError};
+use genhook::core::queue::{Accepted, Claim, DeadLetterFilter, Priority, QueueError};
 use queue_common::{event, open, Kind};
 
 macro_rules! contract {
@@ -25,7 +25,8 @@ contract!(
     full_queue_refuses_with_full,
     requeued_event_comes_back_with_its_attempts,
     dead_letters_list_get_take_purge_with_filters,
-    fifty_concurrent_claims_of_one_key_have_one_winner,
+    fifty_concurrent_accepts_of_one_key_store_one_event,
+    refused_accept_leaves_no_claim,
     closed_queue_refuses_and_drains,
 );
 
@@ -181,35 +182,98 @@ async fn dead_letters_list_get_take_purge_with_filters(kind: Kind) {
     );
 }
 
-async fn fifty_concurrent_claims_of_one_key_have_one_winner(kind: Kind) {
-    let Some(t) = open(kind, 10).await else {
+fn claim(key: &str, window: Duration) -> Option<Claim> {
+    Some(Claim {
+        key: key.to_owned(),
+        window,
+    })
+}
+
+async fn fifty_concurrent_accepts_of_one_key_store_one_event(kind: Kind) {
+    let Some(t) = open(kind, 100).await else {
         return;
     };
-    let dedup = Arc::clone(&t.backend.dedup);
+    let q = &t.backend.queue;
     let key = format!("{}:delivery-1", t.prefix);
-    let claims = (0..50).map(|_| {
-        let (dedup, key) = (Arc::clone(&dedup), key.clone());
-        tokio::spawn(async move { dedup.claim(&key, Duration::from_secs(60)).await.unwrap() })
+    let accepts = (0..50).map(|i| {
+        let (q, key) = (Arc::clone(q), key.clone());
+        tokio::spawn(async move {
+            let e = event(&format!("r{i}"), "s", "e", Priority::Normal);
+            q.accept(e, claim(&key, Duration::from_secs(60))).await
+        })
     });
-    let won = futures_util::future::join_all(claims)
+    let answers: Vec<Accepted> = futures_util::future::join_all(accepts)
         .await
         .into_iter()
-        .filter(|r| *r.as_ref().unwrap())
-        .count();
-    assert_eq!(won, 1);
-    assert!(!dedup.claim(&key, Duration::from_secs(60)).await.unwrap());
-    dedup.release(&key).await.unwrap();
-    assert!(
-        dedup.claim(&key, Duration::from_secs(60)).await.unwrap(),
-        "released keys are new again"
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    let count = |a| answers.iter().filter(|x| **x == a).count();
+    assert_eq!(
+        (count(Accepted::Queued), count(Accepted::Duplicate)),
+        (1, 49)
     );
+    assert_eq!(q.depth(), 1, "only the winner was stored");
+
+    // The claim covers dead letters too, both ways.
+    let mut broken = event("broken", "s", "e", Priority::Normal);
+    broken.render_error = Some("template failed".into());
+    let again = q.accept(broken.clone(), claim(&key, Duration::from_secs(60)));
+    assert_eq!(again.await.unwrap(), Accepted::Duplicate);
     let other = format!("{}:delivery-2", t.prefix);
-    assert!(dedup.claim(&other, Duration::from_millis(1)).await.unwrap());
+    let dead = q.accept(broken, claim(&other, Duration::from_secs(60)));
+    assert_eq!(dead.await.unwrap(), Accepted::DeadLettered);
+    assert_eq!(t.backend.dead_letters.count().await.unwrap(), 1);
+    let late = q.accept(
+        event("late", "s", "e", Priority::Normal),
+        claim(&other, Duration::from_secs(60)),
+    );
+    assert_eq!(late.await.unwrap(), Accepted::Duplicate);
+    assert_eq!(q.depth(), 1);
+
+    // An expired claim is new again.
+    let brief = format!("{}:delivery-3", t.prefix);
+    let first = q.accept(
+        event("b1", "s", "e", Priority::Normal),
+        claim(&brief, Duration::from_millis(1)),
+    );
+    assert_eq!(first.await.unwrap(), Accepted::Queued);
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(
-        dedup.claim(&other, Duration::from_secs(60)).await.unwrap(),
+    let second = q.accept(
+        event("b2", "s", "e", Priority::Normal),
+        claim(&brief, Duration::from_secs(60)),
+    );
+    assert_eq!(
+        second.await.unwrap(),
+        Accepted::Queued,
         "expired keys are new again"
     );
+}
+
+async fn refused_accept_leaves_no_claim(kind: Kind) {
+    let Some(t) = open(kind, 1).await else {
+        return;
+    };
+    let q = &t.backend.queue;
+    let key = format!("{}:delivery-full", t.prefix);
+    q.enqueue(event("a", "s", "e", Priority::Normal))
+        .await
+        .unwrap();
+    let refused = q.accept(
+        event("b", "s", "e", Priority::Normal),
+        claim(&key, Duration::from_secs(60)),
+    );
+    assert!(matches!(refused.await, Err(QueueError::Full)));
+
+    // Room is made; the provider's retry with the same key is accepted, not a duplicate.
+    let a = q.next().await.unwrap().unwrap();
+    q.ack(&a).await.unwrap();
+    let retry = q.accept(
+        event("b-retry", "s", "e", Priority::Normal),
+        claim(&key, Duration::from_secs(60)),
+    );
+    assert_eq!(retry.await.unwrap(), Accepted::Queued);
+    let b = q.next().await.unwrap().unwrap();
+    assert_eq!(b.id, "b-retry");
 }
 
 async fn closed_queue_refuses_and_drains(kind: Kind) {

@@ -6,7 +6,7 @@ mod queue_common;
 use std::io::{Seek, SeekFrom, Write};
 use std::time::Duration;
 
-use genhook::core::queue::{DeadLetterFilter, Priority, QueueError};
+use genhook::core::queue::{Accepted, Claim, DeadLetterFilter, Priority, QueueError};
 use queue_common::{event, open, reopen, Kind};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,12 +23,14 @@ async fn restart_brings_back_unacked_events_dead_letters_and_dedup_ids() {
     let _leased_not_acked = q.next().await.unwrap().unwrap();
     let dead = q.next().await.unwrap().unwrap();
     q.dead_letter(dead).await.unwrap();
-    assert!(t
-        .backend
-        .dedup
-        .claim("delivery-x", Duration::from_secs(3600))
-        .await
-        .unwrap());
+    let claim = || {
+        Some(Claim {
+            key: "delivery-x".into(),
+            window: Duration::from_secs(3600),
+        })
+    };
+    let claimed = q.accept(event("x", "s", "e", Priority::Normal), claim());
+    assert_eq!(claimed.await.unwrap(), Accepted::Queued);
     drop(t.backend);
 
     let again = reopen(&t.settings).await;
@@ -39,7 +41,7 @@ async fn restart_brings_back_unacked_events_dead_letters_and_dedup_ids() {
     ids.sort();
     assert_eq!(
         ids,
-        ["e1", "e3", "e4"],
+        ["e1", "e3", "e4", "x"],
         "the leased but unacked e1 is delivered again"
     );
     let letters = again
@@ -49,21 +51,19 @@ async fn restart_brings_back_unacked_events_dead_letters_and_dedup_ids() {
         .unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].event.id, "e2");
-    assert!(
-        !again
-            .dedup
-            .claim("delivery-x", Duration::from_secs(3600))
-            .await
-            .unwrap(),
-        "dedup ids survive"
-    );
+    let redelivered = again
+        .queue
+        .accept(event("x2", "s", "e", Priority::Normal), claim())
+        .await
+        .unwrap();
+    assert_eq!(redelivered, Accepted::Duplicate, "dedup ids survive");
     // Sequence numbers continue after a restart: new events do not overwrite old ones.
     again
         .queue
         .enqueue(event("new", "s", "e", Priority::Normal))
         .await
         .unwrap();
-    assert_eq!(again.queue.depth(), 4);
+    assert_eq!(again.queue.depth(), 5);
 }
 
 /// Waits until the dropped queue's writer thread has closed the store file.

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use genhook::core::queue::Queue as _;
+use genhook::core::queue::{Accepted, Claim, Queue as _};
 use genhook::queue::disk::{self, DiskQueue, FaultSwitch};
 use support::memory_queue::test_event;
 use support::sl1_mock::{Answer, Sl1Mock};
@@ -476,7 +476,8 @@ async fn faulty_queue() -> (tempfile::TempDir, DiskQueue, FaultSwitch) {
 
 /// A commit whose fsync failed may still be found on reopening (the data reached the page
 /// cache): such an event is delivered in this process (a worker already waiting is woken), not
-/// only after a restart.
+/// only after a restart, and its delivery id's claim, which landed with it, makes the sender's
+/// retry a duplicate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_whose_failed_sync_landed_is_delivered() {
     let (_dir, queue, faults) = faulty_queue().await;
@@ -493,8 +494,15 @@ async fn an_event_whose_failed_sync_landed_is_delivered() {
     queue.enqueue(test_event("before", "s", "m")).await.unwrap();
     assert_eq!(seen.recv().await.as_deref(), Some("before"));
 
+    // Accepted with its delivery id's claim: the claim lands with the event.
+    let claim = || {
+        Some(Claim {
+            key: "s:limbo".into(),
+            window: Duration::from_secs(3600),
+        })
+    };
     faults.fail_syncs_with(FaultSwitch::IO_ERROR);
-    let refused = queue.enqueue(test_event("limbo", "s", "m")).await;
+    let refused = queue.accept(test_event("limbo", "s", "m"), claim()).await;
     assert!(
         matches!(
             refused,
@@ -509,6 +517,9 @@ async fn an_event_whose_failed_sync_landed_is_delivered() {
         Some("limbo"),
         "the event the reopened store holds was not delivered"
     );
+    // The sender's retry (it was answered 503) is a duplicate of an event that is delivered.
+    let retry = queue.accept(test_event("limbo-retry", "s", "m"), claim());
+    assert_eq!(retry.await.unwrap(), Accepted::Duplicate);
     queue.close();
     consumer.await.unwrap();
 }

@@ -5,8 +5,9 @@
 //! [`Queue::close`] it logs how many events it holds, which are dropped when the process exits.
 //! Use it for tests and for throwaway set-ups; use `disk` or `redis` for anything that matters.
 //!
-//! The dead-letter queue ([`MemoryDeadLetters`]) and the de-duplication memory ([`MemoryDedup`],
-//! with a time-to-live per key on tokio's clock) are volatile too.
+//! The dead-letter queue ([`MemoryDeadLetters`]) and the de-duplication memory (a time-to-live per
+//! key on tokio's clock, kept under the queue's lock so that a claim and its event are taken in
+//! one step) are volatile too.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,7 +16,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use genhook_core::queue::{
-    DeadLetter, DeadLetterFilter, DeadLetters, DedupStore, Event, Queue, QueueError,
+    Accepted, Claim, DeadLetter, DeadLetterFilter, DeadLetters, Event, Queue, QueueError,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -34,11 +35,30 @@ struct State {
     leased: HashSet<String>,
     delayed: usize,
     closed: bool,
+    claims: Claims,
 }
 
 impl State {
     fn depth(&self) -> usize {
         self.waiting.len() + self.leased.len() + self.delayed
+    }
+}
+
+/// Claimed de-duplication keys and when each expires (tokio's clock).
+#[derive(Debug, Default)]
+struct Claims {
+    expiry: HashMap<String, Instant>,
+    sweep_at: usize,
+}
+
+impl Claims {
+    /// Whether `key` is claimed and not expired at `now`.
+    fn taken(&mut self, key: &str, now: Instant) -> bool {
+        if self.expiry.len() >= self.sweep_at {
+            self.expiry.retain(|_, until| *until > now);
+            self.sweep_at = (self.expiry.len() * 2).max(1024);
+        }
+        self.expiry.get(key).is_some_and(|until| *until > now)
     }
 }
 
@@ -102,19 +122,42 @@ impl MemoryQueue {
 }
 
 impl Queue for MemoryQueue {
-    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+    fn accept(
+        &self,
+        event: Event,
+        claim: Option<Claim>,
+    ) -> BoxFuture<'_, Result<Accepted, QueueError>> {
+        let now = Instant::now();
+        let dead = event.render_error.is_some();
         let result = {
             let mut state = lock(&self.inner.state);
             if state.closed {
                 Err(QueueError::Closed)
-            } else if state.depth() >= self.inner.capacity {
+            } else if !dead && state.depth() >= self.inner.capacity {
                 Err(QueueError::Full)
+            } else if claim
+                .as_ref()
+                .is_some_and(|c| state.claims.taken(&c.key, now))
+            {
+                Ok(Accepted::Duplicate)
             } else {
-                state.waiting.push(event.priority, event);
-                Ok(())
+                if let Some(claim) = claim {
+                    state.claims.expiry.insert(claim.key, now + claim.window);
+                }
+                if dead {
+                    // Under the queue's lock: a duplicate is answered only once the letter is in.
+                    self.dead.insert(DeadLetter {
+                        event,
+                        dead_at_ms: super::now_ms(),
+                    });
+                    Ok(Accepted::DeadLettered)
+                } else {
+                    state.waiting.push(event.priority, event);
+                    Ok(Accepted::Queued)
+                }
             }
         };
-        if result.is_ok() {
+        if result.as_ref().is_ok_and(|a| *a == Accepted::Queued) {
             self.inner.ready.notify_one();
         }
         futures_util::future::ready(result).boxed()
@@ -256,48 +299,5 @@ impl DeadLetters for MemoryDeadLetters {
 
     fn count(&self) -> BoxFuture<'_, Result<usize, QueueError>> {
         ready(Ok(lock(&self.letters).len()))
-    }
-}
-
-/// The in-memory de-duplication memory: each key expires after its window (tokio's clock).
-#[derive(Debug, Default)]
-pub struct MemoryDedup {
-    keys: Mutex<Keys>,
-}
-
-#[derive(Debug, Default)]
-struct Keys {
-    expiry: HashMap<String, Instant>,
-    sweep_at: usize,
-}
-
-impl MemoryDedup {
-    /// An empty memory.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl DedupStore for MemoryDedup {
-    fn claim(&self, key: &str, window: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
-        let now = Instant::now();
-        let mut keys = lock(&self.keys);
-        if keys.expiry.len() >= keys.sweep_at {
-            keys.expiry.retain(|_, until| *until > now);
-            keys.sweep_at = (keys.expiry.len() * 2).max(1024);
-        }
-        let fresh = match keys.expiry.get(key) {
-            Some(until) if *until > now => false,
-            _ => {
-                keys.expiry.insert(key.to_owned(), now + window);
-                true
-            }
-        };
-        ready(Ok(fresh))
-    }
-
-    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>> {
-        lock(&self.keys).expiry.remove(key);
-        ready(Ok(()))
     }
 }

@@ -1,16 +1,17 @@
 //! Durable delivery: the queue between accepting a webhook (202) and delivering it to SL1, the
 //! dead-letter queue, and the memory of delivery ids already accepted.
 //!
-//! Three backends implement [`genhook_core::queue::Queue`], [`DeadLetters`] and [`DedupStore`]:
+//! Three backends implement [`genhook_core::queue::Queue`] and [`DeadLetters`]. Each takes a
+//! delivery id's de-duplication claim and its event in one step (`Queue::accept`):
 //!
-//! | backend | module | promise of `enqueue` | use |
-//! |---|---|---|---|
-//! | `disk` (default) | [`disk`] | committed and fsynced in an embedded redb store (group commit) | one instance |
-//! | `memory` | [`memory`] | none: volatile, lost on exit (the count dropped is logged) | tests, throwaway |
-//! | `redis` | [`redis`] | acknowledged by Redis (`XADD`) | many instances sharing one queue |
+//! | backend | module | promise of `accept` | claim and event | use |
+//! |---|---|---|---|---|
+//! | `disk` (default) | [`disk`] | committed and fsynced in an embedded redb store (group commit) | one redb write transaction | one instance |
+//! | `memory` | [`memory`] | none: volatile, lost on exit (the count dropped is logged) | one lock | tests, throwaway |
+//! | `redis` | [`redis`] | acknowledged by Redis (`XADD`) | one Lua script | many instances sharing one queue |
 //!
 //! The server calls [`open`] once with the [`QueueSettings`] the config maps from the INI keys,
-//! and hands the [`Backend`]'s three handles to the dispatch stage, the workers and the admin API.
+//! and hands the [`Backend`]'s two handles to the dispatch stage, the workers and the admin API.
 //!
 //! Every backend dispatches by priority with a weighted round robin (high : normal : low =
 //! 4 : 2 : 1, see [`priority`]): with a backlog, high goes first, and no priority starves.
@@ -23,19 +24,17 @@ mod settings;
 
 use std::sync::Arc;
 
-use genhook_core::queue::{DeadLetters, DedupStore, Queue, QueueError};
+use genhook_core::queue::{DeadLetters, Queue, QueueError};
 
 pub use settings::{QueueBackend, QueueSettings};
 
-/// The three handles of one opened backend: plain data, cheap to clone.
+/// The two handles of one opened backend: plain data, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Backend {
     /// The queue of accepted events.
     pub queue: Arc<dyn Queue>,
     /// The dead-letter queue (the admin API's view).
     pub dead_letters: Arc<dyn DeadLetters>,
-    /// The memory of delivery ids, for de-duplication.
-    pub dedup: Arc<dyn DedupStore>,
 }
 
 /// Opens the backend the settings name.
@@ -52,7 +51,6 @@ pub async fn open(settings: &QueueSettings) -> Result<Backend, QueueError> {
             let queue = Arc::new(memory::MemoryQueue::new(settings.max_size));
             Ok(Backend {
                 dead_letters: queue.dead_letters(),
-                dedup: Arc::new(memory::MemoryDedup::new()),
                 queue,
             })
         }

@@ -1,5 +1,6 @@
-//! Shared helpers of the crash tests: real `genhook serve` processes, a flood of webhooks, a
-//! SIGKILL mid-way, and the count of what reached the SL1 mock.
+//! Shared helpers of the crash tests: real `genhook serve` processes, a flood of webhooks (or of
+//! deliveries retried with their delivery id until answered 2xx, as providers do), SIGKILLs
+//! mid-way, and the count of what reached the SL1 mock.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -15,6 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::support::sl1_mock::{Answer, Sl1Mock};
 
 /// The mapping every crash test uses: source `crash`, message `crash N`.
 pub const MAPPING: &str = "crash: n::crash $n$\n";
@@ -138,6 +141,41 @@ impl Server {
     }
 }
 
+/// A client for the floods: every request bounded by 10 s.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Runs `send(i)` for every `i` in `0..n` on `concurrency` tasks, each taking the next `i` when
+/// its last one is done; returns when all are.
+async fn concurrently<F, Fut>(n: usize, concurrency: usize, send: F)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let senders: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (next, send) = (Arc::clone(&next), send.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return;
+                    }
+                    send(i).await;
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+}
+
 /// Sends webhooks `0..n` (`{"n": i}`) with `concurrency` in flight, spread over `ports` in turn;
 /// calls `on_accepted(count)` after each 202. Returns the numbers answered 202.
 pub async fn flood(
@@ -146,50 +184,36 @@ pub async fn flood(
     concurrency: usize,
     on_accepted: Arc<dyn Fn(usize) + Send + Sync>,
 ) -> HashSet<usize> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let next = Arc::new(AtomicUsize::new(0));
+    let client = client();
     let accepted = Arc::new(Mutex::new(HashSet::new()));
-    let ports: Arc<Vec<u16>> = Arc::new(ports.to_vec());
-    let senders: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (client, next, accepted, ports, on_accepted) = (
-                client.clone(),
-                next.clone(),
-                accepted.clone(),
-                ports.clone(),
-                on_accepted.clone(),
-            );
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return;
-                    }
-                    let port = ports[i % ports.len()];
-                    let sent = client
-                        .post(format!("http://127.0.0.1:{port}/webhook/crash"))
-                        .header("content-type", "application/json")
-                        .body(format!("{{\"n\": {i}}}"))
-                        .send()
-                        .await;
-                    if sent.is_ok_and(|r| r.status() == 202) {
-                        let count = {
-                            let mut set = accepted.lock().unwrap();
-                            set.insert(i);
-                            set.len()
-                        };
-                        on_accepted(count);
-                    }
-                }
-            })
-        })
-        .collect();
-    for sender in senders {
-        sender.await.unwrap();
-    }
+    let ports: Arc<[u16]> = ports.into();
+    let set = Arc::clone(&accepted);
+    concurrently(n, concurrency, move |i| {
+        let (client, accepted, ports, on_accepted) = (
+            client.clone(),
+            set.clone(),
+            ports.clone(),
+            on_accepted.clone(),
+        );
+        async move {
+            let port = ports[i % ports.len()];
+            let sent = client
+                .post(format!("http://127.0.0.1:{port}/webhook/crash"))
+                .header("content-type", "application/json")
+                .body(format!("{{\"n\": {i}}}"))
+                .send()
+                .await;
+            if sent.is_ok_and(|r| r.status() == 202) {
+                let count = {
+                    let mut set = accepted.lock().unwrap();
+                    set.insert(i);
+                    set.len()
+                };
+                on_accepted(count);
+            }
+        }
+    })
+    .await;
     let set = accepted.lock().unwrap().clone();
     set
 }
@@ -220,6 +244,193 @@ pub async fn flood_killing_at_half(
     )
     .await;
     (accepted, killed.load(Ordering::SeqCst))
+}
+
+/// What a [`flood_retrying`] got.
+#[derive(Debug, Default)]
+pub struct Retried {
+    /// The deliveries answered 2xx (`202`, or `200 duplicate` to a retry).
+    pub answered: HashSet<usize>,
+    /// How many of those answers were `200 duplicate`.
+    pub duplicates: usize,
+    /// Requests sent again after an error or a non-2xx answer.
+    pub retries: usize,
+}
+
+/// Sends deliveries `0..n` (`{"n": i}`) with `concurrency` in flight, spread over `ports` in
+/// turn, each as GitHub sends it (`X-GitHub-Event: crash`, `X-GitHub-Delivery: crash-{i}`), and
+/// sends each again with the same delivery id, every 50 ms, until it is answered 2xx or `limit`
+/// has passed since the start. `answered` counts the 2xx answers as they come.
+async fn flood_retrying(
+    ports: Vec<u16>,
+    n: usize,
+    concurrency: usize,
+    limit: Duration,
+    answered: Arc<AtomicUsize>,
+) -> Retried {
+    let client = client();
+    let deadline = tokio::time::Instant::now() + limit;
+    let result = Arc::new(Mutex::new(Retried::default()));
+    let ports: Arc<[u16]> = ports.into();
+    let shared = Arc::clone(&result);
+    concurrently(n, concurrency, move |i| {
+        let (client, result, ports, answered) = (
+            client.clone(),
+            shared.clone(),
+            ports.clone(),
+            answered.clone(),
+        );
+        async move {
+            for attempt in 0.. {
+                let port = ports[(i + attempt) % ports.len()];
+                let sent = client
+                    .post(format!("http://127.0.0.1:{port}/webhook/crash"))
+                    .header("content-type", "application/json")
+                    .header("x-github-event", "crash")
+                    .header("x-github-delivery", format!("crash-{i}"))
+                    .body(format!("{{\"n\": {i}}}"))
+                    .send()
+                    .await;
+                let status = sent.map(|r| r.status().as_u16());
+                let done = {
+                    let mut result = result.lock().unwrap();
+                    if let Ok(status @ (200 | 202)) = status {
+                        result.answered.insert(i);
+                        result.duplicates += usize::from(status == 200);
+                        answered.fetch_add(1, Ordering::SeqCst);
+                        true
+                    } else {
+                        result.retries += 1;
+                        tokio::time::Instant::now() > deadline
+                    }
+                };
+                if done {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    })
+    .await;
+    let retried = std::mem::take(&mut *result.lock().unwrap());
+    retried
+}
+
+/// A [`flood_retrying`] of `n` deliveries (64 in flight, given up after 90 s) running against
+/// one port.
+pub struct Flood {
+    answered: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<Retried>,
+}
+
+impl Flood {
+    pub fn start(port: u16, n: usize) -> Self {
+        let answered = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(flood_retrying(
+            vec![port],
+            n,
+            64,
+            Duration::from_secs(90),
+            Arc::clone(&answered),
+        ));
+        Self { answered, task }
+    }
+
+    /// Waits until `at_least` deliveries were answered 2xx (polling every 5 ms, at most 60 s).
+    pub async fn answered(&self, at_least: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while self.answered.load(Ordering::SeqCst) < at_least {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{at_least} deliveries were never answered 2xx"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits for every delivery to be answered 2xx or given up.
+    pub async fn finish(self) -> Retried {
+        self.task.await.unwrap()
+    }
+}
+
+/// An SL1 mock that takes 15 ms to accept each alert.
+pub async fn slow_sl1() -> Sl1Mock {
+    Sl1Mock::builder()
+        .default_answer(Answer::created().delay(Duration::from_millis(15)))
+        .start()
+        .await
+}
+
+/// One `genhook serve` on a free port with a data dir of its own, against a slow SL1 mock
+/// (15 ms an alert); `extra` configuration keys.
+pub struct Rig {
+    pub sl1: Sl1Mock,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub config: PathBuf,
+    pub server: Server,
+    runs: usize,
+}
+
+impl Rig {
+    pub async fn start(extra: &[(&str, String)]) -> Self {
+        let sl1 = slow_sl1().await;
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = write_config(dir.path(), "genhook", port, &sl1.url(), extra);
+        let server = Server::start(&config, port, dir.path().join("run0.log")).await;
+        Self {
+            sl1,
+            dir,
+            port,
+            config,
+            server,
+            runs: 0,
+        }
+    }
+
+    /// SIGKILLs the server and starts it again at once on the same port, data and config.
+    pub async fn sigkill_and_restart(&mut self) {
+        self.server.kill();
+        self.runs += 1;
+        let log = self.dir.path().join(format!("run{}.log", self.runs));
+        self.server = Server::start(&self.config, self.port, log).await;
+    }
+
+    /// The messages SL1 accepted so far.
+    pub fn messages(&self) -> Vec<String> {
+        self.sl1
+            .accepted()
+            .iter()
+            .filter_map(|r| r.message().map(str::to_owned))
+            .collect()
+    }
+
+    /// Asserts that all `n` deliveries of `flooded` were answered 2xx and that every one of them
+    /// reaches SL1 (waiting at most 60 s).
+    pub async fn assert_every_2xx_delivered(&self, what: &str, flooded: &Retried, n: usize) {
+        assert_eq!(
+            flooded.answered.len(),
+            n,
+            "{what}: every delivery was answered 2xx in the end"
+        );
+        let (lost, duplicates) = settle(&flooded.answered, Duration::from_secs(60), || {
+            self.messages()
+        })
+        .await;
+        println!(
+            "{what}: {n} deliveries, {} retries, {} answered 200 duplicate, lost {lost}, delivered twice {duplicates}",
+            flooded.retries, flooded.duplicates
+        );
+        assert_eq!(
+            lost,
+            0,
+            "{what}: every delivery answered 2xx reached SL1; server log:\n{}",
+            self.server.log_text()
+        );
+        assert!(delivered(self.messages()).keys().all(|i| *i < n));
+    }
 }
 
 /// How many times each `crash N` message was accepted by SL1.

@@ -1,15 +1,16 @@
 //! A tiny in-memory [`Queue`] + [`DeadLetters`] for tests (the real backends are in
 //! `genhook::queue`). FIFO, no priorities, no capacity limit; `requeue` delays use `tokio::time`,
-//! so they follow a paused clock. It remembers what was acked and dead-lettered for assertions.
+//! so they follow a paused clock; claimed de-duplication keys never expire. It remembers what was
+//! acked and dead-lettered for assertions.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use genhook::core::queue::{
-    DeadLetter, DeadLetterFilter, DeadLetters, Event, Priority, Queue, QueueError,
+    Accepted, Claim, DeadLetter, DeadLetterFilter, DeadLetters, Event, Priority, Queue, QueueError,
 };
 use genhook::core::AlertDefaults;
 use tokio::sync::Notify;
@@ -23,6 +24,7 @@ struct Inner {
     dead: Vec<DeadLetter>,
     acked: Vec<Event>,
     requeues: usize,
+    claimed: HashSet<String>,
     closed: bool,
 }
 
@@ -120,13 +122,29 @@ impl MemoryQueue {
 }
 
 impl Queue for MemoryQueue {
-    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+    fn accept(
+        &self,
+        event: Event,
+        claim: Option<Claim>,
+    ) -> BoxFuture<'_, Result<Accepted, QueueError>> {
         Box::pin(async move {
-            if self.inner.lock().unwrap().closed {
+            let mut inner = self.inner.lock().unwrap();
+            if inner.closed {
                 return Err(QueueError::Closed);
             }
+            if claim.is_some_and(|c| !inner.claimed.insert(c.key)) {
+                return Ok(Accepted::Duplicate);
+            }
+            if event.render_error.is_some() {
+                inner.dead.push(DeadLetter {
+                    event,
+                    dead_at_ms: 0,
+                });
+                return Ok(Accepted::DeadLettered);
+            }
+            drop(inner);
             self.push(event);
-            Ok(())
+            Ok(Accepted::Queued)
         })
     }
 

@@ -4,6 +4,7 @@
 
 pub mod golden;
 pub mod memory_queue;
+pub mod redis_child;
 pub mod sl1_mock;
 
 use std::net::SocketAddr;

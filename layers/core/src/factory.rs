@@ -70,7 +70,7 @@ pub trait LayerFactory: Send + Sync + 'static {
 }
 
 /// What a stage is built from: the source's compiled mapping and settings, and the shared
-/// resources of the running service (the queue, the de-duplication store, …) as a type map.
+/// resources of the running service (the queue, the dead letters, …) as a type map.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildContext<'a> {
     source: &'a Arc<CompiledSource>,

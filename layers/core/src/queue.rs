@@ -1,6 +1,11 @@
 //! The queue between accepting a webhook (202) and delivering it to SL1, the dead-letter queue,
 //! and the de-duplication memory. Backends (`memory`, `disk`, `redis`) live in the `genhook`
 //! crate; the `dispatch` stage and the workers see only these traits.
+//!
+//! De-duplication is part of the queue, not a store of its own: [`Queue::accept`] claims a
+//! delivery id and stores its event in **one** step of the backend, so a crash or a store failure
+//! can never leave a claim without its event (a redelivery answered `duplicate` for a webhook
+//! that was never queued) nor an event without its claim.
 
 use std::fmt;
 use std::time::Duration;
@@ -136,11 +141,54 @@ pub enum QueueError {
     Storage(#[source] crate::BoxError),
 }
 
+/// A de-duplication key accepted together with its event ([`Queue::accept`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The key, e.g. `"{source}:{delivery id}"`.
+    pub key: String,
+    /// How long an event with the same key is answered [`Accepted::Duplicate`].
+    pub window: Duration,
+}
+
+/// What [`Queue::accept`] did with a new event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Added to the queue.
+    Queued,
+    /// Added to the dead-letter queue (the event has a `render_error`).
+    DeadLettered,
+    /// Nothing was stored: an event with the same claim key was accepted within its window, and
+    /// that event is durably queued, delivered or dead-lettered.
+    Duplicate,
+}
+
 /// The queue of accepted events. Implementations are cheap to share (`Arc<dyn Queue>`).
 pub trait Queue: fmt::Debug + Send + Sync + 'static {
-    /// Adds an event. Resolves `Ok` only once the event is as durable as the backend promises
-    /// (synced to disk for `disk`, acknowledged by Redis for `redis`).
-    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>>;
+    /// Accepts a new event: to the queue, or to the dead-letter queue when it has a
+    /// `render_error`. With a `claim`, the claim and the event are **one atomic step**: if the
+    /// key is claimed and not expired nothing is stored ([`Accepted::Duplicate`]); otherwise
+    /// both the claim and the event are stored, or (on any error, a crash, a full queue)
+    /// neither. Of many concurrent accepts of one key exactly one stores its event.
+    ///
+    /// Resolves only once what it did is as durable as the backend promises (committed and
+    /// synced in one transaction for `disk`, one script run by Redis for `redis`).
+    ///
+    /// # Errors
+    /// [`QueueError::Full`] (checked before the claim, so a redelivery may get it too; dead
+    /// letters are not counted against `queue_max_size`), [`QueueError::Closed`],
+    /// [`QueueError::Unavailable`], [`QueueError::Storage`]: nothing was stored, so the sender's
+    /// retry with the same key is accepted. (A remote store may have stored both when only its
+    /// answer was lost: the retry is then answered [`Accepted::Duplicate`], rightly.)
+    fn accept(
+        &self,
+        event: Event,
+        claim: Option<Claim>,
+    ) -> BoxFuture<'_, Result<Accepted, QueueError>>;
+
+    /// Accepts an event without a claim (a replayed dead letter): [`Queue::accept`] with `None`.
+    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move { self.accept(event, None).await.map(drop) })
+    }
 
     /// The next event to deliver, highest priority first without starving the others. Waits
     /// until one is available; `Ok(None)` once the queue is closed and empty.
@@ -152,7 +200,7 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
     /// Puts an event back to be delivered again after `delay` (the circuit to SL1 is open).
     fn requeue(&self, event: Event, delay: Duration) -> BoxFuture<'_, Result<(), QueueError>>;
 
-    /// Moves an event to the dead-letter queue.
+    /// Moves an event handed out by [`Queue::next`] (or one not queued) to the dead-letter queue.
     fn dead_letter(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>>;
 
     /// Events waiting or being delivered.
@@ -161,7 +209,7 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
     /// The most events it holds (`queue_max_size`).
     fn capacity(&self) -> usize;
 
-    /// Stops accepting: `enqueue` fails with [`QueueError::Closed`], `next` drains then ends.
+    /// Stops accepting: `accept` fails with [`QueueError::Closed`], `next` drains then ends.
     fn close(&self);
 
     /// The backend's name (`memory`, `disk`, `redis`).
@@ -195,15 +243,6 @@ pub trait DeadLetters: fmt::Debug + Send + Sync + 'static {
     fn purge(&self, filter: &DeadLetterFilter) -> BoxFuture<'_, Result<usize, QueueError>>;
     /// How many dead letters there are.
     fn count(&self) -> BoxFuture<'_, Result<usize, QueueError>>;
-}
-
-/// The memory of delivery ids already accepted, for de-duplication.
-pub trait DedupStore: fmt::Debug + Send + Sync + 'static {
-    /// Remembers `key` for `window`: `Ok(true)` if it was new, `Ok(false)` if it is a redelivery.
-    /// Atomic: of many concurrent claims of one key, exactly one gets `true`.
-    fn claim(&self, key: &str, window: Duration) -> BoxFuture<'_, Result<bool, QueueError>>;
-    /// Forgets `key` (the event it was claimed for could not be accepted after all).
-    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>>;
 }
 
 mod base64_bytes {

@@ -1,9 +1,9 @@
 //! [`DispatchFactory`]: builds the `dispatch` stage from a source's section and the service's
-//! queue and de-duplication store.
+//! queue.
 
 use std::sync::Arc;
 
-use genhook_core::queue::{DedupStore, Priority, Queue};
+use genhook_core::queue::{Priority, Queue};
 use genhook_core::redact::RedactionPolicy;
 use genhook_core::{
     AlertDefaults, BuildContext, BuildError, Capability, LayerFactory, PipelineLayer,
@@ -12,8 +12,8 @@ use tower::util::BoxCloneSyncServiceLayer;
 
 use crate::{parse_duration, DedupBy, DispatchLayer, DispatchSettings};
 
-/// The registry entry of the `dispatch` stage. Needs the resources `Arc<dyn Queue>` and
-/// `Arc<dyn DedupStore>` in the [`BuildContext`].
+/// The registry entry of the `dispatch` stage. Needs the resource `Arc<dyn Queue>` in the
+/// [`BuildContext`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DispatchFactory;
 
@@ -38,18 +38,12 @@ impl LayerFactory for DispatchFactory {
         let mut errors = Vec::new();
         let settings = settings(cx, &mut errors);
         let queue = cx.resource::<Arc<dyn Queue>>();
-        let dedup = cx.resource::<Arc<dyn DedupStore>>();
         if queue.is_none() {
             errors.push(cx.error("dispatch needs a queue, and the service provides none"));
         }
-        if dedup.is_none() {
-            errors.push(
-                cx.error("dispatch needs a de-duplication store, and the service provides none"),
-            );
-        }
-        match (queue, dedup) {
-            (Some(queue), Some(dedup)) if errors.is_empty() => Ok(BoxCloneSyncServiceLayer::new(
-                DispatchLayer::new(Arc::clone(queue), Arc::clone(dedup), settings),
+        match queue {
+            Some(queue) if errors.is_empty() => Ok(BoxCloneSyncServiceLayer::new(
+                DispatchLayer::new(Arc::clone(queue), settings),
             )),
             _ => Err(errors),
         }

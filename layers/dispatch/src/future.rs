@@ -1,9 +1,9 @@
 //! The response future of [`Dispatch`](crate::Dispatch).
 //!
-//! `dispatch` is the leaf-like end of a stack: it awaits the de-duplication store and the queue,
-//! which are trait objects returning boxed futures, so its own future is a named newtype around
-//! a `BoxFuture` (as axum's `from_fn` and vector's sinks do) rather than a hand-written state
-//! machine over futures that are boxed anyway.
+//! `dispatch` is the leaf-like end of a stack: it awaits the queue (a trait object returning
+//! boxed futures), so its own future is a named newtype around a `BoxFuture` (as axum's
+//! `from_fn` and vector's sinks do) rather than a hand-written state machine over futures that
+//! are boxed anyway.
 
 use std::fmt;
 use std::future::Future;

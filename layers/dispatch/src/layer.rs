@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use genhook_core::queue::{DedupStore, Queue};
+use genhook_core::queue::Queue;
 use tower::Layer;
 
 use crate::{Dispatch, DispatchSettings};
@@ -13,22 +13,16 @@ use crate::{Dispatch, DispatchSettings};
 #[derive(Clone)]
 pub struct DispatchLayer {
     pub(crate) queue: Arc<dyn Queue>,
-    pub(crate) dedup: Arc<dyn DedupStore>,
     pub(crate) settings: Arc<DispatchSettings>,
 }
 
 // === impl DispatchLayer ===
 
 impl DispatchLayer {
-    /// A layer enqueueing into `queue`, de-duplicating delivery ids with `dedup`.
-    pub fn new(
-        queue: Arc<dyn Queue>,
-        dedup: Arc<dyn DedupStore>,
-        settings: DispatchSettings,
-    ) -> Self {
+    /// A layer accepting into `queue`, which also de-duplicates delivery ids.
+    pub fn new(queue: Arc<dyn Queue>, settings: DispatchSettings) -> Self {
         Self {
             queue,
-            dedup,
             settings: Arc::new(settings),
         }
     }

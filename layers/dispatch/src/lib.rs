@@ -12,15 +12,17 @@
 //! [`EventLabel`](genhook_core::stage::EventLabel) (a mapping key or `other`).
 //!
 //! **De-duplication.** When `identify` found a provider delivery id
-//! ([`DeliveryId`](genhook_core::stage::DeliveryId)), the stage first claims `"{source}:{id}"` in
-//! the [`DedupStore`](genhook_core::queue::DedupStore) for `dedup_window`. A redelivery inside
-//! the window is answered `200 duplicate` and not queued again; of any number of concurrent
-//! redeliveries exactly one is queued. With `dedup_by = body` the key is
+//! ([`DeliveryId`](genhook_core::stage::DeliveryId)), the event goes to the queue with a
+//! [`Claim`](genhook_core::queue::Claim) of `"{source}:{id}"` for `dedup_window`, and the queue
+//! stores the claim and the event in one atomic step
+//! ([`Queue::accept`](genhook_core::queue::Queue::accept)). A redelivery inside the window is
+//! answered `200 duplicate` and not queued again, and only once the first delivery's event is
+//! durably queued, delivered or dead-lettered; of any number of concurrent redeliveries exactly
+//! one is queued. With `dedup_by = body` the key is
 //! `"{source}:body:{sha256 of the raw body}"` instead, delivery id or not: for schemes that sign
 //! no timestamp (GitHub, Shopify), a captured body replayed under a fresh delivery id is answered
-//! `200 duplicate` within the window. If the queue then refuses the event, the claim is released
-//! so that the provider's next retry is accepted. If the store itself fails, the webhook is
-//! accepted without de-duplication (a possible duplicate alert is better than a lost one).
+//! `200 duplicate` within the window. An event the queue refuses (full, store away or failing, a crash) leaves no
+//! claim, so the provider's next retry is accepted.
 //!
 //! **Render failures.** A webhook whose template failed
 //! ([`RenderFailed`](genhook_core::stage::RenderFailed)) is accepted straight into the dead-letter
@@ -29,7 +31,7 @@
 //! - **Requires:** `rendered` ([`Rendered`](genhook_core::stage::Rendered) or `RenderFailed`,
 //!   with [`EventType`](genhook_core::stage::EventType)). **Provides:** nothing; it is terminal
 //!   (valid only last on `layers =`).
-//! - **Resources:** `Arc<dyn Queue>` and `Arc<dyn DedupStore>` in the build context.
+//! - **Resources:** `Arc<dyn Queue>` in the build context.
 //! - **Settings:** `priority = high | normal | low` (default `normal`); `dedup_window = 72h`
 //!   (the default, covering Stripe's 3-day retry horizon; `ms`, `s`, `m`, `h`, `d`; `0` turns
 //!   de-duplication off); `dedup_by = delivery_id | body` (default `delivery_id`); the SL1 fields `force_ytype`, `force_yid`, `force_yname`, `value`,
@@ -37,13 +39,13 @@
 //! - **Statuses:** `202 {"id","source","event","status":"queued"}`;
 //!   `202 {"id","source","event","status":"dead_lettered"}`;
 //!   `200 {"source","event","status":"duplicate"}`; `503` with `Retry-After: 1` when the queue is
-//!   full or shutting down; `500 {"error":"internal error"}` when its store fails (the cause is
-//!   logged, never sent). See [`DispatchError`].
+//!   full, shutting down or its store unreachable; `500 {"error":"internal error"}` when its
+//!   store fails (the cause is logged, never sent). See [`DispatchError`].
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
 //! use bytes::Bytes;
-//! use genhook_core::queue::{DedupStore, Queue};
+//! use genhook_core::queue::Queue;
 //! use genhook_core::stage::{DeliveryId, EventType, Rendered};
 //! use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
 //! use genhook_dispatch::{DispatchLayer, DispatchSettings};
@@ -52,41 +54,31 @@
 //! # use std::collections::HashSet;
 //! # use std::time::Duration;
 //! # use futures_util::future::{BoxFuture, FutureExt};
-//! # use genhook_core::queue::{Event, QueueError};
+//! # use genhook_core::queue::{Accepted, Claim, Event, QueueError};
 //! # #[derive(Debug, Default)]
-//! # struct MemQueue(Mutex<Vec<Event>>);
+//! # struct MemQueue(Mutex<(Vec<Event>, HashSet<String>)>);
 //! # impl Queue for MemQueue {
-//! #     fn enqueue(&self, e: Event) -> BoxFuture<'_, Result<(), QueueError>> {
-//! #         self.0.lock().unwrap().push(e);
-//! #         async { Ok(()) }.boxed()
+//! #     fn accept(&self, e: Event, c: Option<Claim>) -> BoxFuture<'_, Result<Accepted, QueueError>> {
+//! #         let mut q = self.0.lock().unwrap();
+//! #         let fresh = c.is_none_or(|c| q.1.insert(c.key));
+//! #         if fresh { q.0.push(e) }
+//! #         let accepted = if fresh { Accepted::Queued } else { Accepted::Duplicate };
+//! #         async move { Ok(accepted) }.boxed()
 //! #     }
 //! #     fn next(&self) -> BoxFuture<'_, Result<Option<Event>, QueueError>> { async { Ok(None) }.boxed() }
 //! #     fn ack(&self, _: &Event) -> BoxFuture<'_, Result<(), QueueError>> { async { Ok(()) }.boxed() }
 //! #     fn requeue(&self, _: Event, _: Duration) -> BoxFuture<'_, Result<(), QueueError>> { async { Ok(()) }.boxed() }
 //! #     fn dead_letter(&self, _: Event) -> BoxFuture<'_, Result<(), QueueError>> { async { Ok(()) }.boxed() }
-//! #     fn depth(&self) -> usize { self.0.lock().unwrap().len() }
+//! #     fn depth(&self) -> usize { self.0.lock().unwrap().0.len() }
 //! #     fn capacity(&self) -> usize { 100 }
 //! #     fn close(&self) {}
 //! #     fn backend(&self) -> &'static str { "test" }
-//! # }
-//! # #[derive(Debug, Default)]
-//! # struct MemDedup(Mutex<HashSet<String>>);
-//! # impl DedupStore for MemDedup {
-//! #     fn claim(&self, k: &str, _: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
-//! #         let new = self.0.lock().unwrap().insert(k.to_owned());
-//! #         async move { Ok(new) }.boxed()
-//! #     }
-//! #     fn release(&self, k: &str) -> BoxFuture<'_, Result<(), QueueError>> {
-//! #         self.0.lock().unwrap().remove(k);
-//! #         async { Ok(()) }.boxed()
-//! #     }
 //! # }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), PipelineError> {
 //! let queue = Arc::new(MemQueue::default());
-//! let dedup: Arc<dyn DedupStore> = Arc::new(MemDedup::default());
-//! let layer = DispatchLayer::new(queue.clone(), dedup, DispatchSettings::new("github"));
+//! let layer = DispatchLayer::new(queue.clone(), DispatchSettings::new("github"));
 //! let mut svc = ServiceBuilder::new()
 //!     .layer(layer)
 //!     .service_fn(|_req: WebhookRequest| async {

@@ -1,12 +1,13 @@
-//! [`Dispatch`]: the end of a source's stack. It de-duplicates, enqueues and answers; its inner
-//! service is never called (it exists so that `dispatch` composes like every other stage).
+//! [`Dispatch`]: the end of a source's stack. It hands the event and its de-duplication claim to
+//! the queue in one step ([`Queue::accept`]) and answers; its inner service is never called (it
+//! exists so that `dispatch` composes like every other stage).
 
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use genhook_core::queue::{DedupStore, Queue, QueueError};
+use genhook_core::queue::{Accepted, Claim, Queue};
 use genhook_core::{json_response, metrics, PipelineError, WebhookRequest, WebhookResponse};
 use http::StatusCode;
 use serde_json::json;
@@ -23,7 +24,6 @@ use crate::{DispatchLayer, DispatchSettings};
 pub struct Dispatch<S> {
     inner: S,
     queue: Arc<dyn Queue>,
-    dedup: Arc<dyn DedupStore>,
     settings: Arc<DispatchSettings>,
 }
 
@@ -35,7 +35,6 @@ impl<S> Dispatch<S> {
         Self {
             inner,
             queue: Arc::clone(&layer.queue),
-            dedup: Arc::clone(&layer.dedup),
             settings: Arc::clone(&layer.settings),
         }
     }
@@ -79,19 +78,19 @@ impl<S> Service<WebhookRequest> for Dispatch<S> {
     fn call(&mut self, request: WebhookRequest) -> Self::Future {
         let prepared = Prepared::from_request(request, &self.settings);
         let queue = Arc::clone(&self.queue);
-        let dedup = Arc::clone(&self.dedup);
         let window = self.settings.dedup_window;
         ResponseFuture::new(async move {
             let prepared = prepared?;
-            accept(&*queue, &*dedup, window, prepared).await
+            accept(&*queue, window, prepared).await
         })
     }
 }
 
-/// De-duplicates, then enqueues or dead-letters one event.
+/// Queues or dead-letters one event, claiming its de-duplication key in the same step: a
+/// redelivery is answered `duplicate` only once the first delivery's event is stored, and a
+/// refused event leaves no claim behind (the provider's retry is accepted).
 async fn accept(
     queue: &dyn Queue,
-    dedup: &dyn DedupStore,
     window: Duration,
     prepared: Prepared,
 ) -> Result<WebhookResponse, PipelineError> {
@@ -100,62 +99,29 @@ async fn accept(
         dedup_key,
         label,
     } = prepared;
-    let claimed = match &dedup_key {
-        None => None,
-        Some(key) => match dedup.claim(key, window).await {
-            Ok(true) => Some(key.as_str()),
-            Ok(false) => {
-                tracing::debug!(
-                    source = %event.source,
-                    event = %event.event,
-                    delivery_id = event.delivery_id.as_deref().unwrap_or_default(),
-                    "Redelivery answered as a duplicate."
-                );
-                count(&event.source, &label, "duplicate");
-                return Ok(json_response(
-                    StatusCode::OK,
-                    &json!({ "source": event.source, "event": event.event, "status": "duplicate" }),
-                ));
-            }
-            Err(QueueError::Closed) => return Err(DispatchError::ShuttingDown.into()),
-            Err(error) => {
-                // Fail open: accepting a possible duplicate is better than losing a webhook.
-                tracing::warn!(
-                    source = %event.source,
-                    error = %error,
-                    "De-duplication store failed; the webhook is accepted without de-duplication."
-                );
-                None
-            }
-        },
-    };
-
+    let claim = dedup_key.map(|key| Claim { key, window });
     let id = event.id.clone();
     let source = event.source.clone();
     let event_type = event.event.clone();
-    let dead = event.render_error.is_some();
-    let result = if dead {
-        queue.dead_letter(event).await
-    } else {
-        queue.enqueue(event).await
-    };
+    let delivery_id = event.delivery_id.clone();
 
-    match result {
-        Ok(()) => {
-            let status = if dead { "dead_lettered" } else { "queued" };
-            tracing::debug!(%id, %source, event = %event_type, status, "Webhook accepted.");
-            count(&source, &label, status);
-            Ok(json_response(
-                StatusCode::ACCEPTED,
-                &json!({ "id": id, "source": source, "event": event_type, "status": status }),
-            ))
+    let status = match queue.accept(event, claim).await {
+        Ok(Accepted::Queued) => "queued",
+        Ok(Accepted::DeadLettered) => "dead_lettered",
+        Ok(Accepted::Duplicate) => {
+            tracing::debug!(
+                %source,
+                event = %event_type,
+                delivery_id = delivery_id.as_deref().unwrap_or_default(),
+                "Redelivery answered as a duplicate."
+            );
+            count(&source, &label, "duplicate");
+            return Ok(json_response(
+                StatusCode::OK,
+                &json!({ "source": source, "event": event_type, "status": "duplicate" }),
+            ));
         }
         Err(error) => {
-            if let Some(key) = claimed {
-                if let Err(release) = dedup.release(key).await {
-                    tracing::warn!(%source, error = %release, "Could not release a de-duplication claim.");
-                }
-            }
             let error = DispatchError::from(error);
             match &error {
                 DispatchError::Storage(cause) => {
@@ -166,9 +132,15 @@ async fn accept(
                 }
                 _ => {}
             }
-            Err(error.into())
+            return Err(error.into());
         }
-    }
+    };
+    tracing::debug!(%id, %source, event = %event_type, status, "Webhook accepted.");
+    count(&source, &label, status);
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &json!({ "id": id, "source": source, "event": event_type, "status": status }),
+    ))
 }
 
 /// Counts an answer; `label` is the event's bounded label, never the payload's event type.

@@ -1,4 +1,4 @@
-//! Behaviour of the dispatch stage against an in-test queue and de-duplication store.
+//! Behaviour of the dispatch stage against an in-test queue (which keeps the claimed keys).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,12 +7,12 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use genhook_core::queue::{DedupStore, Priority, Queue};
+use genhook_core::queue::{Priority, Queue};
 use genhook_core::stage::{ReceivedAt, RenderFailed, Rendered, SourceName};
 use genhook_core::{AlertDefaults, MissingStage, WebhookRequest, WebhookResponse};
 use genhook_dispatch::{Dispatch, DispatchError, DispatchLayer, DispatchSettings, REDACTED};
 use http::StatusCode;
-use support::{body, Mode, TestDedup, TestQueue, TestRequest};
+use support::{body, Mode, TestQueue, TestRequest};
 use tower::{Layer, Service, ServiceExt};
 use tower_test::mock;
 
@@ -21,7 +21,6 @@ type Handle = mock::Handle<WebhookRequest, WebhookResponse>;
 
 struct Fixture {
     queue: Arc<TestQueue>,
-    dedup: Arc<TestDedup>,
     svc: Dispatch<Inner>,
     handle: Handle,
 }
@@ -33,16 +32,10 @@ impl Fixture {
 
     fn with_settings(settings: DispatchSettings) -> Self {
         let queue = TestQueue::new();
-        let dedup = TestDedup::new();
         let (inner, handle) = mock::pair();
-        let layer = DispatchLayer::new(
-            Arc::clone(&queue) as Arc<dyn Queue>,
-            Arc::clone(&dedup) as Arc<dyn DedupStore>,
-            settings,
-        );
+        let layer = DispatchLayer::new(Arc::clone(&queue) as Arc<dyn Queue>, settings);
         Self {
             queue,
-            dedup,
             svc: layer.layer(inner),
             handle,
         }
@@ -207,7 +200,7 @@ async fn redelivery_is_200_duplicate_and_not_queued_again() {
         serde_json::json!({"source": "github", "event": "pull_request", "status": "duplicate"})
     );
     assert_eq!(fx.queue.queued().len(), 1);
-    let claims = fx.dedup.claims();
+    let claims = fx.queue.claims();
     assert_eq!(claims.len(), 2);
     assert_eq!(
         claims[0],
@@ -234,7 +227,7 @@ async fn without_delivery_id_nothing_is_claimed() {
     fx.call(TestRequest::github().build()).await.unwrap();
     fx.call(TestRequest::github().build()).await.unwrap();
     assert_eq!(fx.queue.queued().len(), 2);
-    assert!(fx.dedup.claims().is_empty());
+    assert!(fx.queue.claims().is_empty());
 }
 
 #[tokio::test]
@@ -248,17 +241,17 @@ async fn zero_window_turns_deduplication_off() {
         .await
         .unwrap();
     assert_eq!(fx.queue.queued().len(), 2);
-    assert!(fx.dedup.claims().is_empty());
+    assert!(fx.queue.claims().is_empty());
 }
 
 #[tokio::test]
-async fn configured_window_is_passed_to_the_store() {
+async fn configured_window_is_passed_to_the_queue() {
     let window = Duration::from_secs(24 * 3600);
     let mut fx = Fixture::with_settings(DispatchSettings::new("github").with_dedup_window(window));
     fx.call(TestRequest::github().delivery("x").build())
         .await
         .unwrap();
-    assert_eq!(fx.dedup.claims(), vec![("github:x".to_owned(), window)]);
+    assert_eq!(fx.queue.claims(), vec![("github:x".to_owned(), window)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,11 +285,11 @@ async fn concurrent_redelivery_storm_enqueues_exactly_once() {
     let duplicates = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!((accepted, duplicates), (1, 49));
     assert_eq!(fx.queue.queued().len(), 1);
-    assert_eq!(fx.dedup.claims().len(), 50);
+    assert_eq!(fx.queue.claims().len(), 50);
 }
 
 #[tokio::test]
-async fn full_queue_is_503_with_retry_after_and_releases_the_claim() {
+async fn full_queue_is_503_with_retry_after_and_the_retry_is_accepted() {
     let mut fx = Fixture::new();
     fx.queue.set_mode(Mode::Full);
     let error = fx
@@ -311,7 +304,6 @@ async fn full_queue_is_503_with_retry_after_and_releases_the_claim() {
         error.downcast_ref::<DispatchError>(),
         Some(DispatchError::QueueFull)
     ));
-    assert_eq!(fx.dedup.releases(), vec!["github:r".to_owned()]);
 
     // The provider's retry, once the queue has room, is accepted (not taken for a duplicate).
     fx.queue.set_mode(Mode::Accept);
@@ -352,7 +344,7 @@ async fn storage_failure_is_500_without_internals() {
         error.downcast_ref::<DispatchError>(),
         Some(DispatchError::Storage(_))
     ));
-    assert_eq!(fx.dedup.releases(), vec!["github:s".to_owned()]);
+    assert!(fx.queue.queued().is_empty());
 }
 
 #[tokio::test]
@@ -371,19 +363,7 @@ async fn unreachable_store_is_503_with_retry_after_without_internals() {
         error.downcast_ref::<DispatchError>(),
         Some(DispatchError::Unavailable(_))
     ));
-    assert_eq!(fx.dedup.releases(), vec!["github:u".to_owned()]);
-}
-
-#[tokio::test]
-async fn failing_dedup_store_still_accepts_the_webhook() {
-    let mut fx = Fixture::new();
-    *fx.dedup.failing.lock().unwrap() = true;
-    let response = fx
-        .call(TestRequest::github().delivery("f").build())
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    assert_eq!(fx.queue.queued().len(), 1);
+    assert!(fx.queue.queued().is_empty());
 }
 
 #[tokio::test]
@@ -423,7 +403,7 @@ async fn missing_rendered_message_is_500_missing_stage() {
     assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(error.is::<MissingStage>());
     assert!(fx.queue.queued().is_empty());
-    assert!(fx.dedup.claims().is_empty());
+    assert!(fx.queue.claims().is_empty());
 }
 
 #[tokio::test]

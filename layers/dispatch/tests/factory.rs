@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use genhook_core::queue::{DedupStore, Priority, Queue};
+use genhook_core::queue::{Priority, Queue};
 use genhook_core::{
     BuildContext, Capability, LayerFactory, PipelineError, PipelineLayer, PipelineService,
     WebhookRequest, WebhookResponse,
@@ -17,7 +17,7 @@ use genhook_core::{
 use genhook_dispatch::DispatchFactory;
 use genhook_mapping::{CompiledSource, Diagnostic, LoadOptions, MappingSet};
 use http::StatusCode;
-use support::{TestDedup, TestQueue, TestRequest};
+use support::{TestQueue, TestRequest};
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 
@@ -42,10 +42,9 @@ fn source(section: &str) -> Arc<CompiledSource> {
     Arc::clone(loaded.mappings.source("github").unwrap())
 }
 
-fn resources(queue: &Arc<TestQueue>, dedup: &Arc<TestDedup>) -> http::Extensions {
+fn resources(queue: &Arc<TestQueue>) -> http::Extensions {
     let mut resources = http::Extensions::new();
     resources.insert(Arc::clone(queue) as Arc<dyn Queue>);
-    resources.insert(Arc::clone(dedup) as Arc<dyn DedupStore>);
     resources
 }
 
@@ -75,9 +74,9 @@ fn factory_is_terminal_and_requires_rendered() {
 
 #[tokio::test]
 async fn section_settings_reach_the_event() {
-    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let queue = TestQueue::new();
     let section = "priority = high\ndedup_window = 24h\nalign = device:9\nforce_ytype = 5\nforce_yname = eth0\n";
-    let svc = build(section, &resources(&queue, &dedup))
+    let svc = build(section, &resources(&queue))
         .unwrap()
         .layer(never_called());
     let response = svc
@@ -94,32 +93,30 @@ async fn section_settings_reach_the_event() {
     assert_eq!(event.alert.force_yid, "0");
     assert_eq!(event.alert.message_time, "0");
     assert_eq!(
-        dedup.claims(),
+        queue.claims(),
         vec![("github:d".to_owned(), Duration::from_secs(24 * 3600))]
     );
 }
 
 #[tokio::test]
 async fn defaults_without_settings() {
-    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
-    let svc = build("", &resources(&queue, &dedup))
-        .unwrap()
-        .layer(never_called());
+    let queue = TestQueue::new();
+    let svc = build("", &resources(&queue)).unwrap().layer(never_called());
     svc.oneshot(TestRequest::github().delivery("d").build())
         .await
         .unwrap();
     let event = &queue.queued()[0];
     assert_eq!(event.priority, Priority::Normal);
     assert_eq!(event.alert.aligned_resource, "/api/organization/0");
-    assert_eq!(dedup.claims()[0].1, Duration::from_secs(72 * 3600));
+    assert_eq!(queue.claims()[0].1, Duration::from_secs(72 * 3600));
 }
 
 #[test]
 fn bad_settings_are_all_reported_at_their_lines() {
-    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let queue = TestQueue::new();
     let Err(errors) = build(
         "priority = urgent\ndedup_window = forever\ndedup_by = payload\n",
-        &resources(&queue, &dedup),
+        &resources(&queue),
     ) else {
         panic!("bad settings must not build");
     };
@@ -140,19 +137,8 @@ fn missing_resources_are_build_errors() {
     };
     assert_eq!(
         printed(&errors),
-        [
-            "mappings/github.ini:1: dispatch needs a queue, and the service provides none",
-            "mappings/github.ini:1: dispatch needs a de-duplication store, and the service provides none",
-        ]
+        ["mappings/github.ini:1: dispatch needs a queue, and the service provides none",]
     );
-
-    let mut only_queue = http::Extensions::new();
-    only_queue.insert(TestQueue::new() as Arc<dyn Queue>);
-    let Err(errors) = build("", &only_queue) else {
-        panic!("no dedup store, no build");
-    };
-    assert_eq!(errors.len(), 1);
-    assert!(errors[0].message.contains("de-duplication store"));
 }
 
 #[test]
@@ -162,8 +148,8 @@ fn dedup_by_is_a_known_setting() {
 
 #[tokio::test]
 async fn dedup_by_body_claims_a_hash_of_the_body_whatever_the_delivery_id() {
-    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
-    let svc = build("dedup_by = body\n", &resources(&queue, &dedup))
+    let queue = TestQueue::new();
+    let svc = build("dedup_by = body\n", &resources(&queue))
         .unwrap()
         .layer(never_called());
     for id in ["d1", "d2"] {
@@ -172,7 +158,7 @@ async fn dedup_by_body_claims_a_hash_of_the_body_whatever_the_delivery_id() {
             .await
             .unwrap();
     }
-    let claims = dedup.claims();
+    let claims = queue.claims();
     assert_eq!(claims.len(), 2);
     assert_eq!(claims[0].0, claims[1].0, "one key for one body: {claims:?}");
     assert!(claims[0].0.starts_with("github:body:"), "{claims:?}");
@@ -181,9 +167,9 @@ async fn dedup_by_body_claims_a_hash_of_the_body_whatever_the_delivery_id() {
 
 #[tokio::test]
 async fn a_sources_own_secret_headers_are_redacted_in_the_event() {
-    let (queue, dedup) = (TestQueue::new(), TestDedup::new());
+    let queue = TestQueue::new();
     let section = "verify = token\ntoken_header = X-Acme-Auth\napi_key_header = X-Partner\n";
-    let svc = build(section, &resources(&queue, &dedup))
+    let svc = build(section, &resources(&queue))
         .unwrap()
         .layer(never_called());
     let request = TestRequest::github()

@@ -1,6 +1,8 @@
 //! The `disk` backend, the default: an embedded [redb](https://docs.rs/redb) store under
-//! `data_dir/queue.redb`. `enqueue` resolves only once the event is committed and fsynced, so a
-//! 202 survives a crash of the process or of the machine.
+//! `data_dir/queue.redb`. `accept` resolves only once the event is committed and fsynced, so a
+//! 202 survives a crash of the process or of the machine. A delivery id's de-duplication claim is
+//! written in the same write transaction as its event: one commit covers both, so a crash leaves
+//! both or neither.
 //!
 //! # Why redb (and not SQLite in WAL mode)
 //!
@@ -57,7 +59,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use genhook_core::queue::{
-    DeadLetter, DeadLetterFilter, DeadLetters, DedupStore, Event, Queue, QueueError,
+    Accepted, Claim, DeadLetter, DeadLetterFilter, DeadLetters, Event, Queue, QueueError,
 };
 use redb::Database;
 use tokio::sync::Notify;
@@ -152,9 +154,6 @@ pub async fn open_backend_with_faults(
 fn backend_of(queue: DiskQueue) -> super::Backend {
     super::Backend {
         dead_letters: Arc::new(DiskDeadLetters {
-            inner: Arc::clone(&queue.inner),
-        }),
-        dedup: Arc::new(DiskDedup {
             inner: Arc::clone(&queue.inner),
         }),
         queue: Arc::new(queue),
@@ -333,6 +332,42 @@ impl DiskQueue {
     }
 }
 
+/// The write that accepts a new event as `seq` (an event row, or a dead letter when it has a
+/// `render_error`), claiming its key in the same transaction; and what it did if not a duplicate.
+fn accept_op(seq: u64, event: Event, claim: Option<Claim>) -> Result<(Op, Accepted), QueueError> {
+    let (op, done) = if event.render_error.is_some() {
+        let id = event.id.clone();
+        let letter = DeadLetter {
+            event,
+            dead_at_ms: super::now_ms(),
+        };
+        let bytes = encode(&letter)?;
+        let op = Op::Dead {
+            seq: None,
+            dead_seq: seq,
+            id,
+            bytes,
+        };
+        (op, Accepted::DeadLettered)
+    } else {
+        let bytes = encode(&event)?;
+        (Op::Put { seq, bytes }, Accepted::Queued)
+    };
+    let Some(claim) = claim else {
+        return Ok((op, done));
+    };
+    // Wall clock (Unix milliseconds): the claim must hold across restarts.
+    let now_ms = super::now_ms();
+    let window_ms = u64::try_from(claim.window.as_millis()).unwrap_or(u64::MAX);
+    let op = Op::Accept {
+        key: claim.key,
+        now_ms,
+        until_ms: now_ms.saturating_add(window_ms),
+        then: Box::new(op),
+    };
+    Ok((op, done))
+}
+
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, QueueError> {
     serde_json::to_vec(value).map_err(|e| QueueError::Storage(Box::new(e)))
 }
@@ -348,30 +383,44 @@ async fn detached<T: Send + 'static>(
 }
 
 impl Queue for DiskQueue {
-    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+    fn accept(
+        &self,
+        event: Event,
+        claim: Option<Claim>,
+    ) -> BoxFuture<'_, Result<Accepted, QueueError>> {
         let inner = Arc::clone(&self.inner);
         async move {
+            let dead = event.render_error.is_some();
             let seq = {
                 let mut state = lock(&inner.state);
                 if state.closed {
                     return Err(QueueError::Closed);
                 }
-                if state.depth() >= inner.capacity {
-                    return Err(QueueError::Full);
+                if !dead {
+                    if state.depth() >= inner.capacity {
+                        return Err(QueueError::Full);
+                    }
+                    state.reserved += 1;
                 }
-                state.reserved += 1;
                 inner.seq()
             };
             detached(async move {
-                let result = match encode(&event) {
-                    Ok(bytes) => inner.writer.submit(Op::Put { seq, bytes }).await.map(drop),
+                let (id, priority) = (event.id.clone(), event.priority);
+                let result = match accept_op(seq, event, claim) {
+                    Ok((op, done)) => match inner.writer.submit(op).await {
+                        Ok(Reply::Duplicate) => Ok(Accepted::Duplicate),
+                        Ok(_) => Ok(done),
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 };
                 let mut state = lock(&inner.state);
-                state.reserved -= 1;
-                if result.is_ok() {
-                    state.ids.insert(event.id, seq);
-                    state.waiting.push(event.priority, seq);
+                if !dead {
+                    state.reserved -= 1;
+                }
+                if matches!(result, Ok(Accepted::Queued)) {
+                    state.ids.insert(id, seq);
+                    state.waiting.push(priority, seq);
                     drop(state);
                     inner.ready.notify_one();
                 }
@@ -551,38 +600,5 @@ impl DeadLetters for DiskDeadLetters {
 
     fn count(&self) -> BoxFuture<'_, Result<usize, QueueError>> {
         self.inner.blocking(store::count_dead).boxed()
-    }
-}
-
-/// The de-duplication memory of a [`DiskQueue`], in the same store: it survives a restart.
-/// Expiry uses the wall clock (Unix milliseconds), since it must hold across restarts.
-#[derive(Debug, Clone)]
-pub struct DiskDedup {
-    inner: Arc<Inner>,
-}
-
-impl DedupStore for DiskDedup {
-    fn claim(&self, key: &str, window: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
-        let now_ms = super::now_ms();
-        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-        let op = Op::Claim {
-            key: key.to_owned(),
-            now_ms,
-            until_ms: now_ms.saturating_add(window_ms),
-        };
-        async move {
-            match self.inner.writer.submit(op).await? {
-                Reply::Claimed(fresh) => Ok(fresh),
-                _ => Ok(false),
-            }
-        }
-        .boxed()
-    }
-
-    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>> {
-        let op = Op::Release {
-            key: key.to_owned(),
-        };
-        async move { self.inner.writer.submit(op).await.map(drop) }.boxed()
     }
 }

@@ -5,19 +5,20 @@
 //! - [`Store`] is what the queue's readers and the writer share: the open database (none while
 //!   a fault lasts, so reads fail fast as unavailable) and the fault's reason (`/readyz`, the
 //!   self alert).
-//! - [`Outage`] is the writer's side. While the store is closed, an `enqueue` (and any write a
+//! - [`Outage`] is the writer's side. While the store is closed, an `accept` (and any write a
 //!   sender waits for) is refused with [`QueueError::Unavailable`]: `503` + `Retry-After`, never
 //!   `202`. Writes that only settle events already stored (an ack, a dead letter of a delivered
-//!   event, a de-duplication release) are kept in memory and written first once the store is
-//!   reopened, so an event SL1 accepted during the fault is not delivered again (if the process
-//!   dies before, it is delivered again: at-least-once).
+//!   event) are kept in memory and written first once the store is reopened, so an event SL1
+//!   accepted during the fault is not delivered again (if the process dies before, it is
+//!   delivered again: at-least-once).
 //! - Reopening is a plain `Database::create` (redb repairs the file after the failed commit),
 //!   then one probe write that must reach the disk, then the kept writes. Only then is the
 //!   store published again and the fault cleared.
 //! - A commit whose sync failed may still be found in the reopened store (its pages reached
 //!   the page cache). The events of the failed batch that the store holds are handed to the
 //!   queue ([`Store::take_landed`]) so they are delivered now, not only after a restart; their
-//!   senders were answered 503 and may send them again (at-least-once).
+//!   senders were answered 503 and may send them again (at-least-once; a retry with the same
+//!   delivery id is answered `duplicate`, its claim having landed with the event).
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -162,10 +163,7 @@ impl Outage {
     pub(super) fn begin(&mut self, store: &Store, reason: String, batch: &[Job]) {
         store.db.store(None);
         self.suspects
-            .extend(batch.iter().filter_map(|(op, _)| match op {
-                Op::Put { seq, .. } => Some(*seq),
-                _ => None,
-            }));
+            .extend(batch.iter().filter_map(|(op, _)| op.event_seq()));
         tracing::error!(
             backend = "disk",
             fault = %reason,
@@ -202,12 +200,9 @@ impl Outage {
 }
 
 /// Whether a write only settles what the store holds already (an ack, a dead letter of a
-/// stored event, a de-duplication release): losing it to a crash redelivers, never loses.
+/// stored event): losing it to a crash redelivers, never loses.
 fn settles_stored(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Remove { .. } | Op::Release { .. } | Op::Dead { seq: Some(_), .. }
-    )
+    matches!(op, Op::Remove { .. } | Op::Dead { seq: Some(_), .. })
 }
 
 /// Opens the store again, proves a write reaches the disk, and writes what was kept.

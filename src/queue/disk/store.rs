@@ -210,14 +210,27 @@ pub(super) enum Op {
     TakeDead { id: String },
     /// Removes the dead letters matching a filter.
     PurgeDead { filter: DeadLetterFilter },
-    /// Claims a delivery id until `until_ms` unless it is claimed and not expired at `now_ms`.
-    Claim {
+    /// Accepts a new event: claims its delivery id `key` until `until_ms` and applies `then` (a
+    /// `Put` or a `Dead`) in the same transaction, so one commit covers both. If `key` is
+    /// claimed and not expired at `now_ms`, nothing is written.
+    Accept {
         key: String,
         now_ms: u64,
         until_ms: u64,
+        then: Box<Op>,
     },
-    /// Forgets a delivery id.
-    Release { key: String },
+}
+
+impl Op {
+    /// The sequence number of the event row it writes, if it writes one (a `Put`, or an
+    /// `Accept` of one).
+    pub(super) fn event_seq(&self) -> Option<u64> {
+        match self {
+            Op::Put { seq, .. } => Some(*seq),
+            Op::Accept { then, .. } => then.event_seq(),
+            _ => None,
+        }
+    }
 }
 
 /// What an operation answers.
@@ -225,8 +238,8 @@ pub(super) enum Op {
 pub(super) enum Reply {
     /// Done.
     Done,
-    /// A claim: whether the key was new.
-    Claimed(bool),
+    /// An accept whose key was claimed already: nothing written.
+    Duplicate,
     /// A dead letter taken, if there was one.
     Taken(Option<Box<DeadLetter>>),
     /// How many were purged.
@@ -277,17 +290,13 @@ fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
             outage.refuse(&mut batch, store);
             continue;
         };
-        let puts = batch
-            .iter()
-            .filter(|(op, _)| matches!(op, Op::Put { .. }))
-            .count();
         // Expired de-duplication ids are dropped every few minutes, inside a regular batch.
         let sweep = (last_sweep.elapsed() >= DEDUP_SWEEP).then(|| {
             last_sweep = std::time::Instant::now();
             super::super::now_ms()
         });
         match apply(&db, &batch, sweep) {
-            Ok(replies) => {
+            Ok((replies, puts)) => {
                 stats
                     .syncs
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -337,96 +346,122 @@ pub(super) fn write_kept(db: &Database, ops: Vec<Op>) -> Result<(), (Vec<Op>, re
 }
 
 /// Applies a batch in one write transaction and commits it once (fsync: redb's default
-/// `Durability::Immediate`).
-fn apply(db: &Database, batch: &[Job], sweep: Option<u64>) -> Result<Vec<Reply>, redb::Error> {
+/// `Durability::Immediate`). Answers each operation, and how many events were stored.
+fn apply(
+    db: &Database,
+    batch: &[Job],
+    sweep: Option<u64>,
+) -> Result<(Vec<Reply>, usize), redb::Error> {
     let txn = db.begin_write()?;
     let mut replies = Vec::with_capacity(batch.len());
+    let stored;
     {
-        let mut events = txn.open_table(EVENTS)?;
-        let mut dead = txn.open_table(DEAD)?;
-        let mut dead_ids = txn.open_table(DEAD_IDS)?;
-        let mut dedup = txn.open_table(DEDUP)?;
+        let mut tables = Tables {
+            events: txn.open_table(EVENTS)?,
+            dead: txn.open_table(DEAD)?,
+            dead_ids: txn.open_table(DEAD_IDS)?,
+            dedup: txn.open_table(DEDUP)?,
+            stored: 0,
+        };
         if let Some(now_ms) = sweep {
-            dedup.retain(|_, until| until > now_ms)?;
+            tables.dedup.retain(|_, until| until > now_ms)?;
         }
         for (op, _) in batch {
-            let reply = match op {
-                Op::Put { seq, bytes } => {
-                    events.insert(*seq, bytes.as_slice())?;
-                    Reply::Done
-                }
-                Op::Remove { seq } => {
-                    events.remove(*seq)?;
-                    Reply::Done
-                }
-                Op::Dead {
-                    seq,
-                    dead_seq,
-                    id,
-                    bytes,
-                } => {
-                    if let Some(seq) = seq {
-                        events.remove(*seq)?;
-                    }
-                    dead.insert(*dead_seq, bytes.as_slice())?;
-                    dead_ids.insert(id.as_str(), *dead_seq)?;
-                    Reply::Done
-                }
-                Op::TakeDead { id } => {
-                    let seq = dead_ids.remove(id.as_str())?.map(|g| g.value());
-                    let letter = match seq {
-                        Some(seq) => dead
-                            .remove(seq)?
-                            .and_then(|bytes| serde_json::from_slice(bytes.value()).ok())
-                            .map(Box::new),
-                        None => None,
-                    };
-                    Reply::Taken(letter)
-                }
-                Op::PurgeDead { filter } => {
-                    let mut budget = filter.limit.unwrap_or(usize::MAX);
-                    let mut doomed = Vec::new();
-                    for row in dead.iter()? {
-                        if budget == 0 {
-                            break;
-                        }
-                        let (key, value) = row?;
-                        if let Ok(letter) = serde_json::from_slice::<DeadLetter>(value.value()) {
-                            if filter.matches(&letter) {
-                                doomed.push((key.value(), letter.event.id));
-                                budget -= 1;
-                            }
-                        }
-                    }
-                    for (seq, id) in &doomed {
-                        dead.remove(*seq)?;
-                        dead_ids.remove(id.as_str())?;
-                    }
-                    Reply::Purged(doomed.len())
-                }
-                Op::Claim {
-                    key,
-                    now_ms,
-                    until_ms,
-                } => {
-                    let taken = dedup
-                        .get(key.as_str())?
-                        .is_some_and(|until| until.value() > *now_ms);
-                    if !taken {
-                        dedup.insert(key.as_str(), *until_ms)?;
-                    }
-                    Reply::Claimed(!taken)
-                }
-                Op::Release { key } => {
-                    dedup.remove(key.as_str())?;
-                    Reply::Done
-                }
-            };
-            replies.push(reply);
+            replies.push(tables.apply(op)?);
         }
+        stored = tables.stored;
     }
     txn.commit()?;
-    Ok(replies)
+    Ok((replies, stored))
+}
+
+/// The tables of one write transaction.
+struct Tables<'txn> {
+    events: redb::Table<'txn, u64, &'static [u8]>,
+    dead: redb::Table<'txn, u64, &'static [u8]>,
+    dead_ids: redb::Table<'txn, &'static str, u64>,
+    dedup: redb::Table<'txn, &'static str, u64>,
+    /// Events stored so far.
+    stored: usize,
+}
+
+impl Tables<'_> {
+    fn apply(&mut self, op: &Op) -> Result<Reply, redb::Error> {
+        Ok(match op {
+            Op::Put { seq, bytes } => {
+                self.events.insert(*seq, bytes.as_slice())?;
+                self.stored += 1;
+                Reply::Done
+            }
+            Op::Remove { seq } => {
+                self.events.remove(*seq)?;
+                Reply::Done
+            }
+            Op::Dead {
+                seq,
+                dead_seq,
+                id,
+                bytes,
+            } => {
+                if let Some(seq) = seq {
+                    self.events.remove(*seq)?;
+                }
+                self.dead.insert(*dead_seq, bytes.as_slice())?;
+                self.dead_ids.insert(id.as_str(), *dead_seq)?;
+                Reply::Done
+            }
+            Op::TakeDead { id } => {
+                let seq = self.dead_ids.remove(id.as_str())?.map(|g| g.value());
+                let letter = match seq {
+                    Some(seq) => self
+                        .dead
+                        .remove(seq)?
+                        .and_then(|bytes| serde_json::from_slice(bytes.value()).ok())
+                        .map(Box::new),
+                    None => None,
+                };
+                Reply::Taken(letter)
+            }
+            Op::PurgeDead { filter } => {
+                let mut budget = filter.limit.unwrap_or(usize::MAX);
+                let mut doomed = Vec::new();
+                for row in self.dead.iter()? {
+                    if budget == 0 {
+                        break;
+                    }
+                    let (key, value) = row?;
+                    if let Ok(letter) = serde_json::from_slice::<DeadLetter>(value.value()) {
+                        if filter.matches(&letter) {
+                            doomed.push((key.value(), letter.event.id));
+                            budget -= 1;
+                        }
+                    }
+                }
+                for (seq, id) in &doomed {
+                    self.dead.remove(*seq)?;
+                    self.dead_ids.remove(id.as_str())?;
+                }
+                Reply::Purged(doomed.len())
+            }
+            Op::Accept {
+                key,
+                now_ms,
+                until_ms,
+                then,
+            } => {
+                let taken = self
+                    .dedup
+                    .get(key.as_str())?
+                    .is_some_and(|until| until.value() > *now_ms);
+                if taken {
+                    Reply::Duplicate
+                } else {
+                    self.dedup.insert(key.as_str(), *until_ms)?;
+                    self.apply(then)?
+                }
+            }
+        })
+    }
 }
 
 /// Reads the dead letters matching a filter, oldest first. Blocking.

@@ -3,8 +3,10 @@
 //! - **Keys** (all under `redis_prefix`, default `genhook`): one stream per priority
 //!   (`{prefix}:queue:high|normal|low`), the dead letters in their own stream
 //!   (`{prefix}:dead`), and one key per claimed delivery id (`{prefix}:dedup:{id}`).
-//! - **Accept**: `XADD` (never `MAXLEN`: nothing is ever trimmed away). `enqueue` resolves once
-//!   Redis answered; how durable that is follows the server's `appendfsync` setting.
+//! - **Accept**: one Lua script checks `queue_max_size`, the delivery id's claim, then `XADD`s
+//!   the entry (never `MAXLEN`: nothing is ever trimmed away) and sets the claim, so Redis holds
+//!   both or neither. `accept` resolves once Redis answered; how durable that is follows the
+//!   server's `appendfsync` setting.
 //! - **Share**: one consumer group (`genhook`) over the three streams, created with
 //!   `XGROUP CREATE … MKSTREAM`; each process reads with `XREADGROUP` under a consumer name of its
 //!   own (`pid-random`), so the instances split the work and no entry goes to two of them.
@@ -14,15 +16,16 @@
 //!   (at-least-once: an instance that was only slow may deliver it too).
 //! - **Priority**: the three streams are read into local lanes served 4 : 2 : 1
 //!   ([`super::priority`]), so high goes first and none starves.
-//! - **De-duplication**: `SET key 1 NX PX window`, atomic across every instance.
-//! - **Depth**: the sum of the three streams' `XLEN` (entries leave only when acknowledged),
-//!   refreshed on every read; `queue_max_size` is checked against it, so across instances the
-//!   limit is approximate.
+//! - **De-duplication**: a key per delivery id with the window as its expiry (`SET … PX`), set by
+//!   the accept script with its entry: atomic across every instance.
+//! - **Depth**: the sum of the three streams' `XLEN` (entries leave only when acknowledged);
+//!   the accept script checks `queue_max_size` against it, so the limit holds across instances.
+//!   [`Queue::depth`] reports it as of the last read.
 //!
 //! - **Redis restarts**: the one connection is a [`ConnectionManager`]: a command that finds it
 //!   dropped fails, and the next one reconnects (each attempt bounded by 2 s, each answer by 5 s).
 //!   While Redis is away, or answers `LOADING` while it replays its AOF, every command fails with
-//!   [`QueueError::Unavailable`]: `enqueue` fails, so the webhook is answered `503` with
+//!   [`QueueError::Unavailable`]: `accept` fails, so the webhook is answered `503` with
 //!   `Retry-After` and never `202`; the readers log once, stop reading and try again every
 //!   100 ms doubling to 2 s; an acknowledgement of an event SL1 already accepted is retried in
 //!   the background until Redis takes it (so an outage shorter than `redis_claim_idle` delivers
@@ -42,9 +45,9 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | this one | [`RedisQueue`]: accept, read, acknowledge, requeue, reclaim |
+//! | this one | [`RedisQueue`]: read, acknowledge, requeue, reclaim |
+//! | `accept` | accepting a new event with its delivery-id key (`accept.lua`) |
 //! | `dead_letters` | [`RedisDeadLetters`]: the `{prefix}:dead` stream |
-//! | `dedup` | [`RedisDedup`]: the delivery-id keys |
 //! | `errors` | Redis errors as queue errors; (re)creating the consumer group |
 //! | `keys` | the key names under `redis_prefix` |
 
@@ -55,19 +58,18 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
-use genhook_core::queue::{DeadLetter, Event, Queue, QueueError};
+use genhook_core::queue::{Accepted, Claim, DeadLetter, Event, Queue, QueueError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+mod accept;
 mod dead_letters;
-mod dedup;
 mod errors;
 mod keys;
 
 pub use dead_letters::RedisDeadLetters;
-pub use dedup::RedisDedup;
 
 use errors::{create_groups, storage};
 use keys::Keys;
@@ -156,9 +158,6 @@ pub(crate) async fn open_backend(settings: &QueueSettings) -> Result<super::Back
     let queue = RedisQueue::open(settings).await?;
     Ok(super::Backend {
         dead_letters: Arc::new(RedisDeadLetters {
-            inner: Arc::clone(&queue.inner),
-        }),
-        dedup: Arc::new(RedisDedup {
             inner: Arc::clone(&queue.inner),
         }),
         queue: Arc::new(queue),
@@ -578,18 +577,21 @@ impl Inner {
 }
 
 impl Queue for RedisQueue {
-    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+    fn accept(
+        &self,
+        event: Event,
+        claim: Option<Claim>,
+    ) -> BoxFuture<'_, Result<Accepted, QueueError>> {
         async move {
             if lock(&self.inner.state).closed {
                 return Err(QueueError::Closed);
             }
-            if self.inner.depth.load(Ordering::Relaxed) >= self.inner.capacity {
-                return Err(QueueError::Full);
+            let accepted = self.inner.accept(event, claim).await?;
+            if accepted == Accepted::Queued {
+                self.inner.depth.fetch_add(1, Ordering::Relaxed);
+                self.inner.ready.notify_one();
             }
-            self.inner.replace(&event, None).await?;
-            self.inner.depth.fetch_add(1, Ordering::Relaxed);
-            self.inner.ready.notify_one();
-            Ok(())
+            Ok(accepted)
         }
         .boxed()
     }

@@ -1,5 +1,5 @@
-//! In-test queue and de-duplication store: a `Mutex<Vec>` is enough here; the real backends are
-//! tested in the `genhook` crate.
+//! In-test queue with its de-duplication keys: a `Mutex<Vec>` is enough here; the real backends
+//! (and their atomic claim-and-store) are tested in the `genhook` crate.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{BoxFuture, FutureExt};
-use genhook_core::queue::{DedupStore, Event, Queue, QueueError};
+use genhook_core::queue::{Accepted, Claim, Event, Queue, QueueError};
 use genhook_core::stage::{DeliveryId, EventType, Rendered, SourceName};
 use genhook_core::WebhookRequest;
 
@@ -39,12 +39,15 @@ impl Mode {
     }
 }
 
-/// A queue keeping events in vectors.
+/// A queue keeping events in vectors and claimed keys in a set (never expiring). In a mode
+/// other than `Accept` it refuses everything and stores nothing, claims included.
 #[derive(Debug)]
 pub struct TestQueue {
     pub mode: Mutex<Mode>,
     pub queued: Mutex<Vec<Event>>,
     pub dead: Mutex<Vec<Event>>,
+    pub keys: Mutex<HashSet<String>>,
+    pub claims: Mutex<Vec<(String, Duration)>>,
 }
 
 impl TestQueue {
@@ -53,7 +56,14 @@ impl TestQueue {
             mode: Mutex::new(Mode::Accept),
             queued: Mutex::new(Vec::new()),
             dead: Mutex::new(Vec::new()),
+            keys: Mutex::new(HashSet::new()),
+            claims: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Every claim the queue was handed (key, window), refused ones included.
+    pub fn claims(&self) -> Vec<(String, Duration)> {
+        self.claims.lock().unwrap().clone()
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -77,10 +87,30 @@ impl TestQueue {
 }
 
 impl Queue for TestQueue {
-    fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
+    fn accept(
+        &self,
+        event: Event,
+        claim: Option<Claim>,
+    ) -> BoxFuture<'_, Result<Accepted, QueueError>> {
         async move {
             tokio::task::yield_now().await;
-            self.push(&self.queued, event)
+            if let Some(claim) = claim {
+                self.claims
+                    .lock()
+                    .unwrap()
+                    .push((claim.key.clone(), claim.window));
+                self.mode.lock().unwrap().result()?;
+                if !self.keys.lock().unwrap().insert(claim.key) {
+                    return Ok(Accepted::Duplicate);
+                }
+            }
+            if event.render_error.is_some() {
+                self.push(&self.dead, event)?;
+                Ok(Accepted::DeadLettered)
+            } else {
+                self.push(&self.queued, event)?;
+                Ok(Accepted::Queued)
+            }
         }
         .boxed()
     }
@@ -111,53 +141,6 @@ impl Queue for TestQueue {
     }
     fn backend(&self) -> &'static str {
         "test"
-    }
-}
-
-/// A de-duplication store over a set; `failing` makes every call fail with a storage error.
-#[derive(Debug, Default)]
-pub struct TestDedup {
-    pub keys: Mutex<HashSet<String>>,
-    pub claims: Mutex<Vec<(String, Duration)>>,
-    pub releases: Mutex<Vec<String>>,
-    pub failing: Mutex<bool>,
-}
-
-impl TestDedup {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-
-    pub fn claims(&self) -> Vec<(String, Duration)> {
-        self.claims.lock().unwrap().clone()
-    }
-
-    pub fn releases(&self) -> Vec<String> {
-        self.releases.lock().unwrap().clone()
-    }
-}
-
-impl DedupStore for TestDedup {
-    fn claim(&self, key: &str, window: Duration) -> BoxFuture<'_, Result<bool, QueueError>> {
-        let key = key.to_owned();
-        async move {
-            tokio::task::yield_now().await;
-            if *self.failing.lock().unwrap() {
-                return Err(QueueError::Storage("redis went away".into()));
-            }
-            self.claims.lock().unwrap().push((key.clone(), window));
-            Ok(self.keys.lock().unwrap().insert(key))
-        }
-        .boxed()
-    }
-    fn release(&self, key: &str) -> BoxFuture<'_, Result<(), QueueError>> {
-        let key = key.to_owned();
-        async move {
-            self.keys.lock().unwrap().remove(&key);
-            self.releases.lock().unwrap().push(key);
-            Ok(())
-        }
-        .boxed()
     }
 }
 
