@@ -4,10 +4,13 @@
 mod queue_common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use genhook::admin::{router, AdminState, Rerender};
-use genhook::core::queue::{DeadLetterFilter, DeadLetters as _, Event, Priority, Queue};
+use genhook::core::queue::{
+    Accepted, Claim, DeadLetterFilter, DeadLetters as _, Event, Priority, Queue,
+};
 use genhook::core::Secret;
 use genhook::queue::memory::MemoryQueue;
 use http::{Method, Request, StatusCode};
@@ -133,6 +136,31 @@ async fn replay_renders_with_current_mappings_and_enqueues() {
     assert!(f.queue.dead_letters().get("d1").await.unwrap().is_none());
     let (status, _) = call(&f.app, Method::POST, "/admin/dlq/d1/replay", Some(TOKEN)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "replayed once only");
+}
+
+/// A replay that queued its copy and then died (SIGKILL) before it removed the dead letter: the
+/// dead letter is still there (never lost), and replaying it again finishes the job without
+/// queueing a second copy. The interrupted first half is what `replay` does first: the fresh
+/// copy queued with a claim on the dead letter's id and time.
+#[tokio::test]
+async fn a_replay_interrupted_after_queueing_finishes_without_a_second_copy() {
+    let f = fixture(10).await;
+    let letter = f.queue.dead_letters().get("d1").await.unwrap().unwrap();
+    let claim = Claim {
+        key: format!("dlq-replay:d1:{}", letter.dead_at_ms),
+        window: Duration::from_secs(3600),
+    };
+    let accepted = f
+        .queue
+        .accept(letter.event.clone(), Some(claim))
+        .await
+        .unwrap();
+    assert_eq!(accepted, Accepted::Queued);
+
+    let (status, body) = call(&f.app, Method::POST, "/admin/dlq/d1/replay", Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(f.queue.depth(), 1, "one copy queued, not two");
+    assert!(f.queue.dead_letters().get("d1").await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use genhook_core::queue::{DeadLetter, DeadLetterFilter, Event, QueueError};
+use std::time::Duration;
+
+use genhook_core::queue::{Accepted, Claim, DeadLetter, DeadLetterFilter, Event, QueueError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -80,38 +82,69 @@ pub(super) async fn show(
         .ok_or_else(|| AdminError::NotFound(format!("no dead letter {id}")))
 }
 
-/// Replays one dead letter: take, render again, enqueue; back to the DLQ if either fails.
-async fn replay(state: &AdminState, id: &str) -> Result<Event, AdminError> {
+/// How long a replayed dead letter's claim is kept: a second replay of the same dead letter
+/// within it (after a crash between queueing it and removing it, or a concurrent replay) is
+/// recognised and does not queue it twice.
+const REPLAY_WINDOW: Duration = Duration::from_secs(72 * 3600);
+
+/// Replays one dead letter: render again, queue it, then remove it from the DLQ.
+///
+/// The dead letter is removed only once its fresh copy is durably queued, so a crash in between
+/// leaves it in the DLQ (never lost). The copy is queued with a claim on the dead letter's id and
+/// time, so replaying that dead letter again only removes it ([`Replayed::Already`]). A render
+/// failure puts the dead letter back with the reason as its last error.
+async fn replay(state: &AdminState, id: &str) -> Result<Replayed, AdminError> {
     let letter = state
         .dead_letters
-        .take(id)
+        .get(id)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no dead letter {id}")))?;
+    let claim = Claim {
+        key: format!("dlq-replay:{id}:{}", letter.dead_at_ms),
+        window: REPLAY_WINDOW,
+    };
     let original = letter.event;
     let mut fresh = match (state.rerender)(original.clone()) {
         Ok(event) => event,
         Err(reason) => {
-            put_back(state, original, format!("render failed: {reason}")).await?;
+            if state.dead_letters.take(id).await?.is_some() {
+                put_back(state, original, format!("render failed: {reason}")).await?;
+            }
             return Err(AdminError::RenderFailed(reason));
         }
     };
     fresh.attempts = 0;
     fresh.last_error = None;
-    match state.queue.enqueue(fresh.clone()).await {
-        Ok(()) => {
-            tracing::info!(id, source = %fresh.source, "Dead letter replayed.");
-            Ok(fresh)
-        }
+    let outcome = match state.queue.accept(fresh.clone(), Some(claim)).await {
+        Ok(Accepted::Duplicate) => Replayed::Already(fresh),
+        Ok(_) => Replayed::Queued(fresh),
         Err(error) => {
-            put_back(state, original, format!("replay refused: {error}")).await?;
-            Err(match error {
+            return Err(match error {
                 QueueError::Full | QueueError::Closed | QueueError::Unavailable(_) => {
                     AdminError::QueueRefused(error)
                 }
                 other => AdminError::Storage(other),
             })
         }
+    };
+    if let Err(error) = state.dead_letters.take(id).await {
+        // Queued all the same: the next replay of this dead letter only removes it.
+        tracing::warn!(id, %error, "Dead letter replayed but not yet removed from the DLQ.");
     }
+    if let Replayed::Queued(event) = &outcome {
+        tracing::info!(id, source = %event.source, "Dead letter replayed.");
+    }
+    Ok(outcome)
+}
+
+/// What a replay did.
+#[derive(Debug)]
+enum Replayed {
+    /// Rendered again and queued.
+    Queued(Event),
+    /// It had been queued by an earlier replay (interrupted before the dead letter was removed,
+    /// or concurrent): now only removed from the DLQ.
+    Already(Event),
 }
 
 async fn put_back(state: &AdminState, mut event: Event, reason: String) -> Result<(), AdminError> {
@@ -128,7 +161,8 @@ pub(super) async fn replay_one(
     State(state): State<AdminState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AdminError> {
-    let event = replay(&state, &id).await?;
+    // Idempotent: a dead letter an interrupted replay had queued already is answered the same.
+    let (Replayed::Queued(event) | Replayed::Already(event)) = replay(&state, &id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(
@@ -149,9 +183,9 @@ pub(super) async fn replay_all(
     for letter in letters {
         let id = letter.event.id;
         match replay(&state, &id).await {
-            Ok(_) => replayed.push(id),
-            // Taken meanwhile by a concurrent replay: not ours to report.
-            Err(AdminError::NotFound(_)) => {}
+            Ok(Replayed::Queued(_)) => replayed.push(id),
+            // Replayed meanwhile by a concurrent replay: not ours to report.
+            Ok(Replayed::Already(_)) | Err(AdminError::NotFound(_)) => {}
             Err(AdminError::Storage(cause)) => return Err(AdminError::Storage(cause)),
             Err(error) => failed.push(json!({"id": id, "error": error.to_string()})),
         }
