@@ -17,11 +17,11 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crash_common::{free_port, write_config};
+use crash_common::{free_port, write_config, Server};
 use support::sl1_mock::{Answer, Sl1Mock};
 
 /// Webhooks sent, and how many at once.
@@ -49,71 +49,38 @@ fn strace_available() -> bool {
     found
 }
 
-/// `genhook serve --config CONFIG` under `strace -f`, writing the trace to `trace`.
-struct Traced {
-    strace: Child,
-    port: u16,
-}
+/// `genhook serve --config CONFIG` under `strace -f`, writing the trace to `trace`: the
+/// [`Server`] is strace, which runs GenHook as its child.
+struct Traced(Server);
 
 impl Traced {
     async fn start(config: &Path, port: u16, trace: &Path, log: &Path) -> Self {
-        let out = std::fs::File::create(log).unwrap();
-        let strace = Command::new("strace")
+        let mut strace = Command::new("strace");
+        strace
             .args(["-f", "-qq", "--seccomp-bpf", "-yy", "-s", "1048576"])
             .args(["-e", TRACED, "-e", "signal=none", "-o"])
             .arg(trace)
             .arg("--")
-            .arg(env!("CARGO_BIN_EXE_genhook"))
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .env_remove("GENHOOK_ADMIN_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out))
-            .spawn()
-            .unwrap();
-        let mut traced = Self { strace, port };
-        let client = reqwest::Client::new();
-        for _ in 0..600 {
-            if let Ok(Some(status)) = traced.strace.try_wait() {
-                panic!(
-                    "strace/genhook exited with {status}: {}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-            }
-            let up = client
-                .get(format!("http://127.0.0.1:{port}/healthz"))
-                .send()
-                .await;
-            if up.is_ok_and(|r| r.status().is_success()) {
-                return traced;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "genhook did not come up under strace: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
+            .arg(env!("CARGO_BIN_EXE_genhook"));
+        Self(Server::start_with(strace, config, port, log.to_path_buf()).await)
     }
 
     /// SIGKILLs the traced GenHook (strace's child), then waits for strace to end.
     fn stop(&mut self) {
-        let pid = self.strace.id();
+        let pid = self.0.child.id();
         let children =
             std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
         for child in children.split_whitespace() {
             let _ = Command::new("kill").args(["-KILL", child]).status();
         }
-        let _ = self.strace.wait();
+        let _ = self.0.child.wait();
     }
 }
 
 impl Drop for Traced {
+    /// A failed test leaves no GenHook behind strace (the inner [`Server`] then reaps strace).
     fn drop(&mut self) {
         self.stop();
-        let _ = self.strace.kill();
-        let _ = self.strace.wait();
     }
 }
 
@@ -265,7 +232,7 @@ async fn every_202_follows_an_fsync_of_its_event_and_concurrent_webhooks_share_s
     let trace_file = dir.path().join("strace.txt");
     let mut server =
         Traced::start(&config, port, &trace_file, &dir.path().join("genhook.log")).await;
-    let ids = flood(server.port).await;
+    let ids = flood(server.0.port).await;
     server.stop();
     assert_eq!(ids.len(), WEBHOOKS);
 
