@@ -712,4 +712,12 @@ impl Queue for RedisQueue {
     fn is_available(&self) -> bool {
         lock(&self.inner.outage).since.is_none()
     }
+
+    /// While Redis is away: `/readyz` says so, and GenHook alerts SL1 about itself (once when
+    /// it goes, once when it is back). The cause (which may name the server) stays in the log.
+    fn unavailable_reason(&self) -> Option<String> {
+        lock(&self.inner.outage)
+            .since
+            .map(|_| "Redis is unreachable".to_owned())
+    }
 }
