@@ -498,3 +498,24 @@ async fn silent_connections_beyond_the_descriptor_limit_do_not_lock_out_health_o
         "no connection was refused beyond max_connections:\n{metrics}"
     );
 }
+
+/// The soft open-file limit is raised to the hard one at start (systemd's default soft limit,
+/// 1024, would otherwise cap connections far below what the hard limit allows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_soft_descriptor_limit_is_raised_to_the_hard_one() {
+    let (_dir, server) = start_binary("ulimit -S -n 256 || exit 97", &[]).await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.child.id())).unwrap();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .skip(3)
+        .take(2)
+        .collect();
+    let [soft, hard] = open_files[..] else {
+        panic!("unexpected /proc limits line: {limits}");
+    };
+    assert_ne!(soft, "256", "soft limit left at 256: {limits}");
+    assert_eq!(soft, hard, "soft limit raised to the hard one: {limits}");
+}

@@ -8,6 +8,8 @@ use crate::app::GenHook;
 use crate::config::{Config, ThreadingModel};
 
 pub(super) fn run(args: &ConfigArg) -> ExitCode {
+    // Before the configuration: the default `max_connections` is derived from this limit.
+    let descriptors = raise_descriptor_limit();
     let config = match Config::load(args.config.as_deref(), &crate::config::env::lookup) {
         Ok(config) => config,
         Err(problems) => {
@@ -23,6 +25,13 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+    if let Some((from, to)) = descriptors {
+        tracing::info!(
+            from,
+            to,
+            "Raised the open-file limit (RLIMIT_NOFILE) to its hard limit."
+        );
+    }
     // `async`: one thread runs everything; `hybrid` and `thread_pool`: a multi-threaded runtime
     // for HTTP (the thread pool's workers are OS threads of their own).
     let runtime = match config.threading_model {
@@ -81,4 +90,30 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         cause = current.source();
     }
     text
+}
+
+/// Raises the soft open-file limit to the hard one, as servers do (systemd's default soft limit
+/// is 1024, hard 524288): every connection is a descriptor, and `max_connections` defaults to
+/// a share of this limit. Returns the limits before and after when it raised them; a limit that
+/// cannot be read or raised is left as it is (the defaults adapt to it).
+#[cfg(unix)]
+fn raise_descriptor_limit() -> Option<(u64, u64)> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    let (Some(soft), hard) = (limit.current, limit.maximum) else {
+        return None; // already unlimited
+    };
+    // An unlimited hard limit: enough for any connection count GenHook would accept.
+    let target = hard.unwrap_or(1 << 20);
+    if target <= soft {
+        return None;
+    }
+    limit.current = Some(target);
+    setrlimit(Resource::Nofile, limit).ok()?;
+    Some((soft, target))
+}
+
+#[cfg(not(unix))]
+fn raise_descriptor_limit() -> Option<(u64, u64)> {
+    None
 }
