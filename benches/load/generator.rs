@@ -4,7 +4,9 @@
 //! in flight: it sends the next request only once the previous answer has been read completely
 //! (closed loop, so the server is never flooded past what it can answer and the latency is what a
 //! sender sees). It stops by itself after `requests` requests in total or when `time_cap` has
-//! passed, whichever comes first. A connection that fails is counted and opened again.
+//! passed, whichever comes first. A connection that fails is counted and opened again; one the
+//! server closes after its answer (`Connection: close`, e.g. a 503 decided at the door) is
+//! opened again without counting a failure.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -161,19 +163,24 @@ async fn connection(
             ready.ready().await?;
             let response = ready.send_request(request).await?;
             let status = response.status().as_u16();
+            // A 503 decided at the door leaves its body unread and closes the connection.
+            let closes = response
+                .headers()
+                .get(http::header::CONNECTION)
+                .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
             let body = response.into_body().collect().await?.to_bytes();
-            Ok::<_, hyper::Error>((status, body))
+            Ok::<_, hyper::Error>((status, body, closes))
         }
         .await;
         match answer {
-            Ok((status, body)) => {
+            Ok((status, body, closes)) => {
                 tally.latencies.push(sent.elapsed());
                 if status != 202 && !tally.samples.contains_key(&status) {
                     let text = String::from_utf8_lossy(&body).chars().take(160).collect();
                     tally.samples.insert(status, text);
                 }
                 *tally.by_status.entry(status).or_default() += 1;
-                sender = Some(ready);
+                sender = (!closes).then_some(ready);
             }
             Err(_) => tally.errors += 1,
         }

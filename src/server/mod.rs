@@ -9,18 +9,21 @@
 //! - [`routes`]: DESIGN.md's HTTP table;
 //! - [`respond`]: the one place that knows the JSON error shape;
 //! - [`detect`]: handshakes and provider detection before a source is known;
+//! - `door`: admitting a webhook before its body is read, only while the queue can take it
+//!   (503 + `Retry-After` otherwise);
 //! - [`body`]: reading request bodies within `max_body_size` and `max_inflight_body_bytes`;
 //! - `state`: what the routes share (the stacks snapshot, the queue, the shutdown flag, the
 //!   webhooks in flight).
 //!
 //! Shutdown keeps the listener open: [`crate::app::Running::shutdown`] first sets the shutting-down
-//! flag (webhooks get 503 with `Retry-After`, `/readyz` turns 503, HTTP/1 answers carry
+//! flag (webhooks get 503 with `Retry-After` at the door, `/readyz` turns 503, HTTP/1 answers carry
 //! `Connection: close`), drains the queue, and only then resolves the future given to
 //! [`Server::run`], which stops accepting and lets the requests in flight finish.
 
 pub mod body;
 mod connection;
 pub mod detect;
+mod door;
 pub mod edge;
 mod listener;
 pub mod respond;
@@ -40,6 +43,7 @@ use tokio_rustls::TlsAcceptor;
 
 use connection::{Deadlines, Serving};
 
+pub use door::QueueSlot;
 pub use state::{AppState, WebhookInFlight};
 
 /// What the listener needs, in plain data.

@@ -9,12 +9,14 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use genhook_core::stage::{ReceivedAt, SourceName};
+use genhook_core::PipelineError;
+use genhook_dispatch::DispatchError;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 use subtle::ConstantTimeEq;
 use tower::ServiceExt as _;
 
-use super::respond::{error_response, json, respond};
+use super::respond::{error_response, json, reject, respond};
 use super::AppState;
 use crate::stack::SourceRoute;
 
@@ -85,8 +87,10 @@ async fn webhook_token(
 /// `POST /webhook`: the source is identified from the headers, or (only when they cannot tell)
 /// from the payload; its stack then verifies the signature before anything is kept parsed.
 async fn webhook_detect(State(state): State<AppState>, request: Request) -> Response {
-    let Some(_in_flight) = state.admit_webhook() else {
-        return shutting_down();
+    // No source is known before the body is read: a refusal is counted under none.
+    let _in_flight = match state.admit_webhook() {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused_at_door("", request.version(), refused),
     };
     let (parts, body) = request.into_parts();
     // Held until the answer is ready: the body's bytes count in max_inflight_body_bytes.
@@ -114,10 +118,6 @@ async fn webhook(
     token: Option<&str>,
     request: Request,
 ) -> Response {
-    // Held until the answer is ready: shutdown waits for it before draining the queue.
-    let Some(_in_flight) = state.admit_webhook() else {
-        return shutting_down();
-    };
     let stacks = state.stacks();
     let Some(route) = stacks.route(source) else {
         return unknown_source(source);
@@ -134,6 +134,12 @@ async fn webhook(
     }
     let route = route.clone();
     drop(stacks);
+    // Held until the answer is ready: shutdown waits for it before draining the queue, and it
+    // holds the webhook's queue slot. Refused here, the body is never read.
+    let _in_flight = match state.admit_webhook() {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused_at_door(route.source.name(), request.version(), refused),
+    };
     let (parts, body) = request.into_parts();
     match read_body(state, body).await {
         // The reservation is held until the answer is ready.
@@ -271,10 +277,14 @@ fn unknown_source(source: &str) -> Response {
     )
 }
 
-fn shutting_down() -> Response {
-    error_response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "service is shutting down",
-        None,
-    )
+/// A webhook refused at the door (503 + `Retry-After`, the dispatch stage's reason), its body
+/// unread: an HTTP/1 connection cannot carry another request after it, so it is closed.
+fn refused_at_door(source: &str, version: http::Version, refused: DispatchError) -> Response {
+    let mut response = reject(source, &PipelineError::from(refused));
+    if version < http::Version::HTTP_2 {
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }

@@ -1,7 +1,8 @@
 //! [`AppState`]: what the routes share — the current [`Stacks`] snapshot (swapped whole on
 //! reload), the queue (for readiness), the shutdown flag, the count of webhooks inside the
-//! pipeline (so shutdown can let them finish before the queue drains), the metrics handle,
-//! `max_body_size` and the budget of body bytes in flight (both changeable at reload).
+//! pipeline (so shutdown can let them finish before the queue drains), the [`Door`] that admits
+//! them only while the queue can take them, the metrics handle, `max_body_size` and the budget of
+//! body bytes in flight (both changeable at reload).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -10,9 +11,11 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use genhook_core::queue::Queue;
+use genhook_dispatch::DispatchError;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::body::BodyBudget;
+use super::door::{Door, QueueSlot};
 use crate::stack::Stacks;
 
 /// Shared state of the HTTP routes. Cheap to clone.
@@ -26,6 +29,7 @@ struct Shared {
     queue: Arc<dyn Queue>,
     shutting_down: AtomicBool,
     webhooks_in_flight: AtomicUsize,
+    door: Arc<Door>,
     metrics: Option<PrometheusHandle>,
     max_body_size: AtomicUsize,
     body_budget: BodyBudget,
@@ -56,6 +60,7 @@ impl AppState {
                 queue,
                 shutting_down: AtomicBool::new(false),
                 webhooks_in_flight: AtomicUsize::new(0),
+                door: Arc::default(),
                 metrics,
                 max_body_size: AtomicUsize::new(max_body_size),
                 body_budget: BodyBudget::new(max_inflight_body_bytes),
@@ -88,15 +93,32 @@ impl AppState {
         self.inner.shutting_down.load(Ordering::SeqCst)
     }
 
-    /// Admits a webhook into the pipeline, or `None` once shutdown has begun. The webhook counts
-    /// as in flight until the returned guard is dropped. (Counted before the flag is read, so a
+    /// Admits a webhook into the pipeline before its body is read (see [`super::door`]): refused
+    /// once shutdown has begun, while the queue's storage is unavailable, or when the queue has no
+    /// free slot, with the dispatch stage's reason. The webhook counts as in flight, and holds its
+    /// queue slot, until the returned guard is dropped. (Counted before the flag is read, so a
     /// webhook either sees the flag or is waited for by [`AppState::wait_webhooks_done`].)
-    pub fn admit_webhook(&self) -> Option<WebhookInFlight> {
+    ///
+    /// # Errors
+    /// [`DispatchError::ShuttingDown`], [`DispatchError::Unavailable`], [`DispatchError::QueueFull`].
+    pub fn admit_webhook(&self) -> Result<WebhookInFlight, DispatchError> {
         self.inner.webhooks_in_flight.fetch_add(1, Ordering::SeqCst);
-        let guard = WebhookInFlight {
+        let counted = Counted {
             state: self.inner.clone(),
         };
-        (!self.is_shutting_down()).then_some(guard)
+        let slot = self
+            .inner
+            .door
+            .admit(&*self.inner.queue, self.is_shutting_down())?;
+        Ok(WebhookInFlight {
+            _slot: slot,
+            _counted: counted,
+        })
+    }
+
+    /// Webhooks admitted at the door and not answered yet (each holds a queue slot).
+    pub fn webhooks_admitted(&self) -> usize {
+        self.inner.door.admitted()
     }
 
     /// How many webhooks are inside the pipeline now.
@@ -150,10 +172,13 @@ impl AppState {
     }
 }
 
-/// A webhook inside the pipeline (see [`AppState::admit_webhook`]); counted until dropped.
+/// A webhook inside the pipeline (see [`AppState::admit_webhook`]): counted, and holding its
+/// queue slot, until dropped.
 #[must_use = "the webhook counts as in flight only while the guard lives"]
 pub struct WebhookInFlight {
-    state: Arc<Shared>,
+    // Dropped in this order: the slot, then the count shutdown waits for.
+    _slot: QueueSlot,
+    _counted: Counted,
 }
 
 impl fmt::Debug for WebhookInFlight {
@@ -162,7 +187,12 @@ impl fmt::Debug for WebhookInFlight {
     }
 }
 
-impl Drop for WebhookInFlight {
+/// One count in `webhooks_in_flight`, taken back when dropped.
+struct Counted {
+    state: Arc<Shared>,
+}
+
+impl Drop for Counted {
     fn drop(&mut self) {
         self.state.webhooks_in_flight.fetch_sub(1, Ordering::SeqCst);
     }

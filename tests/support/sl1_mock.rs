@@ -70,6 +70,8 @@ pub struct Answer {
     pub hang_up: bool,
     /// The body to answer with (`{}` when unset).
     pub body: Option<Bytes>,
+    /// Wait for [`Sl1Mock::open_gate`] before answering.
+    pub gated: bool,
 }
 
 impl Answer {
@@ -82,6 +84,7 @@ impl Answer {
             em7_message: None,
             hang_up: false,
             body: None,
+            gated: false,
         }
     }
 
@@ -104,6 +107,15 @@ impl Answer {
     /// flight (a worker busy, its event held in the queue) for the rest of the test.
     pub fn held() -> Self {
         Self::created().delay(HELD)
+    }
+
+    /// `201`, but only once [`Sl1Mock::open_gate`] is called: a delivery held until the test
+    /// makes room, whatever the machine's speed.
+    pub fn gated() -> Self {
+        Self {
+            gated: true,
+            ..Self::created()
+        }
     }
 
     /// Closes the connection without an answer.
@@ -295,6 +307,7 @@ struct State {
     arrived: Notify,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    gate: tokio::sync::watch::Sender<bool>,
 }
 
 impl State {
@@ -352,6 +365,7 @@ impl Sl1MockBuilder {
             arrived: Notify::new(),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            gate: tokio::sync::watch::Sender::new(false),
         });
         let tls = self.tls.map(|identity| {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -466,6 +480,9 @@ async fn handle(
     if let Some(delay) = answer.delay {
         tokio::time::sleep(delay).await;
     }
+    if answer.gated {
+        let _ = state.gate.subscribe().wait_for(|open| *open).await;
+    }
     if answer.hang_up {
         return Err(HangUp);
     }
@@ -535,6 +552,11 @@ impl Sl1Mock {
     /// SL1 down, `Answer::created()` to bring it back).
     pub fn set_default(&self, answer: Answer) {
         *self.state.default.lock().unwrap() = answer;
+    }
+
+    /// Answers every [`Answer::gated`] request, held and to come.
+    pub fn open_gate(&self) {
+        self.state.gate.send_replace(true);
     }
 
     /// Every request so far, in arrival order.
