@@ -43,11 +43,34 @@ impl LayerFactory for IdentifyFactory {
             None => None,
         };
         let mut layer = IdentifyLayer::new(settings);
+        if reads_no_payload(cx) {
+            layer = layer.json_body();
+        }
         if let Some(confirmer) = confirmer {
             layer = layer.with_sns_confirmer(confirmer);
         }
         Ok(BoxCloneSyncServiceLayer::new(layer))
     }
+}
+
+/// The built-in stages, none of which reads a [`Payload`](genhook_core::stage::Payload) after
+/// identify (`extract` reads the [`JsonBody`](genhook_core::stage::JsonBody)).
+const BUILT_IN: &[&str] = &[
+    "verify",
+    "rate_limit",
+    "identify",
+    "extract",
+    "template",
+    "dispatch",
+];
+
+/// Whether the source's stack is made of built-in stages only (the default stack, or a
+/// `layers =` line naming only those): a stage of one's own may read the parsed `Payload`, which
+/// identify then still leaves.
+fn reads_no_payload(cx: &BuildContext<'_>) -> bool {
+    cx.source()
+        .layers()
+        .is_none_or(|(names, _)| names.iter().all(|name| BUILT_IN.contains(&name.as_str())))
 }
 
 #[cfg(test)]

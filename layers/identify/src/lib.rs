@@ -76,6 +76,7 @@ mod provider;
 mod selector;
 mod service;
 mod settings;
+mod shallow;
 mod sns;
 
 pub use body::parse_body;
