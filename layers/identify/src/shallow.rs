@@ -222,9 +222,11 @@ mod tests {
             ("data.object.id", "0.id"),
             ("header:x-github-event", "pull_request.number"),
         ] {
-            let mut settings = IdentifySettings::default();
-            settings.event = Some(Selector::parse(event).unwrap());
-            settings.delivery_id = Some(Selector::parse(id).unwrap());
+            let mut settings = IdentifySettings {
+                event: Some(Selector::parse(event).unwrap()),
+                delivery_id: Some(Selector::parse(id).unwrap()),
+                ..IdentifySettings::default()
+            };
             all.push(settings.clone());
             settings.provider = Some(Provider::Github);
             all.push(settings);

@@ -53,6 +53,9 @@ async fn run(layer: IdentifyLayer, request: WebhookRequest) -> (String, Seen) {
     (answer, seen)
 }
 
+/// A request's headers, as name and value.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 fn lazy(settings: IdentifySettings) -> IdentifyLayer {
     IdentifyLayer::new(settings).json_body()
 }
@@ -91,7 +94,7 @@ async fn lazy_and_full_layers_decide_the_same_on_every_kind_of_body() {
     let form = ("content-type", "application/x-www-form-urlencoded");
     // Deeper than serde_json's limit (128) inside a member identify does not look into.
     let deep = format!("{{\"a\":{}{}}}", "[".repeat(300), "]".repeat(300));
-    let cases: Vec<(IdentifySettings, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<(IdentifySettings, Headers<'_>, &str)> = vec![
         (
             IdentifySettings::default(),
             vec![],

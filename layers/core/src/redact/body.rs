@@ -26,9 +26,7 @@ impl RedactionPolicy {
         let as_text = std::str::from_utf8(text).ok();
         let contains = |needle: &str| match as_text {
             Some(haystack) => haystack.contains(needle),
-            None => text
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes()),
+            None => text.windows(needle.len()).any(|w| w == needle.as_bytes()),
         };
         let may_hold_secret = contains("\\u")
             || SECRET_BODY_FIELDS.iter().any(|f| contains(f))
