@@ -1,6 +1,8 @@
 //! [`IdentifyFactory`]: builds the identify stage from a source's settings, once, at load.
 
-use genhook_core::{BuildContext, BuildError, Capability, LayerFactory, PipelineLayer};
+use genhook_core::{
+    BuildContext, BuildError, Capability, LayerFactory, PipelineLayer, BUILT_IN_STAGES,
+};
 use tower::util::BoxCloneSyncServiceLayer;
 
 use crate::layer::IdentifyLayer;
@@ -53,24 +55,15 @@ impl LayerFactory for IdentifyFactory {
     }
 }
 
-/// The built-in stages, none of which reads a [`Payload`](genhook_core::stage::Payload) after
-/// identify (`extract` reads the [`JsonBody`](genhook_core::stage::JsonBody)).
-const BUILT_IN: &[&str] = &[
-    "verify",
-    "rate_limit",
-    "identify",
-    "extract",
-    "template",
-    "dispatch",
-];
-
 /// Whether the source's stack is made of built-in stages only (the default stack, or a
 /// `layers =` line naming only those): a stage of one's own may read the parsed `Payload`, which
 /// identify then still leaves.
 fn reads_no_payload(cx: &BuildContext<'_>) -> bool {
-    cx.source()
-        .layers()
-        .is_none_or(|(names, _)| names.iter().all(|name| BUILT_IN.contains(&name.as_str())))
+    cx.source().layers().is_none_or(|(names, _)| {
+        names
+            .iter()
+            .all(|name| BUILT_IN_STAGES.contains(&name.as_str()))
+    })
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ impl RedactionPolicy {
         // Most bodies name no secret field: skip them without parsing. A key can only hide a
         // field's name behind a `\u` escape, so a body without one must show the name itself.
         // As text when it is UTF-8 (it is, past identify): std's substring search is vectorised,
-        // where a byte-window scan cost ~50 µs per field name on a 25 KB body.
+        // where a byte-window scan took ~50 µs on a 25 KB body (83 % of the dispatch stage).
         let as_text = std::str::from_utf8(text).ok();
         let contains = |needle: &str| match as_text {
             Some(haystack) => haystack.contains(needle),
