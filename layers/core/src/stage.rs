@@ -127,7 +127,9 @@ impl StageOutput for ReceivedAt {
     const NAME: &'static str = "received at";
 }
 
-/// The body parsed once as JSON (form-encoded `payload=` bodies already unwrapped).
+/// The body parsed once as JSON (form-encoded `payload=` bodies already unwrapped). Left by
+/// `identify` for batches, form fields, and stacks with a stage of one's own; a JSON object in a
+/// stack of built-in stages travels as a [`JsonBody`] instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Payload(pub Arc<serde_json::Value>);
 
