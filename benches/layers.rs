@@ -7,8 +7,11 @@
 //! `GENHOOK_BENCH_PAYLOAD=/path/to/file.json` to bench another one.
 //!
 //! Each request is prepared outside the measurement as the earlier stages would leave it (the
-//! JSON parsed once, the fields extracted, the message rendered), so that each entry measures one
-//! stage only. Run with `cargo bench --bench layers`.
+//! JSON text checked, the fields extracted, the message rendered), so that each entry measures one
+//! stage only; the `stack/` entries run the whole default stack on the request as the edge
+//! leaves it. The `*_full_parse` and `*_from_payload` entries keep the way identify and extract
+//! worked before (the whole body parsed into a `serde_json::Value`) as baselines in the same run.
+//! Run with `cargo bench --bench layers`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(
@@ -29,7 +32,7 @@ use criterion::{
 use futures_util::future::{BoxFuture, FutureExt};
 use genhook_core::queue::{Accepted, Claim, Event, Queue, QueueError};
 use genhook_core::stage::{
-    DeliveryId, EventType, Fields, Payload, ReceivedAt, Rendered, SourceName,
+    DeliveryId, EventType, Fields, JsonBody, Payload, ReceivedAt, Rendered, SourceName,
 };
 use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
 use genhook_dispatch::{DispatchLayer, DispatchSettings};
@@ -120,6 +123,25 @@ fn identified(body: &Bytes) -> WebhookRequest {
     request
 }
 
+/// The delivery as the edge leaves it (headers, source, time of receipt): nothing parsed.
+fn received(body: &Bytes) -> WebhookRequest {
+    let mut request = identified(body);
+    let extensions = request.extensions_mut();
+    extensions.remove::<Payload>();
+    extensions.remove::<EventType>();
+    extensions.remove::<DeliveryId>();
+    request
+}
+
+/// The delivery as `identify` leaves it in a stack built from a mapping: the JSON text, no
+/// parsed payload.
+fn identified_text(body: &Bytes) -> WebhookRequest {
+    let mut request = identified(body);
+    request.extensions_mut().remove::<Payload>();
+    request.extensions_mut().insert(JsonBody(body.clone()));
+    request
+}
+
 /// The same delivery after `extract` (and, with `rendered`, after `template`).
 fn extracted(body: &Bytes, source: &CompiledSource, rendered: bool) -> WebhookRequest {
     let mut request = identified(body);
@@ -207,18 +229,29 @@ fn stages(c: &mut Criterion) {
         &signed,
     );
 
-    // identify: the one JSON parse of the webhook, event type and delivery id from the headers.
-    let mut unparsed = identified(&body);
-    unparsed.extensions_mut().remove::<Payload>();
+    // identify, as a stack built from a mapping has it: one pass that checks the JSON as a full
+    // parse does and builds only its top-level names and scalars, the text left for `extract`.
+    // Event type and delivery id come from GitHub's headers.
+    let github = || {
+        genhook_identify::IdentifyLayer::new(genhook_identify::IdentifySettings::for_provider(
+            genhook_identify::Provider::Github,
+        ))
+    };
     entry(
         &mut group,
         &rt,
         "identify/github",
-        genhook_identify::IdentifyLayer::new(genhook_identify::IdentifySettings::for_provider(
-            genhook_identify::Provider::Github,
-        ))
-        .layer(leaf()),
-        &unparsed,
+        github().json_body().layer(leaf()),
+        &received(&body),
+    );
+    // The same stage parsing the whole body into a `serde_json::Value` (`IdentifyLayer::new`,
+    // what every stack did before): the baseline of the entry above.
+    entry(
+        &mut group,
+        &rt,
+        "identify/github_full_parse",
+        github().layer(leaf()),
+        &received(&body),
     );
 
     // rate_limit: a quota it never reaches, so every request pays the GCRA check and passes.
@@ -238,11 +271,19 @@ fn stages(c: &mut Criterion) {
         &identified(&body),
     );
 
-    // extract: select the line and run its compiled queries on the parsed payload.
+    // extract: select the line and walk its field tree over the JSON text, skipping the rest.
     entry(
         &mut group,
         &rt,
         "extract/pull_request",
+        ExtractLayer::new(Arc::clone(&source)).layer(leaf()),
+        &identified_text(&body),
+    );
+    // The same from a payload parsed beforehand (the parse not counted).
+    entry(
+        &mut group,
+        &rt,
+        "extract/pull_request_from_payload",
         ExtractLayer::new(Arc::clone(&source)).layer(leaf()),
         &identified(&body),
     );
@@ -280,6 +321,31 @@ fn stages(c: &mut Criterion) {
         &extracted(&body, &source, true),
     );
     assert!(queue.count.load(Ordering::Relaxed) > 0);
+
+    // The whole in-process stack, as the default stack of a GitHub source runs it: verify,
+    // identify, rate_limit (unset), extract, template, dispatch to the counting queue; and the
+    // same with the identify stage that parses the whole body (the stack before).
+    for (name, identify) in [
+        ("stack/github", github().json_body()),
+        ("stack/github_full_parse", github()),
+    ] {
+        let stack = tower::ServiceBuilder::new()
+            .layer(genhook_verify::VerifyLayer::new(
+                genhook_verify::scheme::github::verifier(&secrets),
+            ))
+            .layer(identify)
+            .layer(RateLimitLayer::unlimited())
+            .layer(ExtractLayer::new(Arc::clone(&source)))
+            .layer(TemplateLayer::new())
+            .layer(DispatchLayer::new(
+                Arc::new(CountingQueue::default()),
+                DispatchSettings::new("github"),
+            ))
+            .service(leaf());
+        let mut request = received(&body);
+        *request.headers_mut() = signed.headers().clone();
+        entry(&mut group, &rt, name, stack, &request);
+    }
 
     group.finish();
 }

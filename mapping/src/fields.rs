@@ -180,9 +180,9 @@ impl FieldTree {
 
 /// The payload's nesting extraction follows at most (arrays of arrays do not consume field
 /// levels); serde_json refuses deeper documents anyway.
-const MAX_VALUE_DEPTH: usize = 256;
+pub(crate) const MAX_VALUE_DEPTH: usize = 256;
 
-fn project(node: &FieldTree, value: &Value, depth: usize) -> Option<Value> {
+pub(crate) fn project(node: &FieldTree, value: &Value, depth: usize) -> Option<Value> {
     if node.is_leaf() {
         return Some(value.clone());
     }

@@ -76,6 +76,7 @@ pub mod ini;
 pub mod template;
 
 mod compile;
+mod lazy;
 mod parse;
 mod select;
 
@@ -520,6 +521,15 @@ impl CompiledLine {
     /// A JSON object holding only the declared fields, the payload's shape kept.
     pub fn extract(&self, payload: &Value) -> Value {
         self.fields.extract(payload)
+    }
+
+    /// [`CompiledLine::extract`] straight from the payload's JSON text, parsing only the
+    /// declared fields ([`FieldTree::extract_str`]).
+    ///
+    /// # Errors
+    /// When `json` is not JSON.
+    pub fn extract_str(&self, json: &str) -> Result<Value, serde_json::Error> {
+        self.fields.extract_str(json)
     }
 
     /// Renders the message from extracted fields.

@@ -100,6 +100,21 @@ proptest! {
     }
 
     #[test]
+    fn extraction_from_text_equals_extraction_from_the_parsed_value(
+        payload in json_value(),
+        spec in field_spec(),
+        pretty in any::<bool>(),
+    ) {
+        let tree = FieldTree::parse(&spec).unwrap();
+        let text = if pretty {
+            serde_json::to_string_pretty(&payload).unwrap()
+        } else {
+            payload.to_string()
+        };
+        prop_assert_eq!(tree.extract_str(&text).unwrap(), tree.extract(&payload), "{}", spec);
+    }
+
+    #[test]
     fn declared_leaves_render_their_values(payload in json_object(), spec in field_spec()) {
         let tree = FieldTree::parse(&spec).unwrap();
         // Named leaves only: a template's index picks among the values found.
@@ -196,6 +211,26 @@ fn fuzz_extract_render(data: &[u8]) {
 }
 
 #[test]
+fn extraction_from_text_keeps_the_last_of_repeated_names_and_escaped_names() {
+    let tree = FieldTree::parse("a{b},c,d\u{e9}").unwrap();
+    for text in [
+        r#"{"a":{"b":1},"a":{"x":2},"c":1,"c":[2]}"#,
+        r#"{"a":{"x":2},"a":{"b":{"z":[1]}},"c":[2],"d\u00e9":"\"q\""}"#,
+        r#"[{"a":{"b":1}}]"#,
+        r#"{"a":[{"b":1},{"b":2,"b":3},7]}"#,
+    ] {
+        let parsed: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            tree.extract_str(text).unwrap(),
+            tree.extract(&parsed),
+            "{text}"
+        );
+    }
+    assert!(tree.extract_str("{\"a\":").is_err());
+    assert!(tree.extract_str("{} x").is_err());
+}
+
+#[test]
 fn deep_values_and_specs_do_not_overflow() {
     // serde_json refuses documents nested deeper than 128; the deepest it accepts is fine.
     let deep_json = format!("{}1{}", "{\"a\":".repeat(127), "}".repeat(127));
@@ -204,6 +239,7 @@ fn deep_values_and_specs_do_not_overflow() {
     let tree = FieldTree::parse(&spec).unwrap();
     let extracted = tree.extract(&payload);
     assert!(extracted.is_object());
+    assert_eq!(tree.extract_str(&deep_json).unwrap(), extracted);
     let deep_arrays = format!("{{\"a\":{}1{}}}", "[".repeat(126), "]".repeat(126));
     let payload: Value = serde_json::from_str(&deep_arrays).unwrap();
     let tree = FieldTree::parse("a{b}").unwrap();

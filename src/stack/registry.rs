@@ -10,14 +10,7 @@ use tower::Layer;
 use super::timed::TimedLayer;
 
 /// The order used when a source has no `layers =` line.
-pub const DEFAULT_LAYERS: [&str; 6] = [
-    "verify",
-    "rate_limit",
-    "identify",
-    "extract",
-    "template",
-    "dispatch",
-];
+pub const DEFAULT_LAYERS: [&str; 6] = genhook_core::BUILT_IN_STAGES;
 
 /// A stage of that name is registered already.
 #[derive(Debug, thiserror::Error)]

@@ -37,6 +37,19 @@ impl Capability {
     }
 }
 
+/// GenHook's built-in stages, in the order of a source's stack when it has no `layers =` line.
+/// None of them reads a [`Payload`](crate::stage::Payload) after `identify` (`extract` reads the
+/// [`JsonBody`](crate::stage::JsonBody)), so `identify` leaves one only when a stack names a
+/// stage of one's own.
+pub const BUILT_IN_STAGES: [&str; 6] = [
+    "verify",
+    "rate_limit",
+    "identify",
+    "extract",
+    "template",
+    "dispatch",
+];
+
 /// Builds one named stage of a per-source stack.
 pub trait LayerFactory: Send + Sync + 'static {
     /// The name used on a mapping's `layers =` line (`verify`, `rate_limit`, …).

@@ -29,7 +29,7 @@ pub mod stage;
 
 pub use alert::{Alert, AlertDefaults};
 pub use error::{BoxError, MissingStage, PipelineError, Reject};
-pub use factory::{BuildContext, BuildError, Capability, LayerFactory};
+pub use factory::{BuildContext, BuildError, Capability, LayerFactory, BUILT_IN_STAGES};
 pub use secret::Secret;
 pub use stage::require;
 

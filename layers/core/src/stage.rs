@@ -5,7 +5,7 @@
 //! |---|---|
 //! | the edge (router) | [`SourceName`], [`ReceivedAt`] |
 //! | `verify` | [`Verified`] |
-//! | `identify` | [`EventType`], [`EventLabel`], [`DeliveryId`] (when the provider sends one), [`Payload`] |
+//! | `identify` | [`EventType`], [`EventLabel`], [`DeliveryId`] (when the provider sends one), [`JsonBody`] or [`Payload`] |
 //! | `extract` | [`Fields`] |
 //! | `template` | [`Rendered`] or [`RenderFailed`] |
 //!
@@ -127,12 +127,29 @@ impl StageOutput for ReceivedAt {
     const NAME: &'static str = "received at";
 }
 
-/// The body parsed once as JSON (form-encoded `payload=` bodies already unwrapped).
+/// The body parsed once as JSON (form-encoded `payload=` bodies already unwrapped). Left by
+/// `identify` for batches, form fields, and stacks with a stage of one's own; a JSON object in a
+/// stack of built-in stages travels as a [`JsonBody`] instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Payload(pub Arc<serde_json::Value>);
 
 impl StageOutput for Payload {
     const NAME: &'static str = "payload";
+}
+
+/// The webhook's JSON text, checked once by `identify` as a full parse checks it, and left
+/// unparsed: the request body itself (shared, not copied), or a form's `payload` field decoded.
+/// The stages after it read only the fields they need from it (`extract`:
+/// `CompiledLine::extract_str`), where a [`Payload`] would have parsed the whole document.
+///
+/// `identify` leaves this instead of a [`Payload`] in the stacks built from a mapping (whose
+/// stages read no `Payload`); a [`Payload`] an earlier stage left (`verify` for Meraki and SNS)
+/// is kept, and then no `JsonBody` is added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonBody(pub bytes::Bytes);
+
+impl StageOutput for JsonBody {
+    const NAME: &'static str = "JSON body";
 }
 
 /// The mapping line chosen for the event and the fields it extracted.

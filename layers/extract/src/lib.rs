@@ -2,11 +2,14 @@
 //!
 //! Picks the source's mapping line for the webhook's event type (`CompiledSource::select`: the
 //! exact key, then the most specific glob, then `*`, then the source's sectionless line) and
-//! extracts the fields that line declares from the parsed payload, with queries compiled at load
-//! time. Nothing is parsed per request besides running those queries.
+//! extracts the fields that line declares, with the field tree compiled at load time: from the
+//! JSON text `identify` checked ([`JsonBody`](genhook_core::stage::JsonBody)) in one pass that
+//! parses only those fields, or from a parsed [`Payload`](genhook_core::stage::Payload) when an
+//! earlier stage left one.
 //!
 //! - **Requires:** `identified` ([`EventType`](genhook_core::stage::EventType) and
-//!   [`Payload`](genhook_core::stage::Payload), from `identify`).
+//!   [`JsonBody`](genhook_core::stage::JsonBody) or [`Payload`](genhook_core::stage::Payload),
+//!   from `identify`).
 //! - **Provides:** `extracted` ([`Fields`](genhook_core::stage::Fields): the line and a JSON
 //!   object holding only its declared fields).
 //! - **Settings:** `unmapped = reject` (default) or `unmapped = ignore`.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use genhook_core::stage::{EventType, Fields, Payload, SourceName};
+use genhook_core::stage::{EventType, Fields, JsonBody, Payload, SourceName};
 use genhook_core::{
     json_response, metrics, require, PipelineError, WebhookRequest, WebhookResponse,
 };
@@ -102,8 +102,8 @@ where
             Ok(event) => event.clone(),
             Err(error) => return ResponseFuture::answered(Err(error)),
         };
-        let payload = match require::<Payload>(&request) {
-            Ok(payload) => Arc::clone(&payload.0),
+        let payload = match parsed_or_text(&request) {
+            Ok(payload) => payload,
             Err(error) => return ResponseFuture::answered(Err(error)),
         };
         let Some(line) = self.source.select(event.as_str()) else {
@@ -113,11 +113,39 @@ where
             };
             return ResponseFuture::answered(self.unmapped(source, event.as_str()));
         };
+        let value = match payload {
+            Body::Parsed(payload) => line.extract(&payload),
+            Body::Text(json) => match std::str::from_utf8(&json.0)
+                .map_err(PipelineError::internal)
+                .and_then(|text| line.extract_str(text).map_err(PipelineError::internal))
+            {
+                Ok(value) => value,
+                // `identify` checked the text: only a stage of one's own inserting a bad one.
+                Err(error) => return ResponseFuture::answered(Err(error)),
+            },
+        };
         let fields = Fields {
             line: Arc::clone(line),
-            value: Arc::new(line.extract(&payload)),
+            value: Arc::new(value),
         };
         request.extensions_mut().insert(fields);
         ResponseFuture::called(self.inner.call(request))
     }
+}
+
+/// The payload as an earlier stage left it: parsed, or as JSON text to read fields from.
+enum Body {
+    Parsed(Arc<serde_json::Value>),
+    Text(JsonBody),
+}
+
+/// A [`Payload`] when one was left (tests, `verify` for Meraki and SNS), else the [`JsonBody`]
+/// `identify` leaves; a missing `Payload` is the error when there is neither.
+fn parsed_or_text(request: &WebhookRequest) -> Result<Body, PipelineError> {
+    if let Some(json) = request.extensions().get::<JsonBody>() {
+        if request.extensions().get::<Payload>().is_none() {
+            return Ok(Body::Text(json.clone()));
+        }
+    }
+    require::<Payload>(request).map(|payload| Body::Parsed(Arc::clone(&payload.0)))
 }

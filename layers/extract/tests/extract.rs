@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use genhook_core::stage::{EventType, Fields, Payload, SourceName};
+use genhook_core::stage::{EventType, Fields, JsonBody, Payload, SourceName};
 use genhook_core::{
     BuildContext, Capability, LayerFactory, MissingStage, PipelineError, PipelineService,
     WebhookRequest, WebhookResponse,
@@ -182,4 +182,44 @@ fn unmapped_parses_both_policies() {
     assert_eq!(Unmapped::parse(" Reject "), Some(Unmapped::Reject));
     assert_eq!(Unmapped::parse("drop"), None);
     assert_eq!(Unmapped::default(), Unmapped::Reject);
+}
+
+#[tokio::test]
+async fn fields_are_read_from_the_json_text_as_from_a_parsed_payload() {
+    let svc = ExtractLayer::new(source(GITHUB, "github")).layer(echo_fields());
+    let text = include_str!("../../../tests/fixtures/github/pull_request.opened.json");
+    let payload: serde_json::Value = serde_json::from_str(text).unwrap();
+    let from_payload = svc
+        .clone()
+        .oneshot(request("pull_request", payload.clone()))
+        .await
+        .unwrap();
+    let mut from_text = WebhookRequest::new(Bytes::from_static(text.as_bytes()));
+    from_text
+        .extensions_mut()
+        .insert(EventType::new("pull_request"));
+    from_text
+        .extensions_mut()
+        .insert(JsonBody(Bytes::from_static(text.as_bytes())));
+    let from_text = svc.clone().oneshot(from_text).await.unwrap();
+    assert_eq!(json_body(&from_text), json_body(&from_payload));
+    assert_eq!(
+        json_body(&from_text)["value"]["pull_request"]["user"]["login"],
+        payload["pull_request"]["user"]["login"]
+    );
+
+    // A Payload an earlier stage left wins over the text.
+    let mut both = request("pull_request", json!({"action": "from payload"}));
+    both.extensions_mut()
+        .insert(JsonBody(Bytes::from_static(br#"{"action":"from text"}"#)));
+    let response = svc.clone().oneshot(both).await.unwrap();
+    assert_eq!(json_body(&response)["value"]["action"], "from payload");
+
+    // Text that is not JSON (only a stage of one's own could leave it) is a 500, not a panic.
+    let mut bad = WebhookRequest::new(Bytes::new());
+    bad.extensions_mut().insert(EventType::new("pull_request"));
+    bad.extensions_mut()
+        .insert(JsonBody(Bytes::from_static(b"{\"action\":")));
+    let error = svc.oneshot(bad).await.unwrap_err();
+    assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }

@@ -4,7 +4,9 @@
 //! - `parse`: `baseline/serde_json` (serde_json parse alone) vs `identify/parse_body` (content-type
 //!   and charset check, UTF-8 check, parse) for a JSON body and a form-encoded `payload=` body;
 //! - `layer`: `baseline/leaf_only` (a `service_fn` answering 202) vs `identify/layer` (parse,
-//!   detection, handshake check, event type, delivery id, then the same leaf).
+//!   detection, handshake check, event type, delivery id, then the same leaf), and
+//!   `identify/layer_json_body`, the same with `json_body()` as the stacks built from mappings
+//!   run it (one checking pass, no `Value` built; see BENCHMARKS.md for the figures).
 //!
 //! First run (2026-11-28, 2 shared cores, ~1.2 KB GitHub body; medians): `parse_body` JSON
 //! 1.23x serde_json alone (the extra is the UTF-8 check before parsing), form `payload=` 2.0x
@@ -101,6 +103,9 @@ fn bench_layer(c: &mut Criterion) {
         Ok::<_, PipelineError>(response)
     });
     let identified = IdentifyLayer::new(IdentifySettings::default()).layer(leaf);
+    let lazy = IdentifyLayer::new(IdentifySettings::default())
+        .json_body()
+        .layer(leaf);
 
     let mut group = c.benchmark_group("layer");
     group.throughput(Throughput::Bytes(body.len() as u64));
@@ -114,6 +119,13 @@ fn bench_layer(c: &mut Criterion) {
     group.bench_function("identify/layer", |b| {
         b.to_async(&runtime).iter_batched(
             || (identified.clone(), request(&body)),
+            |(service, request)| service.oneshot(request),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("identify/layer_json_body", |b| {
+        b.to_async(&runtime).iter_batched(
+            || (lazy.clone(), request(&body)),
             |(service, request)| service.oneshot(request),
             BatchSize::SmallInput,
         );

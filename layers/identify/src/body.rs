@@ -8,6 +8,7 @@
 //! refused with an [`IdentifyError`] (400). Nesting deeper than
 //! serde_json's recursion limit (128) is refused as invalid JSON, never a stack overflow.
 
+use bytes::Bytes;
 use http::HeaderMap;
 use percent_encoding::percent_decode;
 use serde_json::{Map, Value};
@@ -23,6 +24,50 @@ const FORM: &str = "application/x-www-form-urlencoded";
 /// not UTF-8, the body is empty, the JSON is invalid, or it is a scalar rather than an object or
 /// an array.
 pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, IdentifyError> {
+    match read(headers, body, Depth::Full, |_| Bytes::new())? {
+        Read::Parsed(value) | Read::Object { view: value, .. } => Ok(value),
+    }
+}
+
+/// How far [`read_body`] parses a JSON object.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Depth<'w> {
+    /// Into a whole `Value`, as [`parse_body`] does.
+    Full,
+    /// Into identify's view ([`crate::shallow`]), these top-level members whole.
+    Shallow(&'w [String]),
+}
+
+/// A body read by [`read_body`].
+#[derive(Debug)]
+pub(crate) enum Read {
+    /// Parsed whole: [`Depth::Full`], arrays (batches), scalars, form fields.
+    Parsed(Value),
+    /// A JSON object, checked as [`parse_body`] checks it: identify's view of it, and its text
+    /// (the body's own bytes, or a form's decoded `payload` field), not copied.
+    Object { view: Value, json: Bytes },
+}
+
+/// [`parse_body`] for the identify stage: the same checks and the same errors, but a JSON object
+/// is read only as far as `depth` says.
+///
+/// # Errors
+/// As [`parse_body`].
+pub(crate) fn read_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+    depth: Depth<'_>,
+) -> Result<Read, IdentifyError> {
+    read(headers, body, depth, |text| body.slice_ref(text))
+}
+
+/// [`parse_body`] and [`read_body`]; `share` gives the bytes of a part of `body` without a copy.
+fn read<'b>(
+    headers: &HeaderMap,
+    body: &'b [u8],
+    depth: Depth<'_>,
+    share: impl FnOnce(&'b [u8]) -> Bytes,
+) -> Result<Read, IdentifyError> {
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -39,9 +84,27 @@ pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, IdentifyErr
     // name never starts with `{` or `[`, so such a body is read as the JSON it is.
     let looks_like_json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
     if media_type.eq_ignore_ascii_case(FORM) && !looks_like_json {
-        parse_form(text)
-    } else {
-        parse_json(text)
+        return parse_form(text, depth);
+    }
+    Ok(match read_json(text, depth)? {
+        Some(view) => Read::Object {
+            view,
+            json: share(text.as_bytes()),
+        },
+        None => Read::Parsed(parse_json(text)?),
+    })
+}
+
+/// Identify's view of a JSON object when `depth` asks for one; `None` when the text is to be
+/// parsed whole (not a view, or not an object: arrays are batches, whose elements travel whole).
+fn read_json(text: &str, depth: Depth<'_>) -> Result<Option<Value>, IdentifyError> {
+    match depth {
+        Depth::Shallow(wanted) if text.trim_start().starts_with('{') => {
+            crate::shallow::read_object(text, wanted)
+                .map(Some)
+                .map_err(|e| IdentifyError::json(&e))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -73,21 +136,27 @@ fn parse_json(text: &str) -> Result<Value, IdentifyError> {
     Err(IdentifyError::NotAnObject { kind })
 }
 
-fn parse_form(text: &str) -> Result<Value, IdentifyError> {
+fn parse_form(text: &str, depth: Depth<'_>) -> Result<Read, IdentifyError> {
     let mut fields = Map::new();
     for pair in text.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = decode_form_component(name)?;
         let value = decode_form_component(value)?;
         if name == "payload" {
-            return parse_json(&value);
+            return Ok(match read_json(&value, depth)? {
+                Some(view) => Read::Object {
+                    view,
+                    json: Bytes::from(value),
+                },
+                None => Read::Parsed(parse_json(&value)?),
+            });
         }
         fields.insert(name, Value::String(value));
     }
     if fields.is_empty() {
         return Err(IdentifyError::EmptyBody);
     }
-    Ok(Value::Object(fields))
+    Ok(Read::Parsed(Value::Object(fields)))
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component strictly: `+` is a space and the

@@ -1,6 +1,8 @@
 //! [`IdentifyFactory`]: builds the identify stage from a source's settings, once, at load.
 
-use genhook_core::{BuildContext, BuildError, Capability, LayerFactory, PipelineLayer};
+use genhook_core::{
+    BuildContext, BuildError, Capability, LayerFactory, PipelineLayer, BUILT_IN_STAGES,
+};
 use tower::util::BoxCloneSyncServiceLayer;
 
 use crate::layer::IdentifyLayer;
@@ -43,11 +45,25 @@ impl LayerFactory for IdentifyFactory {
             None => None,
         };
         let mut layer = IdentifyLayer::new(settings);
+        if reads_no_payload(cx) {
+            layer = layer.json_body();
+        }
         if let Some(confirmer) = confirmer {
             layer = layer.with_sns_confirmer(confirmer);
         }
         Ok(BoxCloneSyncServiceLayer::new(layer))
     }
+}
+
+/// Whether the source's stack is made of built-in stages only (the default stack, or a
+/// `layers =` line naming only those): a stage of one's own may read the parsed `Payload`, which
+/// identify then still leaves.
+fn reads_no_payload(cx: &BuildContext<'_>) -> bool {
+    cx.source().layers().is_none_or(|(names, _)| {
+        names
+            .iter()
+            .all(|name| BUILT_IN_STAGES.contains(&name.as_str()))
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::sns::SnsConfirmer;
 pub struct IdentifyLayer {
     settings: Arc<IdentifySettings>,
     confirmer: Option<SnsConfirmer>,
+    lazy: Option<Arc<[String]>>,
 }
 
 impl IdentifyLayer {
@@ -21,7 +22,24 @@ impl IdentifyLayer {
         Self {
             settings: Arc::new(settings),
             confirmer: None,
+            lazy: None,
         }
+    }
+
+    /// Leaves the body's JSON text ([`JsonBody`]) for the stages after it instead of a parsed
+    /// [`Payload`], and reads a JSON object only as far as identification needs: one pass that
+    /// checks the whole text as a full parse does but builds only the top-level names and
+    /// scalars (see `shallow.rs`). Batches (arrays), form fields and a `Payload` an earlier
+    /// stage left are handled as without it, and still leave a `Payload`.
+    ///
+    /// For stacks whose stages read no `Payload` (the built-in ones: `extract` reads the text).
+    ///
+    /// [`JsonBody`]: genhook_core::stage::JsonBody
+    /// [`Payload`]: genhook_core::stage::Payload
+    #[must_use]
+    pub fn json_body(mut self) -> Self {
+        self.lazy = Some(crate::service::looked_into(&self.settings));
+        self
     }
 
     /// Confirms SNS subscriptions with `confirmer` (when the source verifies with `aws-sns` and
@@ -42,6 +60,11 @@ impl<S> Layer<S> for IdentifyLayer {
     type Service = Identify<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Identify::from_parts(inner, Arc::clone(&self.settings), self.confirmer.clone())
+        Identify::from_parts(
+            inner,
+            Arc::clone(&self.settings),
+            self.confirmer.clone(),
+            self.lazy.clone(),
+        )
     }
 }

@@ -29,6 +29,14 @@
 //! (empty when nothing names one: `extract` decides) and
 //! [`DeliveryId`](genhook_core::stage::DeliveryId) when the provider sends one.
 //!
+//! **Parsed once, only as far as needed.** In the stacks built from mappings
+//! ([`IdentifyFactory`], [`IdentifyLayer::json_body`]) a JSON object body is not parsed into a
+//! `Payload`: one pass checks it exactly as a full parse would (same refusals, same reasons) and
+//! keeps only its top-level names and scalars for the rules above, and the body's own bytes go on
+//! as a [`JsonBody`](genhook_core::stage::JsonBody), from which `extract` reads just the mapped
+//! fields. Batches, form fields and an earlier stage's `Payload` still travel as a `Payload`; so
+//! does everything when a stack has a stage of one's own, which may read it.
+//!
 //! **Settings**
 //! ```ini
 //! event = header:X-GitHub-Event   ; or a field path: type, event.type, detail-type, webhookEvent
@@ -76,6 +84,7 @@ mod provider;
 mod selector;
 mod service;
 mod settings;
+mod shallow;
 mod sns;
 
 pub use body::parse_body;

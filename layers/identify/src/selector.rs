@@ -75,6 +75,11 @@ impl FieldPath {
         Ok(Self(segments))
     }
 
+    /// The first name of the path: the top-level member it reads.
+    pub(crate) fn first(&self) -> &str {
+        self.0.first().map_or("", String::as_str)
+    }
+
     /// The value at this path, if any.
     pub fn lookup<'v>(&self, payload: &'v Value) -> Option<&'v Value> {
         let walk = |start: &'v Value| {

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use genhook_core::stage::{DeliveryId, EventLabel, EventType, Payload, SourceName, Verified};
+use genhook_core::stage::{
+    DeliveryId, EventLabel, EventType, JsonBody, Payload, SourceName, Verified,
+};
 use genhook_core::{json_response, PipelineError, WebhookRequest, WebhookResponse};
 use genhook_mapping::CompiledSource;
 use http::StatusCode;
@@ -13,12 +15,13 @@ use serde_json::json;
 use tower::Service;
 
 use crate::batch;
-use crate::body::parse_body;
+use crate::body::{read_body, Depth, Read};
 use crate::error::IdentifyError;
 use crate::future::ResponseFuture;
 use crate::handshake::{self, Handshake};
 use crate::ident::{identify_with, provider_for};
-use crate::provider::header;
+use crate::provider::{header, Provider};
+use crate::selector::Selector;
 use crate::settings::IdentifySettings;
 use crate::sns::SnsConfirmer;
 
@@ -28,6 +31,10 @@ pub struct Identify<S> {
     inner: S,
     settings: Arc<IdentifySettings>,
     confirmer: Option<SnsConfirmer>,
+    /// `None`: the whole body is parsed and left as a [`Payload`]. `Some`: a JSON object is read
+    /// only as far as identification needs (these top-level members whole, see
+    /// [`crate::shallow`]) and left as a [`JsonBody`].
+    lazy: Option<Arc<[String]>>,
 }
 
 // === impl Identify ===
@@ -35,18 +42,20 @@ pub struct Identify<S> {
 impl<S> Identify<S> {
     /// Wraps `inner` with these settings (no SNS confirmer: SubscribeURLs are only logged).
     pub fn new(inner: S, settings: IdentifySettings) -> Self {
-        Self::from_parts(inner, Arc::new(settings), None)
+        Self::from_parts(inner, Arc::new(settings), None, None)
     }
 
     pub(crate) fn from_parts(
         inner: S,
         settings: Arc<IdentifySettings>,
         confirmer: Option<SnsConfirmer>,
+        lazy: Option<Arc<[String]>>,
     ) -> Self {
         Self {
             inner,
             settings,
             confirmer,
+            lazy,
         }
     }
 
@@ -167,15 +176,20 @@ where
     }
 
     fn call(&mut self, mut request: WebhookRequest) -> Self::Future {
-        let payload = match request.extensions().get::<Payload>() {
-            Some(payload) => Arc::clone(&payload.0),
-            None => match parse_body(request.headers(), request.body()) {
-                Ok(value) => Arc::new(value),
-                Err(error) => {
-                    tracing::debug!(error = %error, "Body refused.");
-                    return ResponseFuture::rejected(error);
+        // `json`: the text of a body read lazily, left for the later stages instead of a Payload.
+        let (payload, json) = match request.extensions().get::<Payload>() {
+            Some(payload) => (Arc::clone(&payload.0), None),
+            None => {
+                let depth = self.lazy.as_deref().map_or(Depth::Full, Depth::Shallow);
+                match read_body(request.headers(), request.body(), depth) {
+                    Ok(Read::Parsed(value)) => (Arc::new(value), None),
+                    Ok(Read::Object { view, json }) => (Arc::new(view), Some(json)),
+                    Err(error) => {
+                        tracing::debug!(error = %error, "Body refused.");
+                        return ResponseFuture::rejected(error);
+                    }
                 }
-            },
+            }
         };
         let headers = request.headers();
         let provider = provider_for(&self.settings, headers, &payload);
@@ -207,13 +221,39 @@ where
         let event = event.unwrap_or_default();
         record_received(&mut request, &event, self.settings.mapping.as_deref());
         let extensions = request.extensions_mut();
-        extensions.insert(Payload(payload));
+        match json {
+            // `payload` is identify's own partial view then: never handed on.
+            Some(json) => {
+                extensions.insert(JsonBody(json));
+            }
+            None => {
+                extensions.insert(Payload(payload));
+            }
+        }
         extensions.insert(EventType::new(event));
         if let Some(id) = delivery_id {
             extensions.insert(DeliveryId::new(id));
         }
         ResponseFuture::called(self.inner.call(request))
     }
+}
+
+/// The top-level members identification looks into, beyond names and scalars (see
+/// [`crate::shallow`]): the first name of each field-path selector, and `event` when the source
+/// may be Slack (`event.type` of an `event_callback`).
+pub(crate) fn looked_into(settings: &IdentifySettings) -> Arc<[String]> {
+    let mut names: Vec<String> = [&settings.event, &settings.delivery_id]
+        .into_iter()
+        .flatten()
+        .filter_map(|selector| match selector {
+            Selector::Field(path) => Some(path.first().to_owned()),
+            Selector::Header(_) => None,
+        })
+        .collect();
+    if settings.provider.is_none_or(|p| p == Provider::Slack) {
+        names.push("event".to_owned());
+    }
+    names.into()
 }
 
 /// Counts a webhook whose source and event type are known, under its bounded [`EventLabel`],
