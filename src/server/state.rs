@@ -93,7 +93,7 @@ impl AppState {
         self.inner.shutting_down.load(Ordering::SeqCst)
     }
 
-    /// Admits a webhook into the pipeline before its body is read (see [`super::door`]): refused
+    /// Admits a webhook into the pipeline before its body is read (see the `door` module): refused
     /// once shutdown has begun, while the queue's storage is unavailable, or when the queue has no
     /// free slot, with the dispatch stage's reason. The webhook counts as in flight, and holds its
     /// queue slot, until the returned guard is dropped. (Counted before the flag is read, so a
