@@ -13,25 +13,15 @@ mod support;
 
 use std::time::Duration;
 
-use crash_common::{
-    delivered, flood_killing_at_half, free_port, settle, slow_sl1, write_config, Flood, Rig, Server,
-};
+use crash_common::{delivered, flood_killing_at_half, settle, slow_sl1, Flood, Rig, Site};
 
 const WEBHOOKS: usize = 2_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
     let sl1 = slow_sl1().await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(
-        dir.path(),
-        "genhook",
-        port,
-        &sl1.url(),
-        &[("queue_backend", "disk".into())],
-    );
-    let server = Server::start(&config, port, dir.path().join("first.log")).await;
+    let site = Site::new(&sl1.url(), &[("queue_backend", "disk".into())]);
+    let (server, port) = (site.start("first.log").await, site.port);
 
     // SIGKILL once half of the webhooks were accepted; the flood goes on against a dead port.
     let (accepted, killed) = flood_killing_at_half(&[port], WEBHOOKS, 64, server).await;
@@ -44,7 +34,7 @@ async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
     );
 
     // Restart on the same data dir.
-    let restarted = Server::start(&config, port, dir.path().join("second.log")).await;
+    let restarted = site.start("second.log").await;
     let messages = || {
         sl1.accepted()
             .iter()
@@ -70,7 +60,7 @@ async fn sigkill_mid_way_loses_nothing_that_was_answered_202() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_sigkills_under_retrying_senders_lose_no_delivery_answered_2xx() {
     let mut rig = Rig::start(&[("queue_backend", "disk".into())]).await;
-    let flood = Flood::start(rig.port, WEBHOOKS);
+    let flood = Flood::start(rig.site.port, WEBHOOKS);
     // SIGKILL at a quarter, half and three quarters of the deliveries answered; restart at once.
     for kill in 1..=3 {
         flood.answered(WEBHOOKS * kill / 4).await;

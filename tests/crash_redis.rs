@@ -128,7 +128,7 @@ async fn three_sigkills_under_retrying_senders_lose_no_delivery_answered_2xx() {
         ("redis_claim_idle", "2s".to_owned()),
     ])
     .await;
-    let flood = Flood::start(rig.port, WEBHOOKS);
+    let flood = Flood::start(rig.site.port, WEBHOOKS);
     // SIGKILL at a quarter, half and three quarters of the deliveries answered; restart at once
     // (a new consumer: what the dead one had read is reclaimed after redis_claim_idle).
     for kill in 1..=3 {
@@ -151,7 +151,7 @@ async fn redis_restarts_under_retrying_senders_lose_no_delivery_answered_2xx() {
         ("redis_claim_idle", "2s".to_owned()),
     ])
     .await;
-    let flood = Flood::start(rig.port, WEBHOOKS);
+    let flood = Flood::start(rig.site.port, WEBHOOKS);
     // SIGKILL Redis at a third and two thirds of the deliveries answered; it comes back with its
     // AOF (appendfsync always) on the same port, and GenHook reconnects by itself.
     for restart in 1..=2 {

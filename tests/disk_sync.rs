@@ -21,7 +21,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crash_common::{free_port, write_config, Server};
+use crash_common::{Server, Site};
 use support::sl1_mock::{Answer, Sl1Mock};
 
 /// Webhooks sent, and how many at once.
@@ -54,7 +54,7 @@ fn strace_available() -> bool {
 struct Traced(Server);
 
 impl Traced {
-    async fn start(config: &Path, port: u16, trace: &Path, log: &Path) -> Self {
+    async fn start(site: &Site, trace: &Path) -> Self {
         let mut strace = Command::new("strace");
         strace
             .args(["-f", "-qq", "--seccomp-bpf", "-yy", "-s", "1048576"])
@@ -62,7 +62,8 @@ impl Traced {
             .arg(trace)
             .arg("--")
             .arg(env!("CARGO_BIN_EXE_genhook"));
-        Self(Server::start_with(strace, config, port, log.to_path_buf()).await)
+        let log = site.file("genhook.log");
+        Self(Server::start_with(strace, &site.config, site.port, log).await)
     }
 
     /// SIGKILLs the traced GenHook (strace's child), then waits for strace to end.
@@ -216,12 +217,7 @@ async fn every_202_follows_an_fsync_of_its_event_and_concurrent_webhooks_share_s
         .default_answer(Answer::held())
         .start()
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(
-        dir.path(),
-        "genhook",
-        port,
+    let site = Site::new(
         &sl1.url(),
         &[
             ("queue_backend", "disk".into()),
@@ -229,9 +225,8 @@ async fn every_202_follows_an_fsync_of_its_event_and_concurrent_webhooks_share_s
             ("max_worker_threads", "2".into()),
         ],
     );
-    let trace_file = dir.path().join("strace.txt");
-    let mut server =
-        Traced::start(&config, port, &trace_file, &dir.path().join("genhook.log")).await;
+    let trace_file = site.file("strace.txt");
+    let mut server = Traced::start(&site, &trace_file).await;
     let ids = flood(server.0.port).await;
     server.stop();
     assert_eq!(ids.len(), WEBHOOKS);
@@ -240,7 +235,7 @@ async fn every_202_follows_an_fsync_of_its_event_and_concurrent_webhooks_share_s
     let calls = parse(&trace);
     let syncs: Vec<&Call> = calls.iter().filter(|c| is_store_sync(c)).collect();
     let store_writes: Vec<&Call> = calls.iter().filter(|c| is_store_write(c)).collect();
-    let answers: Vec<&Call> = calls.iter().filter(|c| is_answer(c, port)).collect();
+    let answers: Vec<&Call> = calls.iter().filter(|c| is_answer(c, site.port)).collect();
     assert!(
         !syncs.is_empty(),
         "no fsync/fdatasync of queue.redb in the trace"

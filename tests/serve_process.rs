@@ -12,7 +12,7 @@ mod support;
 
 use std::time::Duration;
 
-use crash_common::{free_port, write_config, Server};
+use crash_common::Site;
 use support::metric_value;
 use support::sl1_mock::{Answer, Sl1Mock};
 
@@ -70,12 +70,7 @@ fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_the_disk_queue_syncs_and_the_idle_workers() {
     let sl1 = Sl1Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(
-        dir.path(),
-        "genhook",
-        port,
+    let site = Site::new(
         &sl1.url(),
         &[
             ("queue_backend", "disk".into()),
@@ -84,7 +79,7 @@ async fn metrics_show_the_disk_queue_syncs_and_the_idle_workers() {
             ("sl1_timeout", "300s".into()),
         ],
     );
-    let server = Server::start(&config, port, dir.path().join("genhook.log")).await;
+    let (server, port) = (site.start("genhook.log").await, site.port);
     let client = reqwest::Client::new();
 
     // Nothing sent yet: every worker waits for an event.
@@ -140,12 +135,7 @@ async fn a_shutdown_logs_how_many_events_the_memory_queue_dropped() {
         .default_answer(Answer::held())
         .start()
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(
-        dir.path(),
-        "genhook",
-        port,
+    let site = Site::new(
         &sl1.url(),
         &[
             ("queue_backend", "memory".into()),
@@ -153,8 +143,7 @@ async fn a_shutdown_logs_how_many_events_the_memory_queue_dropped() {
             ("shutdown_grace_period", "1s".into()),
         ],
     );
-    let log = dir.path().join("genhook.log");
-    let mut server = Server::start(&config, port, log.clone()).await;
+    let (mut server, port) = (site.start("genhook.log").await, site.port);
     let client = reqwest::Client::new();
     for n in 0..3 {
         assert_eq!(post(&client, port, n).await, 202);
@@ -176,7 +165,7 @@ async fn a_shutdown_logs_how_many_events_the_memory_queue_dropped() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = std::fs::read_to_string(site.file("genhook.log")).unwrap();
     let dropped = text
         .lines()
         .find(|l| l.contains("Memory queue closed with undelivered events"))

@@ -68,6 +68,33 @@ pub fn write_config(
     path
 }
 
+/// Where one test's `genhook serve` lives: a data dir of its own, a free port, and
+/// `genhook.ini` written for them ([`write_config`]).
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub config: PathBuf,
+}
+
+impl Site {
+    pub fn new(sl1_url: &str, extra: &[(&str, String)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = write_config(dir.path(), "genhook", port, sl1_url, extra);
+        Self { dir, port, config }
+    }
+
+    /// A file of the site's folder (a log, a trace).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Starts `genhook serve` on the site, logging to `log` in its folder.
+    pub async fn start(&self, log: &str) -> Server {
+        Server::start(&self.config, self.port, self.file(log)).await
+    }
+}
+
 /// A `genhook serve` process, killed (SIGKILL) when dropped.
 pub struct Server {
     pub child: Child,
@@ -366,9 +393,7 @@ pub async fn slow_sl1() -> Sl1Mock {
 /// (15 ms an alert); `extra` configuration keys.
 pub struct Rig {
     pub sl1: Sl1Mock,
-    pub dir: tempfile::TempDir,
-    pub port: u16,
-    pub config: PathBuf,
+    pub site: Site,
     pub server: Server,
     runs: usize,
 }
@@ -376,15 +401,11 @@ pub struct Rig {
 impl Rig {
     pub async fn start(extra: &[(&str, String)]) -> Self {
         let sl1 = slow_sl1().await;
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let config = write_config(dir.path(), "genhook", port, &sl1.url(), extra);
-        let server = Server::start(&config, port, dir.path().join("run0.log")).await;
+        let site = Site::new(&sl1.url(), extra);
+        let server = site.start("run0.log").await;
         Self {
             sl1,
-            dir,
-            port,
-            config,
+            site,
             server,
             runs: 0,
         }
@@ -394,8 +415,7 @@ impl Rig {
     pub async fn sigkill_and_restart(&mut self) {
         self.server.kill();
         self.runs += 1;
-        let log = self.dir.path().join(format!("run{}.log", self.runs));
-        self.server = Server::start(&self.config, self.port, log).await;
+        self.server = self.site.start(&format!("run{}.log", self.runs)).await;
     }
 
     /// The messages SL1 accepted so far.
