@@ -1,4 +1,4 @@
-//! Per-stage benches (STYLE.md §4.10): each stage of a per-source stack around an immediate leaf
+//! Per-stage benches (one bench per stage, as in the stage crates): each stage of a per-source stack around an immediate leaf
 //! (a `service_fn` answering 200), next to the leaf alone (`baseline/leaf_only`) in the same
 //! group, on a real GitHub `pull_request` delivery. Read the results as ratios to the baseline:
 //! the machine is small and shared, so absolute times move from run to run.
@@ -42,7 +42,7 @@ use genhook_rate_limit::{parse_rate, RateLimitLayer};
 use genhook_template::TemplateLayer;
 use tower::{Layer, ServiceExt};
 
-/// The mapping the extract and template entries use: DESIGN.md's GitHub line.
+/// The mapping the extract and template entries use: the README's example GitHub line.
 const MAPPING: &str = "[github]\n\
 pull_request: action,pull_request{title,user{login}},repository{name}::GitHub $action$ on $repository.name$: \"$pull_request.title$\" by $pull_request.user.login$\n";
 

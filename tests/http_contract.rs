@@ -1,4 +1,4 @@
-//! Every row of DESIGN.md's HTTP table, over real sockets, against a real SL1 mock — on the
+//! Every row of the README's HTTP table, over real sockets, against a real SL1 mock — on the
 //! memory queue here, and on the disk queue (the default backend) through
 //! tests/http_contract_disk.rs, which compiles this same file again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -64,7 +64,7 @@ async fn body_json(response: reqwest::Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
 
-/// Checks the answer's status and that its body is DESIGN.md's `{"error": "..."}`; the reason.
+/// Checks the answer's status and that its body is the `{"error": "..."}` every error answer has; the reason.
 async fn error_of(response: reqwest::Response, status: u16) -> String {
     assert_eq!(response.status(), status);
     let body = body_json(response).await;

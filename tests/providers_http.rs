@@ -262,7 +262,7 @@ async fn an_event_grid_delivery_is_answered_like_any_webhook() {
         ("content-type", "application/json"),
         ("aeg-event-type", "Notification"),
     ];
-    // Event Grid posts an array even for one event: the answer is DESIGN.md's single one.
+    // Event Grid posts an array even for one event: the answer is the single-webhook one.
     let one = std::fs::read(repo_file("tests/fixtures/azure/storage.blob-created.json")).unwrap();
     let response = genhook.post("/webhook/azure", &notification, one).await;
     assert_eq!(response.status(), 202);

@@ -1,7 +1,7 @@
 //! Criterion benches of the mapping language, each group with a baseline so that results read
 //! as ratios:
 //!
-//! - `compile`: loading the default mappings (`../mappings`, or the four DESIGN.md lines when
+//! - `compile`: loading the default mappings (`../mappings`, or the four example lines of the original plan when
 //!   that directory has no `*.ini`), against reading and lexing the same files;
 //! - `github_pull_request`: extract + render of a real GitHub `pull_request` payload
 //!   (`../tests/fixtures/github/pull_request.opened.json`), against `serde_json::from_slice` of

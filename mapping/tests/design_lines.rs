@@ -1,4 +1,4 @@
-//! The four lines DESIGN.md quotes load verbatim from one file and render the expected messages;
+//! The four example lines of the original plan (the README's mapping examples) load verbatim from one file and render the expected messages;
 //! the predecessor's `[webhooks]` files load with their tokens and alignments.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -6,7 +6,7 @@
 //!   graceful close;
 //! - [`edge`]: the fixed tower-http stack (panic catching, sensitive headers, tracing, request
 //!   id, timeout);
-//! - [`routes`]: DESIGN.md's HTTP table;
+//! - [`routes`]: the README's HTTP table;
 //! - [`respond`]: the one place that knows the JSON error shape;
 //! - [`detect`]: handshakes and provider detection before a source is known;
 //! - `door`: admitting a webhook before its body is read, only while the queue can take it

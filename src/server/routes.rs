@@ -1,4 +1,4 @@
-//! The routes of DESIGN.md's HTTP table: webhooks in, health, readiness, metrics, the API
+//! The routes of the README's HTTP table: webhooks in, health, readiness, metrics, the API
 //! description, and the admin API mount.
 
 use std::time::SystemTime;

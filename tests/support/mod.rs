@@ -14,7 +14,8 @@ use std::time::Duration;
 use genhook::app::{Builder, GenHook, Running, ShutdownReport};
 use genhook::config::Config;
 
-/// The four lines of DESIGN.md, exactly as written there.
+/// The four example mapping lines of the original plan, exactly as written there (the README's
+/// mapping examples).
 pub const DESIGN_LINES: &str = r#"github: action,pull_request{title,user{login}},repository{name}::GitHub $action$ on $repository.name$: "$pull_request.title$" by $pull_request.user.login$
 stripe: type,data{object{amount,currency,status}}::Stripe $type$: Payment of $data.object.amount$ $data.object.currency$ status: $data.object.status$
 slack: event{type,user,text}::Slack $event.type$ from user $event.user$: "$event.text$"

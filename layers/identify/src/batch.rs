@@ -84,7 +84,7 @@ where
     Ok(json_response(StatusCode::ACCEPTED, &summary(answers)))
 }
 
-/// The answer to a batch whose elements were all accepted: DESIGN.md's single-webhook answer
+/// The answer to a batch whose elements were all accepted: the single-webhook answer
 /// (`id`, `source`, `event`, `status`) for the first element, so a one-event batch (what Event
 /// Grid usually sends) is answered exactly like any webhook; with several, `status` is theirs
 /// when they all agree (`queued`, `duplicate`, ...) and `mixed` otherwise, and `count` and

@@ -1,5 +1,5 @@
 //! Event type and delivery id: a source's `event =` / `delivery_id =` selector when set, else the
-//! provider's default (PROVIDERS.md "Event type" and "Dedup id" columns). Pure functions, so that
+//! provider's default (the README's *Connecting a provider*). Pure functions, so that
 //! the offline `genhook render` command identifies exactly as the server does.
 
 use http::HeaderMap;
@@ -129,7 +129,7 @@ pub fn default_event_type(
     }
 }
 
-/// A provider's default delivery id (PROVIDERS.md "Dedup id").
+/// A provider's default delivery id (the header or field it sends one in).
 pub fn default_delivery_id(
     provider: Provider,
     headers: &HeaderMap,

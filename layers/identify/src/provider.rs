@@ -1,6 +1,6 @@
 //! The providers GenHook knows, and how to recognise one from its headers and payload
 //! ([`detect`], used for `POST /webhook` without a source in the path and for sources whose
-//! `verify` scheme does not name a provider). The rules follow PROVIDERS.md's "Detect by" column.
+//! `verify` scheme does not name a provider). The rules follow the headers each provider documents as its own.
 
 use http::HeaderMap;
 use serde_json::Value;

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Detection, event type and delivery id for real provider payloads: the shared signature
-//! vectors (headers and bodies as the providers send them) and payloads shaped as PROVIDERS.md
+//! vectors (headers and bodies as the providers send them) and payloads shaped as the providers'
+//! documentation
 //! documents them.
 
 use genhook_identify::{

@@ -96,7 +96,7 @@
 //!
 //! ## Where the rules come from
 //!
-//! Each scheme follows `shared/PROVIDERS.md` and, where that leaves a choice, the provider's
+//! Each scheme follows the provider's published signing rules and, where that leaves a choice, the provider's
 //! official library: stripe-python `_webhook.py` (signature first, then only the past is
 //! refused), python-slack-sdk (`abs()` on the timestamp), the Standard Webhooks libraries
 //! (±tolerance, `v1` entries only, `svix-*` names), aws-php-sns-message-validator (host pattern,

@@ -1,4 +1,4 @@
-//! Every vector of `tests/fixtures/signature_vectors.json` (PROVIDERS.md): valid ones are
+//! Every vector of `tests/fixtures/signature_vectors.json` (origins in tests/fixtures/SOURCES.md): valid ones are
 //! accepted and reach the inner service, invalid ones are refused with 401 and never reach it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -64,7 +64,7 @@ fn sns_trust(vector: &Value) -> Option<SnsTrust> {
 #[tokio::test]
 async fn every_vector_is_accepted_or_refused_as_published() {
     let vectors: Vec<Value> = serde_json::from_str(VECTORS).unwrap();
-    assert_eq!(vectors.len(), 41, "PROVIDERS.md announces 41 vectors");
+    assert_eq!(vectors.len(), 41, "the vector file holds 41 vectors");
     let mut skipped = Vec::new();
     let mut checked = 0;
     for vector in &vectors {
