@@ -185,7 +185,8 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
         claim: Option<Claim>,
     ) -> BoxFuture<'_, Result<Accepted, QueueError>>;
 
-    /// Accepts an event without a claim (a replayed dead letter): [`Queue::accept`] with `None`.
+    /// Accepts an event without a claim: [`Queue::accept`] with `None` (tools, tests and benches;
+    /// the dispatch stage and the DLQ replay always pass their claim).
     fn enqueue(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
         Box::pin(async move { self.accept(event, None).await.map(drop) })
     }

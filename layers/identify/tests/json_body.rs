@@ -5,20 +5,15 @@
 
 use std::sync::{Arc, Mutex};
 
+mod support;
+
 use bytes::Bytes;
 use genhook_core::stage::{DeliveryId, EventType, JsonBody, Payload};
 use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
 use genhook_identify::{IdentifyLayer, IdentifySettings, Provider};
 use http::StatusCode;
+use support::request;
 use tower::{Layer, ServiceExt};
-
-fn request(headers: &[(&str, &str)], body: impl Into<Bytes>) -> WebhookRequest {
-    let mut builder = http::Request::post("/webhook/test");
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(body.into()).unwrap()
-}
 
 /// What the inner service saw: the extensions identify left, or identify's own answer.
 #[derive(Debug, Default, Clone)]

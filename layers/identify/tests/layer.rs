@@ -5,22 +5,17 @@
 
 use std::sync::Arc;
 
+mod support;
+
 use bytes::Bytes;
 use genhook_core::stage::{DeliveryId, EventType, Payload, Verified};
 use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
 use genhook_identify::{IdentifyError, IdentifyLayer, IdentifySettings, Provider};
 use http::StatusCode;
 use serde_json::{json, Value};
+use support::request;
 use tokio_test::{assert_pending, assert_ready_ok, task};
 use tower_test::mock;
-
-fn request(headers: &[(&str, &str)], body: impl Into<Bytes>) -> WebhookRequest {
-    let mut builder = http::Request::post("/webhook/test");
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(body.into()).unwrap()
-}
 
 fn vector(id: &str) -> WebhookRequest {
     let all: Vec<Value> =
