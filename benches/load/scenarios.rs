@@ -47,7 +47,7 @@ pub(crate) struct Run {
 /// The system under test of a delivering scenario.
 enum Sut {
     Server(servers::Running),
-    GenHook(genhook::Instance),
+    GenHook(Box<genhook::Instance>),
 }
 
 impl Bench {
@@ -162,12 +162,12 @@ impl Bench {
                     redis = Some(place);
                 }
                 setup.keys.extend(self.plan.ini.iter().cloned());
-                Sut::GenHook(genhook::Instance::start(
+                Sut::GenHook(Box::new(genhook::Instance::start(
                     &self.repo,
                     &setup,
                     &mock.url(),
                     &self.sut,
-                ))
+                )))
             }
             _ => Sut::Server(self.sut.block_on(direct::start(&mock.url()))),
         };
@@ -191,7 +191,8 @@ impl Bench {
             .outside
             .block_on(mock.wait_for(warm_good + warm_wrong + accepted, run.deliver_cap));
         // Anything more (a duplicate) would arrive right after; give it a moment.
-        std::thread::sleep(Duration::from_millis(if self.plan.full { 200 } else { 50 }));
+        let settle = Duration::from_millis(if self.plan.full { 200 } else { 50 });
+        self.outside.block_on(tokio::time::sleep(settle));
         let (good, wrong) = mock.counts();
         let (good, wrong) = (good - warm_good, wrong - warm_wrong);
         let e2e = match (all_arrived, load.started, mock.last_arrival()) {
