@@ -45,13 +45,13 @@
 //! (back-pressure) with `Retry-After` is only noted.
 //!
 //! Knobs (environment):
-//! - `GENHOOK_LOAD_REQUESTS` (per scenario, round and concurrency; default 10 000),
+//! - `GENHOOK_LOAD_REQUESTS` (per scenario, round and concurrency; default 5 000),
 //!   `GENHOOK_LOAD_CONCURRENCY` (a comma list, default `16,128`), `GENHOOK_LOAD_SECONDS` (time cap
-//!   per run, 15), `GENHOOK_LOAD_ROUNDS` (3), `GENHOOK_LOAD_WARMUP` (500 requests),
+//!   per run, 10), `GENHOOK_LOAD_ROUNDS` (3), `GENHOOK_LOAD_WARMUP` (500 requests),
 //! - `GENHOOK_LOAD_ONLY` (comma list of scenarios, `burst` for the burst),
 //! - `GENHOOK_BURST_REQUESTS` (50 000), `GENHOOK_BURST_CONCURRENCY` (128),
-//!   `GENHOOK_BURST_SL1_DELAY_MS` (20), `GENHOOK_BURST_SECONDS` (cap on the send window, 60),
-//!   `GENHOOK_BURST_DRAIN_SECONDS` (cap on the wait for the alerts, 120), `GENHOOK_BURST_ROUNDS` (1),
+//!   `GENHOOK_BURST_SL1_DELAY_MS` (20), `GENHOOK_BURST_SECONDS` (cap on the send window, 30),
+//!   `GENHOOK_BURST_DRAIN_SECONDS` (cap on the wait for the alerts, 90), `GENHOOK_BURST_ROUNDS` (1),
 //! - `GENHOOK_LOAD_INI` (more `genhook.ini` lines for every GenHook scenario, `;`-separated, e.g.
 //!   `sl1_max_inflight = 64; queue_max_size = 50000`),
 //! - `GENHOOK_LOAD_CHART` (where the SVG goes), `GENHOOK_FASTAPI_VENV`,

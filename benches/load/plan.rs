@@ -136,10 +136,10 @@ impl Plan {
             spec: LoadSpec {
                 requests: pick("GENHOOK_BURST_REQUESTS", 50_000, 100),
                 concurrency: pick("GENHOOK_BURST_CONCURRENCY", 128, 16),
-                time_cap: Duration::from_secs(pick("GENHOOK_BURST_SECONDS", 60, 1) as u64),
+                time_cap: Duration::from_secs(pick("GENHOOK_BURST_SECONDS", 30, 1) as u64),
             },
             sl1_delay: Duration::from_millis(pick("GENHOOK_BURST_SL1_DELAY_MS", 20, 5) as u64),
-            deliver_cap: Duration::from_secs(pick("GENHOOK_BURST_DRAIN_SECONDS", 120, 15) as u64),
+            deliver_cap: Duration::from_secs(pick("GENHOOK_BURST_DRAIN_SECONDS", 90, 15) as u64),
             rounds: pick("GENHOOK_BURST_ROUNDS", 1, 1).max(1),
         });
         let ini = knob("GENHOOK_LOAD_INI").map_or_else(Vec::new, |lines| {
@@ -155,9 +155,9 @@ impl Plan {
         Self {
             full,
             spec: LoadSpec {
-                requests: pick("GENHOOK_LOAD_REQUESTS", 10_000, 100),
+                requests: pick("GENHOOK_LOAD_REQUESTS", 5_000, 100),
                 concurrency: 0,
-                time_cap: Duration::from_secs(pick("GENHOOK_LOAD_SECONDS", 15, 1) as u64),
+                time_cap: Duration::from_secs(pick("GENHOOK_LOAD_SECONDS", 10, 1) as u64),
             },
             concurrencies,
             warmup: pick("GENHOOK_LOAD_WARMUP", 500, 0),

@@ -192,7 +192,8 @@ impl Bench {
             .block_on(mock.wait_for(warm_good + warm_wrong + accepted, run.deliver_cap));
         // Anything more (a duplicate) would arrive right after; give it a moment.
         let settle = Duration::from_millis(if self.plan.full { 200 } else { 50 });
-        self.outside.block_on(tokio::time::sleep(settle));
+        self.outside
+            .block_on(async { tokio::time::sleep(settle).await });
         let (good, wrong) = mock.counts();
         let (good, wrong) = (good - warm_good, wrong - warm_wrong);
         let e2e = match (all_arrived, load.started, mock.last_arrival()) {
