@@ -141,3 +141,8 @@ fn draw(
 fn centred(v: VPos) -> Pos {
     Pos::new(HPos::Center, v)
 }
+
+/// Whether `path` is a file that is not empty (the check that the chart was written).
+pub(crate) fn written(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
+}

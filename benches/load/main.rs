@@ -249,7 +249,7 @@ fn draw(plan: &Plan, bars: &[chart::Bar]) -> usize {
         plan.rounds
     );
     match chart::write(&path, &title, bars) {
-        Ok(()) if scenarios::written(&path) => {
+        Ok(()) if chart::written(&path) => {
             println!("\nchart: {}", path.display());
             0
         }

@@ -6,7 +6,6 @@
 //! answered, every accepted webhook delivered exactly once with the right message and Basic auth,
 //! nothing left in a queue at shutdown, and every `503` carrying `Retry-After`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -341,9 +340,4 @@ fn all_problems(
         notes.extend(more_notes.into_iter().map(|p| format!("warm-up: {p}")));
     }
     (problems, notes)
-}
-
-/// Whether `path` is a file that is not empty (the chart check).
-pub(crate) fn written(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
 }
