@@ -1,8 +1,12 @@
 //! Queue backends under concurrency: `disk` (group-committed, fsynced) against `memory` (the
-//! baseline) in the same run, 64 concurrent producers, and the events per sync the disk
-//! backend's group commit achieves. Read the results as the ratio disk / memory.
+//! baseline) in the same run, 64 concurrent producers of 25 KB webhooks, and the events per sync
+//! the disk backend's group commit achieves. Read the results as the ratio disk / memory.
 //!
-//! `cargo bench --bench queue`
+//! Also the stored form of an event: encode + decode of the binary record
+//! (`genhook_core::queue::record`) against the JSON + base64 form it replaced (the baseline), for
+//! a 25 KB body.
+//!
+//! `cargo bench --bench queue -- --warm-up-time 1 --measurement-time 3`
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -16,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use genhook::core::queue::{Event, Priority, Queue};
+use genhook::core::queue::{record, Event, Priority, Queue};
 use genhook::core::AlertDefaults;
 use genhook::queue::disk::DiskQueue;
 use genhook::queue::memory::MemoryQueue;
@@ -25,6 +29,8 @@ use genhook::queue::memory::MemoryQueue;
 const PRODUCERS: usize = 64;
 /// Events per producer per iteration.
 const PER_PRODUCER: usize = 8;
+/// The body of each event: a typical large webhook (a GitHub push with many commits).
+const BODY: usize = 25 * 1024;
 
 fn event(i: usize) -> Event {
     Event {
@@ -37,7 +43,7 @@ fn event(i: usize) -> Event {
         alert: AlertDefaults::default().alert("GitHub push on genhook: \"bench\" by someone"),
         render_error: None,
         headers: vec![("x-github-event".into(), "push".into())],
-        body: Bytes::from(vec![b'x'; 2048]),
+        body: Bytes::from(vec![b'x'; BODY]),
         attempts: 0,
         last_error: None,
     }
@@ -74,6 +80,32 @@ async fn round(queue: Arc<dyn Queue>) {
     for worker in workers {
         worker.await.unwrap();
     }
+}
+
+/// Encode + decode of one 25 KB event: the JSON + base64 form (before) and the binary record.
+fn records(c: &mut Criterion) {
+    let event = event(0);
+    let mut group = c.benchmark_group("queue_record_25k");
+    group.throughput(Throughput::Bytes(BODY as u64));
+    group.bench_function("baseline/json_base64", |b| {
+        b.iter(|| {
+            let stored = serde_json::to_vec(&event).unwrap();
+            serde_json::from_slice::<Event>(&stored).unwrap()
+        });
+    });
+    group.bench_function("binary", |b| {
+        b.iter(|| {
+            let stored = record::encode_event(&event).unwrap();
+            record::decode_event(Bytes::from(stored)).unwrap()
+        });
+    });
+    group.finish();
+    let json = serde_json::to_vec(&event).unwrap().len();
+    let binary = record::encode_event(&event).unwrap().len();
+    println!(
+        "queue record: json+base64 {json} bytes, binary {binary} bytes (binary/json size ratio {:.3})",
+        binary as f64 / json as f64
+    );
 }
 
 fn bench(c: &mut Criterion) {
@@ -127,5 +159,5 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, records, bench);
 criterion_main!(benches);

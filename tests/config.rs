@@ -108,8 +108,11 @@ const CASES: &[(&str, &str, Check)] = &[
     ("queue_backend", "redis", |c| {
         c.queue_backend == QueueBackend::Redis
     }),
-    ("queue_max_size", "50", |c| c.queue_max_size == 50),
-    ("queue_size", "60", |c| c.queue_max_size == 60),
+    ("queue_max_size", "50", |c| c.queue_max_size == Some(50)),
+    ("queue_size", "60", |c| c.queue_max_size == Some(60)),
+    ("queue_max_bytes", "1GiB", |c| c.queue_max_bytes == Some(1 << 30)),
+    ("queue_max_bytes", "512MiB", |c| c.queue_max_bytes == Some(512 << 20)),
+    ("queue_max_bytes", "1048576", |c| c.queue_max_bytes == Some(1 << 20)),
     ("data_dir", "/var/lib/genhook", |c| {
         c.data_dir == Path::new("/var/lib/genhook")
     }),
@@ -204,7 +207,8 @@ fn defaults_are_those_of_the_design_and_pass_validation() {
     assert_eq!(c.sl1_breaker_threshold, 5);
     assert_eq!(c.sl1_breaker_cooldown, Duration::from_secs(30));
     assert_eq!(c.max_worker_threads, 8);
-    assert_eq!(c.queue_max_size, 10_000);
+    assert_eq!(c.queue_max_size, None, "no count bound by default");
+    assert_eq!(c.queue_max_bytes, None, "the backend's default bytes");
     assert_eq!(c.processing_timeout, Duration::from_secs(300));
     assert_eq!(c.shutdown_grace_period, Duration::from_secs(60));
     assert_eq!(c.log_level, LogLevel::Info);
@@ -459,6 +463,14 @@ fn every_value_error_names_the_file_line_and_key() {
         (
             "queue_size = 1e6",
             r#"queue_size: not a whole number: "1e6""#,
+        ),
+        (
+            "queue_max_bytes = 0",
+            r#"queue_max_bytes: must be at least 1 bytes: "0""#,
+        ),
+        (
+            "queue_max_bytes = lots",
+            r#"queue_max_bytes: not a size (e.g. 512KB, 5MB, 1GB): "lots""#,
         ),
         ("data_dir =", "data_dir: empty path"),
         (

@@ -145,7 +145,7 @@ impl AppState {
     pub fn is_ready(&self) -> bool {
         !self.is_shutting_down()
             && self.inner.queue.is_available()
-            && self.inner.queue.depth() < self.inner.queue.capacity()
+            && self.inner.queue.has_room(0)
     }
 
     /// The Prometheus handle, when metrics are on.
