@@ -84,7 +84,10 @@ async fn a_drained_store_shrinks_and_nothing_accepted_around_it_is_lost() {
         producer.await.unwrap();
     }
     let peak = file_len(dir.path());
-    assert!(peak > (BACKLOG * BODY) as u64, "the backlog is on disk: {peak}");
+    assert!(
+        peak > (BACKLOG * BODY) as u64,
+        "the backlog is on disk: {peak}"
+    );
 
     // Webhooks keep coming while the backlog drains and the store is compacted.
     let late = {
@@ -116,7 +119,11 @@ async fn a_drained_store_shrinks_and_nothing_accepted_around_it_is_lost() {
         "the drained store shrank to under a quarter of its peak: {shrunk} of {peak} bytes"
     );
     let unique: HashSet<_> = delivered.iter().cloned().collect();
-    assert_eq!(unique.len(), BACKLOG + AROUND, "every accepted event delivered once");
+    assert_eq!(
+        unique.len(),
+        BACKLOG + AROUND,
+        "every accepted event delivered once"
+    );
     assert!((0..AROUND).all(|i| unique.contains(&format!("late-{i}"))));
     assert_eq!((queue.depth(), queue.bytes()), (0, 0));
 

@@ -324,10 +324,15 @@ async fn byte_bound_refuses_with_full_until_bytes_leave(kind: Kind) {
     assert_eq!(q.bytes(), 0);
     assert!(q.has_room(0));
     for i in 0..3 {
-        q.enqueue(sized_event(&format!("e{i}"), 10_000)).await.unwrap();
+        q.enqueue(sized_event(&format!("e{i}"), 10_000))
+            .await
+            .unwrap();
     }
     let held = q.bytes();
-    assert!((30_000..35_000).contains(&held), "three 10 KB events: {held}");
+    assert!(
+        (30_000..35_000).contains(&held),
+        "three 10 KB events: {held}"
+    );
     let refused = q.enqueue(sized_event("e3", 10_000)).await;
     assert!(matches!(refused, Err(QueueError::Full)), "{refused:?}");
     assert_eq!(q.depth(), 3);
@@ -345,7 +350,10 @@ async fn byte_bound_refuses_with_full_until_bytes_leave(kind: Kind) {
     assert_eq!((q.depth(), q.bytes()), (0, 0));
     // A queue holding nothing takes one event larger than the whole bound.
     q.enqueue(sized_event("huge", 50_000)).await.unwrap();
-    assert!(!q.has_room(0), "past the bound: the door refuses before reading a body");
+    assert!(
+        !q.has_room(0),
+        "past the bound: the door refuses before reading a body"
+    );
     let refused = q.enqueue(sized_event("tiny", 1)).await;
     assert!(matches!(refused, Err(QueueError::Full)), "{refused:?}");
 }

@@ -198,7 +198,10 @@ async fn a_store_written_by_the_previous_version_is_delivered() {
     let backend = reopen(&settings).await;
     let q = &backend.queue;
     assert_eq!(q.depth(), 1);
-    assert!(q.bytes() > 4_000, "the old record counts its (base64) bytes");
+    assert!(
+        q.bytes() > 4_000,
+        "the old record counts its (base64) bytes"
+    );
     q.enqueue(event("new", "s", "e", Priority::Normal))
         .await
         .unwrap();

@@ -89,7 +89,8 @@ pub(crate) fn memory_footprint(event: &Event) -> u64 {
         .iter()
         .map(|(name, value)| name.len() + value.len() + std::mem::size_of::<(String, String)>())
         .sum();
-    let total = std::mem::size_of::<Event>() + event.body.len() + headers + strings.iter().sum::<usize>();
+    let total =
+        std::mem::size_of::<Event>() + event.body.len() + headers + strings.iter().sum::<usize>();
     u64::try_from(total).unwrap_or(u64::MAX)
 }
 
@@ -107,7 +108,10 @@ mod tests {
         assert!(limits.fits(2, 90, 10));
         assert!(!limits.fits(2, 91, 10), "past the bytes");
         assert!(!limits.fits(3, 0, 1), "past the count");
-        assert!(limits.fits(0, 0, 1_000), "an empty queue takes one event of any size");
+        assert!(
+            limits.fits(0, 0, 1_000),
+            "an empty queue takes one event of any size"
+        );
         assert!(Limits::bytes(100).fits(1_000_000, 50, 50));
     }
 }

@@ -135,7 +135,9 @@ impl MemoryQueue {
             {
                 let mut state = lock(&self.inner.state);
                 if let Some(event) = state.waiting.pop() {
-                    state.leased.insert(event.id.clone(), memory_footprint(&event));
+                    state
+                        .leased
+                        .insert(event.id.clone(), memory_footprint(&event));
                     return Some(event);
                 }
                 if state.closed {
@@ -246,6 +248,13 @@ impl Queue for MemoryQueue {
 
     fn max_bytes(&self) -> u64 {
         self.inner.limits.max_bytes
+    }
+
+    /// Under one lock.
+    fn has_room(&self, admitted: usize) -> bool {
+        let state = lock(&self.inner.state);
+        let limits = &self.inner.limits;
+        state.depth().saturating_add(admitted) < limits.max_events && state.bytes < limits.max_bytes
     }
 
     fn close(&self) {

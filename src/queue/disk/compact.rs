@@ -51,7 +51,12 @@ impl Compactor {
     /// The writer is idle: compacts the store when it is worth it. Blocking.
     pub(super) fn idle(&mut self, store: &Store) {
         let len = file_len(store);
-        if len < self.floor.saturating_mul(2).max(self.floor.saturating_add(self.min_growth)) {
+        if len
+            < self
+                .floor
+                .saturating_mul(2)
+                .max(self.floor.saturating_add(self.min_growth))
+        {
             return;
         }
         let Ok(db) = store.db() else {
@@ -79,7 +84,10 @@ impl Compactor {
                 tracing::warn!(backend = "disk", %error, "Queue store compaction failed; the store is unchanged and kept in use.");
             }
             None => {
-                tracing::debug!(backend = "disk", "Queue store compaction skipped: readers busy.");
+                tracing::debug!(
+                    backend = "disk",
+                    "Queue store compaction skipped: readers busy."
+                );
             }
         }
     }

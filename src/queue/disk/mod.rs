@@ -628,6 +628,13 @@ impl Queue for DiskQueue {
         self.inner.limits.max_bytes
     }
 
+    /// Under one lock.
+    fn has_room(&self, admitted: usize) -> bool {
+        let state = lock(&self.inner.state);
+        let limits = &self.inner.limits;
+        state.depth().saturating_add(admitted) < limits.max_events && state.bytes < limits.max_bytes
+    }
+
     fn close(&self) {
         let kept = {
             let mut state = lock(&self.inner.state);

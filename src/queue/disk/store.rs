@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use genhook_core::metrics::{QUEUE_EVENTS_PER_SYNC, QUEUE_SYNCS};
 use bytes::Bytes;
+use genhook_core::metrics::{QUEUE_EVENTS_PER_SYNC, QUEUE_SYNCS};
 use genhook_core::queue::{record, DeadLetter, DeadLetterFilter, Event, QueueError};
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use tokio::sync::oneshot;

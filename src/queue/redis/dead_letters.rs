@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
-use bytes::Bytes;
 use genhook_core::queue::{record, DeadLetter, DeadLetterFilter, DeadLetters, QueueError};
 use redis::streams::StreamRangeReply;
 

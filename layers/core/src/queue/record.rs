@@ -252,7 +252,10 @@ mod tests {
         let record = encode_event(&event).unwrap();
         let old = serde_json::to_vec(&event).unwrap();
         assert!(record.len() < 25_000 + 1_000, "{}", record.len());
-        assert!(old.len() > 25_000 * 4 / 3, "the old form base64-encoded the body");
+        assert!(
+            old.len() > 25_000 * 4 / 3,
+            "the old form base64-encoded the body"
+        );
     }
 
     #[test]
