@@ -214,7 +214,7 @@ async fn a_store_written_by_the_previous_version_is_delivered() {
         .list(&DeadLetterFilter::default())
         .await
         .unwrap();
-    assert_eq!(letters, [letter.clone()]);
+    assert_eq!(letters, std::slice::from_ref(&letter));
     let taken = backend.dead_letters.take("old-dead").await.unwrap();
     assert_eq!(taken, Some(letter));
 }

@@ -102,6 +102,8 @@ impl Store {
             match Arc::get_mut(&mut db) {
                 Some(db) => break Some(f(db)),
                 None if Instant::now() >= deadline => break None,
+                // The writer thread (never a runtime thread) waits for readers to let go.
+                #[allow(clippy::disallowed_methods)]
                 None => std::thread::sleep(Duration::from_millis(1)),
             }
         };

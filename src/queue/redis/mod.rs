@@ -136,6 +136,15 @@ struct Lease {
     size: u64,
 }
 
+/// An entry the settle script appends: to which stream, the size it counts (0: not counted),
+/// its fields.
+#[derive(Debug, Clone, Copy)]
+struct Append<'a> {
+    stream: &'a str,
+    size: u64,
+    fields: &'a [(&'a str, &'a [u8])],
+}
+
 impl Lease {
     fn key(&self) -> (String, String) {
         (self.stream.clone(), self.id.clone())
@@ -393,23 +402,22 @@ impl Inner {
     }
 
     /// Runs the settle script (`settle.lua`): `XACK` + `XDEL` of the leased entry (its bytes
-    /// leave the counter), then `XADD` of `then` (stream, size counted, fields) if any, in one
-    /// step.
+    /// leave the counter), then the `XADD` of `then` if any, in one step.
     async fn settle(
         &self,
         lease: Option<&Lease>,
-        then: Option<(&str, u64, &[(&str, &[u8])])>,
+        then: Option<Append<'_>>,
     ) -> Result<(), QueueError> {
         let mut script = SETTLE.prepare_invoke();
         let old_stream = lease.map_or(self.keys.high.as_str(), |l| l.stream.as_str());
-        let new_stream = then.map_or(old_stream, |(stream, _, _)| stream);
+        let new_stream = then.map_or(old_stream, |a| a.stream);
         script.key(&self.keys.bytes).key(old_stream).key(new_stream);
         script
             .arg(GROUP)
             .arg(lease.map_or("", |l| l.id.as_str()))
             .arg(lease.map_or(0, |l| l.size))
-            .arg(then.map_or(0, |(_, size, _)| size));
-        for (field, value) in then.map_or(&[][..], |(_, _, fields)| fields) {
+            .arg(then.map_or(0, |a| a.size));
+        for (field, value) in then.map_or(&[][..], |a| a.fields) {
             script.arg(*field).arg(*value);
         }
         script
@@ -419,8 +427,8 @@ impl Inner {
         if let Some(lease) = lease {
             self.bytes_down(lease.size);
         }
-        if let Some((_, size, _)) = then {
-            self.bytes.fetch_add(size, Ordering::Relaxed);
+        if let Some(append) = then {
+            self.bytes.fetch_add(append.size, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -635,7 +643,11 @@ impl Inner {
         let result = self
             .settle(
                 lease.as_ref(),
-                Some((self.keys.stream(event.priority), size, &fields)),
+                Some(Append {
+                    stream: self.keys.stream(event.priority),
+                    size,
+                    fields: &fields,
+                }),
             )
             .await;
         self.let_go(lease.as_ref());
@@ -733,7 +745,14 @@ impl Queue for RedisQueue {
             let fields: [(&str, &[u8]); 2] = [("id", id.as_bytes()), ("letter", &bytes)];
             let result = self
                 .inner
-                .settle(lease.as_ref(), Some((&self.inner.keys.dead, 0, &fields)))
+                .settle(
+                    lease.as_ref(),
+                    Some(Append {
+                        stream: &self.inner.keys.dead,
+                        size: 0,
+                        fields: &fields,
+                    }),
+                )
                 .await;
             self.inner.let_go(lease.as_ref());
             result?;
