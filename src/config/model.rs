@@ -48,8 +48,13 @@ pub struct Config {
     pub sl1_breaker_cooldown: Duration,
     /// `max_worker_threads` (alias `max_threads`): dispatch workers.
     pub max_worker_threads: usize,
-    /// `queue_max_size` (alias `queue_size`): events the queue holds before answering 503.
-    pub queue_max_size: usize,
+    /// `queue_max_size` (alias `queue_size`): events the queue holds before answering 503;
+    /// `None` (the default): no count bound, only `queue_max_bytes`.
+    pub queue_max_size: Option<usize>,
+    /// `queue_max_bytes`: bytes of events the queue holds before answering 503 (`1GiB`,
+    /// `512MiB`, plain bytes); `None`: the backend's default (1 GiB for `disk` and `redis`,
+    /// 256 MiB for `memory`).
+    pub queue_max_bytes: Option<u64>,
     /// `processing_timeout` (alias `thread_timeout`): time limit for delivering one event, all attempts included.
     pub processing_timeout: Duration,
     /// `shutdown_grace_period`: how long shutdown drains the queue.
@@ -177,6 +182,7 @@ impl fmt::Debug for Config {
             .field("sl1_breaker_cooldown", &self.sl1_breaker_cooldown)
             .field("max_worker_threads", &self.max_worker_threads)
             .field("queue_max_size", &self.queue_max_size)
+            .field("queue_max_bytes", &self.queue_max_bytes)
             .field("processing_timeout", &self.processing_timeout)
             .field("shutdown_grace_period", &self.shutdown_grace_period)
             .field("max_concurrent", &self.max_concurrent)

@@ -10,6 +10,7 @@
 //! | [`REQUEST_DURATION`] | histogram | `status` |
 //! | [`DELIVERY_LATENCY`] | histogram | `source` (receipt to SL1 accepted) |
 //! | [`QUEUE_DEPTH`] | gauge | `backend` |
+//! | [`QUEUE_BYTES`] | gauge | `backend` (bytes of the events held, bounded by `queue_max_bytes`) |
 //! | [`QUEUE_SYNCS`] | counter | `backend` (durable syncs) |
 //! | [`QUEUE_EVENTS_PER_SYNC`] | histogram | `backend` |
 //! | [`DLQ_SIZE`] | gauge | |
@@ -70,6 +71,8 @@ pub const REQUEST_DURATION: &str = "genhook_http_request_duration_seconds";
 pub const DELIVERY_LATENCY: &str = "genhook_delivery_latency_seconds";
 /// Events waiting or being delivered.
 pub const QUEUE_DEPTH: &str = "genhook_queue_depth";
+/// Bytes of the events waiting or being delivered (their stored records; `queue_max_bytes`).
+pub const QUEUE_BYTES: &str = "genhook_queue_bytes";
 /// Durable syncs of the queue store.
 pub const QUEUE_SYNCS: &str = "genhook_queue_syncs_total";
 /// Events made durable by one sync (group commit).
