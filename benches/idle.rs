@@ -31,11 +31,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::print_stdout)] // The table on stdout is this program's output.
+#![allow(clippy::disallowed_methods)] // The knobs are read from the environment, as the load bench's are.
 
-#[allow(dead_code)]
 #[path = "../tests/crash_common/mod.rs"]
 mod crash_common;
-#[allow(dead_code)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -143,7 +142,8 @@ impl Protocol {
 /// One server process under measurement.
 enum Process {
     Bare(BareServer),
-    GenHook(crash_common::Server, tempfile::TempDir),
+    /// The server, and the folder of its config and data, removed when dropped.
+    GenHook(crash_common::Server, #[allow(dead_code)] tempfile::TempDir),
 }
 
 impl Process {
@@ -331,12 +331,16 @@ async fn open_one(addr: SocketAddr, protocol: Protocol) -> Result<Idle, String> 
     let answer = match &mut idle.sender {
         Sender::Http1(sender) => {
             let request = http::Request::get("/healthz").header("host", "localhost");
-            sender.send_request(request.body(Empty::new()).unwrap()).await
+            sender
+                .send_request(request.body(Empty::new()).unwrap())
+                .await
         }
         // HTTP/2 takes the authority from the URI.
         Sender::Http2(sender) => {
             let request = http::Request::get(format!("http://{addr}/healthz"));
-            sender.send_request(request.body(Empty::new()).unwrap()).await
+            sender
+                .send_request(request.body(Empty::new()).unwrap())
+                .await
         }
     }
     .map_err(|error| format!("request: {error}"))?;
