@@ -3,7 +3,9 @@
 //! `RLIMIT_NOFILE`); a silent connection, plain or TLS, is closed after `header_read_timeout`;
 //! idle HTTP/1 and HTTP/2 connections are closed after `idle_timeout`; an HTTP/2 peer that does
 //! not answer pings is closed; bodies beyond `max_inflight_body_bytes` get `503` + `Retry-After`;
-//! `POST /webhook` checks the signature before it parses a body whose headers name the provider.
+//! `POST /webhook` checks the signature before it parses a body whose headers name the provider;
+//! an HTTP/1 read buffer bounded at 64 KiB (a larger head is `431`, a 4 MB body still streams
+//! through) and the binary's allocator.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod crash_common;
@@ -326,6 +328,70 @@ async fn post_webhook_with_a_bad_signature_is_401_before_the_body_is_parsed() {
         )
         .await;
     assert_eq!(response.status(), 400);
+}
+
+/// Sends an HTTP/1.1 `GET /healthz` whose head carries a header of `padding` bytes; the status
+/// line answered.
+async fn status_of_a_head_padded_by(genhook: &TestGenHook, padding: usize) -> String {
+    let mut stream = TcpStream::connect(genhook.addr).await.unwrap();
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nhost: localhost\r\nx-padding: {}\r\n\r\n",
+        "p".repeat(padding)
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        let n = tokio::time::timeout(WAIT, stream.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed without an answer");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let line = answer.split(|b| *b == b'\r').next().unwrap();
+    String::from_utf8_lossy(line).into_owned()
+}
+
+#[tokio::test]
+async fn an_http1_request_head_beyond_64_kib_is_refused_431_and_one_below_is_served() {
+    let genhook = TestGenHook::builder().start().await;
+    assert_eq!(
+        status_of_a_head_padded_by(&genhook, 56 * 1024).await,
+        "HTTP/1.1 200 OK",
+        "a 56 KiB head is within the read buffer's bound"
+    );
+    // hyper's default bound (some 400 KiB) would serve this one.
+    assert_eq!(
+        status_of_a_head_padded_by(&genhook, 72 * 1024).await,
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
+    assert_eq!(genhook.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_4_mb_body_streams_through_the_bounded_read_buffer() {
+    let genhook = TestGenHook::builder()
+        .mapping("shop.ini", "[shop]\nevent = type\n*: type,n::order $n$\n")
+        .set("max_body_size", "8MB")
+        .set("max_inflight_body_bytes", "8MB")
+        .start()
+        .await;
+    let answer = post_shop(&genhook, padded_body(1, 4_000_000)).await;
+    assert_eq!(answer.status(), 202);
+}
+
+/// The `genhook` binary's global allocator is the one its cargo features name (src/main.rs): its
+/// code, and so its messages, are linked in only when it is the global allocator.
+#[test]
+fn the_binary_is_linked_with_the_allocator_its_features_name() {
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_genhook")).unwrap();
+    let links = |marker: &[u8]| binary.windows(marker.len()).any(|w| w == marker);
+    assert_eq!(
+        links(b"mimalloc: "),
+        cfg!(feature = "mimalloc"),
+        "mimalloc linked in, or not, as the `mimalloc` feature says"
+    );
 }
 
 /// The peak resident memory of a process (`VmHWM`), in bytes.

@@ -36,7 +36,15 @@ pub(super) struct Deadlines {
     pub(super) idle: Duration,
 }
 
-/// The hyper builder shared by every connection: HTTP/1 header timeout, HTTP/2 keep-alive pings.
+/// The most an HTTP/1 connection's read buffer grows to, and so the largest request head (request
+/// line and headers) accepted: a larger one is answered `431`. hyper's default is some 400 KiB;
+/// webhook heads are a few KiB, and 64 KiB bounds what a slow client sending an endless head can
+/// make one connection hold (the first read buffer is 8 KiB and grows only for what arrives;
+/// bodies stream through it in chunks of at most this size, never whole).
+pub(super) const MAX_HTTP1_BUFFER: usize = 64 * 1024;
+
+/// The hyper builder shared by every connection: HTTP/1 header timeout and read buffer bound,
+/// HTTP/2 keep-alive pings.
 pub(super) fn builder(
     header_read_timeout: Duration,
     http2_keep_alive_interval: Duration,
@@ -45,7 +53,8 @@ pub(super) fn builder(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(MAX_HTTP1_BUFFER);
     builder
         .http2()
         .timer(TokioTimer::new())
