@@ -29,6 +29,10 @@ use genhook::worker::{self, WorkerSettings};
 use memory_queue::{test_event, MemoryQueue};
 use sl1_mock::{Answer, Sl1Mock};
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a bench's own input override, not service configuration"
+)]
 fn from_env(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()

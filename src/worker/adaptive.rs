@@ -691,9 +691,8 @@ mod tests {
         }
         assert_eq!(limit.limit(), 3);
         assert_eq!(limit.in_flight(), 0);
-        let control = limit.control().clone();
-        assert_eq!(control.baseline(), Some(RTT), "the RTT of the paused clock");
-        drop(control);
+        let baseline = limit.control().baseline();
+        assert_eq!(baseline, Some(RTT), "the RTT of the paused clock");
         assert!(svc.clone().oneshot(false).await.is_err());
         assert_eq!(limit.limit(), 1, "3 × 0.5, rounded down");
     }
