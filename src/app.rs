@@ -491,6 +491,7 @@ pub(crate) fn worker_settings(config: &Config, stacks: &Stacks) -> worker::Worke
         breaker_threshold: config.sl1_breaker_threshold,
         breaker_cooldown: config.sl1_breaker_cooldown,
         workers: config.max_worker_threads,
+        sl1_max_inflight: config.sl1_max_inflight,
         per_source_max_concurrent: per_source,
         outbox_path: config.outbox_path(),
         dlq_alert_threshold: usize::try_from(config.dlq_alert_threshold).unwrap_or(usize::MAX),

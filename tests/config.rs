@@ -96,6 +96,7 @@ const CASES: &[(&str, &str, Check)] = &[
     }),
     ("max_worker_threads", "16", |c| c.max_worker_threads == 16),
     ("max_threads", "3", |c| c.max_worker_threads == 3),
+    ("sl1_max_inflight", "64", |c| c.sl1_max_inflight == 64),
     ("processing_timeout", "45s", |c| {
         c.processing_timeout == Duration::from_secs(45)
     }),
@@ -219,6 +220,7 @@ fn defaults_are_those_of_the_design_and_pass_validation() {
     assert_eq!(c.sl1_breaker_threshold, 5);
     assert_eq!(c.sl1_breaker_cooldown, Duration::from_secs(30));
     assert_eq!(c.max_worker_threads, 8);
+    assert_eq!(c.sl1_max_inflight, 256);
     assert_eq!(c.queue_max_size, None, "no count bound by default");
     assert_eq!(c.queue_max_bytes, None, "the backend's default bytes");
     assert_eq!(c.processing_timeout, Duration::from_secs(300));
@@ -451,6 +453,10 @@ fn every_value_error_names_the_file_line_and_key() {
         (
             "max_threads = lots",
             r#"max_threads: not a whole number: "lots""#,
+        ),
+        (
+            "sl1_max_inflight = 0",
+            r#"sl1_max_inflight: must be at least 1: "0""#,
         ),
         (
             "processing_timeout = 0ms",

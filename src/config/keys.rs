@@ -76,6 +76,7 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "sl1_breaker_cooldown", alias: None, set: |c, v| { c.sl1_breaker_cooldown = nonzero_duration(v)?; Ok(()) } },
     Key { name: "threading_model", alias: None, set: |c, v| { c.threading_model = value::one_of(v)?; Ok(()) } },
     Key { name: "max_worker_threads", alias: Some("max_threads"), set: |c, v| { c.max_worker_threads = value::count(v, 1)?; Ok(()) } },
+    Key { name: "sl1_max_inflight", alias: None, set: |c, v| { c.sl1_max_inflight = value::count(v, 1)?; Ok(()) } },
     Key { name: "processing_timeout", alias: Some("thread_timeout"), set: |c, v| { c.processing_timeout = nonzero_duration(v)?; Ok(()) } },
     Key { name: "shutdown_grace_period", alias: None, set: |c, v| { c.shutdown_grace_period = value::duration(v)?; Ok(()) } },
     Key { name: "queue_backend", alias: None, set: |c, v| { c.queue_backend = value::one_of(v)?; Ok(()) } },

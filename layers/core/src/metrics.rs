@@ -19,6 +19,7 @@
 //! | [`SL1_REQUEST_DURATION`] | histogram | |
 //! | [`SL1_RETRIES`] | counter | |
 //! | [`CIRCUIT_STATE`] | gauge | (0 closed, 1 half-open, 2 open) |
+//! | [`SL1_INFLIGHT`] / [`SL1_INFLIGHT_LIMIT`] | gauge | (attempts at SL1 now; the adaptive limit on them) |
 //! | [`DEAD_LETTERED`] | counter | `source`, `reason` |
 //! | [`CONNECTIONS_OPEN`] | gauge | |
 //! | [`CONNECTIONS_REFUSED`] | counter | (beyond `max_connections`) |
@@ -81,9 +82,9 @@ pub const QUEUE_EVENTS_PER_SYNC: &str = "genhook_queue_events_per_sync";
 pub const DLQ_SIZE: &str = "genhook_dlq_size";
 /// Events moved to the dead-letter queue.
 pub const DEAD_LETTERED: &str = "genhook_dead_lettered_total";
-/// Dispatch workers delivering an event.
+/// Events being delivered (taken from the queue, not yet settled).
 pub const WORKERS_BUSY: &str = "genhook_workers_busy";
-/// Dispatch workers waiting for an event.
+/// Dispatchers waiting for an event: the async dispatcher, or `thread_pool` threads.
 pub const WORKERS_IDLE: &str = "genhook_workers_idle";
 /// SL1 calls, by status.
 pub const SL1_REQUESTS: &str = "genhook_sl1_requests_total";
@@ -93,6 +94,10 @@ pub const SL1_REQUEST_DURATION: &str = "genhook_sl1_request_duration_seconds";
 pub const SL1_RETRIES: &str = "genhook_sl1_retries_total";
 /// Circuit breaker state towards SL1: 0 closed, 1 half-open, 2 open.
 pub const CIRCUIT_STATE: &str = "genhook_sl1_circuit_state";
+/// SL1 attempts in flight now.
+pub const SL1_INFLIGHT: &str = "genhook_sl1_inflight";
+/// The adaptive limit on SL1 deliveries and attempts in flight (between 1 and `sl1_max_inflight`).
+pub const SL1_INFLIGHT_LIMIT: &str = "genhook_sl1_inflight_limit";
 /// Client connections open now.
 pub const CONNECTIONS_OPEN: &str = "genhook_connections_open";
 /// Connections closed at once because `max_connections` were open.
