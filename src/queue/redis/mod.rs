@@ -41,7 +41,8 @@
 //!   nothing twice). When Redis answers again, the consumer first reads its own pending entries
 //!   (`XREADGROUP … 0`): a read whose answer was lost with the connection left entries pending
 //!   under it that nothing else would hand out before `redis_claim_idle`; entries this process
-//!   still holds are never handed out twice. Nothing needs a GenHook restart.
+//!   still holds are never handed out twice, nor are those it acknowledged while that read was on
+//!   its way (Redis may have answered before the `XACK` landed). Nothing needs a GenHook restart.
 //! - **Redis came back empty** (no persistence): commands that need the group (`XREADGROUP`,
 //!   `XAUTOCLAIM`) get `NOGROUP`; the group is then recreated on all three streams and the
 //!   command run once more. What was queued before is gone with Redis' data, so for the 202
@@ -160,7 +161,50 @@ struct State {
     /// `local`, handed out, being requeued or acknowledged): read again (its own pending entries
     /// after an outage, `XAUTOCLAIM`), it is not handed out twice.
     held: HashSet<(String, String)>,
+    /// While a read of pending entries is on its way (this consumer's own after an outage,
+    /// `XAUTOCLAIM`): the entries let go of meanwhile. Redis may have answered that read before
+    /// their acknowledgement landed; handed out again they would reach SL1 twice.
+    let_go_while_rereading: Option<HashSet<(String, String)>>,
     closed: bool,
+}
+
+impl State {
+    /// Adds entries to the local lanes, but those this process holds already and, when
+    /// `rereading`, those let go of since the read was sent; how many were added.
+    fn push(&mut self, entries: Vec<Entry>, rereading: bool) -> usize {
+        let skip = if rereading {
+            self.let_go_while_rereading.take().unwrap_or_default()
+        } else {
+            HashSet::new()
+        };
+        let mut pushed = 0;
+        for entry in entries {
+            let key = (entry.stream.clone(), entry.id.clone());
+            if !skip.contains(&key) && self.held.insert(key) {
+                self.local.push(entry.event.priority, entry);
+                pushed += 1;
+            }
+        }
+        pushed
+    }
+
+    /// A read of pending entries is about to be sent.
+    fn reread_starts(&mut self) {
+        self.let_go_while_rereading = Some(HashSet::new());
+    }
+
+    /// The read of pending entries failed: nothing to filter any more.
+    fn reread_failed(&mut self) {
+        self.let_go_while_rereading = None;
+    }
+
+    /// This process is done with an entry.
+    fn let_go(&mut self, lease: &(String, String)) {
+        self.held.remove(lease);
+        if let Some(let_go) = &mut self.let_go_while_rereading {
+            let_go.insert(lease.clone());
+        }
+    }
 }
 
 struct Inner {
@@ -488,18 +532,17 @@ impl Inner {
     /// Hands entries to the local lanes (but those this process holds already) and wakes the
     /// readers; how many were new.
     fn push_local(&self, entries: Vec<Entry>) -> usize {
-        if entries.is_empty() {
-            return 0;
-        }
-        let mut state = lock(&self.state);
-        let mut pushed = 0;
-        for entry in entries {
-            if state.held.insert((entry.stream.clone(), entry.id.clone())) {
-                state.local.push(entry.event.priority, entry);
-                pushed += 1;
-            }
-        }
-        drop(state);
+        self.push_read(entries, false)
+    }
+
+    /// [`Inner::push_local`] for the answer of a read of pending entries (begun with
+    /// [`Inner::reread`]): entries let go of while it was on its way are left out.
+    fn push_reread(&self, entries: Vec<Entry>) -> usize {
+        self.push_read(entries, true)
+    }
+
+    fn push_read(&self, entries: Vec<Entry>, rereading: bool) -> usize {
+        let pushed = lock(&self.state).push(entries, rereading);
         if pushed > 0 {
             self.ready.notify_waiters();
         }
@@ -510,8 +553,22 @@ impl Inner {
     /// and left pending for `XAUTOCLAIM`).
     fn let_go(&self, lease: Option<&Lease>) {
         if let Some(lease) = lease {
-            lock(&self.state).held.remove(&lease.key());
+            lock(&self.state).let_go(&lease.key());
         }
+    }
+
+    /// Sends a read of pending entries (`XREADGROUP … 0`, `XAUTOCLAIM`), noting what this process
+    /// lets go of until its answer is pushed with [`Inner::push_reread`].
+    async fn reread<T: redis::FromRedisValue>(
+        &self,
+        command: &redis::Cmd,
+    ) -> Result<T, QueueError> {
+        lock(&self.state).reread_starts();
+        let read = self.group_query(command).await;
+        if read.is_err() {
+            lock(&self.state).reread_failed();
+        }
+        read
     }
 
     /// After an outage: reads this consumer's own pending entries again (`XREADGROUP` from id
@@ -524,7 +581,7 @@ impl Inner {
             let mut after = "0".to_owned();
             loop {
                 let read: Option<StreamReadReply> = self
-                    .group_query(self.read_group(PAGE).arg(stream).arg(&after))
+                    .reread(self.read_group(PAGE).arg(stream).arg(&after))
                     .await?;
                 let ids: Vec<StreamId> = read
                     .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
@@ -534,7 +591,7 @@ impl Inner {
                 };
                 after.clone_from(&last.id);
                 recovered +=
-                    self.push_local(ids.iter().filter_map(|e| decode(stream, e)).collect());
+                    self.push_reread(ids.iter().filter_map(|e| decode(stream, e)).collect());
                 if ids.len() < PAGE {
                     break;
                 }
@@ -579,7 +636,7 @@ impl Inner {
             let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
             for stream in self.keys.streams() {
                 let claimed: StreamAutoClaimReply = self
-                    .group_query(
+                    .reread(
                         redis::cmd("XAUTOCLAIM")
                             .arg(stream)
                             .arg(GROUP)
@@ -598,7 +655,7 @@ impl Inner {
                         "Claimed entries left pending by another consumer."
                     );
                 }
-                fetched += self.push_local(
+                fetched += self.push_reread(
                     claimed
                         .claimed
                         .iter()
@@ -804,5 +861,65 @@ impl Queue for RedisQueue {
         lock(&self.inner.outage)
             .since
             .map(|_| "Redis is unreachable".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genhook_core::queue::Priority;
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            stream: "genhook:queue:normal".into(),
+            id: id.into(),
+            event: Event {
+                id: format!("event-{id}"),
+                source: "s".into(),
+                event: "e".into(),
+                delivery_id: None,
+                priority: Priority::Normal,
+                received_at_ms: 0,
+                alert: genhook_core::AlertDefaults::default().alert(id.to_owned()),
+                render_error: None,
+                headers: vec![],
+                body: bytes::Bytes::new(),
+                attempts: 0,
+                last_error: None,
+            },
+            size: 0,
+        }
+    }
+
+    fn key(id: &str) -> (String, String) {
+        ("genhook:queue:normal".into(), id.into())
+    }
+
+    #[test]
+    fn an_entry_acknowledged_while_a_reread_was_on_its_way_is_not_handed_out_again() {
+        let mut state = State::default();
+        assert_eq!(state.push(vec![entry("1-0"), entry("2-0")], false), 2);
+        // Recovery after an outage sends `XREADGROUP … 0`; Redis answers with both entries,
+        // still pending, while a worker acknowledges 1-0 (XACK lands after the read).
+        state.reread_starts();
+        state.let_go(&key("1-0"));
+        let pushed = state.push(vec![entry("1-0"), entry("2-0"), entry("3-0")], true);
+        assert_eq!(pushed, 1, "only 3-0 is new: 1-0 was let go during the read, 2-0 is held");
+        assert!(!state.held.contains(&key("1-0")));
+        assert!(state.let_go_while_rereading.is_none(), "the note ends with the read");
+
+        // Let go of outside a reread, an entry read again later (still pending after a failed
+        // acknowledgement) is handed out again.
+        state.let_go(&key("2-0"));
+        assert_eq!(state.push(vec![entry("2-0")], true), 1);
+    }
+
+    #[test]
+    fn a_failed_reread_stops_noting() {
+        let mut state = State::default();
+        state.reread_starts();
+        state.reread_failed();
+        state.let_go(&key("1-0"));
+        assert!(state.let_go_while_rereading.is_none());
     }
 }
