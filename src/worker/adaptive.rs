@@ -15,7 +15,7 @@
 //! | signal | change |
 //! |---|---|
 //! | an overload answer (5xx, 408, 429, timeout, connection error: what the breaker counts) | limit × 0.5 at once, at most once per window |
-//! | a window whose mean RTT is above 1.5 × the baseline (latency climbs) | limit × 0.9 |
+//! | a window whose mean RTT is above 1.5 × the baseline and 5 ms more (latency climbs) | limit × 0.9 |
 //! | a window without either, in which the attempts in flight reached the limit | limit + 1 |
 //!
 //! A window is `max(limit, 5)` finished attempts (about one round trip when the limit is in
@@ -62,8 +62,11 @@ pub const MIN_WINDOW: usize = 5;
 pub const OVERLOAD_DECREASE: f64 = 0.5;
 /// The factor applied to the limit when latency climbs.
 pub const LATENCY_DECREASE: f64 = 0.9;
-/// A window's mean RTT above `baseline × LATENCY_TOLERANCE` is a latency climb.
+/// A window's mean RTT above `baseline × LATENCY_TOLERANCE` is a latency climb...
 pub const LATENCY_TOLERANCE: f64 = 1.5;
+/// ...when it is also this much above the baseline: the jitter of a sub-millisecond SL1 (on the
+/// same host) is no climb.
+pub const MIN_LATENCY_CLIMB: Duration = Duration::from_millis(5);
 /// The weight of the newest window in the baseline RTT.
 pub const BASELINE_WEIGHT: f64 = 0.2;
 
@@ -178,7 +181,10 @@ impl Controller {
         let window = self.window;
         let mean = (window.answered > 0).then(|| window.rtt_sum / window.answered as f64);
         let climbed = match (mean, self.baseline) {
-            (Some(mean), Some(baseline)) => mean > baseline * LATENCY_TOLERANCE,
+            (Some(mean), Some(baseline)) => {
+                mean > baseline * LATENCY_TOLERANCE
+                    && mean - baseline > MIN_LATENCY_CLIMB.as_secs_f64()
+            }
             _ => false,
         };
         if !window.backed_off {
@@ -603,6 +609,15 @@ mod tests {
         saturated(&mut control, 20, RTT);
         saturated(&mut control, 21, RTT * 14 / 10);
         assert_eq!(control.limit(), 22);
+    }
+
+    #[test]
+    fn jitter_of_a_fast_sl1_is_no_climb() {
+        let mut control = Controller::new(10, 256);
+        saturated(&mut control, 10, Duration::from_micros(500));
+        // Four times slower, but only 1.5 ms more.
+        saturated(&mut control, 11, Duration::from_millis(2));
+        assert_eq!(control.limit(), 12);
     }
 
     #[test]
