@@ -10,7 +10,9 @@
 //! JSON text checked, the fields extracted, the message rendered), so that each entry measures one
 //! stage only; the `stack/` entries run the whole default stack on the request as the edge
 //! leaves it. The `*_full_parse` and `*_from_payload` entries keep the way identify and extract
-//! worked before (the whole body parsed into a `serde_json::Value`) as baselines in the same run.
+//! worked before (the whole body parsed into a `serde_json::Value`) as baselines in the same run,
+//! and `stack/github_two_pass` the stack before identify extracted a header-named event's fields
+//! in its checking pass (`identify/github_with_fields`).
 //! Run with `cargo bench --bench layers`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -237,11 +239,28 @@ fn stages(c: &mut Criterion) {
             genhook_identify::Provider::Github,
         ))
     };
+    // As the factory builds it: the source's mapping known, so that a header-named event's
+    // fields are extracted in the pass that checks the body.
+    let github_mapped = || {
+        let mut settings =
+            genhook_identify::IdentifySettings::for_provider(genhook_identify::Provider::Github);
+        settings.mapping = Some(Arc::clone(&source));
+        genhook_identify::IdentifyLayer::new(settings).json_body()
+    };
     entry(
         &mut group,
         &rt,
         "identify/github",
         github().json_body().layer(leaf()),
+        &received(&body),
+    );
+    // The same with the mapping: one pass that checks the text and extracts the line's fields
+    // (what `identify/github` + `extract/pull_request` did in two).
+    entry(
+        &mut group,
+        &rt,
+        "identify/github_with_fields",
+        github_mapped().layer(leaf()),
         &received(&body),
     );
     // The same stage parsing the whole body into a `serde_json::Value` (`IdentifyLayer::new`,
@@ -325,8 +344,11 @@ fn stages(c: &mut Criterion) {
     // The whole in-process stack, as the default stack of a GitHub source runs it: verify,
     // identify, rate_limit (unset), extract, template, dispatch to the counting queue; and the
     // same with the identify stage that parses the whole body (the stack before).
+    // Also the stack of the run before (identify's checking pass, then extract's walk: two
+    // passes over the text).
     for (name, identify) in [
-        ("stack/github", github().json_body()),
+        ("stack/github", github_mapped()),
+        ("stack/github_two_pass", github().json_body()),
         ("stack/github_full_parse", github()),
     ] {
         let stack = tower::ServiceBuilder::new()

@@ -424,7 +424,8 @@ fn queue_settings(config: &Config) -> QueueSettings {
     QueueSettings {
         backend: config.queue_backend,
         data_dir: config.data_dir.clone(),
-        max_size: config.queue_max_size,
+        max_size: config.queue_max_size.unwrap_or(usize::MAX),
+        max_bytes: config.queue_max_bytes,
         redis_url: config.redis_url.to_string(),
         redis_claim_idle: config.redis_claim_idle,
         redis_prefix: "genhook".to_owned(),
@@ -490,6 +491,7 @@ pub(crate) fn worker_settings(config: &Config, stacks: &Stacks) -> worker::Worke
         breaker_threshold: config.sl1_breaker_threshold,
         breaker_cooldown: config.sl1_breaker_cooldown,
         workers: config.max_worker_threads,
+        sl1_max_inflight: config.sl1_max_inflight,
         per_source_max_concurrent: per_source,
         outbox_path: config.outbox_path(),
         dlq_alert_threshold: usize::try_from(config.dlq_alert_threshold).unwrap_or(usize::MAX),
@@ -570,7 +572,9 @@ impl Validation {
 
     fn loader_for(config: Config) -> Loader {
         let mut resources = http::Extensions::new();
-        let queue = Arc::new(queue::memory::MemoryQueue::new(config.queue_max_size));
+        let queue = Arc::new(queue::memory::MemoryQueue::with_limits(
+            queue_settings(&config).limits(),
+        ));
         let backend = Backend {
             dead_letters: queue.dead_letters(),
             queue,

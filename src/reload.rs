@@ -7,8 +7,8 @@
 //! |---|---|
 //! | the mappings (stacks swapped whole), a section's `max_concurrent` | `server_host`, `server_port`, `ssl_*`, `header_read_timeout`, `request_timeout` |
 //! | `max_inflight_body_bytes` (new bodies; those in flight keep their bytes) | `idle_timeout`, `http2_keep_alive_interval`, `max_connections` |
-//! | `sl1_api_url`, `sl1_username`, `sl1_password`, `sl1_timeout`, `sl1_retry_attempts`, `sl1_ca_file` | `queue_backend`, `queue_max_size`, `data_dir`, `redis_url`, `redis_claim_idle` |
-//! | `sl1_breaker_threshold`, `sl1_breaker_cooldown`, `<source>_max_concurrent` | `threading_model`, `max_worker_threads`, `shutdown_grace_period` |
+//! | `sl1_api_url`, `sl1_username`, `sl1_password`, `sl1_timeout`, `sl1_retry_attempts`, `sl1_ca_file` | `queue_backend`, `queue_max_size`, `queue_max_bytes`, `data_dir`, `redis_url`, `redis_claim_idle` |
+//! | `sl1_breaker_threshold`, `sl1_breaker_cooldown`, `<source>_max_concurrent`, `sl1_max_inflight` | `threading_model`, `max_worker_threads`, `shutdown_grace_period` |
 //! | `max_body_size`, `processing_timeout`, `dlq_alert_threshold` | `mappings_dir`, `admin_token`, `reload`, `log_file`, `log_max_size`, `log_rotation` |
 //! | `log_level` (when the binary set up logging; else it needs a restart) | |
 //!
@@ -201,6 +201,7 @@ fn restart_needed(running: &Config, new: &Config, live_log_level: bool) -> Vec<&
             ("max_connections", format!("{:?}", c.max_connections)),
             ("queue_backend", format!("{:?}", c.queue_backend)),
             ("queue_max_size", format!("{:?}", c.queue_max_size)),
+            ("queue_max_bytes", format!("{:?}", c.queue_max_bytes)),
             ("data_dir", format!("{:?}", c.data_dir)),
             ("redis_url", c.redis_url.to_string()),
             ("redis_claim_idle", format!("{:?}", c.redis_claim_idle)),

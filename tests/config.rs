@@ -96,6 +96,7 @@ const CASES: &[(&str, &str, Check)] = &[
     }),
     ("max_worker_threads", "16", |c| c.max_worker_threads == 16),
     ("max_threads", "3", |c| c.max_worker_threads == 3),
+    ("sl1_max_inflight", "64", |c| c.sl1_max_inflight == 64),
     ("processing_timeout", "45s", |c| {
         c.processing_timeout == Duration::from_secs(45)
     }),
@@ -108,8 +109,11 @@ const CASES: &[(&str, &str, Check)] = &[
     ("queue_backend", "redis", |c| {
         c.queue_backend == QueueBackend::Redis
     }),
-    ("queue_max_size", "50", |c| c.queue_max_size == 50),
-    ("queue_size", "60", |c| c.queue_max_size == 60),
+    ("queue_max_size", "50", |c| c.queue_max_size == Some(50)),
+    ("queue_size", "60", |c| c.queue_max_size == Some(60)),
+    ("queue_max_bytes", "512MiB", |c| {
+        c.queue_max_bytes == Some(512 << 20)
+    }),
     ("data_dir", "/var/lib/genhook", |c| {
         c.data_dir == Path::new("/var/lib/genhook")
     }),
@@ -142,6 +146,18 @@ fn companions(key: &str) -> &'static str {
         // Files that exist in the working directory of `cargo test`.
         "ssl_enabled" => "ssl_cert_path = Cargo.toml\nssl_key_path = Cargo.toml\n",
         _ => "",
+    }
+}
+
+#[test]
+fn queue_max_bytes_takes_binary_units_and_plain_bytes() {
+    for (value, bytes) in [
+        ("1GiB", 1u64 << 30),
+        ("512MiB", 512 << 20),
+        ("1048576", 1 << 20),
+    ] {
+        let config = parse(&format!("queue_max_bytes = {value}\n")).unwrap();
+        assert_eq!(config.queue_max_bytes, Some(bytes), "{value}");
     }
 }
 
@@ -204,7 +220,9 @@ fn defaults_are_those_of_the_design_and_pass_validation() {
     assert_eq!(c.sl1_breaker_threshold, 5);
     assert_eq!(c.sl1_breaker_cooldown, Duration::from_secs(30));
     assert_eq!(c.max_worker_threads, 8);
-    assert_eq!(c.queue_max_size, 10_000);
+    assert_eq!(c.sl1_max_inflight, 256);
+    assert_eq!(c.queue_max_size, None, "no count bound by default");
+    assert_eq!(c.queue_max_bytes, None, "the backend's default bytes");
     assert_eq!(c.processing_timeout, Duration::from_secs(300));
     assert_eq!(c.shutdown_grace_period, Duration::from_secs(60));
     assert_eq!(c.log_level, LogLevel::Info);
@@ -437,6 +455,10 @@ fn every_value_error_names_the_file_line_and_key() {
             r#"max_threads: not a whole number: "lots""#,
         ),
         (
+            "sl1_max_inflight = 0",
+            r#"sl1_max_inflight: must be at least 1: "0""#,
+        ),
+        (
             "processing_timeout = 0ms",
             r#"processing_timeout: must be longer than zero: "0ms""#,
         ),
@@ -459,6 +481,14 @@ fn every_value_error_names_the_file_line_and_key() {
         (
             "queue_size = 1e6",
             r#"queue_size: not a whole number: "1e6""#,
+        ),
+        (
+            "queue_max_bytes = 0",
+            r#"queue_max_bytes: must be at least 1 bytes: "0""#,
+        ),
+        (
+            "queue_max_bytes = lots",
+            r#"queue_max_bytes: not a size (e.g. 512KB, 5MB, 1GB): "lots""#,
         ),
         ("data_dir =", "data_dir: empty path"),
         (

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use genhook::core::queue::{Accepted, Claim, DeadLetterFilter, Priority, QueueError};
-use queue_common::{event, open, Kind};
+use queue_common::{event, open, open_bounded, sized_event, Kind};
 
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
@@ -28,6 +28,8 @@ contract!(
     fifty_concurrent_accepts_of_one_key_store_one_event,
     refused_accept_leaves_no_claim,
     closed_queue_refuses_and_drains,
+    byte_bound_refuses_with_full_until_bytes_leave,
+    bytes_follow_ack_requeue_and_dead_letter,
 );
 
 async fn enqueue_next_ack_empties_the_queue(kind: Kind) {
@@ -308,4 +310,82 @@ async fn closed_queue_refuses_and_drains(kind: Kind) {
         .unwrap()
         .unwrap();
     assert!(end.is_none());
+}
+
+/// `queue_max_bytes` bounds what the queue holds, with no count bound: 10 KB events fit three
+/// to a 35,000-byte bound (each counts its body and a few hundred bytes of metadata), the fourth
+/// is refused `Full`, and the door is told there is no room; acknowledging one makes room again.
+async fn byte_bound_refuses_with_full_until_bytes_leave(kind: Kind) {
+    let Some(t) = open_bounded(kind, usize::MAX, Some(35_000)).await else {
+        return;
+    };
+    let q = &t.backend.queue;
+    assert_eq!((q.capacity(), q.max_bytes()), (usize::MAX, 35_000));
+    assert_eq!(q.bytes(), 0);
+    assert!(q.has_room(0));
+    for i in 0..3 {
+        q.enqueue(sized_event(&format!("e{i}"), 10_000))
+            .await
+            .unwrap();
+    }
+    let held = q.bytes();
+    assert!(
+        (30_000..35_000).contains(&held),
+        "three 10 KB events: {held}"
+    );
+    let refused = q.enqueue(sized_event("e3", 10_000)).await;
+    assert!(matches!(refused, Err(QueueError::Full)), "{refused:?}");
+    assert_eq!(q.depth(), 3);
+    // A small event still fits in what is left; then the door sees no room at all.
+    q.enqueue(sized_event("small", 10)).await.unwrap();
+    q.enqueue(sized_event("e4", 4_000)).await.unwrap_err();
+    let e = q.next().await.unwrap().unwrap();
+    q.ack(&e).await.unwrap();
+    assert!(q.bytes() < held, "an acknowledged event's bytes leave");
+    q.enqueue(sized_event("e3", 10_000)).await.unwrap();
+    for _ in 0..4 {
+        let e = q.next().await.unwrap().unwrap();
+        q.ack(&e).await.unwrap();
+    }
+    assert_eq!((q.depth(), q.bytes()), (0, 0));
+    // A queue holding nothing takes one event larger than the whole bound.
+    q.enqueue(sized_event("huge", 50_000)).await.unwrap();
+    assert!(
+        !q.has_room(0),
+        "past the bound: the door refuses before reading a body"
+    );
+    let refused = q.enqueue(sized_event("tiny", 1)).await;
+    assert!(matches!(refused, Err(QueueError::Full)), "{refused:?}");
+}
+
+/// The bytes held follow every way out of the queue: an acknowledgement, a requeue (counted
+/// once, as the event is now), a dead letter (dead letters are not counted).
+async fn bytes_follow_ack_requeue_and_dead_letter(kind: Kind) {
+    let Some(t) = open_bounded(kind, usize::MAX, None).await else {
+        return;
+    };
+    let q = &t.backend.queue;
+    q.enqueue(sized_event("a", 5_000)).await.unwrap();
+    q.enqueue(sized_event("b", 5_000)).await.unwrap();
+    let two = q.bytes();
+    assert!(two >= 10_000, "{two}");
+    let mut a = q.next().await.unwrap().unwrap();
+    a.attempts = 1;
+    a.last_error = Some("SL1 answered 503".into());
+    q.requeue(a, Duration::ZERO).await.unwrap();
+    let after_requeue = q.bytes();
+    assert!(
+        after_requeue >= two && after_requeue < two + 200,
+        "a requeued event counts once: {two} then {after_requeue}"
+    );
+    for _ in 0..2 {
+        let e = q.next().await.unwrap().unwrap();
+        if e.id == "a" {
+            q.dead_letter(e).await.unwrap();
+        } else {
+            q.ack(&e).await.unwrap();
+        }
+    }
+    assert_eq!((q.depth(), q.bytes()), (0, 0));
+    assert_eq!(t.backend.dead_letters.count().await.unwrap(), 1);
 }

@@ -158,3 +158,63 @@ async fn second_open_of_a_store_in_use_is_an_error() {
     let cause = std::error::Error::source(&error).unwrap().to_string();
     assert!(cause.contains("queue.redb"), "{cause}");
 }
+
+/// An upgrade with events queued: a store written by the previous version (JSON records, the
+/// body base64-encoded) is read, its events delivered and its dead letters listed, next to
+/// records written in the binary form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_written_by_the_previous_version_is_delivered() {
+    use redb::{Database, TableDefinition};
+    const EVENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("events");
+    const DEAD: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("dead_letters");
+    const DEAD_IDS: TableDefinition<'_, &str, u64> = TableDefinition::new("dead_letter_ids");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut old = queue_common::sized_event("old", 3_000);
+    old.attempts = 2;
+    let letter = genhook::core::queue::DeadLetter {
+        event: event("old-dead", "s", "e", Priority::Low),
+        dead_at_ms: 99,
+    };
+    {
+        // What the previous version wrote: `serde_json::to_vec` of the event and of the letter.
+        let db = Database::create(dir.path().join("queue.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(EVENTS)
+            .unwrap()
+            .insert(7, serde_json::to_vec(&old).unwrap().as_slice())
+            .unwrap();
+        txn.open_table(DEAD)
+            .unwrap()
+            .insert(8, serde_json::to_vec(&letter).unwrap().as_slice())
+            .unwrap();
+        txn.open_table(DEAD_IDS)
+            .unwrap()
+            .insert("old-dead", 8)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let (settings, _) = queue_common::settings(Kind::Disk, 100, dir.path());
+    let backend = reopen(&settings).await;
+    let q = &backend.queue;
+    assert_eq!(q.depth(), 1);
+    assert!(
+        q.bytes() > 4_000,
+        "the old record counts its (base64) bytes"
+    );
+    q.enqueue(event("new", "s", "e", Priority::Normal))
+        .await
+        .unwrap();
+    let first = q.next().await.unwrap().unwrap();
+    assert_eq!(first, old, "the old record decodes to the event it was");
+    q.ack(&first).await.unwrap();
+    assert_eq!(q.next().await.unwrap().unwrap().id, "new");
+    let letters = backend
+        .dead_letters
+        .list(&DeadLetterFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(letters, std::slice::from_ref(&letter));
+    let taken = backend.dead_letters.take("old-dead").await.unwrap();
+    assert_eq!(taken, Some(letter));
+}

@@ -176,8 +176,9 @@ async fn no_secret_reaches_a_dead_letter_the_cli_or_the_store_and_replay_renders
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
     secrets.extend(["BASIC-PASS-SECRET-2d4e".to_owned(), basic]);
 
-    // A GitHub signature header.
-    let body = r#"{"action":"opened","repository":{"name":"genhook"}}"#;
+    // A GitHub signature header; secret fields deep in the body, one behind a `\u` escape (the
+    // one search for every secret name finds both; the body is read in identify's one pass).
+    let body = r#"{"action":"opened","repository":{"name":"genhook"},"installation":{"app":{"client_secret":"GH-CLIENT-SECRET-0a9b"},"shared\u0053ecret":"GH-ESCAPED-SECRET-1c2d"}}"#;
     let signature = hmac_hex("GITHUB-HMAC-SECRET-5e6f", body.as_bytes());
     let response = genhook
         .post(
@@ -192,7 +193,11 @@ async fn no_secret_reaches_a_dead_letter_the_cli_or_the_store_and_replay_renders
         )
         .await;
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-    secrets.push(signature);
+    secrets.extend([
+        signature,
+        "GH-CLIENT-SECRET-0a9b".to_owned(),
+        "GH-ESCAPED-SECRET-1c2d".to_owned(),
+    ]);
 
     // Slack: a signature header and the verification token in the body.
     let body = r#"{"token":"SLACK-VERIFY-TOKEN-6d7e","team_id":"T1","type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","text":"hello"}}"#;
@@ -282,6 +287,13 @@ async fn no_secret_reaches_a_dead_letter_the_cli_or_the_store_and_replay_renders
             }
             "acme" => assert!(shown.contains(r#"["x-acme-auth","<redacted>"]"#), "{shown}"),
             "egrid" => assert!(shown.contains(r#"["aeg-sas-key","<redacted>"]"#), "{shown}"),
+            "github" => {
+                let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let installation = &body["installation"];
+                assert_eq!(installation["app"]["client_secret"], "<redacted>");
+                assert_eq!(installation["sharedSecret"], "<redacted>");
+                assert_eq!(body["repository"]["name"], "genhook");
+            }
             _ => {}
         }
         seen.extend_from_slice(shown.as_bytes());

@@ -362,3 +362,47 @@ async fn of_many_concurrent_webhooks_no_more_are_admitted_than_the_queue_has_roo
     all_reach_sl1(&sl1, &accepted).await;
     assert!(support::eventually(WAIT, || state.webhooks_admitted() == 0).await);
 }
+
+/// A body of about `size` bytes for webhook `id`.
+fn padded_body(id: &str, size: usize) -> String {
+    format!(r#"{{"type":"t","id":"{id}","pad":"{}"}}"#, "x".repeat(size))
+}
+
+/// `queue_max_bytes` bounds the queue by bytes: a queue holding nothing takes one webhook larger
+/// than the bound; holding it, the queue is at its bound and the door refuses the next webhook
+/// before its body (`queue is full`), `/metrics` shows the bytes held; once delivered, the bytes
+/// leave and webhooks are admitted again.
+#[tokio::test]
+async fn the_byte_bound_answers_503_before_the_body_and_202_once_the_bytes_leave() {
+    let sl1 = Sl1Mock::builder()
+        .default_answer(Answer::gated())
+        .start()
+        .await;
+    let genhook = genhook(&sl1).set("queue_max_bytes", "10KB").start().await;
+    let queue = genhook.running().backend().queue.clone();
+    assert_eq!(queue.max_bytes(), 10 << 10);
+
+    let big = genhook
+        .post("/webhook/shop", &[], padded_body("big", 12_000))
+        .await;
+    assert_eq!(
+        big.status(),
+        202,
+        "an empty queue takes one webhook of any size"
+    );
+    sl1.wait_for_requests(1, WAIT).await;
+    assert!(queue.bytes() > 12_000, "{}", queue.bytes());
+    assert_eq!(queue.depth(), 1, "one event: far below any count bound");
+
+    answer_without_body(genhook.addr, "over")
+        .await
+        .assert_refused("queue is full");
+    let metrics = genhook.metrics().await;
+    let held = support::metric_value(&metrics, "genhook_queue_bytes", &["backend=\"memory\""]);
+    assert!(held.is_some_and(|b| b > 12_000.0), "{metrics}");
+
+    sl1.open_gate();
+    assert!(support::eventually(WAIT, || queue.bytes() == 0).await);
+    assert_eq!(post(&genhook, "after").await, 202);
+    all_reach_sl1(&sl1, &["big".to_owned(), "after".to_owned()]).await;
+}

@@ -16,7 +16,8 @@ use crate::github::SECRET;
 
 /// Where `setup.sh` puts the virtual environment, unless `GENHOOK_FASTAPI_VENV` says otherwise.
 pub(crate) fn venv(repo: &Path) -> PathBuf {
-    crate::knob_path("GENHOOK_FASTAPI_VENV").unwrap_or_else(|| repo.join("target/fastapi-venv"))
+    crate::plan::knob_path("GENHOOK_FASTAPI_VENV")
+        .unwrap_or_else(|| repo.join("target/fastapi-venv"))
 }
 
 /// A running uvicorn.

@@ -50,6 +50,9 @@ pub(crate) struct LoadResult {
     pub(crate) started: Option<Instant>,
     /// The first answer's body for each status other than 202 (for PROBLEM lines).
     pub(crate) samples: BTreeMap<u16, String>,
+    /// `429` and `503` answers without a `Retry-After` header (a sender could not know when to
+    /// try again).
+    pub(crate) no_retry_after: usize,
 }
 
 impl LoadResult {
@@ -73,6 +76,16 @@ impl LoadResult {
         }
     }
 
+    /// The share of answers that were `503`, from 0 to 1.
+    pub(crate) fn refused_share(&self) -> f64 {
+        let answered = self.answered();
+        if answered > 0 {
+            self.status(503) as f64 / answered as f64
+        } else {
+            0.0
+        }
+    }
+
     /// The latency at `percent` (nearest rank), if any request was answered.
     pub(crate) fn percentile(&self, percent: usize) -> Option<Duration> {
         let last = self.latencies.len().checked_sub(1)?;
@@ -86,6 +99,7 @@ struct Tally {
     by_status: BTreeMap<u16, usize>,
     samples: BTreeMap<u16, String>,
     errors: usize,
+    no_retry_after: usize,
     latencies: Vec<Duration>,
 }
 
@@ -119,6 +133,7 @@ pub(crate) async fn run(addr: SocketAddr, make: MakeRequest, spec: LoadSpec) -> 
             *result.by_status.entry(status).or_default() += count;
         }
         result.errors += tally.errors;
+        result.no_retry_after += tally.no_retry_after;
         for (status, sample) in tally.samples {
             result.samples.entry(status).or_insert(sample);
         }
@@ -163,18 +178,22 @@ async fn connection(
             ready.ready().await?;
             let response = ready.send_request(request).await?;
             let status = response.status().as_u16();
+            let retry_after = response.headers().contains_key(http::header::RETRY_AFTER);
             // A 503 decided at the door leaves its body unread and closes the connection.
             let closes = response
                 .headers()
                 .get(http::header::CONNECTION)
                 .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
             let body = response.into_body().collect().await?.to_bytes();
-            Ok::<_, hyper::Error>((status, body, closes))
+            Ok::<_, hyper::Error>((status, body, closes, retry_after))
         }
         .await;
         match answer {
-            Ok((status, body, closes)) => {
+            Ok((status, body, closes, retry_after)) => {
                 tally.latencies.push(sent.elapsed());
+                if matches!(status, 429 | 503) && !retry_after {
+                    tally.no_retry_after += 1;
+                }
                 if status != 202 && !tally.samples.contains_key(&status) {
                     let text = String::from_utf8_lossy(&body).chars().take(160).collect();
                     tally.samples.insert(status, text);

@@ -4,7 +4,8 @@
 //!   `202` to every request once it has read the body, and nothing else: the ceiling of the HTTP
 //!   stack on this machine, against which GenHook's figures are read.
 //! - [`Sl1Mock`]: `POST /api/alert` answered `201`, counting the alerts whose `message` starts
-//!   with what the mapping must render, and noting when the last one arrived (end-to-end time).
+//!   with what the mapping must render, and noting when the last one arrived (end-to-end time);
+//!   it can take a fixed time to answer each alert (a slow SL1, for the burst).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -38,7 +39,7 @@ impl Drop for Running {
 }
 
 /// Serves `handler` on a fresh `127.0.0.1:0` listener; call inside the runtime that should run it.
-async fn serve<F, Fut>(handler: F) -> Running
+pub(crate) async fn serve<F, Fut>(handler: F) -> Running
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
@@ -98,8 +99,9 @@ pub(crate) struct Sl1Mock {
 
 impl Sl1Mock {
     /// Starts the mock; an alert counts as good when it has Basic auth and its `message` starts
-    /// with `expected`.
-    pub(crate) async fn start(expected: &str) -> Self {
+    /// with `expected`. Each answer is sent `delay` after the alert was read (zero: at once); the
+    /// alert counts as arrived when it is answered, as SL1 accepted it then.
+    pub(crate) async fn start(expected: &str, delay: Duration) -> Self {
         let seen = Arc::new(Seen {
             expected: expected.to_owned(),
             good: AtomicUsize::new(0),
@@ -116,6 +118,9 @@ impl Sl1Mock {
                     .get(http::header::AUTHORIZATION)
                     .is_some_and(|v| v.as_bytes().starts_with(b"Basic "));
                 let body = request.into_body().collect().await.map(|b| b.to_bytes());
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 let good = basic
                     && body.ok().is_some_and(|body| {
                         serde_json::from_slice::<serde_json::Value>(&body)

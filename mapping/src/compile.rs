@@ -149,7 +149,7 @@ fn compile_source(
             lines.push(Arc::new(compiled));
         }
     }
-    let selector = Selector::new(lines.iter().map(|l| (l.key.as_str(), l.sectionless)));
+    let selector = Selector::new(lines.iter().map(|l| (l.key(), l.sectionless)));
     CompiledSource {
         name: name.to_owned(),
         span: raw.span,
@@ -233,7 +233,7 @@ fn compile_line(
         }
     };
     ok.then_some(CompiledLine {
-        key: line.key,
+        key: Arc::from(line.key),
         span,
         sectionless: line.sectionless,
         fields: tree,

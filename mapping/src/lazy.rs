@@ -7,6 +7,11 @@
 //! Arrays whose elements are selected by index (`list{0}{id}`) are rare; they are parsed whole and
 //! projected as [`FieldTree::extract`] does, so both give the same value on every document
 //! (`tests/properties.rs` checks it).
+//!
+//! [`FieldTree::extract_checked`] is the same walk with the skipped parts checked ([`Check`])
+//! instead of ignored: the whole text is then checked as a full parse checks it, in the pass that
+//! extracts (the identify stage uses it when the event type comes from a header, so that a
+//! webhook's text is read once).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,6 +20,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::check::Check;
 use crate::fields::{index_of, project, FieldTree, MAX_VALUE_DEPTH};
 
 impl FieldTree {
@@ -27,10 +33,25 @@ impl FieldTree {
     /// # Errors
     /// When `json` is not JSON.
     pub fn extract_str(&self, json: &str) -> Result<Value, serde_json::Error> {
+        self.walk(json, false)
+    }
+
+    /// [`FieldTree::extract_str`] that checks the parts the tree does not name as strictly as a
+    /// full parse into a `serde_json::Value` checks them ([`Check`]): the text is refused exactly
+    /// when, and with the reason with which, `serde_json::from_str::<Value>` refuses it.
+    ///
+    /// # Errors
+    /// When a full parse of `json` fails; the same error.
+    pub fn extract_checked(&self, json: &str) -> Result<Value, serde_json::Error> {
+        self.walk(json, true)
+    }
+
+    fn walk(&self, json: &str, strict: bool) -> Result<Value, serde_json::Error> {
         let mut deserializer = serde_json::Deserializer::from_str(json);
         let projected = Project {
             node: self,
             depth: 0,
+            strict,
         }
         .deserialize(&mut deserializer)?;
         deserializer.end()?;
@@ -45,6 +66,19 @@ impl FieldTree {
 struct Project<'t> {
     node: &'t FieldTree,
     depth: usize,
+    /// Whether what the tree does not name is checked ([`Check`]) rather than skipped.
+    strict: bool,
+}
+
+impl Project<'_> {
+    /// A value the tree does not name: checked or skipped.
+    fn pass<'de, D: Deserializer<'de>>(&self, deserializer: D) -> Result<(), D::Error> {
+        if self.strict {
+            Check.deserialize(deserializer)
+        } else {
+            IgnoredAny::deserialize(deserializer).map(|_| ())
+        }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Project<'_> {
@@ -55,7 +89,7 @@ impl<'de> DeserializeSeed<'de> for Project<'_> {
             return Value::deserialize(deserializer).map(Some);
         }
         if self.depth > MAX_VALUE_DEPTH {
-            return IgnoredAny::deserialize(deserializer).map(|_| None);
+            return self.pass(deserializer).map(|()| None);
         }
         deserializer.deserialize_any(self)
     }
@@ -100,12 +134,17 @@ impl<'de> Visitor<'de> for Project<'_> {
         let mut out = Map::new();
         while let Some(key) = map.next_key_seed(Key)? {
             let Some(child) = self.node.child(&key) else {
-                map.next_value::<IgnoredAny>()?;
+                if self.strict {
+                    map.next_value_seed(Check)?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
                 continue;
             };
             let projected = map.next_value_seed(Project {
                 node: child,
                 depth: self.depth + 1,
+                strict: self.strict,
             })?;
             // A repeated name: the last one counts, as in a parsed `Value`.
             match projected {
@@ -134,6 +173,7 @@ impl<'de> Visitor<'de> for Project<'_> {
         while let Some(projected) = seq.next_element_seed(Project {
             node: self.node,
             depth: self.depth + 1,
+            strict: self.strict,
         })? {
             found |= projected.is_some();
             out.push(projected.unwrap_or(Value::Null));

@@ -75,11 +75,13 @@ pub mod fields;
 pub mod ini;
 pub mod template;
 
+mod check;
 mod compile;
 mod lazy;
 mod parse;
 mod select;
 
+pub use check::Check;
 pub use compile::OWN_KEYS;
 pub use fields::FieldTree;
 
@@ -425,9 +427,15 @@ impl CompiledSource {
     /// (`payment_intent.*`). `None` when only the `*` line, a line outside any section, or no line
     /// takes it. A value from this mapping, never from the payload: metrics label events with it.
     pub fn naming_key(&self, event: &str) -> Option<&str> {
+        self.naming_key_shared(event).map(|key| &**key)
+    }
+
+    /// [`CompiledSource::naming_key`] as the line holds it: a label is a reference count, not a
+    /// copy per webhook.
+    pub fn naming_key_shared(&self, event: &str) -> Option<&Arc<str>> {
         self.select(event)
             .filter(|line| !line.maps_every_event() && line.key() != "*")
-            .map(|line| line.key())
+            .map(|line| &line.key)
     }
 
     /// Every mapping line, in file order.
@@ -482,7 +490,7 @@ impl CompiledSource {
 /// One compiled mapping line: the field extraction and the message template.
 #[derive(Debug)]
 pub struct CompiledLine {
-    key: String,
+    key: Arc<str>,
     span: Span,
     sectionless: bool,
     fields: FieldTree,
@@ -530,6 +538,16 @@ impl CompiledLine {
     /// When `json` is not JSON.
     pub fn extract_str(&self, json: &str) -> Result<Value, serde_json::Error> {
         self.fields.extract_str(json)
+    }
+
+    /// [`CompiledLine::extract_str`] that also checks the whole text as a full parse does
+    /// ([`FieldTree::extract_checked`]): one pass where a check and an extraction took two.
+    ///
+    /// # Errors
+    /// Exactly when, and with the reason with which, `serde_json::from_str::<Value>` refuses
+    /// `json`.
+    pub fn extract_checked(&self, json: &str) -> Result<Value, serde_json::Error> {
+        self.fields.extract_checked(json)
     }
 
     /// Renders the message from extracted fields.

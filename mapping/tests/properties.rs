@@ -115,6 +115,27 @@ proptest! {
     }
 
     #[test]
+    fn checked_extraction_equals_extraction_from_the_parsed_value(
+        payload in json_value(),
+        spec in field_spec(),
+    ) {
+        let tree = FieldTree::parse(&spec).unwrap();
+        let text = payload.to_string();
+        prop_assert_eq!(tree.extract_checked(&text).unwrap(), tree.extract(&payload), "{}", spec);
+    }
+
+    #[test]
+    fn checked_extraction_refuses_exactly_when_and_as_a_full_parse_refuses(
+        text in r#"\{[ "a-c0-9:,\[\]{}.eE+\-\\u]{0,48}"#,
+        spec in field_spec(),
+    ) {
+        let tree = FieldTree::parse(&spec).unwrap();
+        let full = serde_json::from_str::<Value>(&text).map_err(|e| e.to_string());
+        let checked = tree.extract_checked(&text).map_err(|e| e.to_string());
+        prop_assert_eq!(checked.err(), full.err(), "{}", spec);
+    }
+
+    #[test]
     fn declared_leaves_render_their_values(payload in json_object(), spec in field_spec()) {
         let tree = FieldTree::parse(&spec).unwrap();
         // Named leaves only: a template's index picks among the values found.
@@ -264,5 +285,42 @@ fn deep_values_and_specs_do_not_overflow() {
             ")".repeat(10_000)
         )
         .as_bytes(),
+    );
+}
+
+#[test]
+fn checked_extraction_refuses_what_the_skip_would_let_through() {
+    // Each text is invalid only in a part the tree does not name, where `extract_str` skips
+    // without checking; `extract_checked` refuses it with a full parse's reason.
+    let tree = FieldTree::parse("a{b}").unwrap();
+    let deep = format!(
+        "{{\"a\":{{\"b\":1}},\"z\":{}1{}}}",
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let deep_in_a = format!(
+        "{{\"a\":{{\"b\":1,\"z\":{}1{}}}}}",
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    for text in [
+        deep.as_str(),
+        deep_in_a.as_str(),
+        r#"{"a":{"b":1},"z":"\ud800"}"#,
+        r#"{"a":{"b":1},"z":1e999}"#,
+        r#"{"a":{"b":1},"z":{"\ud800":1}}"#,
+    ] {
+        assert!(
+            tree.extract_str(text).is_ok(),
+            "the skip lets {text:.60} through"
+        );
+        let full = serde_json::from_str::<Value>(text).unwrap_err().to_string();
+        let checked = tree.extract_checked(text).unwrap_err().to_string();
+        assert_eq!(checked, full, "{text:.60}");
+    }
+    let ok = r#"{"a":{"b":[1,"\u00e9"],"c":2},"z":[{"y":null}]}"#;
+    assert_eq!(
+        tree.extract_checked(ok).unwrap(),
+        serde_json::json!({"a": {"b": [1, "\u{e9}"]}})
     );
 }

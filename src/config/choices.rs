@@ -53,9 +53,11 @@ choice! {
     ThreadingModel {
         /// One single-threaded event loop does everything.
         Async = "async",
-        /// HTTP, then a pool of `max_worker_threads` OS threads calling SL1 with a blocking client.
+        /// Multi-threaded async HTTP, then `max_worker_threads` OS threads each driving one
+        /// delivery at a time through the same async delivery stack.
         ThreadPool = "thread_pool",
-        /// Multi-threaded async HTTP and an async worker pool (the default).
+        /// Multi-threaded async HTTP and async deliveries, up to the adaptive in-flight limit
+        /// (the default).
         Hybrid = "hybrid",
     }
 }

@@ -9,7 +9,9 @@
 //! | `sl1_retry_attempts` = `retry_max_attempts` | `3` |
 //! | `sl1_breaker_threshold` / `sl1_breaker_cooldown` | `5` / `30s` |
 //! | `max_worker_threads` = `max_threads` | `8` |
-//! | `queue_max_size` = `queue_size` | `10000` |
+//! | `sl1_max_inflight` | `256` |
+//! | `queue_max_size` = `queue_size` | unset (no count bound) |
+//! | `queue_max_bytes` | `1GiB` (`disk`, `redis`) / `256MiB` (`memory`): [`crate::queue::limits`] |
 //! | `processing_timeout` = `thread_timeout` | `5m` |
 //! | `shutdown_grace_period` | `60s` |
 //! | `<source>_max_concurrent` | unset (no per-source limit) |
@@ -47,8 +49,9 @@ pub const SL1_BREAKER_THRESHOLD: u32 = 5;
 pub const SL1_BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
 /// `max_worker_threads`.
 pub const MAX_WORKER_THREADS: usize = 8;
-/// `queue_max_size`.
-pub const QUEUE_MAX_SIZE: usize = 10_000;
+/// `sl1_max_inflight`: far above what one SL1 usually takes; the adaptive limit finds the real
+/// figure below it.
+pub const SL1_MAX_INFLIGHT: usize = 256;
 /// `processing_timeout`: room for every attempt of the default retry policy (four hung attempts of
 /// `sl1_timeout` and their backoff take about 2 minutes) and an SL1 `Retry-After` of a minute or two.
 /// The project notes' example value, `30s`, would dead-letter an event after one hung attempt.
@@ -119,7 +122,9 @@ impl Config {
             sl1_breaker_threshold: SL1_BREAKER_THRESHOLD,
             sl1_breaker_cooldown: SL1_BREAKER_COOLDOWN,
             max_worker_threads: MAX_WORKER_THREADS,
-            queue_max_size: QUEUE_MAX_SIZE,
+            sl1_max_inflight: SL1_MAX_INFLIGHT,
+            queue_max_size: None,
+            queue_max_bytes: None,
             processing_timeout: PROCESSING_TIMEOUT,
             shutdown_grace_period: SHUTDOWN_GRACE_PERIOD,
             max_concurrent: BTreeMap::new(),

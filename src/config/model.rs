@@ -46,10 +46,18 @@ pub struct Config {
     pub sl1_breaker_threshold: u32,
     /// `sl1_breaker_cooldown`: how long the breaker stays open before a half-open probe.
     pub sl1_breaker_cooldown: Duration,
-    /// `max_worker_threads` (alias `max_threads`): dispatch workers.
+    /// `max_worker_threads` (alias `max_threads`): the OS threads of `thread_pool`; in every
+    /// model, the deliveries in flight the adaptive limit starts at.
     pub max_worker_threads: usize,
-    /// `queue_max_size` (alias `queue_size`): events the queue holds before answering 503.
-    pub queue_max_size: usize,
+    /// `sl1_max_inflight`: the most SL1 deliveries in flight at once (the adaptive limit's top).
+    pub sl1_max_inflight: usize,
+    /// `queue_max_size` (alias `queue_size`): events the queue holds before answering 503;
+    /// `None` (the default): no count bound, only `queue_max_bytes`.
+    pub queue_max_size: Option<usize>,
+    /// `queue_max_bytes`: bytes of events the queue holds before answering 503 (`1GiB`,
+    /// `512MiB`, plain bytes); `None`: the backend's default (1 GiB for `disk` and `redis`,
+    /// 256 MiB for `memory`).
+    pub queue_max_bytes: Option<u64>,
     /// `processing_timeout` (alias `thread_timeout`): time limit for delivering one event, all attempts included.
     pub processing_timeout: Duration,
     /// `shutdown_grace_period`: how long shutdown drains the queue.
@@ -176,7 +184,9 @@ impl fmt::Debug for Config {
             .field("sl1_breaker_threshold", &self.sl1_breaker_threshold)
             .field("sl1_breaker_cooldown", &self.sl1_breaker_cooldown)
             .field("max_worker_threads", &self.max_worker_threads)
+            .field("sl1_max_inflight", &self.sl1_max_inflight)
             .field("queue_max_size", &self.queue_max_size)
+            .field("queue_max_bytes", &self.queue_max_bytes)
             .field("processing_timeout", &self.processing_timeout)
             .field("shutdown_grace_period", &self.shutdown_grace_period)
             .field("max_concurrent", &self.max_concurrent)

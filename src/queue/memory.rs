@@ -1,5 +1,9 @@
 //! The `memory` backend: bounded, prioritised, fast and **volatile**.
 //!
+//! Bounded by memory: the events it holds take at most `queue_max_bytes` (default 256 MiB), an
+//! event counting its body, headers and strings ([`super::limits`]); `queue_max_size` bounds
+//! their count too when set.
+//!
 //! Events live only in this process: a crash or a restart loses every event waiting or being
 //! delivered, so a 202 from a memory-backed GenHook is a promise only while it runs. On
 //! [`Queue::close`] it logs how many events it holds, which are dropped when the process exits.
@@ -9,7 +13,7 @@
 //! key on tokio's clock, kept under the queue's lock so that a claim and its event are taken in
 //! one step) are volatile too.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -21,6 +25,7 @@ use genhook_core::queue::{
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::limits::{memory_footprint, Limits};
 use super::priority::Lanes;
 
 /// Locks a mutex, taking over the data if a holder panicked (the state stays consistent: every
@@ -32,8 +37,11 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug, Default)]
 struct State {
     waiting: Lanes<Event>,
-    leased: HashSet<String>,
+    /// Events handed out by `next`, with their footprint.
+    leased: HashMap<String, u64>,
     delayed: usize,
+    /// The footprint of every event held (waiting, delayed or leased).
+    bytes: u64,
     closed: bool,
     claims: Claims,
 }
@@ -41,6 +49,13 @@ struct State {
 impl State {
     fn depth(&self) -> usize {
         self.waiting.len() + self.leased.len() + self.delayed
+    }
+
+    /// An event leaves the queue (acknowledged, requeued, dead-lettered).
+    fn release(&mut self, id: &str) {
+        if let Some(size) = self.leased.remove(id) {
+            self.bytes = self.bytes.saturating_sub(size);
+        }
     }
 }
 
@@ -73,10 +88,11 @@ pub struct MemoryQueue {
 struct Shared {
     state: Mutex<State>,
     ready: Notify,
-    capacity: usize,
+    limits: Limits,
 }
 
 impl Shared {
+    /// Puts a delayed event back (its bytes are still counted).
     fn push(&self, event: Event) {
         lock(&self.state).waiting.push(event.priority, event);
         self.ready.notify_one();
@@ -84,13 +100,23 @@ impl Shared {
 }
 
 impl MemoryQueue {
-    /// A queue holding at most `capacity` events (waiting, delayed or being delivered).
+    /// A queue holding at most `capacity` events (waiting, delayed or being delivered), and at
+    /// most [`DEFAULT_MEMORY_MAX_BYTES`](super::limits::DEFAULT_MEMORY_MAX_BYTES) of them.
     pub fn new(capacity: usize) -> Self {
+        Self::with_limits(Limits {
+            max_events: capacity,
+            max_bytes: super::limits::DEFAULT_MEMORY_MAX_BYTES,
+        })
+    }
+
+    /// A queue within these bounds; an event's bytes are its memory footprint (about its body,
+    /// headers and strings).
+    pub fn with_limits(limits: Limits) -> Self {
         Self {
             inner: Arc::new(Shared {
                 state: Mutex::new(State::default()),
                 ready: Notify::new(),
-                capacity,
+                limits,
             }),
             dead: Arc::new(MemoryDeadLetters::default()),
         }
@@ -109,7 +135,9 @@ impl MemoryQueue {
             {
                 let mut state = lock(&self.inner.state);
                 if let Some(event) = state.waiting.pop() {
-                    state.leased.insert(event.id.clone());
+                    state
+                        .leased
+                        .insert(event.id.clone(), memory_footprint(&event));
                     return Some(event);
                 }
                 if state.closed {
@@ -129,11 +157,12 @@ impl Queue for MemoryQueue {
     ) -> BoxFuture<'_, Result<Accepted, QueueError>> {
         let now = Instant::now();
         let dead = event.render_error.is_some();
+        let size = memory_footprint(&event);
         let result = {
             let mut state = lock(&self.inner.state);
             if state.closed {
                 Err(QueueError::Closed)
-            } else if !dead && state.depth() >= self.inner.capacity {
+            } else if !dead && !self.inner.limits.fits(state.depth(), state.bytes, size) {
                 Err(QueueError::Full)
             } else if claim
                 .as_ref()
@@ -152,6 +181,7 @@ impl Queue for MemoryQueue {
                     });
                     Ok(Accepted::DeadLettered)
                 } else {
+                    state.bytes += size;
                     state.waiting.push(event.priority, event);
                     Ok(Accepted::Queued)
                 }
@@ -168,14 +198,16 @@ impl Queue for MemoryQueue {
     }
 
     fn ack(&self, event: &Event) -> BoxFuture<'_, Result<(), QueueError>> {
-        lock(&self.inner.state).leased.remove(&event.id);
+        lock(&self.inner.state).release(&event.id);
         futures_util::future::ready(Ok(())).boxed()
     }
 
     fn requeue(&self, event: Event, delay: Duration) -> BoxFuture<'_, Result<(), QueueError>> {
         {
             let mut state = lock(&self.inner.state);
-            state.leased.remove(&event.id);
+            state.release(&event.id);
+            // Counted again as it is now (its attempts and last error changed).
+            state.bytes += memory_footprint(&event);
             if delay.is_zero() {
                 state.waiting.push(event.priority, event);
                 drop(state);
@@ -194,7 +226,7 @@ impl Queue for MemoryQueue {
     }
 
     fn dead_letter(&self, event: Event) -> BoxFuture<'_, Result<(), QueueError>> {
-        lock(&self.inner.state).leased.remove(&event.id);
+        lock(&self.inner.state).release(&event.id);
         self.dead.insert(DeadLetter {
             event,
             dead_at_ms: super::now_ms(),
@@ -207,7 +239,22 @@ impl Queue for MemoryQueue {
     }
 
     fn capacity(&self) -> usize {
-        self.inner.capacity
+        self.inner.limits.max_events
+    }
+
+    fn bytes(&self) -> u64 {
+        lock(&self.inner.state).bytes
+    }
+
+    fn max_bytes(&self) -> u64 {
+        self.inner.limits.max_bytes
+    }
+
+    /// Under one lock.
+    fn has_room(&self, admitted: usize) -> bool {
+        let state = lock(&self.inner.state);
+        let limits = &self.inner.limits;
+        state.depth().saturating_add(admitted) < limits.max_events && state.bytes < limits.max_bytes
     }
 
     fn close(&self) {

@@ -13,10 +13,16 @@
 //! The server calls [`open`] once with the [`QueueSettings`] the config maps from the INI keys,
 //! and hands the [`Backend`]'s two handles to the dispatch stage, the workers and the admin API.
 //!
+//! Every backend is bounded by the bytes of the events it holds (`queue_max_bytes`), and
+//! optionally by their count (`queue_max_size`): see [`limits`]. Past the bound `accept` fails
+//! with [`QueueError::Full`] (`503` + `Retry-After`), and [`Queue::has_room`] lets the door refuse
+//! before reading a body.
+//!
 //! Every backend dispatches by priority with a weighted round robin (high : normal : low =
 //! 4 : 2 : 1, see [`priority`]): with a backlog, high goes first, and no priority starves.
 
 pub mod disk;
+pub mod limits;
 pub mod memory;
 pub mod priority;
 pub mod redis;
@@ -26,6 +32,7 @@ use std::sync::Arc;
 
 use genhook_core::queue::{DeadLetters, Queue, QueueError};
 
+pub use limits::Limits;
 pub use settings::{QueueBackend, QueueSettings};
 
 /// The two handles of one opened backend: plain data, cheap to clone.
@@ -48,13 +55,13 @@ pub struct Backend {
 pub async fn open(settings: &QueueSettings) -> Result<Backend, QueueError> {
     match settings.backend {
         QueueBackend::Memory => {
-            let queue = Arc::new(memory::MemoryQueue::new(settings.max_size));
+            let queue = Arc::new(memory::MemoryQueue::with_limits(settings.limits()));
             Ok(Backend {
                 dead_letters: queue.dead_letters(),
                 queue,
             })
         }
-        QueueBackend::Disk => disk::open_backend(&settings.data_dir, settings.max_size).await,
+        QueueBackend::Disk => disk::open_backend(&settings.data_dir, settings.limits()).await,
         QueueBackend::Redis => redis::open_backend(settings).await,
     }
 }

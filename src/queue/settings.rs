@@ -5,6 +5,8 @@ use std::time::Duration;
 
 pub use crate::config::QueueBackend;
 
+use super::limits::{Limits, DEFAULT_MAX_BYTES, DEFAULT_MEMORY_MAX_BYTES};
+
 /// How to open the queue. The config helper maps the INI keys into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSettings {
@@ -12,8 +14,13 @@ pub struct QueueSettings {
     pub backend: QueueBackend,
     /// `data_dir`: the disk store lives in `data_dir/queue.redb`.
     pub data_dir: PathBuf,
-    /// `queue_max_size`: the most events waiting or being delivered; more is 503.
+    /// `queue_max_size`: the most events waiting or being delivered; more is 503. `usize::MAX`
+    /// (the default): no count bound, only [`max_bytes`](Self::max_bytes).
     pub max_size: usize,
+    /// `queue_max_bytes`: the most bytes of events waiting or being delivered; more is 503.
+    /// `None`: the backend's default ([`DEFAULT_MAX_BYTES`], [`DEFAULT_MEMORY_MAX_BYTES`] for
+    /// `memory`).
+    pub max_bytes: Option<u64>,
     /// `redis_url`, e.g. `redis://127.0.0.1:6379`.
     pub redis_url: String,
     /// `redis_claim_idle`: how long an entry stays pending with a crashed consumer before
@@ -28,10 +35,25 @@ impl Default for QueueSettings {
         Self {
             backend: QueueBackend::Disk,
             data_dir: PathBuf::from("./data"),
-            max_size: 10_000,
+            max_size: usize::MAX,
+            max_bytes: None,
             redis_url: "redis://127.0.0.1:6379".into(),
             redis_claim_idle: Duration::from_secs(60),
             redis_prefix: "genhook".into(),
+        }
+    }
+}
+
+impl QueueSettings {
+    /// The bounds of the queue these settings open.
+    pub fn limits(&self) -> Limits {
+        let default = match self.backend {
+            QueueBackend::Memory => DEFAULT_MEMORY_MAX_BYTES,
+            QueueBackend::Disk | QueueBackend::Redis => DEFAULT_MAX_BYTES,
+        };
+        Limits {
+            max_events: self.max_size,
+            max_bytes: self.max_bytes.unwrap_or(default),
         }
     }
 }

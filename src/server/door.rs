@@ -5,7 +5,9 @@
 //! would throw away (no body read, no HMAC, no parse, no render).
 //!
 //! **Slots.** An admitted webhook holds a [`QueueSlot`] until it is answered. A slot is free when
-//! `depth + admitted < capacity`, checked and taken under one lock, so a burst never admits more
+//! [`Queue::has_room`]: `depth + admitted < capacity` and the bytes held below `queue_max_bytes`
+//! (the body's size is not known yet: [`Queue::accept`] checks it), checked and taken under one
+//! lock, so a burst never admits more
 //! webhooks than the queue has room for; the queue's own depth counts an event from its enqueue
 //! on, before its slot is given back (counted twice for a moment, never zero times). Admission
 //! therefore follows the delivery rate: a slot frees when an event is delivered (or a webhook is
@@ -49,7 +51,7 @@ impl Door {
             )));
         }
         let mut admitted = lock(&self.admitted);
-        if queue.depth().saturating_add(*admitted) >= queue.capacity() {
+        if !queue.has_room(*admitted) {
             return Err(DispatchError::QueueFull);
         }
         *admitted += 1;

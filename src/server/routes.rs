@@ -196,7 +196,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
     let queue = state.queue();
     let body = serde_json::json!({
         "queue_depth": queue.depth(),
-        "queue_capacity": queue.capacity(),
+        // No count bound (`queue_max_size` unset): null.
+        "queue_capacity": (queue.capacity() != usize::MAX).then_some(queue.capacity()),
+        "queue_bytes": queue.bytes(),
+        "queue_max_bytes": queue.max_bytes(),
         "queue_backend": queue.backend(),
         "queue_available": queue.is_available(),
         "shutting_down": state.is_shutting_down(),
@@ -228,6 +231,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let queue = state.queue();
     metrics::gauge!(genhook_core::metrics::QUEUE_DEPTH, "backend" => queue.backend())
         .set(queue.depth() as f64);
+    metrics::gauge!(genhook_core::metrics::QUEUE_BYTES, "backend" => queue.backend())
+        .set(queue.bytes() as f64);
     match state.metrics() {
         Some(handle) => {
             let mut response = handle.render().into_response();

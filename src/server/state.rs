@@ -143,9 +143,7 @@ impl AppState {
     /// Whether the service takes webhooks: not shutting down, the queue's store reachable and the
     /// queue not full.
     pub fn is_ready(&self) -> bool {
-        !self.is_shutting_down()
-            && self.inner.queue.is_available()
-            && self.inner.queue.depth() < self.inner.queue.capacity()
+        !self.is_shutting_down() && self.inner.queue.is_available() && self.inner.queue.has_room(0)
     }
 
     /// The Prometheus handle, when metrics are on.

@@ -14,7 +14,7 @@
 //! SL1 `400` (the request is bad, SL1 is fine) does not open the circuit.
 //!
 //! The state machine, [`Breaker`], is shared by every clone of the middleware and is usable on
-//! its own (the `thread_pool` workers use it around a blocking client). Its state is published on
+//! its own. Its state is published on
 //! a `tokio::sync::watch` channel ([`Breaker::subscribe`]) and, when a gauge name is given, as a
 //! metric (0 closed, 1 half-open, 2 open). Time is `tokio::time`, so paused-clock tests drive it.
 //!

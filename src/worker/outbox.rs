@@ -2,7 +2,7 @@
 //! at once. Each alert is logged (info) and appended as one JSON line
 //! `{"id","source","event","delivery_id","alert":{...}}` to `outbox_path` (its directory is
 //! created when missing). The file I/O is blocking, so it runs on tokio's blocking pool, never on
-//! the async threads; the `thread_pool` workers call [`Outbox::append_blocking`] directly.
+//! the async threads (in every threading model).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
@@ -53,15 +53,6 @@ impl Outbox {
         tokio::task::spawn_blocking(move || outbox.write_line(&line))
             .await
             .map_err(io::Error::other)?
-    }
-
-    /// Logs the event's alert and appends it, blocking the calling thread (not for async code).
-    ///
-    /// # Errors
-    /// As [`append`](Self::append).
-    pub fn append_blocking(&self, event: &Event) -> io::Result<()> {
-        let line = Self::line(event)?;
-        self.write_line(&line)
     }
 
     /// The event's outbox line; logs the alert on the way (the log is the other place it goes).

@@ -1,5 +1,5 @@
 //! The retry policy of SL1 deliveries ([`Sl1RetryPolicy`], a `tower::retry::Policy`) and the
-//! backoff it computes ([`Backoff`], shared with the blocking `thread_pool` workers).
+//! backoff it computes ([`Backoff`]).
 //!
 //! Errors are classified by type, never by text ([`classify`]):
 //! - tower's `Elapsed` (the per-attempt `sl1_timeout`) is retried;

@@ -1,37 +1,46 @@
-//! The dispatch worker pool: `workers` workers, each looping
-//! `queue.next()` → deliver → `ack` / `requeue` / `dead_letter`.
+//! The dispatch worker pool: a dispatcher that takes events from the queue as the adaptive
+//! in-flight limit allows and delivers each one → `ack` / `requeue` / `dead_letter`.
 //!
 //! | outcome | what happens to the event |
 //! |---|---|
 //! | SL1 accepted it (or it went to the outbox) | `ack`; `genhook_delivery_latency_seconds{source}` records receipt → accepted |
 //! | rendering had failed (`render_error`) | `dead_letter` at once, SL1 never called |
 //! | SL1 refused it (4xx other than 408/429), or retries exhausted | attempts and last error recorded, `dead_letter` (reason `rejected` / `retries_exhausted`) |
-//! | `processing_timeout` passed (counted from when the worker took the event; no attempt runs past it, no retry starts that would end after it) | `dead_letter`, reason `timed_out` |
-//! | circuit open | `requeue(event, cooldown)` and the worker waits out the cooldown instead of spinning |
+//! | `processing_timeout` passed (counted from when the delivery started; no attempt runs past it, no retry starts that would end after it) | `dead_letter`, reason `timed_out` |
+//! | circuit open | `requeue(event, cooldown)` and its delivery slot waits out the cooldown instead of spinning |
+//!
+//! ## Concurrency
+//! One [`AdaptiveLimit`] caps the deliveries in flight: an event is taken from the queue only
+//! with a [`DeliverySlot`], held until the event is settled (and
+//! through the pause after a requeue), so events leave the queue in its priority order and only
+//! when they can be sent. Inside the worker stack each attempt takes an attempt slot of the same
+//! limit, and the limit adapts to SL1's answers (see [`adaptive`](super::adaptive)): it starts
+//! at `max_worker_threads` and moves between 1 and `sl1_max_inflight`. Every delivery, in every
+//! model, goes through the same tower stack (retries, breaker, per-source limits, adaptive limit)
+//! over the one pooled async SL1 client.
 //!
 //! ## Threading models (`threading_model`)
-//! - [`Hybrid`](ThreadingModel::Hybrid): `workers` async tasks spawned on the given runtime handle,
-//!   normally the multi-thread runtime the server runs on.
+//! - [`Hybrid`](ThreadingModel::Hybrid): one dispatcher task on the given runtime handle,
+//!   normally the multi-thread runtime the server runs on, spawning a task per delivery.
 //! - [`Async`](ThreadingModel::Async): the very same tasks. What makes it "one event loop" is the
 //!   caller: the binary builds a `current_thread` runtime for this model and passes its handle, so
 //!   HTTP, queue and delivery all share one thread.
-//! - [`ThreadPool`](ThreadingModel::ThreadPool): `workers` OS threads. Each builds its own
-//!   `reqwest::blocking` client on its thread (never inside an async context), posts with it, and
-//!   drives the async queue calls with the runtime handle's `block_on`. Retries, backoff, the
-//!   breaker and the per-source limits are the same as in the async stack.
+//! - [`ThreadPool`](ThreadingModel::ThreadPool): `workers` (`max_worker_threads`) OS threads, each
+//!   running one delivery at a time to its end with the runtime handle's `block_on`: the same
+//!   slots, stack and client as the async models, at most `min(workers, limit)` in flight.
 //!
 //! ## Reload
-//! The workers read their delivery target (the SL1 stacks or the outbox, with the settings they
-//! were built from) through an `ArcSwap`, once per event. [`WorkerControl::reconfigure`] builds a
+//! The deliveries read their target (the SL1 stacks or the outbox, with the settings they were
+//! built from) through an `ArcSwap`, once per event. [`WorkerControl::reconfigure`] builds a
 //! new target and swaps it in: the next event uses it, events in flight finish on the old one.
 //! The breaker is kept while `sl1_api_url` and the breaker settings are unchanged, and each
-//! source's semaphore while its limit is unchanged; the `thread_pool` workers rebuild their
-//! blocking client when the target changes. `workers` and `threading` are fixed at start.
+//! source's semaphore while its limit is unchanged; the adaptive limit is kept, with its new
+//! `sl1_max_inflight`. `workers` and `threading` are fixed at start.
 //!
 //! ## Shutdown
-//! [`WorkerPool::shutdown`] drains: the workers keep delivering until the queue is empty (and
-//! nothing is in flight) or the grace period is over. Then they stop taking events; a delivery
-//! still in flight is cancelled and its event requeued (at-least-once: SL1 may see it twice).
+//! [`WorkerPool::shutdown`] drains: deliveries go on until the queue is empty (and nothing is in
+//! flight) or the grace period is over. Then no event is taken any more; a delivery still in
+//! flight is cancelled and its event requeued (at-least-once: SL1 may see it twice).
 //! It returns how many events are left in the queue. Stop the HTTP server (and ideally
 //! [`Queue::close`]) first.
 
@@ -44,16 +53,17 @@ use genhook_core::metrics;
 use genhook_core::queue::{DeadLetters, Event, Queue};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tower::BoxError;
 
+use super::adaptive::{AdaptiveLimit, DeliverySlot};
 use super::alerts::SelfMonitor;
 use super::breaker::Breaker;
 use super::outbox::Outbox;
 use super::policy::{classify, Sl1RetryPolicy, Verdict};
 use super::settings::{ThreadingModel, WorkerSettings};
-use super::sl1::{BlockingSl1Client, Sl1Client, Sl1Error, Sl1Request};
+use super::sl1::{Sl1Client, Sl1Error, Sl1Request};
 use super::stack::Deliverer;
 
 /// The shortest wait before an event refused by an open circuit is tried again.
@@ -102,7 +112,7 @@ enum Outcome {
     },
 }
 
-/// The delivery target and the settings it was built from: swapped whole on reload. A worker
+/// The delivery target and the settings it was built from: swapped whole on reload. A delivery
 /// loads it once per event, so an event in flight finishes on the target it started with.
 #[derive(Debug)]
 struct Live {
@@ -116,6 +126,8 @@ struct Ctx {
     queue: Arc<dyn Queue>,
     live: ArcSwap<Live>,
     monitor: Arc<SelfMonitor>,
+    /// Deliveries and SL1 attempts in flight: the adaptive limit, kept across reloads.
+    limit: AdaptiveLimit,
     in_flight: AtomicUsize,
     threading: ThreadingModel,
     handle: Handle,
@@ -148,6 +160,7 @@ pub struct WorkerControl {
 fn build_target(
     settings: &WorkerSettings,
     previous: Option<&Live>,
+    limit: &AdaptiveLimit,
 ) -> Result<(Target, Option<(Breaker, bool)>), WorkerError> {
     if settings.sl1_api_url.is_none() {
         return Ok((
@@ -155,8 +168,7 @@ fn build_target(
             None,
         ));
     }
-    // The async client is built here for every model: it validates the settings up front and
-    // sends GenHook's own alerts. Building a reqwest async client needs no runtime context.
+    // One async client for every model. Building it needs no runtime context.
     let client = Sl1Client::new(settings)?;
     let kept = previous.and_then(|live| match &live.target {
         Target::Sl1(deliverer)
@@ -183,7 +195,13 @@ fn build_target(
         Target::Sl1(deliverer) => Some(&**deliverer),
         Target::Outbox(_) => None,
     });
-    let deliverer = Deliverer::replacing(client, settings, breaker.clone(), previous_deliverer);
+    let deliverer = Deliverer::replacing(
+        client,
+        settings,
+        breaker.clone(),
+        limit.clone(),
+        previous_deliverer,
+    );
     Ok((Target::Sl1(Box::new(deliverer)), Some((breaker, fresh))))
 }
 
@@ -208,7 +226,8 @@ pub fn spawn(
     handle: Handle,
 ) -> Result<WorkerPool, WorkerError> {
     let workers = settings.workers.max(1);
-    let (target, breaker) = build_target(&settings, None)?;
+    let limit = AdaptiveLimit::new(workers, settings.sl1_max_inflight);
+    let (target, breaker) = build_target(&settings, None, &limit)?;
     if let Target::Outbox(_) = target {
         tracing::info!(
             path = %settings.outbox_path.display(),
@@ -234,6 +253,7 @@ pub fn spawn(
         queue,
         live: ArcSwap::from_pointee(Live { target, settings }),
         monitor,
+        limit,
         in_flight: AtomicUsize::new(0),
         threading,
         handle: handle.clone(),
@@ -253,10 +273,8 @@ pub fn spawn(
     };
     match ctx.threading {
         ThreadingModel::Async | ThreadingModel::Hybrid => {
-            for _ in 0..workers {
-                let task = run_async_worker(Arc::clone(&ctx), pool.phase.subscribe());
-                pool.tasks.push(handle.spawn(task));
-            }
+            let task = run_dispatcher(Arc::clone(&ctx), pool.phase.subscribe());
+            pool.tasks.push(handle.spawn(task));
         }
         ThreadingModel::ThreadPool => {
             for n in 0..workers {
@@ -273,6 +291,7 @@ pub fn spawn(
     }
     tracing::info!(
         workers,
+        sl1_max_inflight = ctx.limit.max(),
         model = ctx.threading.as_str(),
         "Dispatch workers started."
     );
@@ -295,6 +314,11 @@ impl WorkerPool {
     /// Events being delivered right now.
     pub fn in_flight(&self) -> usize {
         self.ctx.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The adaptive limit on deliveries and SL1 attempts in flight.
+    pub fn inflight_limit(&self) -> AdaptiveLimit {
+        self.ctx.limit.clone()
     }
 
     /// Drains the queue for up to `grace`, then stops the workers (see the module docs) and
@@ -321,7 +345,7 @@ impl WorkerPool {
         phase.send_replace(Phase::Stopped);
         for task in tasks {
             if let Err(error) = task.await {
-                tracing::error!(%error, "A dispatch worker task failed.");
+                tracing::error!(%error, "The dispatcher task failed.");
             }
         }
         if !threads.is_empty() {
@@ -392,72 +416,81 @@ async fn take(ctx: &Ctx, phase: &mut watch::Receiver<Phase>) -> Option<Event> {
     }
 }
 
+/// Waits for a delivery slot, then takes the next event; `None` when the pool stops or the
+/// queue ends.
+async fn next_delivery(
+    ctx: &Ctx,
+    phase: &mut watch::Receiver<Phase>,
+) -> Option<(DeliverySlot, Event)> {
+    let slot = tokio::select! {
+        biased;
+        () = stopped(phase) => return None,
+        slot = ctx.limit.delivery_slot() => slot,
+    };
+    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
+    let event = take(ctx, phase).await;
+    ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
+    event.map(|event| (slot, event))
+}
+
 fn busy(ctx: &Ctx) {
     ctx.in_flight.fetch_add(1, Ordering::Relaxed);
-    ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
     ::metrics::gauge!(metrics::WORKERS_BUSY).increment(1.0);
 }
 
 fn idle(ctx: &Ctx) {
     ctx.in_flight.fetch_sub(1, Ordering::Relaxed);
     ::metrics::gauge!(metrics::WORKERS_BUSY).decrement(1.0);
-    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
 }
 
-async fn run_async_worker(ctx: Arc<Ctx>, mut phase: watch::Receiver<Phase>) {
-    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
-    while let Some(event) = take(&ctx, &mut phase).await {
-        busy(&ctx);
-        let outcome = tokio::select! {
-            outcome = ctx.deliver(&event) => outcome,
-            () = stopped(&mut phase) => Outcome::Requeue { delay: Duration::ZERO, attempts: 0 },
-        };
-        let wait = ctx.finish(event, outcome).await;
-        idle(&ctx);
-        if let Some(delay) = wait {
-            if pause(delay, &mut phase).await {
-                break;
-            }
-        }
+/// Delivers one event and settles it. The slot is held to the end, through the pause after a
+/// requeue, so that an open circuit is not polled in a loop.
+async fn run_delivery(
+    ctx: Arc<Ctx>,
+    event: Event,
+    slot: DeliverySlot,
+    mut phase: watch::Receiver<Phase>,
+) {
+    busy(&ctx);
+    let outcome = tokio::select! {
+        outcome = ctx.deliver(&event) => outcome,
+        () = stopped(&mut phase) => Outcome::Requeue { delay: Duration::ZERO, attempts: 0 },
+    };
+    let wait = ctx.finish(event, outcome).await;
+    idle(&ctx);
+    if let Some(delay) = wait {
+        pause(delay, &mut phase).await;
     }
-    ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
+    drop(slot);
 }
 
-fn run_thread_worker(ctx: &Ctx, mut phase: watch::Receiver<Phase>, handle: &Handle) {
-    // The blocking client of the target in use, rebuilt when a reload swaps the target. Built on
-    // this thread, outside any runtime context: reqwest::blocking runs its own.
-    let mut current: Option<(Arc<Live>, Option<BlockingSl1Client>)> = None;
-    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
-    while let Some(event) = handle.block_on(take(ctx, &mut phase)) {
-        busy(ctx);
-        let live = ctx.live.load_full();
-        let stale = current
-            .as_ref()
-            .is_none_or(|(built_for, _)| !Arc::ptr_eq(built_for, &live));
-        if stale {
-            let client = match &live.target {
-                Target::Sl1(_) => match BlockingSl1Client::new(&live.settings) {
-                    Ok(client) => Some(client),
-                    Err(error) => {
-                        tracing::error!(%error, "Cannot build the blocking SL1 client; events wait.");
-                        None
-                    }
-                },
-                Target::Outbox(_) => None,
-            };
-            current = Some((Arc::clone(&live), client));
-        }
-        let client = current.as_ref().and_then(|(_, client)| client.as_ref());
-        let outcome = ctx.deliver_blocking(&live, &event, client, handle, &mut phase);
-        let wait = handle.block_on(ctx.finish(event, outcome));
-        idle(ctx);
-        if let Some(delay) = wait {
-            if handle.block_on(pause(delay, &mut phase)) {
-                break;
-            }
+/// The `async` and `hybrid` models: one task takes events as slots free up and spawns a task per
+/// delivery; once stopping, it waits for the deliveries in flight (cancelled and requeued).
+async fn run_dispatcher(ctx: Arc<Ctx>, mut phase: watch::Receiver<Phase>) {
+    let mut deliveries = JoinSet::new();
+    while let Some((slot, event)) = next_delivery(&ctx, &mut phase).await {
+        deliveries.spawn(run_delivery(Arc::clone(&ctx), event, slot, phase.clone()));
+        while let Some(done) = deliveries.try_join_next() {
+            log_failed(done);
         }
     }
-    ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
+    while let Some(done) = deliveries.join_next().await {
+        log_failed(done);
+    }
+}
+
+fn log_failed(done: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = done {
+        tracing::error!(%error, "A delivery task failed.");
+    }
+}
+
+/// The `thread_pool` model: an OS thread delivering one event at a time through the same slots
+/// and stack, driven by the runtime handle.
+fn run_thread_worker(ctx: &Arc<Ctx>, mut phase: watch::Receiver<Phase>, handle: &Handle) {
+    while let Some((slot, event)) = handle.block_on(next_delivery(ctx, &mut phase)) {
+        handle.block_on(run_delivery(Arc::clone(ctx), event, slot, phase.clone()));
+    }
 }
 
 /// The SL1 request for `event`, due within `processing_timeout` from now.
@@ -539,8 +572,9 @@ impl WorkerControl {
     /// Replaces the delivery settings: the next event goes through a target built from
     /// `settings`; events in flight finish on the old one. The breaker is kept when the SL1 URL and
     /// the breaker settings are unchanged, and so is each source's semaphore whose limit is
-    /// unchanged. The number of workers and the threading model are fixed at start (their
-    /// fields of `settings` are ignored).
+    /// unchanged; the adaptive limit is kept and takes the new `sl1_max_inflight` (coming down to
+    /// it at once when above). The number of workers and the threading model are fixed at start
+    /// (their fields of `settings` are ignored).
     ///
     /// # Errors
     /// When the new SL1 client cannot be built (e.g. an unreadable `sl1_ca_file`); the old target
@@ -557,7 +591,8 @@ impl WorkerControl {
             threading: old.settings.threading,
             ..settings
         };
-        let (target, breaker) = build_target(&settings, Some(&old))?;
+        let (target, breaker) = build_target(&settings, Some(&old), &ctx.limit)?;
+        ctx.limit.set_max(settings.sl1_max_inflight);
         ctx.monitor
             .reconfigure(settings.dlq_alert_threshold, sender_of(&target));
         {
@@ -622,93 +657,13 @@ impl Ctx {
         }
     }
 
-    /// The same as [`deliver`](Self::deliver) on a worker thread, with the blocking client.
-    fn deliver_blocking(
-        &self,
-        live: &Live,
-        event: &Event,
-        client: Option<&BlockingSl1Client>,
-        handle: &Handle,
-        phase: &mut watch::Receiver<Phase>,
-    ) -> Outcome {
-        if let Some(outcome) = unrenderable(event) {
-            return outcome;
-        }
-        let (deliverer, client) = match (&live.target, client) {
-            (Target::Outbox(outbox), _) => {
-                return match outbox.append_blocking(event) {
-                    Ok(()) => Outcome::Delivered { attempts: 1 },
-                    Err(error) => outbox_failed(&error),
-                };
-            }
-            (Target::Sl1(deliverer), Some(client)) => (deliverer, client),
-            (Target::Sl1(_), None) => {
-                return Outcome::Requeue {
-                    delay: Duration::from_secs(1),
-                    attempts: 0,
-                }
-            }
-        };
-        let request = request(&live.settings, event);
-        let policy = deliverer.policy();
-        let limit = deliverer.limit(&event.source);
-        let mut retries = 0;
-        loop {
-            let permit = match deliverer.breaker().try_acquire() {
-                Ok(permit) => permit,
-                Err(open) => {
-                    ::metrics::counter!(metrics::SL1_REQUESTS, "status" => "breaker_open")
-                        .increment(1);
-                    return Outcome::Requeue {
-                        delay: open.retry_in().max(MIN_BREAKER_WAIT),
-                        attempts: request.attempts(),
-                    };
-                }
-            };
-            let slot = handle.block_on(Arc::clone(&limit).acquire_owned());
-            let result = client.send(&request);
-            drop(slot);
-            let error = match result {
-                Ok(_) => {
-                    permit.success();
-                    return Outcome::Delivered {
-                        attempts: request.attempts(),
-                    };
-                }
-                Err(error) => error,
-            };
-            if error.is_retryable() {
-                permit.failure();
-            } else {
-                permit.success();
-            }
-            let delay = policy.backoff().delay(retries, error.retry_after());
-            let no_time_left = request
-                .deadline()
-                .is_some_and(|deadline| Instant::now() + delay >= deadline);
-            if !error.is_retryable() || retries >= policy.max_retries() || no_time_left {
-                let out_of_time = self.out_of_time(&request, policy);
-                let boxed: BoxError = Box::new(error);
-                return outcome_of_error(&boxed, request.attempts(), out_of_time);
-            }
-            retries += 1;
-            ::metrics::counter!(metrics::SL1_RETRIES).increment(1);
-            if handle.block_on(pause(delay, phase)) {
-                return Outcome::Requeue {
-                    delay: Duration::ZERO,
-                    attempts: request.attempts(),
-                };
-            }
-        }
-    }
-
     /// Whether a failed delivery stopped for want of time rather than of retries: its deadline
     /// passed, or retries were left that the deadline did not allow.
     fn out_of_time(&self, request: &Sl1Request, policy: &Sl1RetryPolicy) -> bool {
         request.is_past_deadline() || request.attempts() <= policy.max_retries()
     }
 
-    /// Acks, requeues or dead-letters the event; how long the worker should wait afterwards.
+    /// Acks, requeues or dead-letters the event; how long its slot should wait afterwards.
     async fn finish(&self, mut event: Event, outcome: Outcome) -> Option<Duration> {
         match outcome {
             Outcome::Delivered { attempts } => {

@@ -40,10 +40,14 @@ pub struct WorkerSettings {
     pub breaker_threshold: u32,
     /// How long the circuit stays open before one probe is let through (default 30 s).
     pub breaker_cooldown: Duration,
-    /// Number of dispatch workers (`max_worker_threads`).
+    /// `max_worker_threads`: the OS threads of the `thread_pool` model, and in every model the
+    /// value the adaptive in-flight limit starts at (see [`adaptive`](super::adaptive)).
     pub workers: usize,
+    /// `sl1_max_inflight`: the most deliveries (and attempts) in flight to SL1 at once; the
+    /// adaptive limit moves between 1 and this (default 256).
+    pub sl1_max_inflight: usize,
     /// Concurrent SL1 calls allowed per source (`<source>_max_concurrent`); unlisted sources are
-    /// limited only by [`workers`](Self::workers).
+    /// limited only by the adaptive limit.
     pub per_source_max_concurrent: HashMap<String, usize>,
     /// Where alerts go when [`sl1_api_url`](Self::sl1_api_url) is unset (`data_dir/outbox.jsonl`).
     pub outbox_path: PathBuf,
@@ -68,6 +72,7 @@ impl Default for WorkerSettings {
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(30),
             workers: 4,
+            sl1_max_inflight: 256,
             per_source_max_concurrent: HashMap::new(),
             outbox_path: PathBuf::from("data/outbox.jsonl"),
             dlq_alert_threshold: 100,
@@ -91,6 +96,7 @@ impl fmt::Debug for WorkerSettings {
             .field("breaker_threshold", &self.breaker_threshold)
             .field("breaker_cooldown", &self.breaker_cooldown)
             .field("workers", &self.workers)
+            .field("sl1_max_inflight", &self.sl1_max_inflight)
             .field("per_source_max_concurrent", &self.per_source_max_concurrent)
             .field("outbox_path", &self.outbox_path)
             .field("dlq_alert_threshold", &self.dlq_alert_threshold)

@@ -10,7 +10,8 @@
 //! `X-GenHook-Event-Id` / `X-GenHook-Delivery-Id` headers and in the log fields, so that one
 //! delivery can be traced from the provider's log to SL1.
 //!
-//! [`BlockingSl1Client`] does the same with `reqwest::blocking`, for the `thread_pool` model.
+//! Every threading model delivers through this one client: its pool keeps up to
+//! `sl1_max_inflight` idle connections to SL1.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -157,8 +158,8 @@ pub enum Sl1Error {
     /// The connection failed after it was made (reset, broken body).
     #[error("SL1 request failed")]
     Transport(#[source] reqwest::Error),
-    /// The attempt took longer than `sl1_timeout` (blocking client; the async stack uses tower's
-    /// `Elapsed`).
+    /// reqwest gave up waiting (the connection was not made within `sl1_timeout`); an attempt
+    /// that takes too long otherwise ends with tower's `Elapsed` from the attempt timeout.
     #[error("SL1 did not answer in time")]
     Timeout,
     /// The client could not be built (bad URL, unreadable CA file).
@@ -210,7 +211,7 @@ impl Sl1Error {
     }
 }
 
-/// What both clients send: the URL and the fixed headers, built once.
+/// What the client sends: the URL and the fixed headers, built once.
 #[derive(Clone)]
 struct Target {
     url: reqwest::Url,
@@ -378,7 +379,7 @@ impl Sl1Client {
             .use_rustls_tls()
             .connect_timeout(settings.sl1_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(settings.workers.max(1));
+            .pool_max_idle_per_host(settings.sl1_max_inflight.max(1));
         if let Some(path) = &settings.sl1_ca_file {
             builder = builder.use_preconfigured_tls(tls::client_config(path)?);
         }
@@ -429,66 +430,6 @@ impl Service<Sl1Request> for Sl1Client {
                 }
             }
         })
-    }
-}
-
-/// The blocking SL1 client of the `thread_pool` model. Build it on the worker thread itself, never
-/// inside an async context (`reqwest::blocking` runs its own runtime).
-#[derive(Debug)]
-pub struct BlockingSl1Client {
-    http: reqwest::blocking::Client,
-    target: Target,
-    timeout: Duration,
-}
-
-impl BlockingSl1Client {
-    /// Builds the client; the per-attempt timeout is `sl1_timeout` (less when the request's
-    /// deadline is nearer).
-    ///
-    /// # Errors
-    /// [`Sl1Error::Config`] as for [`Sl1Client::new`].
-    pub fn new(settings: &WorkerSettings) -> Result<Self, Sl1Error> {
-        let target = Target::new(settings)?;
-        let mut builder = reqwest::blocking::Client::builder()
-            .use_rustls_tls()
-            .timeout(settings.sl1_timeout)
-            .connect_timeout(settings.sl1_timeout)
-            .pool_max_idle_per_host(1);
-        if let Some(path) = &settings.sl1_ca_file {
-            builder = builder.use_preconfigured_tls(tls::client_config(path)?);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| Sl1Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self {
-            http,
-            target,
-            timeout: settings.sl1_timeout,
-        })
-    }
-
-    /// Posts one alert, blocking the calling thread.
-    ///
-    /// # Errors
-    /// As the async client's service.
-    pub fn send(&self, request: &Sl1Request) -> Result<Sl1Response, Sl1Error> {
-        request.count_attempt();
-        let started = Instant::now();
-        let sent = self
-            .http
-            .post(self.target.url.clone())
-            .headers(self.target.headers_for(request))
-            .timeout(request.attempt_timeout(self.timeout))
-            .json(&request.alert)
-            .send();
-        match sent {
-            Ok(response) => classify(request, response.status(), response.headers(), started),
-            Err(error) => {
-                let error = Sl1Error::from_reqwest(error);
-                record_failure(request, &error, started);
-                Err(error)
-            }
-        }
     }
 }
 

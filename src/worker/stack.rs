@@ -1,7 +1,7 @@
 //! The fixed-order worker stack that delivers one alert to SL1, outermost first:
 //!
 //! ```text
-//! Retry(Sl1RetryPolicy) ► CircuitBreaker ► ConcurrencyLimit(per source) ► AttemptTimeout(sl1_timeout) ► Sl1Client
+//! Retry(Sl1RetryPolicy) ► CircuitBreaker ► ConcurrencyLimit(per source) ► Adaptive ► AttemptTimeout(sl1_timeout) ► Sl1Client
 //! ```
 //!
 //! - the timeout is inside the retry, so `sl1_timeout` bounds each attempt; the delivery as a whole
@@ -10,14 +10,17 @@
 //! - the breaker is inside the retry, so it sees every attempt; when open it fails fast with
 //!   `BreakerOpen`, which the policy does not retry (the worker requeues the event);
 //! - the concurrency limit is below the breaker and inside the retry, so backoff sleeps hold no
-//!   SL1 permit and refused calls never wait for one.
+//!   SL1 permit and refused calls never wait for one;
+//! - the adaptive limit ([`super::adaptive`]) is below the per-source limit: an attempt waits for
+//!   its source's permit, then for a slot of the shared limit, and only the time SL1 takes is
+//!   measured (the per-attempt timeout inside it counts as an overload answer).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use genhook::core::AlertDefaults;
-//! use genhook::worker::{sl1_stack, Breaker, Sl1Request, Sl1Response, Sl1RetryPolicy};
+//! use genhook::worker::{sl1_stack, AdaptiveLimit, Breaker, Sl1Request, Sl1Response, Sl1RetryPolicy};
 //! use http::StatusCode;
 //! use tokio::sync::Semaphore;
 //! use tower::{service_fn, BoxError, ServiceExt};
@@ -30,6 +33,7 @@
 //!     leaf,
 //!     Breaker::new(5, Duration::from_secs(30)),
 //!     Arc::new(Semaphore::new(10)),
+//!     AdaptiveLimit::new(8, 256),
 //!     Duration::from_secs(30),
 //!     Sl1RetryPolicy::new(3),
 //! );
@@ -40,7 +44,9 @@
 //! ```
 //!
 //! One [`Breaker`] is shared by every source (there is one SL1); each source listed in
-//! `per_source_max_concurrent` has its own semaphore, the others share one of `workers` permits.
+//! `per_source_max_concurrent` has its own semaphore, the others share one of `sl1_max_inflight`
+//! permits (so only the adaptive limit holds them back). One [`AdaptiveLimit`] is shared by every
+//! source too.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,6 +57,7 @@ use tower::limit::{ConcurrencyLimit, GlobalConcurrencyLimitLayer};
 use tower::retry::{Retry, RetryLayer};
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 
+use super::adaptive::{Adaptive, AdaptiveLayer, AdaptiveLimit};
 use super::attempt_timeout::{AttemptTimeout, AttemptTimeoutLayer};
 use super::breaker::{Breaker, CircuitBreaker, CircuitBreakerLayer, FailureClassifier};
 use super::policy::{is_outage, Backoff, Sl1RetryPolicy};
@@ -70,19 +77,26 @@ impl FailureClassifier for OutageClassifier {
 
 /// The worker stack around a leaf `S` (the [`Sl1Client`](super::Sl1Client) in production, a mock
 /// in tests).
-pub type Sl1Stack<S> =
-    Retry<Sl1RetryPolicy, CircuitBreaker<ConcurrencyLimit<AttemptTimeout<S>>, OutageClassifier>>;
+pub type Sl1Stack<S> = Retry<
+    Sl1RetryPolicy,
+    CircuitBreaker<
+        ConcurrencyLimit<Adaptive<AttemptTimeout<S>, OutageClassifier>>,
+        OutageClassifier,
+    >,
+>;
 
 /// Builds the stack around `leaf`.
 pub fn sl1_stack<S>(
     leaf: S,
     breaker: Breaker,
     limit: Arc<Semaphore>,
+    adaptive: AdaptiveLimit,
     timeout: Duration,
     policy: Sl1RetryPolicy,
 ) -> Sl1Stack<S>
 where
-    S: Service<Sl1Request, Response = Sl1Response> + Clone,
+    S: Service<Sl1Request, Response = Sl1Response> + Clone + Send + 'static,
+    S::Future: Send,
     S::Error: Into<BoxError>,
 {
     ServiceBuilder::new()
@@ -95,6 +109,8 @@ where
         ))
         // Per-source cap on concurrent SL1 calls (a semaphore shared by the source's clones).
         .layer(GlobalConcurrencyLimitLayer::with_semaphore(limit))
+        // The shared adaptive limit on attempts at SL1, fed with each attempt's RTT and outcome.
+        .layer(AdaptiveLayer::new(adaptive, OutageClassifier))
         // Per attempt: a hung SL1 costs sl1_timeout (less near the deadline), then the retry
         // policy decides.
         .layer(AttemptTimeoutLayer::new(timeout))
@@ -109,17 +125,24 @@ pub struct Deliverer<S> {
     default_limit: (usize, Arc<Semaphore>),
     limits: Arc<HashMap<String, (usize, Arc<Semaphore>)>>,
     breaker: Breaker,
+    adaptive: AdaptiveLimit,
     policy: Sl1RetryPolicy,
 }
 
 impl<S> Deliverer<S>
 where
-    S: Service<Sl1Request, Response = Sl1Response> + Clone,
+    S: Service<Sl1Request, Response = Sl1Response> + Clone + Send + 'static,
+    S::Future: Send,
     S::Error: Into<BoxError>,
 {
-    /// The stacks for `settings` around `leaf`, sharing `breaker`.
-    pub fn new(leaf: S, settings: &WorkerSettings, breaker: Breaker) -> Self {
-        Self::replacing(leaf, settings, breaker, None)
+    /// The stacks for `settings` around `leaf`, sharing `breaker` and `adaptive`.
+    pub fn new(
+        leaf: S,
+        settings: &WorkerSettings,
+        breaker: Breaker,
+        adaptive: AdaptiveLimit,
+    ) -> Self {
+        Self::replacing(leaf, settings, breaker, adaptive, None)
     }
 
     /// Like [`new`](Self::new), taking over the semaphores of `previous` (a reload) wherever a
@@ -129,6 +152,7 @@ where
         leaf: S,
         settings: &WorkerSettings,
         breaker: Breaker,
+        adaptive: AdaptiveLimit,
         previous: Option<&Self>,
     ) -> Self {
         let policy = Sl1RetryPolicy::with_backoff(
@@ -140,6 +164,7 @@ where
                 leaf.clone(),
                 breaker.clone(),
                 Arc::clone(limit),
+                adaptive.clone(),
                 settings.sl1_timeout,
                 policy.clone(),
             )
@@ -160,13 +185,17 @@ where
             .iter()
             .map(|(source, (_, limit))| (source.clone(), build(limit)))
             .collect();
-        let default_limit = semaphore(settings.workers.max(1), previous.map(|p| &p.default_limit));
+        let default_limit = semaphore(
+            settings.sl1_max_inflight.max(1),
+            previous.map(|p| &p.default_limit),
+        );
         Self {
             default: build(&default_limit.1),
             per_source: Arc::new(per_source),
             default_limit,
             limits: Arc::new(limits),
             breaker,
+            adaptive,
             policy,
         }
     }
@@ -176,12 +205,12 @@ where
         &self.breaker
     }
 
-    /// The concurrency limit of a source (shared with the blocking `thread_pool` workers).
-    pub fn limit(&self, source: &str) -> Arc<Semaphore> {
-        Arc::clone(&self.limits.get(source).unwrap_or(&self.default_limit).1)
+    /// The shared adaptive limit.
+    pub fn adaptive(&self) -> &AdaptiveLimit {
+        &self.adaptive
     }
 
-    /// The retry policy (its backoff and retry count), for the blocking workers.
+    /// The retry policy (its backoff and retry count).
     pub fn policy(&self) -> &Sl1RetryPolicy {
         &self.policy
     }

@@ -41,6 +41,13 @@ pub struct Opened {
     pub dir: tempfile::TempDir,
 }
 
+/// [`event`] with a body of `size` bytes (every byte value, not JSON).
+pub fn sized_event(id: &str, size: usize) -> Event {
+    let mut e = event(id, "s", "e", Priority::Normal);
+    e.body = Bytes::from((0..=255u8).cycle().take(size).collect::<Vec<u8>>());
+    e
+}
+
 /// An event with the given id, source, type and priority.
 pub fn event(id: &str, source: &str, event: &str, priority: Priority) -> Event {
     Event {
@@ -88,6 +95,7 @@ pub fn settings(kind: Kind, max_size: usize, dir: &std::path::Path) -> (QueueSet
         },
         data_dir: dir.to_path_buf(),
         max_size,
+        max_bytes: None,
         redis_url: "redis://127.0.0.1:6379".into(),
         redis_claim_idle: Duration::from_millis(800),
         redis_prefix: prefix.clone(),
@@ -97,11 +105,17 @@ pub fn settings(kind: Kind, max_size: usize, dir: &std::path::Path) -> (QueueSet
 
 /// Opens a fresh backend, or `None` when it is Redis and Redis is absent.
 pub async fn open(kind: Kind, max_size: usize) -> Option<Opened> {
+    open_bounded(kind, max_size, None).await
+}
+
+/// [`open`] with `queue_max_bytes` set (`None`: the backend's default).
+pub async fn open_bounded(kind: Kind, max_size: usize, max_bytes: Option<u64>) -> Option<Opened> {
     if matches!(kind, Kind::Redis) && !redis_available().await {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (settings, prefix) = settings(kind, max_size, dir.path());
+    let (mut settings, prefix) = settings(kind, max_size, dir.path());
+    settings.max_bytes = max_bytes;
     let backend = genhook::queue::open(&settings).await.unwrap();
     Some(Opened {
         backend,

@@ -31,7 +31,8 @@
 //! self-signed `CA:TRUE` certificate served as the server's own.
 //!
 //! Requests are recorded on arrival (before any delay), with the answer chosen for them;
-//! [`Sl1Mock::max_in_flight`] tells the most requests it was answering at once.
+//! [`Sl1Mock::max_in_flight`] tells the most requests it was answering at once (since the start
+//! or the last [`Sl1Mock::reset_max_in_flight`]), [`Sl1Mock::in_flight`] how many now.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -572,6 +573,18 @@ impl Sl1Mock {
     /// The most requests it was answering at the same time.
     pub fn max_in_flight(&self) -> usize {
         self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The requests it is answering now.
+    pub fn in_flight(&self) -> usize {
+        self.state.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Starts [`max_in_flight`](Self::max_in_flight) again from the requests in flight now, to
+    /// watch one period of a test.
+    pub fn reset_max_in_flight(&self) {
+        let now = self.state.in_flight.load(Ordering::SeqCst);
+        self.state.max_in_flight.store(now, Ordering::SeqCst);
     }
 
     /// The requests it answered with a 2xx.

@@ -10,6 +10,7 @@
 //! | [`REQUEST_DURATION`] | histogram | `status` |
 //! | [`DELIVERY_LATENCY`] | histogram | `source` (receipt to SL1 accepted) |
 //! | [`QUEUE_DEPTH`] | gauge | `backend` |
+//! | [`QUEUE_BYTES`] | gauge | `backend` (bytes of the events held, bounded by `queue_max_bytes`) |
 //! | [`QUEUE_SYNCS`] | counter | `backend` (durable syncs) |
 //! | [`QUEUE_EVENTS_PER_SYNC`] | histogram | `backend` |
 //! | [`DLQ_SIZE`] | gauge | |
@@ -18,6 +19,7 @@
 //! | [`SL1_REQUEST_DURATION`] | histogram | |
 //! | [`SL1_RETRIES`] | counter | |
 //! | [`CIRCUIT_STATE`] | gauge | (0 closed, 1 half-open, 2 open) |
+//! | [`SL1_INFLIGHT`] / [`SL1_INFLIGHT_LIMIT`] | gauge | (attempts at SL1 now; the adaptive limit on them) |
 //! | [`DEAD_LETTERED`] | counter | `source`, `reason` |
 //! | [`CONNECTIONS_OPEN`] | gauge | |
 //! | [`CONNECTIONS_REFUSED`] | counter | (beyond `max_connections`) |
@@ -31,7 +33,7 @@
 //! `payment_intent.*`) or [`OTHER`]. A sender that invents a new `type` per request adds no
 //! series. Log lines keep the real event type.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use genhook_mapping::CompiledSource;
 
@@ -47,10 +49,12 @@ pub const OTHER: &str = "other";
 /// assert_eq!(&*event_label(None, "random-type-4711"), OTHER);
 /// ```
 pub fn event_label(source: Option<&CompiledSource>, event: &str) -> Arc<str> {
-    Arc::from(
+    // The line's own key or one shared `other`: a reference count per webhook, no copy.
+    static OTHER_LABEL: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(OTHER));
+    Arc::clone(
         source
-            .and_then(|source| source.naming_key(event))
-            .unwrap_or(OTHER),
+            .and_then(|source| source.naming_key_shared(event))
+            .unwrap_or(&OTHER_LABEL),
     )
 }
 
@@ -68,6 +72,8 @@ pub const REQUEST_DURATION: &str = "genhook_http_request_duration_seconds";
 pub const DELIVERY_LATENCY: &str = "genhook_delivery_latency_seconds";
 /// Events waiting or being delivered.
 pub const QUEUE_DEPTH: &str = "genhook_queue_depth";
+/// Bytes of the events waiting or being delivered (their stored records; `queue_max_bytes`).
+pub const QUEUE_BYTES: &str = "genhook_queue_bytes";
 /// Durable syncs of the queue store.
 pub const QUEUE_SYNCS: &str = "genhook_queue_syncs_total";
 /// Events made durable by one sync (group commit).
@@ -76,9 +82,9 @@ pub const QUEUE_EVENTS_PER_SYNC: &str = "genhook_queue_events_per_sync";
 pub const DLQ_SIZE: &str = "genhook_dlq_size";
 /// Events moved to the dead-letter queue.
 pub const DEAD_LETTERED: &str = "genhook_dead_lettered_total";
-/// Dispatch workers delivering an event.
+/// Events being delivered (taken from the queue, not yet settled).
 pub const WORKERS_BUSY: &str = "genhook_workers_busy";
-/// Dispatch workers waiting for an event.
+/// Dispatchers waiting for an event: the async dispatcher, or `thread_pool` threads.
 pub const WORKERS_IDLE: &str = "genhook_workers_idle";
 /// SL1 calls, by status.
 pub const SL1_REQUESTS: &str = "genhook_sl1_requests_total";
@@ -88,6 +94,10 @@ pub const SL1_REQUEST_DURATION: &str = "genhook_sl1_request_duration_seconds";
 pub const SL1_RETRIES: &str = "genhook_sl1_retries_total";
 /// Circuit breaker state towards SL1: 0 closed, 1 half-open, 2 open.
 pub const CIRCUIT_STATE: &str = "genhook_sl1_circuit_state";
+/// SL1 attempts in flight now.
+pub const SL1_INFLIGHT: &str = "genhook_sl1_inflight";
+/// The adaptive limit on SL1 deliveries and attempts in flight (between 1 and `sl1_max_inflight`).
+pub const SL1_INFLIGHT_LIMIT: &str = "genhook_sl1_inflight_limit";
 /// Client connections open now.
 pub const CONNECTIONS_OPEN: &str = "genhook_connections_open";
 /// Connections closed at once because `max_connections` were open.
@@ -98,3 +108,30 @@ pub const ACCEPT_ERRORS: &str = "genhook_accept_errors_total";
 pub const INFLIGHT_BODY_BYTES: &str = "genhook_inflight_body_bytes";
 /// Requests answered `503` because their body would exceed `max_inflight_body_bytes`.
 pub const BODIES_REFUSED: &str = "genhook_request_bodies_refused_total";
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use genhook_mapping::{LoadOptions, MappingSet};
+
+    use super::*;
+
+    #[test]
+    fn event_labels_are_the_mappings_own_keys_shared_not_copied() {
+        let options = LoadOptions {
+            env: &|_| None,
+            extra_keys: &[],
+        };
+        let text = "[stripe]\npayment_intent.*: id::$id$\ncharge.failed: id::$id$\n";
+        let loaded = MappingSet::parse_str(Path::new("m.ini"), text, &options).unwrap();
+        let stripe = loaded.mappings.source("stripe").unwrap();
+        let one = event_label(Some(stripe), "payment_intent.created");
+        let two = event_label(Some(stripe), "payment_intent.succeeded");
+        assert_eq!(&*one, "payment_intent.*");
+        assert!(Arc::ptr_eq(&one, &two), "one key, shared by every webhook");
+        let other = event_label(Some(stripe), "random-4711");
+        assert_eq!(&*other, OTHER);
+        assert!(Arc::ptr_eq(&other, &event_label(None, "x")));
+    }
+}

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::Alert;
 
+pub mod record;
+
 /// Dispatch priority of a source (`priority =`): with a backlog, higher first, none starves.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
@@ -122,7 +124,8 @@ impl DeadLetterFilter {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueueError {
-    /// The queue holds `queue_max_size` events: the sender should retry later (503).
+    /// The queue holds `queue_max_size` events, or the event would take the bytes it holds past
+    /// `queue_max_bytes`: the sender should retry later (503).
     #[error("queue is full")]
     Full,
     /// The service is shutting down (503).
@@ -175,7 +178,7 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
     ///
     /// # Errors
     /// [`QueueError::Full`] (checked before the claim, so a redelivery may get it too; dead
-    /// letters are not counted against `queue_max_size`), [`QueueError::Closed`],
+    /// letters are not counted against `queue_max_size` nor `queue_max_bytes`), [`QueueError::Closed`],
     /// [`QueueError::Unavailable`], [`QueueError::Storage`]: nothing was stored, so the sender's
     /// retry with the same key is accepted. (A remote store may have stored both when only its
     /// answer was lost: the retry is then answered [`Accepted::Duplicate`], rightly.)
@@ -207,8 +210,28 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
     /// Events waiting or being delivered.
     fn depth(&self) -> usize;
 
-    /// The most events it holds (`queue_max_size`).
+    /// The most events it holds (`queue_max_size`; `usize::MAX` when only bytes bound it).
     fn capacity(&self) -> usize;
+
+    /// The bytes of the events it holds (waiting or being delivered), as stored: the bound
+    /// `queue_max_bytes` applies to it. Cheap (an atomic or a counter under a short lock); for a
+    /// shared store (Redis), as of the last read.
+    fn bytes(&self) -> u64 {
+        0
+    }
+
+    /// The most bytes of events it holds (`queue_max_bytes`).
+    fn max_bytes(&self) -> u64 {
+        u64::MAX
+    }
+
+    /// Whether another event may be admitted while `admitted` webhooks are already admitted and
+    /// not queued yet: fewer events than [`capacity`](Queue::capacity) and fewer bytes than
+    /// [`max_bytes`](Queue::max_bytes). Cheap: the door asks it for every webhook before reading
+    /// its body. [`Queue::accept`] stays the final word (it knows the event's size).
+    fn has_room(&self, admitted: usize) -> bool {
+        self.depth().saturating_add(admitted) < self.capacity() && self.bytes() < self.max_bytes()
+    }
 
     /// Stops accepting: `accept` fails with [`QueueError::Closed`], `next` drains then ends.
     fn close(&self);

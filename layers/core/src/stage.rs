@@ -6,7 +6,7 @@
 //! | the edge (router) | [`SourceName`], [`ReceivedAt`] |
 //! | `verify` | [`Verified`] |
 //! | `identify` | [`EventType`], [`EventLabel`], [`DeliveryId`] (when the provider sends one), [`JsonBody`] or [`Payload`] |
-//! | `extract` | [`Fields`] |
+//! | `extract` | [`Fields`] (`identify` leaves them already when the event type comes from a header: one pass over the body) |
 //! | `template` | [`Rendered`] or [`RenderFailed`] |
 //!
 //! Every output is a cheap-to-clone newtype over `Arc`, so cloning a request for a retry or a

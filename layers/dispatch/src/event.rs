@@ -23,6 +23,17 @@ pub(crate) struct Prepared {
     pub(crate) dedup_key: Option<String>,
     /// The event's bounded metrics label ([`EventLabel`], else `other`).
     pub(crate) label: Arc<str>,
+    /// The source, event type and delivery id as the earlier stages shared them, for the answer,
+    /// the logs and the metrics once the event is handed over: reference counts, not copies.
+    pub(crate) names: Names,
+}
+
+/// What the answer, the logs and the metrics of a dispatched event name.
+#[derive(Debug, Clone)]
+pub(crate) struct Names {
+    pub(crate) source: Arc<str>,
+    pub(crate) event_type: Arc<str>,
+    pub(crate) delivery_id: Option<Arc<str>>,
 }
 
 impl Prepared {
@@ -35,19 +46,19 @@ impl Prepared {
         request: WebhookRequest,
         settings: &DispatchSettings,
     ) -> Result<Self, PipelineError> {
-        let event_type = require::<EventType>(&request)?.as_str().to_owned();
+        let event_type = Arc::clone(&require::<EventType>(&request)?.0);
         let (message, render_error) = match request.extensions().get::<RenderFailed>() {
             Some(failed) => (String::new(), Some(failed.as_str().to_owned())),
             None => (require::<Rendered>(&request)?.as_str().to_owned(), None),
         };
         let source = match request.extensions().get::<SourceName>() {
-            Some(name) => name.as_str().to_owned(),
-            None => settings.source.to_string(),
+            Some(name) => Arc::clone(&name.0),
+            None => Arc::clone(&settings.source),
         };
         let delivery_id = request
             .extensions()
             .get::<DeliveryId>()
-            .map(|id| id.as_str().to_owned());
+            .map(|id| Arc::clone(&id.0));
         let received_at = request
             .extensions()
             .get::<ReceivedAt>()
@@ -58,12 +69,13 @@ impl Prepared {
             .get::<EventLabel>()
             .map_or_else(|| Arc::from(OTHER), |label| Arc::clone(&label.0));
         let headers = settings.redaction.headers(request.headers());
+        // The body itself (a reference count) unless a secret had to be replaced.
         let body = settings.redaction.body(request.headers(), request.body());
         let event = Event {
             id: uuid::Uuid::now_v7().to_string(),
-            source,
-            event: event_type,
-            delivery_id,
+            source: source.to_string(),
+            event: event_type.to_string(),
+            delivery_id: delivery_id.as_deref().map(str::to_owned),
             priority: settings.priority,
             received_at_ms: unix_millis(received_at),
             alert: settings.alert.alert(message),
@@ -77,6 +89,11 @@ impl Prepared {
             event,
             dedup_key,
             label,
+            names: Names {
+                source,
+                event_type,
+                delivery_id,
+            },
         })
     }
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 use tower::Service;
 
 use crate::error::DispatchError;
-use crate::event::Prepared;
+use crate::event::{Names, Prepared};
 use crate::future::ResponseFuture;
 use crate::{DispatchLayer, DispatchSettings};
 
@@ -98,12 +98,15 @@ async fn accept(
         event,
         dedup_key,
         label,
+        names:
+            Names {
+                source,
+                event_type,
+                delivery_id,
+            },
     } = prepared;
     let claim = dedup_key.map(|key| Claim { key, window });
     let id = event.id.clone();
-    let source = event.source.clone();
-    let event_type = event.event.clone();
-    let delivery_id = event.delivery_id.clone();
 
     let status = match queue.accept(event, claim).await {
         Ok(Accepted::Queued) => "queued",
@@ -118,7 +121,7 @@ async fn accept(
             count(&source, &label, "duplicate");
             return Ok(json_response(
                 StatusCode::OK,
-                &json!({ "source": source, "event": event_type, "status": "duplicate" }),
+                &json!({ "source": &*source, "event": &*event_type, "status": "duplicate" }),
             ));
         }
         Err(error) => {
@@ -139,15 +142,16 @@ async fn accept(
     count(&source, &label, status);
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({ "id": id, "source": source, "event": event_type, "status": status }),
+        &json!({ "id": id, "source": &*source, "event": &*event_type, "status": status }),
     ))
 }
 
-/// Counts an answer; `label` is the event's bounded label, never the payload's event type.
-fn count(source: &str, label: &Arc<str>, status: &'static str) {
+/// Counts an answer; `label` is the event's bounded label, never the payload's event type. The
+/// labels are the shared names (reference counts, no copy per webhook).
+fn count(source: &Arc<str>, label: &Arc<str>, status: &'static str) {
     ::metrics::counter!(
         metrics::WEBHOOKS_ACCEPTED,
-        "source" => source.to_owned(),
+        "source" => Arc::clone(source),
         "event" => Arc::clone(label),
         "status" => status
     )

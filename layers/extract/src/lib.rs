@@ -5,7 +5,9 @@
 //! extracts the fields that line declares, with the field tree compiled at load time: from the
 //! JSON text `identify` checked ([`JsonBody`](genhook_core::stage::JsonBody)) in one pass that
 //! parses only those fields, or from a parsed [`Payload`](genhook_core::stage::Payload) when an
-//! earlier stage left one.
+//! earlier stage left one. When `identify` already extracted the chosen line's
+//! [`Fields`](genhook_core::stage::Fields) in its checking pass (a header-named event type), they
+//! are kept as they are.
 //!
 //! - **Requires:** `identified` ([`EventType`](genhook_core::stage::EventType) and
 //!   [`JsonBody`](genhook_core::stage::JsonBody) or [`Payload`](genhook_core::stage::Payload),

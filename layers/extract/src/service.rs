@@ -1,5 +1,6 @@
 //! [`Extract`]: the extract middleware. It decides in `call`; an unmapped event never reaches the
-//! inner service.
+//! inner service. When `identify` already left the chosen line's [`Fields`] (it extracts them in
+//! the pass that checks the body when the event type comes from a header), they are kept.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -113,6 +114,13 @@ where
             };
             return ResponseFuture::answered(self.unmapped(source, event.as_str()));
         };
+        if let Some(done) = request.extensions().get::<Fields>() {
+            // `identify` extracted this line's fields in the pass that checked the body (the
+            // event type came from a header): nothing left to read.
+            if Arc::ptr_eq(&done.line, line) {
+                return ResponseFuture::called(self.inner.call(request));
+            }
+        }
         let value = match payload {
             Body::Parsed(payload) => line.extract(&payload),
             Body::Text(json) => match std::str::from_utf8(&json.0)

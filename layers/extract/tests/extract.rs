@@ -223,3 +223,43 @@ async fn fields_are_read_from_the_json_text_as_from_a_parsed_payload() {
     let error = svc.oneshot(bad).await.unwrap_err();
     assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+#[tokio::test]
+async fn fields_identify_extracted_for_the_chosen_line_are_kept_not_read_again() {
+    let source = source(GITHUB, "github");
+    let svc = ExtractLayer::new(Arc::clone(&source)).layer(echo_fields());
+    // What identify leaves when the event type came from a header: the text, and the fields of
+    // the line it selected, read in the pass that checked the text.
+    let line = Arc::clone(source.select("pull_request").unwrap());
+    let done = json!({"action": "from identify's pass"});
+    let mut request = WebhookRequest::new(Bytes::new());
+    request
+        .extensions_mut()
+        .insert(EventType::new("pull_request"));
+    request.extensions_mut().insert(JsonBody(Bytes::from_static(
+        br#"{"action":"from the text"}"#,
+    )));
+    request.extensions_mut().insert(Fields {
+        line,
+        value: Arc::new(done.clone()),
+    });
+    let response = svc.clone().oneshot(request).await.unwrap();
+    assert_eq!(json_body(&response)["value"], done);
+
+    // Fields of another line (not the one the event selects) are not trusted: read again.
+    let other = Arc::clone(source.select("issues").unwrap());
+    let mut request = WebhookRequest::new(Bytes::new());
+    request
+        .extensions_mut()
+        .insert(EventType::new("pull_request"));
+    request.extensions_mut().insert(JsonBody(Bytes::from_static(
+        br#"{"action":"from the text"}"#,
+    )));
+    request.extensions_mut().insert(Fields {
+        line: other,
+        value: Arc::new(done),
+    });
+    let response = svc.oneshot(request).await.unwrap();
+    assert_eq!(json_body(&response)["key"], "pull_request");
+    assert_eq!(json_body(&response)["value"]["action"], "from the text");
+}

@@ -9,6 +9,7 @@
 //! serde_json's recursion limit (128) is refused as invalid JSON, never a stack overflow.
 
 use bytes::Bytes;
+use genhook_mapping::FieldTree;
 use http::HeaderMap;
 use percent_encoding::percent_decode;
 use serde_json::{Map, Value};
@@ -25,7 +26,10 @@ const FORM: &str = "application/x-www-form-urlencoded";
 /// an array.
 pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, IdentifyError> {
     match read(headers, body, Depth::Full, |_| Bytes::new())? {
-        Read::Parsed(value) | Read::Object { view: value, .. } => Ok(value),
+        // `Depth::Full` gives only the first.
+        Read::Parsed(value)
+        | Read::Object { view: value, .. }
+        | Read::Extracted { fields: value, .. } => Ok(value),
     }
 }
 
@@ -36,6 +40,9 @@ pub(crate) enum Depth<'w> {
     Full,
     /// Into identify's view ([`crate::shallow`]), these top-level members whole.
     Shallow(&'w [String]),
+    /// No view: checked as [`Depth::Full`] checks it in the pass that extracts this tree's fields
+    /// (`FieldTree::extract_checked`), for settings that identify from headers alone.
+    Fields(&'w FieldTree),
 }
 
 /// A body read by [`read_body`].
@@ -46,6 +53,24 @@ pub(crate) enum Read {
     /// A JSON object, checked as [`parse_body`] checks it: identify's view of it, and its text
     /// (the body's own bytes, or a form's decoded `payload` field), not copied.
     Object { view: Value, json: Bytes },
+    /// A JSON object read with [`Depth::Fields`]: checked as [`parse_body`] checks it, the tree's
+    /// fields extracted, and its text as for [`Read::Object`].
+    Extracted { fields: Value, json: Bytes },
+}
+
+/// A JSON object read lazily, before its text is attached.
+enum Lazy {
+    View(Value),
+    Fields(Value),
+}
+
+impl Lazy {
+    fn with_json(self, json: Bytes) -> Read {
+        match self {
+            Self::View(view) => Read::Object { view, json },
+            Self::Fields(fields) => Read::Extracted { fields, json },
+        }
+    }
 }
 
 /// [`parse_body`] for the identify stage: the same checks and the same errors, but a JSON object
@@ -87,25 +112,24 @@ fn read<'b>(
         return parse_form(text, depth);
     }
     Ok(match read_json(text, depth)? {
-        Some(view) => Read::Object {
-            view,
-            json: share(text.as_bytes()),
-        },
+        Some(lazy) => lazy.with_json(share(text.as_bytes())),
         None => Read::Parsed(parse_json(text)?),
     })
 }
 
-/// Identify's view of a JSON object when `depth` asks for one; `None` when the text is to be
-/// parsed whole (not a view, or not an object: arrays are batches, whose elements travel whole).
-fn read_json(text: &str, depth: Depth<'_>) -> Result<Option<Value>, IdentifyError> {
-    match depth {
-        Depth::Shallow(wanted) if text.trim_start().starts_with('{') => {
-            crate::shallow::read_object(text, wanted)
-                .map(Some)
-                .map_err(|e| IdentifyError::json(&e))
-        }
-        _ => Ok(None),
+/// A JSON object read as `depth` asks (identify's view, or the fields of a tree); `None` when
+/// the text is to be parsed whole (not lazily, or not an object: arrays are batches, whose
+/// elements travel whole).
+fn read_json(text: &str, depth: Depth<'_>) -> Result<Option<Lazy>, IdentifyError> {
+    if !text.trim_start().starts_with('{') {
+        return Ok(None);
     }
+    let read = match depth {
+        Depth::Full => return Ok(None),
+        Depth::Shallow(wanted) => crate::shallow::read_object(text, wanted).map(Lazy::View),
+        Depth::Fields(tree) => tree.extract_checked(text).map(Lazy::Fields),
+    };
+    read.map(Some).map_err(|e| IdentifyError::json(&e))
 }
 
 /// The media type and the `charset` parameter (unquoted) of a `Content-Type` value.
@@ -144,10 +168,7 @@ fn parse_form(text: &str, depth: Depth<'_>) -> Result<Read, IdentifyError> {
         let value = decode_form_component(value)?;
         if name == "payload" {
             return Ok(match read_json(&value, depth)? {
-                Some(view) => Read::Object {
-                    view,
-                    json: Bytes::from(value),
-                },
+                Some(lazy) => lazy.with_json(Bytes::from(value)),
                 None => Read::Parsed(parse_json(&value)?),
             });
         }

@@ -6,7 +6,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use crate::provider::{detect, header, Provider};
-use crate::selector::{lookup_dotted, scalar_text};
+use crate::selector::{lookup_dotted, scalar_text, Selector};
 use crate::settings::IdentifySettings;
 
 /// The provider a request is treated as: the source's `verify` scheme's provider, else detection
@@ -55,6 +55,23 @@ pub(crate) fn identify_with(
         .and_then(|selector| selector.select(headers, payload))
         .or_else(|| provider.and_then(|p| default_delivery_id(p, headers, payload)));
     (event, id)
+}
+
+/// Whether the event type and the delivery id come from the request's headers whatever its body
+/// holds: the provider is set (by the source's `verify` scheme) and sends both in headers with no
+/// handshake in the body ([`Provider::identifies_by_headers`]), and `event =` / `delivery_id =`,
+/// when set, name headers. [`identify_with`] then gives the same answer for any payload.
+pub(crate) fn identifies_by_headers(settings: &IdentifySettings) -> bool {
+    let reads_a_header = |selector: &Option<Selector>| {
+        selector
+            .as_ref()
+            .is_none_or(|s| matches!(s, Selector::Header(_)))
+    };
+    settings
+        .provider
+        .is_some_and(Provider::identifies_by_headers)
+        && reads_a_header(&settings.event)
+        && reads_a_header(&settings.delivery_id)
 }
 
 /// The provider's delivery id: the source's `delivery_id =` selector, else the provider default.
@@ -172,5 +189,73 @@ pub fn default_delivery_id(
             ],
         ),
         Provider::StandardWebhooks => first_header(headers, &["webhook-id", "svix-id"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+    use serde_json::json;
+
+    use super::*;
+    use crate::handshake;
+
+    /// A body with every field some provider or selector reads.
+    fn rich_payload() -> Value {
+        json!({
+            "type": "t", "id": "i", "event_id": "e", "event": {"type": "et"},
+            "command": "/c", "Type": "Notification", "MessageId": "m", "detail-type": "d",
+            "alertTypeId": "a", "alertId": "ai", "webhookEvent": "w", "eventType": "ev",
+            "challenge": "c", "ssl_check": "1", "x": {"y": "z"}
+        })
+    }
+
+    #[test]
+    fn settings_that_identify_by_headers_give_the_same_answer_whatever_the_body() {
+        let mut headers = HeaderMap::new();
+        for name in [
+            "x-github-event",
+            "x-github-delivery",
+            "x-shopify-topic",
+            "x-shopify-event-id",
+            "x-event",
+        ] {
+            headers.insert(name, HeaderValue::from_static("h"));
+        }
+        let mut by_headers = 0;
+        for provider in Provider::ALL {
+            for (event, id) in [
+                (None, None),
+                (Some("header:x-event"), None),
+                (None, Some("header:x-event")),
+                (Some("x.y"), None),
+                (None, Some("x.y")),
+            ] {
+                let settings = IdentifySettings {
+                    event: event.map(|e| Selector::parse(e).unwrap()),
+                    delivery_id: id.map(|i| Selector::parse(i).unwrap()),
+                    ..IdentifySettings::for_provider(provider)
+                };
+                let from_body = identify_with(&settings, Some(provider), &headers, &rich_payload());
+                let without = identify_with(&settings, Some(provider), &headers, &Value::Null);
+                let handshakes = (
+                    handshake::find(Some(provider), &headers, &rich_payload()),
+                    handshake::find(Some(provider), &headers, &Value::Null),
+                );
+                if identifies_by_headers(&settings) {
+                    by_headers += 1;
+                    assert_eq!(from_body, without, "{settings:?}");
+                    assert_eq!(handshakes.0, handshakes.1, "{settings:?}");
+                    assert!(from_body.0.is_some() && from_body.1.is_some());
+                } else if matches!(provider, Provider::Github | Provider::Shopify) {
+                    // A field selector reads the body (x.y is there).
+                    assert_ne!(from_body, without, "{settings:?}");
+                }
+            }
+        }
+        // GitHub and Shopify, each with the default, header event and header id selectors.
+        assert_eq!(by_headers, 6);
+        // Without a provider set, detection reads the body.
+        assert!(!identifies_by_headers(&IdentifySettings::default()));
     }
 }

@@ -34,8 +34,13 @@
 //! `Payload`: one pass checks it exactly as a full parse would (same refusals, same reasons) and
 //! keeps only its top-level names and scalars for the rules above, and the body's own bytes go on
 //! as a [`JsonBody`](genhook_core::stage::JsonBody), from which `extract` reads just the mapped
-//! fields. Batches, form fields and an earlier stage's `Payload` still travel as a `Payload`; so
-//! does everything when a stack has a stage of one's own, which may read it.
+//! fields. When the event type and delivery id come from headers (GitHub, Shopify: the provider
+//! set by `verify`, no `event =` / `delivery_id =` field path), the body has nothing to tell
+//! identification: that one pass is then the mapping line's extraction itself, checking what it
+//! skips as strictly (`CompiledLine::extract_checked`), and the fields go on as
+//! [`Fields`](genhook_core::stage::Fields), which `extract` keeps — the text is read once.
+//! Batches, form fields and an earlier stage's `Payload` still travel as a `Payload`; so does
+//! everything when a stack has a stage of one's own, which may read it.
 //!
 //! **Settings**
 //! ```ini

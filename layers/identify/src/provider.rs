@@ -43,6 +43,13 @@ impl Provider {
         Self::StandardWebhooks,
     ];
 
+    /// Whether the provider names both the event type and the delivery id in headers, and has no
+    /// handshake in its body (GitHub, Shopify): identify then needs nothing from the body but
+    /// that it is JSON, and checks it in the pass that extracts the mapped fields.
+    pub(crate) fn identifies_by_headers(self) -> bool {
+        matches!(self, Self::Github | Self::Shopify)
+    }
+
     /// Its name, as used for sources and default mappings.
     pub fn name(&self) -> &'static str {
         match self {

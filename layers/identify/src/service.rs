@@ -1,15 +1,16 @@
 //! [`Identify`]: the identify stage's service. It decides in `call`: parse the body (or reuse an
-//! earlier stage's [`Payload`]), answer a handshake itself, or insert [`Payload`], [`EventType`]
-//! and [`DeliveryId`] and call the inner service.
+//! earlier stage's [`Payload`]), answer a handshake itself, or insert [`Payload`] (or
+//! [`JsonBody`], and then possibly [`Fields`]), [`EventType`] and [`DeliveryId`] and call the inner
+//! service.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use genhook_core::stage::{
-    DeliveryId, EventLabel, EventType, JsonBody, Payload, SourceName, Verified,
+    DeliveryId, EventLabel, EventType, Fields, JsonBody, Payload, SourceName, Verified,
 };
 use genhook_core::{json_response, PipelineError, WebhookRequest, WebhookResponse};
-use genhook_mapping::CompiledSource;
+use genhook_mapping::{CompiledLine, CompiledSource};
 use http::StatusCode;
 use serde_json::json;
 use tower::Service;
@@ -19,7 +20,7 @@ use crate::body::{read_body, Depth, Read};
 use crate::error::IdentifyError;
 use crate::future::ResponseFuture;
 use crate::handshake::{self, Handshake};
-use crate::ident::{identify_with, provider_for};
+use crate::ident::{identifies_by_headers, identify_with, provider_for};
 use crate::provider::{header, Provider};
 use crate::selector::Selector;
 use crate::settings::IdentifySettings;
@@ -33,7 +34,9 @@ pub struct Identify<S> {
     confirmer: Option<SnsConfirmer>,
     /// `None`: the whole body is parsed and left as a [`Payload`]. `Some`: a JSON object is read
     /// only as far as identification needs (these top-level members whole, see
-    /// [`crate::shallow`]) and left as a [`JsonBody`].
+    /// [`crate::shallow`]) and left as a [`JsonBody`]; when the event type comes from a header
+    /// ([`identifies_by_headers`]), checked in the pass that extracts its mapping line's fields,
+    /// left as [`Fields`] too.
     lazy: Option<Arc<[String]>>,
 }
 
@@ -72,6 +75,26 @@ impl<S> Identify<S> {
     /// The inner service, consumed.
     pub fn into_inner(self) -> S {
         self.inner
+    }
+
+    /// The mapping line of a webhook whose event type its headers name, when the body is read
+    /// lazily: its fields are then extracted in the pass that checks the body, and `extract`
+    /// finds them done. `None` otherwise (the event type is in the body, or no line maps it).
+    fn line_from_headers(&self, headers: &http::HeaderMap) -> Option<Arc<CompiledLine>> {
+        let mapping = self.settings.mapping.as_ref()?;
+        if self.lazy.is_none() || !identifies_by_headers(&self.settings) {
+            return None;
+        }
+        // The payload is not read for these settings (`identifies_by_headers`).
+        let (event, _) = identify_with(
+            &self.settings,
+            self.settings.provider,
+            headers,
+            &serde_json::Value::Null,
+        );
+        mapping
+            .select(event.as_deref().unwrap_or_default())
+            .cloned()
     }
 
     fn answer<F>(&self, handshake: Handshake, request: &WebhookRequest) -> ResponseFuture<F> {
@@ -176,14 +199,29 @@ where
     }
 
     fn call(&mut self, mut request: WebhookRequest) -> Self::Future {
-        // `json`: the text of a body read lazily, left for the later stages instead of a Payload.
-        let (payload, json) = match request.extensions().get::<Payload>() {
-            Some(payload) => (Arc::clone(&payload.0), None),
+        // `json`: the text of a body read lazily, left for the later stages instead of a Payload;
+        // `fields`: its mapping line's fields when they were extracted in the same pass.
+        let (payload, json, fields) = match request.extensions().get::<Payload>() {
+            Some(payload) => (Arc::clone(&payload.0), None, None),
             None => {
-                let depth = self.lazy.as_deref().map_or(Depth::Full, Depth::Shallow);
+                let line = self.line_from_headers(request.headers());
+                let depth = match (&line, self.lazy.as_deref()) {
+                    (Some(line), Some(_)) => Depth::Fields(line.fields()),
+                    (None, Some(wanted)) => Depth::Shallow(wanted),
+                    (_, None) => Depth::Full,
+                };
                 match read_body(request.headers(), request.body(), depth) {
-                    Ok(Read::Parsed(value)) => (Arc::new(value), None),
-                    Ok(Read::Object { view, json }) => (Arc::new(view), Some(json)),
+                    Ok(Read::Parsed(value)) => (Arc::new(value), None, None),
+                    Ok(Read::Object { view, json }) => (Arc::new(view), Some(json), None),
+                    // Nothing reads the payload for these settings: an empty view stands for it.
+                    Ok(Read::Extracted { fields, json }) => {
+                        let view = serde_json::Value::Object(serde_json::Map::new());
+                        let fields = line.map(|line| Fields {
+                            line,
+                            value: Arc::new(fields),
+                        });
+                        (Arc::new(view), Some(json), fields)
+                    }
                     Err(error) => {
                         tracing::debug!(error = %error, "Body refused.");
                         return ResponseFuture::rejected(error);
@@ -225,6 +263,9 @@ where
             // `payload` is identify's own partial view then: never handed on.
             Some(json) => {
                 extensions.insert(JsonBody(json));
+                if let Some(fields) = fields {
+                    extensions.insert(fields);
+                }
             }
             None => {
                 extensions.insert(Payload(payload));

@@ -9,11 +9,14 @@
 //! documents are refused with the same reason — without building the values nobody reads (the
 //! allocations were most of the cost: ~0.2× of a full parse on a 25 KB GitHub delivery).
 //!
+//! Skipped values are checked with [`Check`] (shared with the extract walk's checked mode).
+//!
 //! Only `identify` reads this view; the stages after it get the text itself
 //! ([`JsonBody`](genhook_core::stage::JsonBody)).
 
 use std::fmt;
 
+use genhook_mapping::Check;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -113,77 +116,6 @@ impl<'de> Visitor<'de> for Shape {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         Check.visit_map(map)?;
         Ok(Value::Object(Map::new()))
-    }
-}
-
-/// Checks a value as `Value::deserialize` would (through `deserialize_any`, which counts the
-/// nesting and decodes strings and numbers) and keeps nothing.
-struct Check;
-
-impl<'de> DeserializeSeed<'de> for Check {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Check {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_none<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Check)?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key_seed(Name)?.is_some() {
-            map.next_value_seed(Check)?;
-        }
-        Ok(())
-    }
-}
-
-/// A member name, checked as a `Value`'s keys are (`deserialize_str`) and dropped.
-struct Name;
-
-impl<'de> DeserializeSeed<'de> for Name {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_str(Check)
     }
 }
 

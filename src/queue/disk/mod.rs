@@ -24,7 +24,9 @@
 //!
 //! # Tables and recovery
 //!
-//! `events` (unacknowledged events by sequence number), `dead_letters` (+ `dead_letter_ids`), and
+//! `events` (unacknowledged events by sequence number, each a binary record of
+//! [`genhook_core::queue::record`]: the raw body, no base64; JSON records of earlier versions are
+//! still read), `dead_letters` (+ `dead_letter_ids`), and
 //! `dedup` (delivery ids with their expiry, so the de-duplication memory survives a restart;
 //! expired ids are removed every five minutes by the writer).
 //! A lease (an event handed to a worker by `next`) is kept in memory only: the event stays in
@@ -34,6 +36,13 @@
 //! A store file that is empty, truncated or corrupted is an error naming the file and what is
 //! wrong; GenHook then refuses to start and never deletes or recreates the file. A data directory
 //! it cannot write (read-only, permission denied) is an error naming the directory.
+//!
+//! # Bounds and disk space
+//!
+//! The queue holds at most `queue_max_bytes` of event records (and `queue_max_size` events when
+//! set): the sizes are kept in memory by sequence number, counted from the store at open.
+//! redb reuses the pages of acknowledged events but never shrinks its file; once a backlog has
+//! drained the writer compacts the store (`compact`), so the disk space comes back.
 //!
 //! # Storage faults
 //!
@@ -46,6 +55,7 @@
 //! Blocking calls never run on the async threads: writes go through the writer thread, reads
 //! through `spawn_blocking`.
 
+mod compact;
 mod fault;
 mod recovery;
 mod store;
@@ -59,7 +69,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use genhook_core::queue::{
-    Accepted, Claim, DeadLetter, DeadLetterFilter, DeadLetters, Event, Queue, QueueError,
+    record, Accepted, Claim, DeadLetter, DeadLetterFilter, DeadLetters, Event, Queue, QueueError,
 };
 use redb::Database;
 use tokio::sync::Notify;
@@ -69,6 +79,7 @@ use recovery::Store;
 pub use store::StoreOpenError;
 use store::{Op, Reply, SyncStats, Writer};
 
+use super::limits::Limits;
 use super::memory::lock;
 use super::priority::Lanes;
 
@@ -77,15 +88,32 @@ struct State {
     waiting: Lanes<u64>,
     /// Every event held (waiting, delayed or leased): id to sequence number.
     ids: HashMap<String, u64>,
+    /// The stored size of every event held, by sequence number.
+    sizes: HashMap<u64, u64>,
     leased: HashSet<u64>,
     /// Enqueues being committed.
     reserved: usize,
+    /// Bytes of events held and of enqueues being committed.
+    bytes: u64,
     closed: bool,
 }
 
 impl State {
     fn depth(&self) -> usize {
         self.ids.len() + self.reserved
+    }
+
+    /// Event `seq` is held with a record of `size` bytes (replacing what it was counted as).
+    fn hold(&mut self, seq: u64, size: u64) {
+        let before = self.sizes.insert(seq, size).unwrap_or(0);
+        self.bytes = self.bytes.saturating_sub(before).saturating_add(size);
+    }
+
+    /// Event `seq` left the store.
+    fn forget(&mut self, seq: u64) {
+        if let Some(size) = self.sizes.remove(&seq) {
+            self.bytes = self.bytes.saturating_sub(size);
+        }
     }
 }
 
@@ -96,7 +124,7 @@ struct Inner {
     state: Mutex<State>,
     ready: Notify,
     next_seq: AtomicU64,
-    capacity: usize,
+    limits: Limits,
     stats: Arc<SyncStats>,
 }
 
@@ -131,11 +159,8 @@ pub struct DiskQueue {
 }
 
 /// Opens the disk backend under `dir`.
-pub(crate) async fn open_backend(
-    dir: &Path,
-    capacity: usize,
-) -> Result<super::Backend, QueueError> {
-    Ok(backend_of(DiskQueue::open(dir, capacity).await?))
+pub(crate) async fn open_backend(dir: &Path, limits: Limits) -> Result<super::Backend, QueueError> {
+    Ok(backend_of(DiskQueue::opened(dir, limits, None).await?))
 }
 
 /// Test hook: [`open_backend`] with a store whose writes fail while `faults` says so (see
@@ -147,7 +172,7 @@ pub async fn open_backend_with_faults(
     faults: FaultSwitch,
 ) -> Result<super::Backend, QueueError> {
     Ok(backend_of(
-        DiskQueue::opened(dir, capacity, Some(faults)).await?,
+        DiskQueue::opened(dir, Limits::events(capacity), Some(faults)).await?,
     ))
 }
 
@@ -161,14 +186,24 @@ fn backend_of(queue: DiskQueue) -> super::Backend {
 }
 
 impl DiskQueue {
-    /// Opens (or creates) `dir/queue.redb`; every event not yet acknowledged is pending again.
+    /// Opens (or creates) `dir/queue.redb`, holding at most `capacity` events and the default
+    /// bytes ([`Limits::events`]); every event not yet acknowledged is pending again.
     ///
     /// # Errors
     ///
     /// [`QueueError::Storage`] with a [`StoreOpenError`] (path and reason) when the directory
     /// cannot be created or the file is empty, truncated, corrupted, or open in another process.
     pub async fn open(dir: &Path, capacity: usize) -> Result<Self, QueueError> {
-        Self::opened(dir, capacity, None).await
+        Self::opened(dir, Limits::events(capacity), None).await
+    }
+
+    /// [`open`](Self::open) within these bounds.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub async fn open_with_limits(dir: &Path, limits: Limits) -> Result<Self, QueueError> {
+        Self::opened(dir, limits, None).await
     }
 
     /// Test hook: [`open`](Self::open) on a store whose writes, resizes and syncs fail with the
@@ -184,13 +219,38 @@ impl DiskQueue {
         capacity: usize,
         faults: FaultSwitch,
     ) -> Result<Self, QueueError> {
-        Self::opened(dir, capacity, Some(faults)).await
+        Self::opened(dir, Limits::events(capacity), Some(faults)).await
+    }
+
+    /// Test hook: [`open_with_limits`](Self::open_with_limits) with the store compacted once
+    /// the queue drained after the file grew by `compact_after` bytes (instead of 64 MiB), so a
+    /// test sees a compaction without writing hundreds of megabytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    #[doc(hidden)]
+    pub async fn open_compacting_after(
+        dir: &Path,
+        limits: Limits,
+        compact_after: u64,
+    ) -> Result<Self, QueueError> {
+        Self::opened_with(dir, limits, None, compact_after).await
     }
 
     async fn opened(
         dir: &Path,
-        capacity: usize,
+        limits: Limits,
         faults: Option<FaultSwitch>,
+    ) -> Result<Self, QueueError> {
+        Self::opened_with(dir, limits, faults, compact::MIN_GROWTH).await
+    }
+
+    async fn opened_with(
+        dir: &Path,
+        limits: Limits,
+        faults: Option<FaultSwitch>,
+        compact_after: u64,
     ) -> Result<Self, QueueError> {
         let dir = dir.to_path_buf();
         let loaded = tokio::task::spawn_blocking(move || store::open(&dir, faults))
@@ -198,9 +258,10 @@ impl DiskQueue {
             .map_err(|e| QueueError::Storage(Box::new(e)))??;
         let mut state = State::default();
         let recovered = loaded.events.len();
-        for (seq, id, priority) in loaded.events {
+        for (seq, id, priority, size) in loaded.events {
             state.waiting.push(priority, seq);
             state.ids.insert(id, seq);
+            state.hold(seq, size);
         }
         if recovered > 0 {
             tracing::info!(
@@ -211,7 +272,7 @@ impl DiskQueue {
         }
         let stats = Arc::new(SyncStats::default());
         let store = Arc::new(Store::new(loaded.db, loaded.opener));
-        let writer = Writer::spawn(Arc::clone(&store), Arc::clone(&stats))?;
+        let writer = Writer::spawn(Arc::clone(&store), Arc::clone(&stats), compact_after)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -219,7 +280,7 @@ impl DiskQueue {
                 state: Mutex::new(state),
                 ready: Notify::new(),
                 next_seq: AtomicU64::new(loaded.next_seq),
-                capacity,
+                limits,
                 stats,
             }),
         })
@@ -244,12 +305,13 @@ impl DiskQueue {
                 .blocking(move |db| store::get_event(db, seq))
                 .await;
             match found {
-                Ok(Some(event)) => {
+                Ok(Some((event, size))) => {
                     let mut state = lock(&self.inner.state);
                     if state.ids.contains_key(&event.id) || state.ids.values().any(|s| *s == seq) {
                         continue;
                     }
                     tracing::info!(backend = "disk", event_id = %event.id, "An event whose commit failed was found in the reopened store; it is delivered.");
+                    state.hold(seq, size);
                     state.ids.insert(event.id, seq);
                     state.waiting.push(event.priority, seq);
                     drop(state);
@@ -311,6 +373,7 @@ impl DiskQueue {
                         let mut state = lock(&inner.state);
                         state.leased.remove(&seq);
                         state.ids.retain(|_, s| *s != seq);
+                        state.forget(seq);
                     }
                     // The storage failed under the read: the event waits for the store again.
                     Err(QueueError::Unavailable(_)) => inner.make_ready(priority, seq),
@@ -321,7 +384,7 @@ impl DiskQueue {
                 found
             });
             match read.await.map_err(|e| QueueError::Storage(Box::new(e)))? {
-                Ok(Some(event)) => return Ok(Some(event)),
+                Ok(Some((event, _))) => return Ok(Some(event)),
                 Ok(None) => continue,
                 Err(QueueError::Unavailable(_)) => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -332,29 +395,56 @@ impl DiskQueue {
     }
 }
 
-/// The write that accepts a new event as `seq` (an event row, or a dead letter when it has a
-/// `render_error`), claiming its key in the same transaction; and what it did if not a duplicate.
-fn accept_op(seq: u64, event: Event, claim: Option<Claim>) -> Result<(Op, Accepted), QueueError> {
-    let (op, done) = if event.render_error.is_some() {
-        let id = event.id.clone();
-        let letter = DeadLetter {
-            event,
-            dead_at_ms: super::now_ms(),
-        };
-        let bytes = encode(&letter)?;
-        let op = Op::Dead {
-            seq: None,
-            dead_seq: seq,
-            id,
-            bytes,
-        };
-        (op, Accepted::DeadLettered)
-    } else {
-        let bytes = encode(&event)?;
-        (Op::Put { seq, bytes }, Accepted::Queued)
+/// The record of a new event, encoded before its sequence number is known: an event row, or a
+/// dead letter when it has a `render_error`.
+enum NewRecord {
+    Event(Vec<u8>),
+    Dead { id: String, bytes: Vec<u8> },
+}
+
+impl NewRecord {
+    fn of(event: Event) -> Result<Self, QueueError> {
+        if event.render_error.is_some() {
+            let id = event.id.clone();
+            let letter = DeadLetter {
+                event,
+                dead_at_ms: super::now_ms(),
+            };
+            Ok(Self::Dead {
+                id,
+                bytes: encode_dead_letter(&letter)?,
+            })
+        } else {
+            Ok(Self::Event(encode_event(&event)?))
+        }
+    }
+
+    /// The bytes it counts against `queue_max_bytes` (dead letters count none).
+    fn size(&self) -> u64 {
+        match self {
+            Self::Event(bytes) => bytes.len() as u64,
+            Self::Dead { .. } => 0,
+        }
+    }
+}
+
+/// The write that accepts a new event as `seq`, claiming its key in the same transaction; and
+/// what it did if not a duplicate.
+fn accept_op(seq: u64, record: NewRecord, claim: Option<Claim>) -> (Op, Accepted) {
+    let (op, done) = match record {
+        NewRecord::Dead { id, bytes } => {
+            let op = Op::Dead {
+                seq: None,
+                dead_seq: seq,
+                id,
+                bytes,
+            };
+            (op, Accepted::DeadLettered)
+        }
+        NewRecord::Event(bytes) => (Op::Put { seq, bytes }, Accepted::Queued),
     };
     let Some(claim) = claim else {
-        return Ok((op, done));
+        return (op, done);
     };
     // Wall clock (Unix milliseconds): the claim must hold across restarts.
     let now_ms = super::now_ms();
@@ -365,11 +455,17 @@ fn accept_op(seq: u64, event: Event, claim: Option<Claim>) -> Result<(Op, Accept
         until_ms: now_ms.saturating_add(window_ms),
         then: Box::new(op),
     };
-    Ok((op, done))
+    (op, done)
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, QueueError> {
-    serde_json::to_vec(value).map_err(|e| QueueError::Storage(Box::new(e)))
+/// An event's stored record.
+fn encode_event(event: &Event) -> Result<Vec<u8>, QueueError> {
+    record::encode_event(event).map_err(|e| QueueError::Storage(Box::new(e)))
+}
+
+/// A dead letter's stored record.
+fn encode_dead_letter(letter: &DeadLetter) -> Result<Vec<u8>, QueueError> {
+    record::encode_dead_letter(letter).map_err(|e| QueueError::Storage(Box::new(e)))
 }
 
 /// Runs a store operation to its end even if the caller stops waiting, so the in-memory index
@@ -391,34 +487,37 @@ impl Queue for DiskQueue {
         let inner = Arc::clone(&self.inner);
         async move {
             let dead = event.render_error.is_some();
+            let (id, priority) = (event.id.clone(), event.priority);
+            let record = NewRecord::of(event)?;
+            let size = record.size();
             let seq = {
                 let mut state = lock(&inner.state);
                 if state.closed {
                     return Err(QueueError::Closed);
                 }
                 if !dead {
-                    if state.depth() >= inner.capacity {
+                    if !inner.limits.fits(state.depth(), state.bytes, size) {
                         return Err(QueueError::Full);
                     }
                     state.reserved += 1;
+                    state.bytes += size;
                 }
                 inner.seq()
             };
             detached(async move {
-                let (id, priority) = (event.id.clone(), event.priority);
-                let result = match accept_op(seq, event, claim) {
-                    Ok((op, done)) => match inner.writer.submit(op).await {
-                        Ok(Reply::Duplicate) => Ok(Accepted::Duplicate),
-                        Ok(_) => Ok(done),
-                        Err(e) => Err(e),
-                    },
+                let (op, done) = accept_op(seq, record, claim);
+                let result = match inner.writer.submit(op).await {
+                    Ok(Reply::Duplicate) => Ok(Accepted::Duplicate),
+                    Ok(_) => Ok(done),
                     Err(e) => Err(e),
                 };
                 let mut state = lock(&inner.state);
                 if !dead {
                     state.reserved -= 1;
+                    state.bytes -= size;
                 }
                 if matches!(result, Ok(Accepted::Queued)) {
+                    state.hold(seq, size);
                     state.ids.insert(id, seq);
                     state.waiting.push(priority, seq);
                     drop(state);
@@ -446,6 +545,7 @@ impl Queue for DiskQueue {
             let mut state = lock(&inner.state);
             state.ids.remove(&id);
             state.leased.remove(&seq);
+            state.forget(seq);
             Ok(())
         })
         .boxed()
@@ -456,15 +556,11 @@ impl Queue for DiskQueue {
         detached(async move {
             let known = lock(&inner.state).ids.get(&event.id).copied();
             let seq = known.unwrap_or_else(|| inner.seq());
-            let written = inner
-                .writer
-                .submit(Op::Put {
-                    seq,
-                    bytes: encode(&event)?,
-                })
-                .await;
+            let bytes = encode_event(&event)?;
+            let size = bytes.len() as u64;
+            let written = inner.writer.submit(Op::Put { seq, bytes }).await;
             match written {
-                Ok(_) => {}
+                Ok(_) => lock(&inner.state).hold(seq, size),
                 // A stored event is delivered again after a storage fault even if its new
                 // attempt count could not be written.
                 Err(QueueError::Unavailable(error)) if known.is_some() => {
@@ -502,13 +598,14 @@ impl Queue for DiskQueue {
                     seq,
                     dead_seq: inner.seq(),
                     id: id.clone(),
-                    bytes: encode(&letter)?,
+                    bytes: encode_dead_letter(&letter)?,
                 })
                 .await?;
             let mut state = lock(&inner.state);
             state.ids.remove(&id);
             if let Some(seq) = seq {
                 state.leased.remove(&seq);
+                state.forget(seq);
             }
             Ok(())
         })
@@ -520,7 +617,22 @@ impl Queue for DiskQueue {
     }
 
     fn capacity(&self) -> usize {
-        self.inner.capacity
+        self.inner.limits.max_events
+    }
+
+    fn bytes(&self) -> u64 {
+        lock(&self.inner.state).bytes
+    }
+
+    fn max_bytes(&self) -> u64 {
+        self.inner.limits.max_bytes
+    }
+
+    /// Under one lock.
+    fn has_room(&self, admitted: usize) -> bool {
+        let state = lock(&self.inner.state);
+        let limits = &self.inner.limits;
+        state.depth().saturating_add(admitted) < limits.max_events && state.bytes < limits.max_bytes
     }
 
     fn close(&self) {

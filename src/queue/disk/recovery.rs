@@ -82,6 +82,35 @@ impl Store {
         std::mem::take(&mut *lock(&self.landed))
     }
 
+    /// The store file.
+    pub(super) fn path(&self) -> &std::path::Path {
+        &self.opener.path
+    }
+
+    /// Runs `f` with the store to itself (writer thread only): the readers' handle is withdrawn
+    /// (they get [`QueueError::Unavailable`] meanwhile) and `f` runs once every reader let go,
+    /// then the store is handed back. `None` when readers still hold it after `grace` (the store
+    /// is handed back untouched). Blocking.
+    pub(super) fn exclusive<T>(
+        &self,
+        grace: Duration,
+        f: impl FnOnce(&mut Database) -> T,
+    ) -> Option<T> {
+        let mut db = self.db.swap(None)?;
+        let deadline = Instant::now() + grace;
+        let result = loop {
+            match Arc::get_mut(&mut db) {
+                Some(db) => break Some(f(db)),
+                None if Instant::now() >= deadline => break None,
+                // The writer thread (never a runtime thread) waits for readers to let go.
+                #[allow(clippy::disallowed_methods)]
+                None => std::thread::sleep(Duration::from_millis(1)),
+            }
+        };
+        self.db.store(Some(db));
+        result
+    }
+
     /// Resolves once the store is open (at once when it is).
     pub(super) async fn healthy(&self) {
         let mut health = self.health.subscribe();

@@ -6,17 +6,20 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use genhook_core::metrics::{QUEUE_EVENTS_PER_SYNC, QUEUE_SYNCS};
-use genhook_core::queue::{DeadLetter, DeadLetterFilter, Event, QueueError};
+use genhook_core::queue::{record, DeadLetter, DeadLetterFilter, Event, QueueError};
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use tokio::sync::oneshot;
 
+use super::compact::Compactor;
 use super::fault::{self, FaultSwitch, Opener, StorageFault};
 use super::recovery::{Outage, Store};
 
-/// Events not yet acknowledged, by sequence number (JSON [`Event`]).
+/// Events not yet acknowledged, by sequence number (an [`Event`]'s record, see
+/// [`genhook_core::queue::record`]; older stores hold JSON records, still read).
 pub(super) const EVENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("events");
-/// Dead letters, by sequence number (JSON [`DeadLetter`]).
+/// Dead letters, by sequence number (a [`DeadLetter`]'s record, likewise).
 pub(super) const DEAD: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("dead_letters");
 /// Event id of a dead letter to its sequence number.
 pub(super) const DEAD_IDS: TableDefinition<'_, &str, u64> = TableDefinition::new("dead_letter_ids");
@@ -68,7 +71,7 @@ pub(super) fn storage(error: impl Into<redb::Error>) -> QueueError {
 }
 
 /// An unacknowledged event found at open: (sequence, event id, priority).
-pub(super) type Found = (u64, String, genhook_core::queue::Priority);
+pub(super) type Found = (u64, String, genhook_core::queue::Priority, u64);
 
 /// What the store holds at open.
 #[derive(Debug)]
@@ -173,10 +176,12 @@ fn load_from(db: Database, opener: Opener) -> Result<Loaded, QueueError> {
             let (key, value) = row?;
             let seq = key.value();
             next_seq = next_seq.max(seq.saturating_add(1));
-            let event = serde_json::from_slice::<Event>(value.value()).map_err(|e| {
+            let bytes = value.value();
+            let size = bytes.len() as u64;
+            let event = record::decode_event(Bytes::copy_from_slice(bytes)).map_err(|e| {
                 redb::Error::Corrupted(format!("event record {seq} does not decode: {e}"))
             })?;
-            events.push((seq, event.id, event.priority));
+            events.push((seq, event.id, event.priority, size));
         }
         if let Some(row) = txn.open_table(DEAD)?.last()? {
             next_seq = next_seq.max(row.0.value().saturating_add(1));
@@ -257,11 +262,17 @@ pub(super) struct Writer {
 impl Writer {
     /// Starts the writer thread that owns every write to the store (and reopens it after a
     /// storage fault).
-    pub(super) fn spawn(store: Arc<Store>, stats: Arc<SyncStats>) -> Result<Self, QueueError> {
+    /// `compact_after`: how much the file must grow before it is compacted once the queue
+    /// drained (see `compact`).
+    pub(super) fn spawn(
+        store: Arc<Store>,
+        stats: Arc<SyncStats>,
+        compact_after: u64,
+    ) -> Result<Self, QueueError> {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("genhook-queue-writer".into())
-            .spawn(move || run(&store, &rx, &stats))
+            .spawn(move || run(&store, &rx, &stats, compact_after))
             .map_err(|e| QueueError::Storage(Box::new(e)))?;
         Ok(Self { tx })
     }
@@ -274,11 +285,25 @@ impl Writer {
     }
 }
 
-fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats) {
+fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats, compact_after: u64) {
     let mut batch: Vec<Job> = Vec::new();
     let mut last_sweep = std::time::Instant::now();
     let mut outage = Outage::default();
-    while let Some(first) = outage.next_job(rx, store) {
+    let mut compactor = Compactor::new(store, compact_after);
+    loop {
+        let first = match rx.try_recv() {
+            Ok(job) => Some(job),
+            // Idle: the moment to give disk space back, if a drained backlog left any.
+            Err(_) => {
+                if store.fault().is_none() {
+                    compactor.idle(store);
+                }
+                outage.next_job(rx, store)
+            }
+        };
+        let Some(first) = first else {
+            break;
+        };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -416,7 +441,7 @@ impl Tables<'_> {
                     Some(seq) => self
                         .dead
                         .remove(seq)?
-                        .and_then(|bytes| serde_json::from_slice(bytes.value()).ok())
+                        .and_then(|bytes| decode_dead(bytes.value()))
                         .map(Box::new),
                     None => None,
                 };
@@ -430,7 +455,7 @@ impl Tables<'_> {
                         break;
                     }
                     let (key, value) = row?;
-                    if let Ok(letter) = serde_json::from_slice::<DeadLetter>(value.value()) {
+                    if let Some(letter) = decode_dead(value.value()) {
                         if filter.matches(&letter) {
                             doomed.push((key.value(), letter.event.id));
                             budget -= 1;
@@ -478,7 +503,7 @@ pub(super) fn list_dead(
                 break;
             }
             let (_, value) = row?;
-            if let Ok(letter) = serde_json::from_slice::<DeadLetter>(value.value()) {
+            if let Some(letter) = decode_dead(value.value()) {
                 if filter.matches(&letter) {
                     found.push(letter);
                 }
@@ -499,7 +524,7 @@ pub(super) fn get_dead(db: &Database, id: &str) -> Result<Option<DeadLetter>, Qu
         let letter = txn
             .open_table(DEAD)?
             .get(seq)?
-            .and_then(|bytes| serde_json::from_slice(bytes.value()).ok());
+            .and_then(|bytes| decode_dead(bytes.value()));
         Ok(letter)
     };
     read().map_err(storage)
@@ -529,8 +554,13 @@ pub(super) fn present(db: &Database, seqs: &[u64]) -> Result<Vec<u64>, redb::Err
     Ok(found)
 }
 
-/// Reads one event. Blocking.
-pub(super) fn get_event(db: &Database, seq: u64) -> Result<Option<Event>, QueueError> {
+/// A stored dead letter (`None` for one that does not decode: it is skipped, not fatal).
+fn decode_dead(bytes: &[u8]) -> Option<DeadLetter> {
+    record::decode_dead_letter(Bytes::copy_from_slice(bytes)).ok()
+}
+
+/// Reads one event, and the size of its record. Blocking.
+pub(super) fn get_event(db: &Database, seq: u64) -> Result<Option<(Event, u64)>, QueueError> {
     let read = || -> Result<Option<Vec<u8>>, redb::Error> {
         let txn = db.begin_read()?;
         let bytes = txn
@@ -541,8 +571,11 @@ pub(super) fn get_event(db: &Database, seq: u64) -> Result<Option<Event>, QueueE
     };
     match read().map_err(storage)? {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| QueueError::Storage(Box::new(e))),
+        Some(bytes) => {
+            let size = bytes.len() as u64;
+            record::decode_event(Bytes::from(bytes))
+                .map(|event| Some((event, size)))
+                .map_err(|e| QueueError::Storage(Box::new(e)))
+        }
     }
 }

@@ -1,10 +1,12 @@
-//! The redis backend's dead-letter queue: the `{prefix}:dead` stream, one entry per letter.
+//! The redis backend's dead-letter queue: the `{prefix}:dead` stream, one entry per letter (its
+//! record in the `letter` field; see [`genhook_core::queue::record`]).
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
-use genhook_core::queue::{DeadLetter, DeadLetterFilter, DeadLetters, QueueError};
+use genhook_core::queue::{record, DeadLetter, DeadLetterFilter, DeadLetters, QueueError};
 use redis::streams::StreamRangeReply;
 
 use super::errors::storage;
@@ -29,8 +31,8 @@ impl RedisDeadLetters {
             .ids
             .iter()
             .filter_map(|entry| {
-                let text: String = entry.get("letter")?;
-                let letter = serde_json::from_str(&text).ok()?;
+                let record: Vec<u8> = entry.get("letter")?;
+                let letter = record::decode_dead_letter(Bytes::from(record)).ok()?;
                 Some((entry.id.clone(), letter))
             })
             .collect())

@@ -10,6 +10,8 @@ pub(super) struct Keys {
     pub(super) low: String,
     pub(super) dead: String,
     pub(super) dedup: String,
+    /// The bytes of the entries in the three queue streams (`queue_max_bytes`).
+    pub(super) bytes: String,
 }
 
 impl Keys {
@@ -20,6 +22,7 @@ impl Keys {
             low: format!("{prefix}:queue:low"),
             dead: format!("{prefix}:dead"),
             dedup: format!("{prefix}:dedup:"),
+            bytes: format!("{prefix}:queue:bytes"),
         }
     }
 

@@ -2,15 +2,23 @@
 //!
 //! - **Keys** (all under `redis_prefix`, default `genhook`): one stream per priority
 //!   (`{prefix}:queue:high|normal|low`), the dead letters in their own stream
-//!   (`{prefix}:dead`), and one key per claimed delivery id (`{prefix}:dedup:{id}`).
-//! - **Accept**: one Lua script checks `queue_max_size`, the delivery id's claim, then `XADD`s
-//!   the entry (never `MAXLEN`: nothing is ever trimmed away) and sets the claim, so Redis holds
-//!   both or neither. `accept` resolves once Redis answered; how durable that is follows the
+//!   (`{prefix}:dead`), one key per claimed delivery id (`{prefix}:dedup:{id}`), and the byte
+//!   counter of the three queue streams (`{prefix}:queue:bytes`).
+//! - **Records**: an entry's `event` field (a dead letter's `letter`) is the binary record of
+//!   [`genhook_core::queue::record`] (raw body, no base64); entries written by earlier versions
+//!   (JSON) are still read.
+//! - **Accept**: one Lua script checks `queue_max_size` and `queue_max_bytes` (against the byte
+//!   counter), the delivery id's claim, then `XADD`s the entry (never `MAXLEN`: nothing is ever
+//!   trimmed away), adds its size to the counter and sets the claim, so Redis holds all or none. `accept` resolves once Redis answered; how durable that is follows the
 //!   server's `appendfsync` setting.
 //! - **Share**: one consumer group (`genhook`) over the three streams, created with
 //!   `XGROUP CREATE … MKSTREAM`; each process reads with `XREADGROUP` under a consumer name of its
 //!   own (`pid-random`), so the instances split the work and no entry goes to two of them.
-//! - **Done**: `XACK` + `XDEL` once SL1 accepted the alert.
+//! - **Done**: `XACK` + `XDEL` once SL1 accepted the alert, and its size off the byte counter,
+//!   in one Lua script (`settle.lua`, also used by requeue and dead-lettering): the size is taken
+//!   off only when this call deleted the entry, so an entry settled twice (reclaimed from a slow
+//!   instance) counts once, and the counter never goes below zero (entries of earlier versions
+//!   were never counted). Every instance shares the counter, so the bound holds across them.
 //! - **Crash**: an entry read by an instance that died stays pending in the group; after
 //!   `redis_claim_idle` (default 60 s) another instance takes it over with `XAUTOCLAIM`
 //!   (at-least-once: an instance that was only slow may deliver it too).
@@ -20,7 +28,8 @@
 //!   the accept script with its entry: atomic across every instance.
 //! - **Depth**: the sum of the three streams' `XLEN` (entries leave only when acknowledged);
 //!   the accept script checks `queue_max_size` against it, so the limit holds across instances.
-//!   [`Queue::depth`] reports it as of the last read.
+//!   [`Queue::depth`] and [`Queue::bytes`] report it as of the last read (and this process'
+//!   own changes since).
 //!
 //! - **Redis restarts**: the one connection is a [`ConnectionManager`]: a command that finds it
 //!   dropped fails, and the next one reconnects (each attempt bounded by 2 s, each answer by 5 s).
@@ -32,7 +41,8 @@
 //!   nothing twice). When Redis answers again, the consumer first reads its own pending entries
 //!   (`XREADGROUP … 0`): a read whose answer was lost with the connection left entries pending
 //!   under it that nothing else would hand out before `redis_claim_idle`; entries this process
-//!   still holds are never handed out twice. Nothing needs a GenHook restart.
+//!   still holds are never handed out twice, nor are those it acknowledged while that read was on
+//!   its way (Redis may have answered before the `XACK` landed). Nothing needs a GenHook restart.
 //! - **Redis came back empty** (no persistence): commands that need the group (`XREADGROUP`,
 //!   `XAUTOCLAIM`) get `NOGROUP`; the group is then recreated on all three streams and the
 //!   command run once more. What was queued before is gone with Redis' data, so for the 202
@@ -52,13 +62,14 @@
 //! | `keys` | the key names under `redis_prefix` |
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
-use genhook_core::queue::{Accepted, Claim, DeadLetter, Event, Queue, QueueError};
+use genhook_core::queue::{record, Accepted, Claim, DeadLetter, Event, Queue, QueueError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use tokio::sync::Notify;
@@ -76,7 +87,11 @@ use keys::Keys;
 
 use crate::queue::memory::lock;
 use crate::queue::priority::Lanes;
-use crate::queue::QueueSettings;
+use crate::queue::{Limits, QueueSettings};
+
+/// Settles a read entry (acknowledge, requeue, dead-letter) with the byte counter.
+static SETTLE: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(include_str!("settle.lua")));
 
 /// The consumer group every instance shares.
 const GROUP: &str = "genhook";
@@ -110,18 +125,86 @@ struct Entry {
     stream: String,
     id: String,
     event: Event,
+    /// Its record's bytes, counted in `{prefix}:queue:bytes`.
+    size: u64,
+}
+
+/// Where a leased event's entry is: its stream, its id, and its size.
+#[derive(Debug, Clone)]
+struct Lease {
+    stream: String,
+    id: String,
+    size: u64,
+}
+
+/// An entry the settle script appends: to which stream, the size it counts (0: not counted),
+/// its fields.
+#[derive(Debug, Clone, Copy)]
+struct Append<'a> {
+    stream: &'a str,
+    size: u64,
+    fields: &'a [(&'a str, &'a [u8])],
+}
+
+impl Lease {
+    fn key(&self) -> (String, String) {
+        (self.stream.clone(), self.id.clone())
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
     local: Lanes<Entry>,
-    /// Event id to (stream, entry id) of what `next` handed out.
-    leased: HashMap<String, (String, String)>,
+    /// Event id to the entry of what `next` handed out.
+    leased: HashMap<String, Lease>,
     /// (stream, entry id) of every entry this process read and has not finished with yet (in
     /// `local`, handed out, being requeued or acknowledged): read again (its own pending entries
     /// after an outage, `XAUTOCLAIM`), it is not handed out twice.
     held: HashSet<(String, String)>,
+    /// While a read of pending entries is on its way (this consumer's own after an outage,
+    /// `XAUTOCLAIM`): the entries let go of meanwhile. Redis may have answered that read before
+    /// their acknowledgement landed; handed out again they would reach SL1 twice.
+    let_go_while_rereading: Option<HashSet<(String, String)>>,
     closed: bool,
+}
+
+impl State {
+    /// Adds entries to the local lanes, but those this process holds already and, when
+    /// `rereading`, those let go of since the read was sent; how many were added.
+    fn push(&mut self, entries: Vec<Entry>, rereading: bool) -> usize {
+        let skip = if rereading {
+            self.let_go_while_rereading.take().unwrap_or_default()
+        } else {
+            HashSet::new()
+        };
+        let mut pushed = 0;
+        for entry in entries {
+            let key = (entry.stream.clone(), entry.id.clone());
+            if !skip.contains(&key) && self.held.insert(key) {
+                self.local.push(entry.event.priority, entry);
+                pushed += 1;
+            }
+        }
+        pushed
+    }
+
+    /// A read of pending entries is about to be sent.
+    fn reread_starts(&mut self) {
+        self.let_go_while_rereading = Some(HashSet::new());
+    }
+
+    /// The read of pending entries failed: nothing to filter any more.
+    fn reread_failed(&mut self) {
+        self.let_go_while_rereading = None;
+    }
+
+    /// This process is done with an entry.
+    fn let_go(&mut self, lease: &(String, String)) {
+        self.held.remove(lease);
+        if let Some(let_go) = &mut self.let_go_while_rereading {
+            let_go.insert(lease.clone());
+        }
+    }
 }
 
 struct Inner {
@@ -133,7 +216,9 @@ struct Inner {
     fetching: tokio::sync::Mutex<Instant>,
     outage: Mutex<Outage>,
     depth: AtomicUsize,
-    capacity: usize,
+    /// `{prefix}:queue:bytes` as of the last read, with this process' changes since.
+    bytes: AtomicU64,
+    limits: Limits,
     claim_idle: Duration,
 }
 
@@ -142,7 +227,7 @@ impl std::fmt::Debug for Inner {
         f.debug_struct("RedisQueue")
             .field("keys", &self.keys)
             .field("consumer", &self.consumer)
-            .field("capacity", &self.capacity)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -202,7 +287,8 @@ impl RedisQueue {
             fetching: tokio::sync::Mutex::new(Instant::now()),
             outage: Mutex::new(Outage::default()),
             depth: AtomicUsize::new(0),
-            capacity: settings.max_size,
+            bytes: AtomicU64::new(0),
+            limits: settings.limits(),
             claim_idle: settings.redis_claim_idle,
         };
         inner.refresh_depth().await?;
@@ -225,9 +311,12 @@ impl RedisQueue {
             {
                 let mut state = lock(&self.inner.state);
                 if let Some(entry) = state.local.pop() {
-                    state
-                        .leased
-                        .insert(entry.event.id.clone(), (entry.stream, entry.id));
+                    let lease = Lease {
+                        stream: entry.stream,
+                        id: entry.id,
+                        size: entry.size,
+                    };
+                    state.leased.insert(entry.event.id.clone(), lease);
                     return Ok(Some(entry.event));
                 }
                 if state.closed {
@@ -260,12 +349,14 @@ impl RedisQueue {
 }
 
 fn decode(stream: &str, entry: &StreamId) -> Option<Entry> {
-    let text: String = entry.get("event")?;
-    match serde_json::from_str::<Event>(&text) {
+    let bytes: Vec<u8> = entry.get("event")?;
+    let size = bytes.len() as u64;
+    match record::decode_event(Bytes::from(bytes)) {
         Ok(event) => Some(Entry {
             stream: stream.to_owned(),
             id: entry.id.clone(),
             event,
+            size,
         }),
         Err(error) => {
             tracing::error!(backend = "redis", stream, entry = %entry.id, %error, "Queued entry does not decode; it stays pending in Redis.");
@@ -354,29 +445,55 @@ impl Inner {
         }
     }
 
-    /// `XACK` + `XDEL` of one entry, in one transaction.
-    async fn acknowledge(&self, stream: &str, id: &str) -> Result<(), QueueError> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        pipe.cmd("XACK").arg(stream).arg(GROUP).arg(id).ignore();
-        pipe.cmd("XDEL").arg(stream).arg(id).ignore();
-        pipe.query_async::<()>(&mut self.conn())
+    /// Runs the settle script (`settle.lua`): `XACK` + `XDEL` of the leased entry (its bytes
+    /// leave the counter), then the `XADD` of `then` if any, in one step.
+    async fn settle(
+        &self,
+        lease: Option<&Lease>,
+        then: Option<Append<'_>>,
+    ) -> Result<(), QueueError> {
+        let mut script = SETTLE.prepare_invoke();
+        let old_stream = lease.map_or(self.keys.high.as_str(), |l| l.stream.as_str());
+        let new_stream = then.map_or(old_stream, |a| a.stream);
+        script.key(&self.keys.bytes).key(old_stream).key(new_stream);
+        script
+            .arg(GROUP)
+            .arg(lease.map_or("", |l| l.id.as_str()))
+            .arg(lease.map_or(0, |l| l.size))
+            .arg(then.map_or(0, |a| a.size));
+        for (field, value) in then.map_or(&[][..], |a| a.fields) {
+            script.arg(*field).arg(*value);
+        }
+        script
+            .invoke_async::<String>(&mut self.conn())
             .await
-            .map_err(storage)
+            .map_err(storage)?;
+        if let Some(lease) = lease {
+            self.bytes_down(lease.size);
+        }
+        if let Some(append) = then {
+            self.bytes.fetch_add(append.size, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Acknowledges and deletes one entry.
+    async fn acknowledge(&self, lease: &Lease) -> Result<(), QueueError> {
+        self.settle(Some(lease), None).await
     }
 
     /// Retries an acknowledgement Redis could not take until it does: the event reached SL1, and
     /// an entry left pending would be delivered again after `redis_claim_idle`.
-    async fn acknowledge_later(&self, event_id: String, stream: String, id: String) {
+    async fn acknowledge_later(&self, event_id: String, lease: Lease) {
         let started = Instant::now();
         let mut backoff = BACKOFF_MIN;
         let mut warned = false;
         loop {
             tokio::time::sleep(backoff).await;
-            match self.acknowledge(&stream, &id).await {
+            match self.acknowledge(&lease).await {
                 Ok(()) => {
                     tracing::info!(backend = "redis", %event_id, "Acknowledged a delivered event once Redis was back.");
-                    self.let_go(Some(&(stream, id)));
+                    self.let_go(Some(&lease));
                     self.depth_down();
                     return;
                 }
@@ -389,7 +506,7 @@ impl Inner {
                 }
                 Err(error) => {
                     tracing::error!(backend = "redis", %event_id, %error, "Cannot acknowledge a delivered event; it may be delivered again.");
-                    self.let_go(Some(&(stream, id)));
+                    self.let_go(Some(&lease));
                     return;
                 }
             }
@@ -404,21 +521,28 @@ impl Inner {
             });
     }
 
+    fn bytes_down(&self, size: u64) {
+        let _ = self
+            .bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(b.saturating_sub(size))
+            });
+    }
+
     /// Hands entries to the local lanes (but those this process holds already) and wakes the
     /// readers; how many were new.
     fn push_local(&self, entries: Vec<Entry>) -> usize {
-        if entries.is_empty() {
-            return 0;
-        }
-        let mut state = lock(&self.state);
-        let mut pushed = 0;
-        for entry in entries {
-            if state.held.insert((entry.stream.clone(), entry.id.clone())) {
-                state.local.push(entry.event.priority, entry);
-                pushed += 1;
-            }
-        }
-        drop(state);
+        self.push_read(entries, false)
+    }
+
+    /// [`Inner::push_local`] for the answer of a read of pending entries (begun with
+    /// [`Inner::reread`]): entries let go of while it was on its way are left out.
+    fn push_reread(&self, entries: Vec<Entry>) -> usize {
+        self.push_read(entries, true)
+    }
+
+    fn push_read(&self, entries: Vec<Entry>, rereading: bool) -> usize {
+        let pushed = lock(&self.state).push(entries, rereading);
         if pushed > 0 {
             self.ready.notify_waiters();
         }
@@ -427,10 +551,24 @@ impl Inner {
 
     /// This process is done with an entry (acknowledged, requeued, dead-lettered, or failed to
     /// and left pending for `XAUTOCLAIM`).
-    fn let_go(&self, lease: Option<&(String, String)>) {
+    fn let_go(&self, lease: Option<&Lease>) {
         if let Some(lease) = lease {
-            lock(&self.state).held.remove(lease);
+            lock(&self.state).let_go(&lease.key());
         }
+    }
+
+    /// Sends a read of pending entries (`XREADGROUP … 0`, `XAUTOCLAIM`), noting what this process
+    /// lets go of until its answer is pushed with [`Inner::push_reread`].
+    async fn reread<T: redis::FromRedisValue>(
+        &self,
+        command: &redis::Cmd,
+    ) -> Result<T, QueueError> {
+        lock(&self.state).reread_starts();
+        let read = self.group_query(command).await;
+        if read.is_err() {
+            lock(&self.state).reread_failed();
+        }
+        read
     }
 
     /// After an outage: reads this consumer's own pending entries again (`XREADGROUP` from id
@@ -443,7 +581,7 @@ impl Inner {
             let mut after = "0".to_owned();
             loop {
                 let read: Option<StreamReadReply> = self
-                    .group_query(self.read_group(PAGE).arg(stream).arg(&after))
+                    .reread(self.read_group(PAGE).arg(stream).arg(&after))
                     .await?;
                 let ids: Vec<StreamId> = read
                     .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
@@ -453,7 +591,7 @@ impl Inner {
                 };
                 after.clone_from(&last.id);
                 recovered +=
-                    self.push_local(ids.iter().filter_map(|e| decode(stream, e)).collect());
+                    self.push_reread(ids.iter().filter_map(|e| decode(stream, e)).collect());
                 if ids.len() < PAGE {
                     break;
                 }
@@ -474,9 +612,12 @@ impl Inner {
         for stream in self.keys.streams() {
             pipe.cmd("XLEN").arg(stream);
         }
-        let lens: Vec<usize> = pipe.query_async(&mut self.conn()).await.map_err(storage)?;
-        let depth = lens.iter().sum();
+        pipe.cmd("GET").arg(&self.keys.bytes);
+        let (high, normal, low, bytes): (usize, usize, usize, Option<u64>) =
+            pipe.query_async(&mut self.conn()).await.map_err(storage)?;
+        let depth = high + normal + low;
         self.depth.store(depth, Ordering::Relaxed);
+        self.bytes.store(bytes.unwrap_or(0), Ordering::Relaxed);
         Ok(depth)
     }
 
@@ -495,7 +636,7 @@ impl Inner {
             let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
             for stream in self.keys.streams() {
                 let claimed: StreamAutoClaimReply = self
-                    .group_query(
+                    .reread(
                         redis::cmd("XAUTOCLAIM")
                             .arg(stream)
                             .arg(GROUP)
@@ -514,7 +655,7 @@ impl Inner {
                         "Claimed entries left pending by another consumer."
                     );
                 }
-                fetched += self.push_local(
+                fetched += self.push_reread(
                     claimed
                         .claimed
                         .iter()
@@ -540,39 +681,34 @@ impl Inner {
         Ok(fetched)
     }
 
-    fn take_lease(&self, event_id: &str) -> Option<(String, String)> {
+    fn take_lease(&self, event_id: &str) -> Option<Lease> {
         lock(&self.state).leased.remove(event_id)
     }
 
-    /// Adds `event` to its stream and, in the same transaction, acknowledges and deletes the
-    /// entry it came from.
-    async fn replace(
-        &self,
-        event: &Event,
-        lease: Option<(String, String)>,
-    ) -> Result<(), QueueError> {
-        let json = match serde_json::to_string(event) {
-            Ok(json) => json,
+    /// Adds `event` to its stream and, in the same step, acknowledges and deletes the entry it
+    /// came from.
+    async fn replace(&self, event: &Event, lease: Option<Lease>) -> Result<(), QueueError> {
+        let bytes = match accept::encode_event(event) {
+            Ok(bytes) => bytes,
             Err(error) => {
                 self.let_go(lease.as_ref());
-                return Err(QueueError::Storage(Box::new(error)));
+                return Err(error);
             }
         };
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        pipe.cmd("XADD")
-            .arg(self.keys.stream(event.priority))
-            .arg("*")
-            .arg("event")
-            .arg(json)
-            .ignore();
-        if let Some((stream, id)) = &lease {
-            pipe.cmd("XACK").arg(stream).arg(GROUP).arg(id).ignore();
-            pipe.cmd("XDEL").arg(stream).arg(id).ignore();
-        }
-        let result = pipe.query_async::<()>(&mut self.conn()).await;
+        let size = bytes.len() as u64;
+        let fields: [(&str, &[u8]); 1] = [("event", &bytes)];
+        let result = self
+            .settle(
+                lease.as_ref(),
+                Some(Append {
+                    stream: self.keys.stream(event.priority),
+                    size,
+                    fields: &fields,
+                }),
+            )
+            .await;
         self.let_go(lease.as_ref());
-        result.map_err(storage)
+        result
     }
 }
 
@@ -586,9 +722,10 @@ impl Queue for RedisQueue {
             if lock(&self.inner.state).closed {
                 return Err(QueueError::Closed);
             }
-            let accepted = self.inner.accept(event, claim).await?;
+            let (accepted, size) = self.inner.accept(event, claim).await?;
             if accepted == Accepted::Queued {
                 self.inner.depth.fetch_add(1, Ordering::Relaxed);
+                self.inner.bytes.fetch_add(size, Ordering::Relaxed);
                 self.inner.ready.notify_one();
             }
             Ok(accepted)
@@ -604,23 +741,23 @@ impl Queue for RedisQueue {
         let lease = self.inner.take_lease(&event.id);
         let event_id = event.id.clone();
         async move {
-            let Some((stream, id)) = lease else {
+            let Some(lease) = lease else {
                 return Ok(());
             };
-            match self.inner.acknowledge(&stream, &id).await {
+            match self.inner.acknowledge(&lease).await {
                 Ok(()) => {}
                 Err(QueueError::Unavailable(error)) => {
                     tracing::warn!(backend = "redis", %event_id, %error, "Redis is away; the acknowledgement of a delivered event is retried until it is back.");
                     let inner = Arc::clone(&self.inner);
-                    tokio::spawn(async move { inner.acknowledge_later(event_id, stream, id).await });
+                    tokio::spawn(async move { inner.acknowledge_later(event_id, lease).await });
                     return Ok(());
                 }
                 Err(error) => {
-                    self.inner.let_go(Some(&(stream, id)));
+                    self.inner.let_go(Some(&lease));
                     return Err(error);
                 }
             }
-            self.inner.let_go(Some(&(stream, id)));
+            self.inner.let_go(Some(&lease));
             self.inner.depth_down();
             Ok(())
         }
@@ -655,30 +792,27 @@ impl Queue for RedisQueue {
                 event,
                 dead_at_ms: super::now_ms(),
             };
-            let json = match serde_json::to_string(&letter) {
-                Ok(json) => json,
+            let bytes = match accept::encode_dead_letter(&letter) {
+                Ok(bytes) => bytes,
                 Err(error) => {
                     self.inner.let_go(lease.as_ref());
-                    return Err(QueueError::Storage(Box::new(error)));
+                    return Err(error);
                 }
             };
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            pipe.cmd("XADD")
-                .arg(&self.inner.keys.dead)
-                .arg("*")
-                .arg("id")
-                .arg(id)
-                .arg("letter")
-                .arg(json)
-                .ignore();
-            if let Some((stream, entry)) = &lease {
-                pipe.cmd("XACK").arg(stream).arg(GROUP).arg(entry).ignore();
-                pipe.cmd("XDEL").arg(stream).arg(entry).ignore();
-            }
-            let result = pipe.query_async::<()>(&mut self.inner.conn()).await;
+            let fields: [(&str, &[u8]); 2] = [("id", id.as_bytes()), ("letter", &bytes)];
+            let result = self
+                .inner
+                .settle(
+                    lease.as_ref(),
+                    Some(Append {
+                        stream: &self.inner.keys.dead,
+                        size: 0,
+                        fields: &fields,
+                    }),
+                )
+                .await;
             self.inner.let_go(lease.as_ref());
-            result.map_err(storage)?;
+            result?;
             if lease.is_some() {
                 self.inner.depth_down();
             }
@@ -692,7 +826,15 @@ impl Queue for RedisQueue {
     }
 
     fn capacity(&self) -> usize {
-        self.inner.capacity
+        self.inner.limits.max_events
+    }
+
+    fn bytes(&self) -> u64 {
+        self.inner.bytes.load(Ordering::Relaxed)
+    }
+
+    fn max_bytes(&self) -> u64 {
+        self.inner.limits.max_bytes
     }
 
     fn close(&self) {
@@ -719,5 +861,65 @@ impl Queue for RedisQueue {
         lock(&self.inner.outage)
             .since
             .map(|_| "Redis is unreachable".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genhook_core::queue::Priority;
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            stream: "genhook:queue:normal".into(),
+            id: id.into(),
+            event: Event {
+                id: format!("event-{id}"),
+                source: "s".into(),
+                event: "e".into(),
+                delivery_id: None,
+                priority: Priority::Normal,
+                received_at_ms: 0,
+                alert: genhook_core::AlertDefaults::default().alert(id.to_owned()),
+                render_error: None,
+                headers: vec![],
+                body: bytes::Bytes::new(),
+                attempts: 0,
+                last_error: None,
+            },
+            size: 0,
+        }
+    }
+
+    fn key(id: &str) -> (String, String) {
+        ("genhook:queue:normal".into(), id.into())
+    }
+
+    #[test]
+    fn an_entry_acknowledged_while_a_reread_was_on_its_way_is_not_handed_out_again() {
+        let mut state = State::default();
+        assert_eq!(state.push(vec![entry("1-0"), entry("2-0")], false), 2);
+        // Recovery after an outage sends `XREADGROUP … 0`; Redis answers with both entries,
+        // still pending, while a worker acknowledges 1-0 (XACK lands after the read).
+        state.reread_starts();
+        state.let_go(&key("1-0"));
+        let pushed = state.push(vec![entry("1-0"), entry("2-0"), entry("3-0")], true);
+        assert_eq!(pushed, 1, "only 3-0 is new: 1-0 was let go during the read, 2-0 is held");
+        assert!(!state.held.contains(&key("1-0")));
+        assert!(state.let_go_while_rereading.is_none(), "the note ends with the read");
+
+        // Let go of outside a reread, an entry read again later (still pending after a failed
+        // acknowledgement) is handed out again.
+        state.let_go(&key("2-0"));
+        assert_eq!(state.push(vec![entry("2-0")], true), 1);
+    }
+
+    #[test]
+    fn a_failed_reread_stops_noting() {
+        let mut state = State::default();
+        state.reread_starts();
+        state.reread_failed();
+        state.let_go(&key("1-0"));
+        assert!(state.let_go_while_rereading.is_none());
     }
 }

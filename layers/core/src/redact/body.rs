@@ -21,17 +21,9 @@ impl RedactionPolicy {
         }
         // Most bodies name no secret field: skip them without parsing. A key can only hide a
         // field's name behind a `\u` escape, so a body without one must show the name itself.
-        // As text when it is UTF-8 (it is, past identify): std's substring search is vectorised,
-        // where a byte-window scan took ~50 µs on a 25 KB body (83 % of the dispatch stage).
-        let as_text = std::str::from_utf8(text).ok();
-        let contains = |needle: &str| match as_text {
-            Some(haystack) => haystack.contains(needle),
-            None => text.windows(needle.len()).any(|w| w == needle.as_bytes()),
-        };
-        let may_hold_secret = contains("\\u")
-            || SECRET_BODY_FIELDS.iter().any(|f| contains(f))
-            || self.top_level_fields.iter().any(|f| contains(f));
-        if !may_hold_secret {
+        // One search for every name at once (`Needles`), where a byte-window scan took ~50 µs on
+        // a 25 KB body (83 % of the dispatch stage) and one substring search per name ~3.
+        if !self.needles.may_hold_secret(text) {
             return None;
         }
         // The scanner below trusts its input to be JSON: check that first.

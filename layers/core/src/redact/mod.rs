@@ -57,6 +57,9 @@ use genhook_mapping::Setting;
 use http::HeaderMap;
 
 mod body;
+mod needles;
+
+use needles::Needles;
 
 /// What replaces a secret value.
 pub const REDACTED: &str = "<redacted>";
@@ -141,6 +144,9 @@ pub struct RedactionPolicy {
     headers: Vec<String>,
     /// Extra secret fields at the top level of a body (JSON or form).
     top_level_fields: Vec<String>,
+    /// What a JSON body holding a secret must show: every secret field name, and `\u` (a name
+    /// may hide behind an escape), searched for at once. Follows `top_level_fields`.
+    needles: Needles,
 }
 
 impl RedactionPolicy {
@@ -180,6 +186,7 @@ impl RedactionPolicy {
     pub fn with_top_level_field(mut self, name: &str) -> Self {
         if !name.is_empty() && !self.top_level_fields.iter().any(|f| f == name) {
             self.top_level_fields.push(name.to_owned());
+            self.needles = Needles::new(&self.top_level_fields);
         }
         self
     }
