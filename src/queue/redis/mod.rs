@@ -904,9 +904,15 @@ mod tests {
         state.reread_starts();
         state.let_go(&key("1-0"));
         let pushed = state.push(vec![entry("1-0"), entry("2-0"), entry("3-0")], true);
-        assert_eq!(pushed, 1, "only 3-0 is new: 1-0 was let go during the read, 2-0 is held");
+        assert_eq!(
+            pushed, 1,
+            "only 3-0 is new: 1-0 was let go during the read, 2-0 is held"
+        );
         assert!(!state.held.contains(&key("1-0")));
-        assert!(state.let_go_while_rereading.is_none(), "the note ends with the read");
+        assert!(
+            state.let_go_while_rereading.is_none(),
+            "the note ends with the read"
+        );
 
         // Let go of outside a reread, an entry read again later (still pending after a failed
         // acknowledgement) is handed out again.
