@@ -74,10 +74,13 @@ async fn metrics_show_the_disk_queue_syncs_and_the_idle_workers() {
         &sl1.url(),
         &[
             ("queue_backend", "disk".into()),
-            // `genhook_workers_idle` counts the dispatchers waiting for an event: the threads of
+            // `genhook_workers_idle` counts the dispatchers not delivering: the threads of
             // `thread_pool` (in `async`/`hybrid` one task dispatches every delivery).
             ("threading_model", "thread_pool".into()),
             ("max_worker_threads", WORKERS.to_string()),
+            // Fewer deliveries at once than threads (as when a slow SL1 lowered the adaptive
+            // limit): a thread waiting for room is idle too, not lost from both gauges.
+            ("sl1_max_inflight", (WORKERS - 1).to_string()),
             // No delivery times out and is put back, however slow the machine.
             ("sl1_timeout", "300s".into()),
         ],

@@ -422,15 +422,20 @@ async fn next_delivery(
     ctx: &Ctx,
     phase: &mut watch::Receiver<Phase>,
 ) -> Option<(DeliverySlot, Event)> {
-    let slot = tokio::select! {
-        biased;
-        () = stopped(phase) => return None,
-        slot = ctx.limit.delivery_slot() => slot,
-    };
+    // Idle from here: a `thread_pool` thread waiting for room under the limit (lowered below
+    // `max_worker_threads` by a slow SL1) is not delivering either.
     ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
-    let event = take(ctx, phase).await;
+    let next = async {
+        let slot = tokio::select! {
+            biased;
+            () = stopped(phase) => return None,
+            slot = ctx.limit.delivery_slot() => slot,
+        };
+        take(ctx, phase).await.map(|event| (slot, event))
+    }
+    .await;
     ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
-    event.map(|event| (slot, event))
+    next
 }
 
 fn busy(ctx: &Ctx) {

@@ -84,7 +84,8 @@ pub const DLQ_SIZE: &str = "genhook_dlq_size";
 pub const DEAD_LETTERED: &str = "genhook_dead_lettered_total";
 /// Events being delivered (taken from the queue, not yet settled).
 pub const WORKERS_BUSY: &str = "genhook_workers_busy";
-/// Dispatchers waiting for an event: the async dispatcher, or `thread_pool` threads.
+/// Dispatchers not delivering (waiting for room under the adaptive limit, or for an event): the
+/// async dispatcher, or `thread_pool` threads.
 pub const WORKERS_IDLE: &str = "genhook_workers_idle";
 /// SL1 calls, by status.
 pub const SL1_REQUESTS: &str = "genhook_sl1_requests_total";
