@@ -80,15 +80,33 @@ async fn sighup_reloads_the_mappings() {
     sighup_this_process();
     reloaded_since(&genhook, &before).await;
 
+    // A reload that began before the rewrite (a second one of the watcher's probe, or the other
+    // test's SIGHUP) may be the one that swapped the stacks: one webhook at a time until the
+    // new line renders; once it does, every later one does too.
+    let deadline = std::time::Instant::now() + RELOAD_LIMIT;
+    let mut sent = 0;
+    loop {
+        sent += 1;
+        let body = format!(r#"{{"type":"t","id":"{sent}"}}"#);
+        assert_eq!(genhook.post("/webhook/shop", &[], body).await.status(), 202);
+        let delivered = sl1.wait_for_accepted(sent, RELOAD_LIMIT).await;
+        let message = delivered[sent - 1].message().map(str::to_owned);
+        if message == Some(format!("AFTER! {sent}")) {
+            break;
+        }
+        assert_eq!(message, Some(format!("before {sent}")), "alert {sent}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old mapping still renders {RELOAD_LIMIT:?} after SIGHUP"
+        );
+    }
+    let body = format!(r#"{{"type":"t","id":"{}"}}"#, sent + 1);
+    assert_eq!(genhook.post("/webhook/shop", &[], body).await.status(), 202);
+    let delivered = sl1.wait_for_accepted(sent + 1, RELOAD_LIMIT).await;
     assert_eq!(
-        genhook
-            .post("/webhook/shop", &[], r#"{"type":"t","id":"7"}"#)
-            .await
-            .status(),
-        202
+        delivered[sent].message(),
+        Some(format!("AFTER! {}", sent + 1).as_str())
     );
-    let delivered = sl1.wait_for_accepted(1, Duration::from_secs(10)).await;
-    assert_eq!(delivered[0].message(), Some("AFTER! 7"));
 }
 
 /// SIGHUP reloads the configuration file: the next alert carries the new SL1 credentials. The
@@ -125,13 +143,19 @@ async fn sighup_reloads_the_sl1_credentials() {
         .replace("sl1_password = em7pass", "sl1_password = s3cret7");
     rewrite_unnoticed(&file, text);
 
-    let before = genhook.running().state().stacks();
     sighup_this_process();
-    // The configuration file is read before the mappings are swapped...
-    reloaded_since(&genhook, &before).await;
-    assert_eq!(
-        genhook.running().config().sl1_username.as_deref(),
-        Some("rotated1")
+    // The configuration file is read before the mappings are swapped. (A reload that began
+    // before the rewrite — a second one of the watcher's probe, or the other test's SIGHUP —
+    // may finish first with the old file, so wait for the new name rather than any reload.)
+    assert!(
+        eventually(RELOAD_LIMIT, || genhook
+            .running()
+            .config()
+            .sl1_username
+            .as_deref()
+            == Some("rotated1"))
+        .await,
+        "the new sl1_username not loaded within {RELOAD_LIMIT:?} of SIGHUP"
     );
 
     // ...and the new SL1 client is built just after: one webhook at a time until an alert
