@@ -56,6 +56,12 @@ impl Limits {
     pub fn fits(&self, depth: usize, held: u64, size: u64) -> bool {
         depth < self.max_events && (held == 0 || held.saturating_add(size) <= self.max_bytes)
     }
+
+    /// Whether a queue holding `depth` events and `held` bytes has room for `admitted` more
+    /// webhooks (admitted at the door, not yet accepted): the door's and `/readyz`'s question.
+    pub fn has_room(&self, depth: usize, held: u64, admitted: usize) -> bool {
+        depth.saturating_add(admitted) < self.max_events && held < self.max_bytes
+    }
 }
 
 impl Default for Limits {

@@ -631,8 +631,9 @@ impl Queue for DiskQueue {
     /// Under one lock.
     fn has_room(&self, admitted: usize) -> bool {
         let state = lock(&self.inner.state);
-        let limits = &self.inner.limits;
-        state.depth().saturating_add(admitted) < limits.max_events && state.bytes < limits.max_bytes
+        self.inner
+            .limits
+            .has_room(state.depth(), state.bytes, admitted)
     }
 
     fn close(&self) {
