@@ -70,3 +70,42 @@ async fn three_sigkills_under_retrying_senders_lose_no_delivery_answered_2xx() {
     rig.assert_every_2xx_delivered("crash_disk sigkills", &flooded, WEBHOOKS)
         .await;
 }
+
+/// Acknowledgements are committed without an fsync of their own (a crash may deliver the last
+/// few again), but once the queue is idle they are synced: a SIGKILL after the deliveries
+/// settled delivers nothing a second time. SL1 answers after 300 ms, so the deliveries end in
+/// waves whose acknowledgements come together: all but the first batch of a wave are committed
+/// unsynced, and only the idle sync makes the last wave's durable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledgements_are_synced_once_idle_so_a_kill_then_redelivers_nothing() {
+    const N: usize = 200;
+    let sl1 = support::sl1_mock::Sl1Mock::builder()
+        .default_answer(support::sl1_mock::Answer::created().delay(Duration::from_millis(300)))
+        .start()
+        .await;
+    let site = Site::new(&sl1.url(), &[("queue_backend", "disk".into())]);
+    let mut server = site.start("first.log").await;
+    let messages = || {
+        sl1.accepted()
+            .iter()
+            .filter_map(|r| r.message().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let accepted = crash_common::flood(&[site.port], N, 16, std::sync::Arc::new(|_| {})).await;
+    assert_eq!(accepted.len(), N, "every webhook answered 202");
+    let (lost, duplicates) = settle(&accepted, Duration::from_secs(60), messages).await;
+    assert_eq!((lost, duplicates), (0, 0));
+    // Idle for a while (the writer syncs what it owes as soon as nothing waits), then killed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill();
+    let restarted = site.start("second.log").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let counts = delivered(messages());
+    let again: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(
+        again.is_empty(),
+        "delivered again after the restart: {again:?}; log:\n{}",
+        restarted.log_text()
+    );
+    assert_eq!(counts.len(), N);
+}

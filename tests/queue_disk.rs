@@ -66,6 +66,65 @@ async fn restart_brings_back_unacked_events_dead_letters_and_dedup_ids() {
     assert_eq!(again.queue.depth(), 5);
 }
 
+/// A backlog the store holds from an earlier run is read in batches (not one read per event):
+/// every event comes back once, in its lane's order, even when callers stop waiting for `next`
+/// while a batch is being read, and requeued events come back with their new attempt count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_is_read_ahead_in_order_once_even_when_next_is_dropped() {
+    let t = open(Kind::Disk, 1000).await.unwrap();
+    let ids: Vec<String> = (0..150).map(|i| format!("e{i:03}")).collect();
+    for id in &ids {
+        t.backend
+            .queue
+            .enqueue(event(id, "s", "e", Priority::Normal))
+            .await
+            .unwrap();
+    }
+    drop(t.backend);
+    let again = reopen(&t.settings).await;
+    let q = &again.queue;
+    let mut taken = Vec::new();
+    let mut requeued_one = false;
+    for round in 0..ids.len() * 3 {
+        if taken.len() == ids.len() {
+            break;
+        }
+        // Every other call is given up at once, before its read could finish.
+        let next = if round % 2 == 0 {
+            match tokio::time::timeout(Duration::ZERO, q.next()).await {
+                Ok(next) => next,
+                Err(_) => continue,
+            }
+        } else {
+            q.next().await
+        };
+        let event = next.unwrap().unwrap();
+        if taken.len() == 10 && !requeued_one {
+            requeued_one = true;
+            let mut again = event.clone();
+            again.attempts = 4;
+            q.requeue(again, Duration::ZERO).await.unwrap();
+            continue;
+        }
+        taken.push(event);
+    }
+    let mut order: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
+    let requeued = taken.iter().find(|e| e.attempts == 4).map(|e| e.id.clone());
+    assert!(
+        requeued.is_some(),
+        "the requeued event came back with its attempts"
+    );
+    order.retain(|id| Some(*id) != requeued.as_deref());
+    let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
+    expected.retain(|id| Some(*id) != requeued.as_deref());
+    assert_eq!(order, expected, "each event once, in order");
+    assert_eq!(q.depth(), ids.len(), "nothing acknowledged yet");
+    for event in &taken {
+        q.ack(event).await.unwrap();
+    }
+    assert_eq!(q.depth(), 0);
+}
+
 /// Waits until the dropped queue's writer thread has closed the store file.
 async fn wait_released(path: &std::path::Path) {
     for _ in 0..250 {

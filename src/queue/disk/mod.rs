@@ -20,7 +20,9 @@
 //! One writer thread owns every write (`store::Writer`). Callers send it their operation with a
 //! oneshot; it drains everything waiting into **one** write transaction, commits once (one
 //! fsync), then answers them all: under load many concurrent webhooks cost one sync. Each sync is
-//! counted in `genhook_queue_syncs_total` and its size in `genhook_queue_events_per_sync`.
+//! counted in `genhook_queue_syncs_total` and its size in `genhook_queue_events_per_sync`. A batch
+//! of nothing but acknowledgements is committed without a sync of its own and made durable by
+//! the next one, within 50 ms (`durability`): a crash may deliver those alerts once more.
 //!
 //! # Tables and recovery
 //!
@@ -54,13 +56,21 @@
 //!
 //! Blocking calls never run on the async threads: writes go through the writer thread, reads
 //! through `spawn_blocking`.
+//!
+//! # Reads
+//!
+//! `next` hands out a copy kept in memory since the event's commit when it has one, and
+//! otherwise reads the event with the ones queued after it in one read transaction (`hot`): the
+//! store is read once per batch of a backlog, not once per event.
 
 mod compact;
+mod durability;
 mod fault;
+mod hot;
 mod recovery;
 mod store;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -75,6 +85,7 @@ use redb::Database;
 use tokio::sync::Notify;
 
 pub use fault::{FaultSwitch, StorageFault};
+use hot::{Ahead, Hot, READ_AHEAD};
 use recovery::Store;
 pub use store::StoreOpenError;
 use store::{Op, Reply, SyncStats, Writer};
@@ -91,6 +102,12 @@ struct State {
     /// The stored size of every event held, by sequence number.
     sizes: HashMap<u64, u64>,
     leased: HashSet<u64>,
+    /// Copies of events written recently, handed out by `next` without a read (see `hot`).
+    hot: Hot,
+    /// Events leased and read ahead, waiting to be handed out by `next`, in order.
+    ahead: VecDeque<Event>,
+    /// A read-ahead is under way: `next` waits for it rather than overtake it.
+    reading: bool,
     /// Enqueues being committed.
     reserved: usize,
     /// Bytes of events held and of enqueues being committed.
@@ -111,6 +128,7 @@ impl State {
 
     /// Event `seq` left the store.
     fn forget(&mut self, seq: u64) {
+        self.hot.take(seq);
         if let Some(size) = self.sizes.remove(&seq) {
             self.bytes = self.bytes.saturating_sub(size);
         }
@@ -123,6 +141,8 @@ struct Inner {
     writer: Writer,
     state: Mutex<State>,
     ready: Notify,
+    /// Told when a read-ahead ended.
+    read_done: Notify,
     next_seq: AtomicU64,
     limits: Limits,
     stats: Arc<SyncStats>,
@@ -279,6 +299,7 @@ impl DiskQueue {
                 writer,
                 state: Mutex::new(state),
                 ready: Notify::new(),
+                read_done: Notify::new(),
                 next_seq: AtomicU64::new(loaded.next_seq),
                 limits,
                 stats,
@@ -345,53 +366,128 @@ impl DiskQueue {
             let notified = self.inner.ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let seq = {
+            let read_done = self.inner.read_done.notified();
+            tokio::pin!(read_done);
+            read_done.as_mut().enable();
+            let batch = {
                 let mut state = lock(&self.inner.state);
-                match state.waiting.pop_with_priority() {
-                    Some((priority, seq)) => {
-                        state.leased.insert(seq);
-                        Some((priority, seq))
-                    }
-                    None if state.closed => return Ok(None),
-                    None => None,
+                if let Some(event) = state.ahead.pop_front() {
+                    return Ok(Some(event));
+                }
+                if state.reading {
+                    None
+                } else {
+                    Some(match state.waiting.pop_with_priority() {
+                        Some((priority, seq)) => {
+                            state.leased.insert(seq);
+                            if let Some(event) = state.hot.take(seq) {
+                                return Ok(Some(event));
+                            }
+                            state.reading = true;
+                            read_ahead(&mut state, priority, seq)
+                        }
+                        None if state.closed => return Ok(None),
+                        None => Vec::new(),
+                    })
                 }
             };
-            let Some((priority, seq)) = seq else {
+            let Some(batch) = batch else {
+                read_done.await;
+                continue;
+            };
+            if batch.is_empty() {
                 tokio::select! {
                     () = notified => {}
                     () = self.inner.store.landed_ready.notified() => {}
                 }
                 continue;
-            };
-            // Read in a task of its own: if this future is dropped, the lease is handed back.
+            }
+            // Read in a task of its own: if this future is dropped, what was read still waits
+            // in `ahead` for the next call.
             let inner = Arc::clone(&self.inner);
+            let reading = Reading(Arc::clone(&inner));
             let read = tokio::spawn(async move {
-                let found = inner.blocking(move |db| store::get_event(db, seq)).await;
-                match &found {
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        let mut state = lock(&inner.state);
-                        state.leased.remove(&seq);
-                        state.ids.retain(|_, s| *s != seq);
-                        state.forget(seq);
-                    }
-                    // The storage failed under the read: the event waits for the store again.
-                    Err(QueueError::Unavailable(_)) => inner.make_ready(priority, seq),
-                    Err(error) => {
-                        tracing::error!(backend = "disk", seq, %error, "Queued event could not be read; it stays in the store for the next start.");
-                    }
-                }
-                found
+                let _reading = reading;
+                let seqs = Ahead::to_read(&batch);
+                let found = inner.blocking(move |db| store::get_events(db, &seqs)).await;
+                inner.take_ahead(batch, found)
             });
             match read.await.map_err(|e| QueueError::Storage(Box::new(e)))? {
-                Ok(Some((event, _))) => return Ok(Some(event)),
-                Ok(None) => continue,
+                Ok(()) => {}
                 Err(QueueError::Unavailable(_)) => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(error) => return Err(error),
             }
         }
+    }
+}
+
+/// Marks a read-ahead under way; its end (or the end of its task, whatever happened) lets the
+/// callers of `next` waiting for it go on.
+struct Reading(Arc<Inner>);
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        lock(&self.0.state).reading = false;
+        self.0.read_done.notify_waiters();
+    }
+}
+
+/// Leases up to [`READ_AHEAD`] events, starting with `seq` (just taken, not kept in memory):
+/// the batch one read of the store serves.
+fn read_ahead(state: &mut State, priority: genhook_core::queue::Priority, seq: u64) -> Vec<Ahead> {
+    let mut batch = vec![Ahead::Stored(priority, seq)];
+    while batch.len() < READ_AHEAD {
+        let Some((priority, seq)) = state.waiting.pop_with_priority() else {
+            break;
+        };
+        state.leased.insert(seq);
+        batch.push(match state.hot.take(seq) {
+            Some(event) => Ahead::Kept(event),
+            None => Ahead::Stored(priority, seq),
+        });
+    }
+    batch
+}
+
+impl Inner {
+    /// Files what a read-ahead found, in order, for `next` to hand out. An event the store no
+    /// longer holds is forgotten; after a storage fault the events to read wait again; after any
+    /// other read error they stay leased (and in the store, for the next start).
+    fn take_ahead(
+        &self,
+        batch: Vec<Ahead>,
+        found: Result<Vec<Option<(Event, u64)>>, QueueError>,
+    ) -> Result<(), QueueError> {
+        let mut state = lock(&self.state);
+        let mut read = match found {
+            Ok(read) => Ok(read.into_iter()),
+            Err(error) => Err(error),
+        };
+        for ahead in batch {
+            match (ahead, &mut read) {
+                (Ahead::Kept(event), _) => state.ahead.push_back(event),
+                (Ahead::Stored(_, seq), Ok(read)) => match read.next().flatten() {
+                    Some((event, _)) => state.ahead.push_back(event),
+                    None => {
+                        state.leased.remove(&seq);
+                        state.ids.retain(|_, s| *s != seq);
+                        state.forget(seq);
+                    }
+                },
+                (Ahead::Stored(priority, seq), Err(QueueError::Unavailable(_))) => {
+                    state.leased.remove(&seq);
+                    state.waiting.push(priority, seq);
+                }
+                (Ahead::Stored(_, seq), Err(error)) => {
+                    tracing::error!(backend = "disk", seq, %error, "Queued event could not be read; it stays in the store for the next start.");
+                }
+            }
+        }
+        drop(state);
+        self.ready.notify_one();
+        read.map(|_| ())
     }
 }
 
@@ -403,19 +499,19 @@ enum NewRecord {
 }
 
 impl NewRecord {
-    fn of(event: Event) -> Result<Self, QueueError> {
+    /// The record of `event`, and the event itself when it is to be delivered (to be kept in
+    /// memory once committed).
+    fn of(event: Event) -> Result<(Self, Option<Event>), QueueError> {
         if event.render_error.is_some() {
             let id = event.id.clone();
             let letter = DeadLetter {
                 event,
                 dead_at_ms: super::now_ms(),
             };
-            Ok(Self::Dead {
-                id,
-                bytes: encode_dead_letter(&letter)?,
-            })
+            let bytes = encode_dead_letter(&letter)?;
+            Ok((Self::Dead { id, bytes }, None))
         } else {
-            Ok(Self::Event(encode_event(&event)?))
+            Ok((Self::Event(encode_event(&event)?), Some(event)))
         }
     }
 
@@ -488,7 +584,7 @@ impl Queue for DiskQueue {
         async move {
             let dead = event.render_error.is_some();
             let (id, priority) = (event.id.clone(), event.priority);
-            let record = NewRecord::of(event)?;
+            let (record, kept) = NewRecord::of(event)?;
             let size = record.size();
             let seq = {
                 let mut state = lock(&inner.state);
@@ -518,6 +614,9 @@ impl Queue for DiskQueue {
                 }
                 if matches!(result, Ok(Accepted::Queued)) {
                     state.hold(seq, size);
+                    if let Some(event) = kept {
+                        state.hot.keep(seq, event, size);
+                    }
                     state.ids.insert(id, seq);
                     state.waiting.push(priority, seq);
                     drop(state);
@@ -559,17 +658,21 @@ impl Queue for DiskQueue {
             let bytes = encode_event(&event)?;
             let size = bytes.len() as u64;
             let written = inner.writer.submit(Op::Put { seq, bytes }).await;
+            let (id, priority) = (event.id.clone(), event.priority);
             match written {
-                Ok(_) => lock(&inner.state).hold(seq, size),
+                Ok(_) => {
+                    let mut state = lock(&inner.state);
+                    state.hold(seq, size);
+                    state.hot.keep(seq, event, size);
+                }
                 // A stored event is delivered again after a storage fault even if its new
                 // attempt count could not be written.
                 Err(QueueError::Unavailable(error)) if known.is_some() => {
-                    tracing::warn!(backend = "disk", event_id = %event.id, %error, "Requeued event's attempt count not stored (storage fault); it is delivered again.");
+                    tracing::warn!(backend = "disk", event_id = %id, %error, "Requeued event's attempt count not stored (storage fault); it is delivered again.");
                 }
                 Err(error) => return Err(error),
             }
-            lock(&inner.state).ids.insert(event.id.clone(), seq);
-            let priority = event.priority;
+            lock(&inner.state).ids.insert(id, seq);
             if delay.is_zero() {
                 inner.make_ready(priority, seq);
             } else {

@@ -13,6 +13,7 @@ use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use tokio::sync::oneshot;
 
 use super::compact::Compactor;
+use super::durability::{AckSync, Commit};
 use super::fault::{self, FaultSwitch, Opener, StorageFault};
 use super::recovery::{Outage, Store};
 
@@ -35,6 +36,21 @@ pub(super) struct SyncStats {
     pub(super) events: std::sync::atomic::AtomicU64,
     /// Commits that stored at least one event.
     pub(super) event_syncs: std::sync::atomic::AtomicU64,
+}
+
+impl SyncStats {
+    /// A synced commit that stored `puts` events.
+    fn count(&self, puts: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.syncs.fetch_add(1, Relaxed);
+        self.events.fetch_add(puts as u64, Relaxed);
+        if puts > 0 {
+            self.event_syncs.fetch_add(1, Relaxed);
+        }
+        metrics::counter!(QUEUE_SYNCS, "backend" => "disk").increment(1);
+        #[allow(clippy::cast_precision_loss)] // a batch is at most MAX_BATCH
+        metrics::histogram!(QUEUE_EVENTS_PER_SYNC, "backend" => "disk").record(puts as f64);
+    }
 }
 
 /// How often expired de-duplication ids are removed from the store.
@@ -290,12 +306,15 @@ fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats, compact_after
     let mut last_sweep = std::time::Instant::now();
     let mut outage = Outage::default();
     let mut compactor = Compactor::new(store, compact_after);
+    let mut acks = AckSync::default();
     loop {
         let first = match rx.try_recv() {
             Ok(job) => Some(job),
-            // Idle: the moment to give disk space back, if a drained backlog left any.
+            // Idle: the moment to sync acknowledgements committed without a sync, and to give
+            // disk space back, if a drained backlog left any.
             Err(_) => {
                 if store.fault().is_none() {
+                    settle_acks(store, &mut acks);
                     compactor.idle(store);
                 }
                 outage.next_job(rx, store)
@@ -320,22 +339,13 @@ fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats, compact_after
             last_sweep = std::time::Instant::now();
             super::super::now_ms()
         });
-        match apply(&db, &batch, sweep) {
+        let commit = acks.commit(&batch);
+        match apply(&db, &batch, sweep, commit) {
             Ok((replies, puts)) => {
-                stats
-                    .syncs
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                stats
-                    .events
-                    .fetch_add(puts as u64, std::sync::atomic::Ordering::Relaxed);
-                if puts > 0 {
-                    stats
-                        .event_syncs
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                acks.committed(commit);
+                if commit == Commit::Synced {
+                    stats.count(puts);
                 }
-                metrics::counter!(QUEUE_SYNCS, "backend" => "disk").increment(1);
-                #[allow(clippy::cast_precision_loss)] // a batch is at most MAX_BATCH
-                metrics::histogram!(QUEUE_EVENTS_PER_SYNC, "backend" => "disk").record(puts as f64);
                 for ((_, reply), answer) in batch.drain(..).zip(replies) {
                     let _ = reply.send(Ok(answer));
                 }
@@ -364,20 +374,34 @@ pub(super) fn write_kept(db: &Database, ops: Vec<Op>) -> Result<(), (Vec<Op>, re
         .into_iter()
         .map(|op| (op, oneshot::channel().0))
         .collect();
-    match apply(db, &jobs, None) {
+    match apply(db, &jobs, None, Commit::Synced) {
         Ok(_) => Ok(()),
         Err(error) => Err((jobs.into_iter().map(|(op, _)| op).collect(), error)),
     }
 }
 
-/// Applies a batch in one write transaction and commits it once (fsync: redb's default
-/// `Durability::Immediate`). Answers each operation, and how many events were stored.
+/// Syncs the acknowledgements committed without a sync; a failure is left to the next batch
+/// (synced, it meets the same fault and begins the outage).
+fn settle_acks(store: &Store, acks: &mut AckSync) {
+    let Ok(db) = store.db() else {
+        return;
+    };
+    if let Err(error) = acks.settle(&db) {
+        tracing::warn!(backend = "disk", %error, "Syncing acknowledgements failed; the next write syncs them.");
+    }
+}
+
+/// Applies a batch in one write transaction and commits it once, with an fsync unless it is
+/// [`Commit::Unsynced`] (see `durability`). Answers each operation, and how many events were
+/// stored.
 fn apply(
     db: &Database,
     batch: &[Job],
     sweep: Option<u64>,
+    commit: Commit,
 ) -> Result<(Vec<Reply>, usize), redb::Error> {
-    let txn = db.begin_write()?;
+    let mut txn = db.begin_write()?;
+    txn.set_durability(commit.durability());
     let mut replies = Vec::with_capacity(batch.len());
     let stored;
     {
@@ -561,21 +585,34 @@ fn decode_dead(bytes: &[u8]) -> Option<DeadLetter> {
 
 /// Reads one event, and the size of its record. Blocking.
 pub(super) fn get_event(db: &Database, seq: u64) -> Result<Option<(Event, u64)>, QueueError> {
-    let read = || -> Result<Option<Vec<u8>>, redb::Error> {
+    Ok(get_events(db, &[seq])?.pop().flatten())
+}
+
+/// Reads events by sequence number in one read transaction, in the order asked: each with its
+/// stored size, `None` for one the store does not hold.
+pub(super) fn get_events(
+    db: &Database,
+    seqs: &[u64],
+) -> Result<Vec<Option<(Event, u64)>>, QueueError> {
+    let read = || -> Result<Vec<Option<Vec<u8>>>, redb::Error> {
         let txn = db.begin_read()?;
-        let bytes = txn
-            .open_table(EVENTS)?
-            .get(seq)?
-            .map(|g| g.value().to_vec());
-        Ok(bytes)
+        let table = txn.open_table(EVENTS)?;
+        seqs.iter()
+            .map(|seq| Ok(table.get(*seq)?.map(|g| g.value().to_vec())))
+            .collect()
     };
-    match read().map_err(storage)? {
-        None => Ok(None),
-        Some(bytes) => {
-            let size = bytes.len() as u64;
-            record::decode_event(Bytes::from(bytes))
-                .map(|event| Some((event, size)))
-                .map_err(|e| QueueError::Storage(Box::new(e)))
-        }
-    }
+    read()
+        .map_err(storage)?
+        .into_iter()
+        .map(|found| {
+            found
+                .map(|bytes| {
+                    let size = bytes.len() as u64;
+                    record::decode_event(Bytes::from(bytes))
+                        .map(|event| (event, size))
+                        .map_err(|e| QueueError::Storage(Box::new(e)))
+                })
+                .transpose()
+        })
+        .collect()
 }
