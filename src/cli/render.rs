@@ -65,7 +65,7 @@ pub(super) fn run(args: &RenderArgs) -> ExitCode {
         return fail(&format!("unknown source `{}`", args.source));
     };
     if args.verify {
-        if let Err(reason) = crate::app::verify_offline(route, &headers, &body) {
+        if let Err(reason) = crate::render::verify_offline(route, &headers, &body) {
             return fail(&format!("signature check failed: {reason}"));
         }
     }
