@@ -388,6 +388,39 @@ fn render_verify_checks_the_signature() {
 }
 
 #[test]
+fn render_verify_runs_a_scheme_that_reads_the_body() {
+    // Meraki's secret travels in the body: `--verify` runs the source's own verify stage on it,
+    // without `--verify` the stage is left out and the payload renders.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[meraki]\nverify = meraki\nsecret = s3cret\nevent = alertType\n*: alertType::Meraki $alertType$\n",
+    )
+    .unwrap();
+    let good = br#"{"alertType":"APs went down","sharedSecret":"s3cret"}"#;
+    let bad = br#"{"alertType":"APs went down","sharedSecret":"guess"}"#;
+    let verified = ["render", "--verify", "--source", "meraki", "-"];
+    let output = genhook(dir.path(), &verified, Some(good));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "Meraki APs went down\n");
+    let output = genhook(dir.path(), &verified, Some(bad));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("genhook render: signature check failed"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = genhook(
+        dir.path(),
+        &["render", "--source", "meraki", "-"],
+        Some(bad),
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "Meraki APs went down\n");
+}
+
+#[test]
 fn serve_without_a_mappings_directory_says_so_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let output = genhook(dir.path(), &["serve"], None);
