@@ -297,6 +297,26 @@ fn render_prints_the_message_of_a_fixture() {
 }
 
 #[test]
+fn render_prints_the_line_of_a_handshake_the_server_answers_itself() {
+    // A GitHub ping is answered `pong` when serving; its mapping line is there for `render`.
+    let output = genhook(
+        repo(),
+        &[
+            "render",
+            "--source",
+            "github",
+            "--header",
+            "X-GitHub-Event: ping",
+            "tests/fixtures/github/ping.json",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let message = text(&output.stdout);
+    assert!(message.starts_with("GitHub ping in "), "{message}");
+}
+
+#[test]
 fn render_reads_stdin_and_takes_an_explicit_event() {
     let body = std::fs::read(repo().join("tests/fixtures/github/issues.opened.json")).unwrap();
     let output = genhook(

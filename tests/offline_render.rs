@@ -12,6 +12,7 @@ use genhook::core::stage::Fields;
 use genhook::core::{BuildContext, BuildError, LayerFactory, PipelineLayer, WebhookRequest};
 use genhook::render::{RenderProblem, Verify};
 use serde_json::Value;
+use support::golden;
 use support::sl1_mock::Sl1Mock;
 use support::TestGenHook;
 use tower::util::{BoxCloneSyncServiceLayer, MapRequestLayer};
@@ -208,4 +209,52 @@ async fn an_answer_without_a_message_is_put_down_to_the_stage_that_gave_it() {
         }
         other => panic!("expected identify to refuse, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn every_golden_payload_renders_offline_to_its_expected_message() {
+    // The shipped mappings, through the same offline stack `render` and replay use: what
+    // `golden_http` sees delivered over HTTP, and GitHub's ping (a handshake when serving)
+    // renders with its line.
+    let genhook = golden::with_shipped_mappings(TestGenHook::builder())
+        .start()
+        .await;
+    let stacks = genhook.running().state().stacks();
+    let mut failures = Vec::new();
+    for entry in golden::manifest() {
+        let source = entry["source"].as_str().unwrap();
+        let fixture = entry["fixture"].as_str().unwrap();
+        let mut want: Vec<String> = match &entry["expected"] {
+            Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect(),
+            other => vec![other.as_str().unwrap().to_owned()],
+        };
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in golden::headers(&entry) {
+            headers.append(
+                http::HeaderName::try_from(name).unwrap(),
+                http::HeaderValue::try_from(value).unwrap(),
+            );
+        }
+        let stack = stacks.route(source).unwrap().offline(Verify::Skip);
+        match stack
+            .render(headers, golden::body(&entry).into(), None)
+            .await
+        {
+            Ok(rendered) => {
+                let mut got: Vec<String> = rendered.into_iter().map(|r| r.message).collect();
+                got.sort();
+                want.sort();
+                if got != want {
+                    failures.push(format!(
+                        "{fixture}:\n  expected {want:?}\n  got      {got:?}"
+                    ));
+                }
+            }
+            Err(problem) => failures.push(format!("{fixture}: {problem}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

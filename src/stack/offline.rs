@@ -10,8 +10,10 @@
 //!
 //! Two stages are left out: `rate_limit` (one payload offline, or a replay, is not a provider's
 //! traffic to throttle) and `verify` unless asked for ([`Verify::Check`]): a stored dead letter
-//! no longer carries its signature, and `render` checks one only with `--verify`. The stages run
-//! under a no-op metrics recorder: rendering offline is not receiving a webhook.
+//! no longer carries its signature, and `render` checks one only with `--verify`. The request
+//! carries the [`Offline`] marker: a provider's handshake (a GitHub `ping`) renders with its
+//! mapping line instead of being answered (or, for SNS, confirmed). The stages run under a no-op
+//! metrics recorder: rendering offline is not receiving a webhook.
 //!
 //! [`LayerRegistry::stages`]: super::LayerRegistry::stages
 
@@ -22,7 +24,7 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use genhook_core::stage::{EventType, ReceivedAt, RenderFailed, Rendered, SourceName};
+use genhook_core::stage::{EventType, Offline, ReceivedAt, RenderFailed, Rendered, SourceName};
 use genhook_core::{json_response, Capability, PipelineError, PipelineService, WebhookRequest};
 use genhook_mapping::CompiledSource;
 use http::{HeaderMap, StatusCode};
@@ -73,8 +75,8 @@ pub enum RenderProblem {
         /// The event type.
         event: String,
     },
-    /// A stage answered the payload itself (a handshake such as a GitHub ping): nothing is
-    /// rendered for it when serving either.
+    /// A stage answered the payload itself without passing it on (a consumer's filtering
+    /// stage, say): nothing is rendered for it when serving either.
     #[error("the `{stage}` stage answered {status} itself: nothing is rendered for this payload")]
     Answered {
         /// The stage's name.
@@ -170,6 +172,7 @@ impl OfflineStack {
         let extensions = request.extensions_mut();
         extensions.insert(SourceName::new(self.source.name()));
         extensions.insert(ReceivedAt(SystemTime::now()));
+        extensions.insert(Offline);
         extensions.insert(capture.clone());
         if let Some(event) = event {
             extensions.insert(EventOverride(EventType::new(event)));
