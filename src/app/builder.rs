@@ -101,7 +101,7 @@ impl Builder {
         Ok(self)
     }
 
-    /// Adds a shared resource that stages can read at build time ([`BuildContext::resource`]).
+    /// Adds a shared resource that stages can read at build time ([`BuildContext::resource`](genhook_core::BuildContext::resource)).
     pub fn resource<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
         self.resources.insert(value);
         self
