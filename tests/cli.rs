@@ -274,22 +274,25 @@ fn check_with_warnings_only_exits_0_and_prints_them_on_stdout() {
     assert_eq!(lines[2], "ok: 1 source(s)");
 }
 
-#[test]
-fn render_prints_the_message_of_a_fixture() {
+/// `genhook render` of a GitHub fixture of the repository, with its `X-GitHub-Event` header:
+/// the message, once it exited 0.
+fn render_github_fixture(event: &str, fixture: &str) -> String {
+    let header = format!("X-GitHub-Event: {event}");
     let output = genhook(
         repo(),
-        &[
-            "render",
-            "--source",
-            "github",
-            "--header",
-            "X-GitHub-Event: pull_request",
-            "tests/fixtures/github/pull_request.opened.json",
-        ],
+        &["render", "--source", "github", "--header", &header, fixture],
         None,
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let message = text(&output.stdout);
+    text(&output.stdout)
+}
+
+#[test]
+fn render_prints_the_message_of_a_fixture() {
+    let message = render_github_fixture(
+        "pull_request",
+        "tests/fixtures/github/pull_request.opened.json",
+    );
     assert!(
         message.starts_with("GitHub pull_request opened in Codertocat/Hello-World #2"),
         "{message}"
@@ -299,20 +302,7 @@ fn render_prints_the_message_of_a_fixture() {
 #[test]
 fn render_prints_the_line_of_a_handshake_the_server_answers_itself() {
     // A GitHub ping is answered `pong` when serving; its mapping line is there for `render`.
-    let output = genhook(
-        repo(),
-        &[
-            "render",
-            "--source",
-            "github",
-            "--header",
-            "X-GitHub-Event: ping",
-            "tests/fixtures/github/ping.json",
-        ],
-        None,
-    );
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let message = text(&output.stdout);
+    let message = render_github_fixture("ping", "tests/fixtures/github/ping.json");
     assert!(message.starts_with("GitHub ping in "), "{message}");
 }
 

@@ -59,14 +59,17 @@ fn shout(value: &Value) -> Value {
 
 const SHOP_BODY: &str = r#"{"type":"paid","id":"a-17"}"#;
 
-async fn with_shout(mapping: &str, sl1: &Sl1Mock) -> TestGenHook {
-    TestGenHook::builder()
+/// A service with `Shout` registered and `mapping` as its only file, delivering to an SL1 mock.
+async fn with_shout(mapping: &str) -> (TestGenHook, Sl1Mock) {
+    let sl1 = Sl1Mock::start().await;
+    let genhook = TestGenHook::builder()
         .mapping("shop.ini", mapping)
         .sl1(&sl1.url())
         .set("admin_token", ADMIN)
         .customize(|builder| builder.register_layer(Shout).unwrap())
         .start()
-        .await
+        .await;
+    (genhook, sl1)
 }
 
 async fn render_offline(
@@ -84,10 +87,8 @@ async fn render_offline(
 
 #[tokio::test]
 async fn a_registered_stage_renders_offline_as_it_delivers_when_serving() {
-    let sl1 = Sl1Mock::start().await;
-    let genhook = with_shout(
+    let (genhook, sl1) = with_shout(
         "[shop]\nlayers = identify, extract, shout, template, dispatch\nevent = type\n*: type,id::Order $id$ $type$\n",
-        &sl1,
     )
     .await;
     let response = genhook.post("/webhook/shop", &[], SHOP_BODY).await;
@@ -102,10 +103,8 @@ async fn a_registered_stage_renders_offline_as_it_delivers_when_serving() {
 
 #[tokio::test]
 async fn a_replay_renders_through_the_registered_stage() {
-    let sl1 = Sl1Mock::start().await;
-    let genhook = with_shout(
+    let (genhook, sl1) = with_shout(
         "[shop]\nlayers = identify, extract, shout, template, dispatch\nevent = type\n*: type,id::Order {{truncate id \"not a number\"}}\n",
-        &sl1,
     )
     .await;
     let response = genhook.post("/webhook/shop", &[], SHOP_BODY).await;
@@ -118,13 +117,7 @@ async fn a_replay_renders_through_the_registered_stage() {
     )
     .unwrap();
     assert!(genhook.running().reload());
-    let replay = genhook
-        .client
-        .post(genhook.url("/admin/dlq/replay"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+    let replay = genhook.replay_all(ADMIN).await;
     assert!(
         replay.status().is_success(),
         "{}",
@@ -136,10 +129,8 @@ async fn a_replay_renders_through_the_registered_stage() {
 
 #[tokio::test]
 async fn the_offline_stack_runs_the_served_stages_up_to_template() {
-    let sl1 = Sl1Mock::start().await;
-    let genhook = with_shout(
+    let (genhook, _sl1) = with_shout(
         "[shop]\nlayers = verify, rate_limit, identify, extract, template, shout, dispatch\nverify = none\nevent = type\n*: type,id::Order $id$ $type$\n",
-        &sl1,
     )
     .await;
     let stacks = genhook.running().state().stacks();
@@ -163,10 +154,8 @@ async fn the_offline_stack_runs_the_served_stages_up_to_template() {
 
 #[tokio::test]
 async fn render_verify_runs_the_sources_own_verify_scheme() {
-    let sl1 = Sl1Mock::start().await;
-    let genhook = with_shout(
+    let (genhook, _sl1) = with_shout(
         "[shop]\nverify = meraki\nsecret = s3cret\nevent = type\n*: type,id::Order $id$ $type$\n",
-        &sl1,
     )
     .await;
     let good = r#"{"type":"paid","id":"a-17","sharedSecret":"s3cret"}"#;
@@ -188,12 +177,9 @@ async fn render_verify_runs_the_sources_own_verify_scheme() {
 
 #[tokio::test]
 async fn an_answer_without_a_message_is_put_down_to_the_stage_that_gave_it() {
-    let sl1 = Sl1Mock::start().await;
-    let genhook = with_shout(
-        "[shop]\nevent = type\nunmapped = ignore\npaid: type,id::Order $id$ $type$\n",
-        &sl1,
-    )
-    .await;
+    let (genhook, _sl1) =
+        with_shout("[shop]\nevent = type\nunmapped = ignore\npaid: type,id::Order $id$ $type$\n")
+            .await;
     // `extract` answers 202 ignored when serving: offline, that is no mapping for the event.
     assert_eq!(
         render_offline(&genhook, Verify::Skip, r#"{"type":"refunded"}"#).await,
