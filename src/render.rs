@@ -15,7 +15,7 @@ use http::HeaderMap;
 use crate::admin::Rerender;
 use crate::server::AppState;
 use crate::stack::SourceRoute;
-pub use crate::stack::{RenderProblem, RenderedPayload as Rendered, Verify};
+pub use crate::stack::{RenderProblem, RenderedPayload as Rendered, Verify, VERIFY};
 
 /// Renders one payload with a source's offline stack, on a runtime of its own (blocking: for
 /// the command line). `event` overrides the event type found in the headers and payload.

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::print_problems;
 use crate::app::Validation;
-use crate::render::{render_blocking, RenderProblem, Verify};
+use crate::render::{render_blocking, RenderProblem, Verify, VERIFY};
 
 /// Arguments of `genhook render`.
 #[derive(Debug, clap::Args)]
@@ -79,7 +79,7 @@ pub(super) fn run(args: &RenderArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Err(RenderProblem::Rejected {
-            stage: "verify",
+            stage: VERIFY,
             reason,
         })) => fail(&format!("signature check failed: {reason}")),
         Ok(Err(problem)) => fail(&problem.to_string()),

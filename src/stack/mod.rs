@@ -26,7 +26,7 @@ mod stacks;
 mod timed;
 
 pub use builtin::builtin_registry;
-pub use offline::{OfflineStack, RenderProblem, RenderedPayload, Verify};
+pub use offline::{OfflineStack, RenderProblem, RenderedPayload, Verify, VERIFY};
 pub use registry::{BuiltStage, DuplicateLayer, LayerRegistry, DEFAULT_LAYERS};
 pub use stacks::{SourceRoute, Stacks};
 pub use timed::{Timed, TimedLayer};

@@ -36,7 +36,7 @@ use super::registry::BuiltStage;
 /// The stage left out of every offline stack: a quota is for a provider's traffic.
 const RATE_LIMIT: &str = "rate_limit";
 /// The stage that checks signatures, run offline only with [`Verify::Check`].
-const VERIFY: &str = "verify";
+pub const VERIFY: &str = "verify";
 
 /// Whether an offline stack checks the signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
