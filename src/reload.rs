@@ -162,12 +162,12 @@ impl Reloader {
     fn apply(&self) -> bool {
         let config = self.config();
         let state = &self.inner.state;
-        state.set_max_body_size(crate::app::body_limit(&config));
+        state.set_max_body_size(crate::app::settings::body_limit(&config));
         state.body_budget().set_limit(config.inflight_body_limit());
         if let Some(set_level) = &self.inner.log_level {
             set_level(config.log_level);
         }
-        let settings = crate::app::worker_settings(&config, &state.stacks());
+        let settings = crate::app::settings::worker_settings(&config, &state.stacks());
         match self.inner.workers.reconfigure(settings) {
             Ok(()) => true,
             Err(error) => {

@@ -1,79 +1,76 @@
-//! Offline rendering: identify → extract → template on one stored or given payload, without a
-//! server. `genhook render` prints its result; the admin API's replay uses it to render a dead
-//! letter again with the mappings in use now.
+//! Offline rendering: one payload through a source's [`OfflineStack`], the same built stages as
+//! the stack `serve` runs, up to the one that renders (see [`crate::stack`]'s offline pipeline).
+//! `genhook render` prints its result ([`render_blocking`]); the admin API's replay renders a dead
+//! letter again with the stacks in use now ([`rerender_hook`]).
+//!
+//! [`OfflineStack`]: crate::stack::OfflineStack
 
-use genhook_mapping::{CompiledSource, RenderError};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use genhook_core::queue::Event;
 use http::HeaderMap;
 
-/// A payload rendered offline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    /// The event type used to pick the mapping line.
-    pub event: String,
-    /// The message.
-    pub message: String,
-}
+use crate::admin::Rerender;
+use crate::server::AppState;
+use crate::stack::SourceRoute;
+pub use crate::stack::{RenderProblem, RenderedPayload as Rendered, Verify, VERIFY};
 
-/// Why a payload could not be rendered.
-#[derive(Debug, thiserror::Error)]
-pub enum RenderProblem {
-    /// The body is not JSON (or a form holding JSON) in UTF-8.
-    #[error("{0}")]
-    BadBody(String),
-    /// The source's identify settings do not validate.
-    #[error("{0}")]
-    BadSettings(String),
-    /// No mapping line of the source matches the event type.
-    #[error("no mapping for event `{event}` of source `{source_name}`")]
-    NoMapping {
-        /// The source.
-        source_name: String,
-        /// The event type.
-        event: String,
-    },
-    /// The template failed.
-    #[error(transparent)]
-    Render(#[from] RenderError),
-}
-
-/// Renders one payload with a source's mapping. `event` overrides the event type found in the
-/// headers and payload.
+/// Renders one payload with a source's offline stack, on a runtime of its own (blocking: for
+/// the command line). `event` overrides the event type found in the headers and payload.
 ///
 /// # Errors
-/// A body that does not parse, no matching line, or a failing template.
-pub fn render_payload(
-    source: &CompiledSource,
-    headers: &HeaderMap,
-    body: &[u8],
+/// The runtime cannot start (as text), or why the payload did not render.
+pub fn render_blocking(
+    route: &SourceRoute,
+    verify: Verify,
+    headers: HeaderMap,
+    body: Vec<u8>,
     event: Option<&str>,
-) -> Result<Rendered, RenderProblem> {
-    let payload = genhook_identify::parse_body(headers, body)
-        .map_err(|error| RenderProblem::BadBody(error.to_string()))?;
-    let event = match event {
-        Some(event) => event.to_owned(),
-        None => {
-            let settings = genhook_identify::IdentifySettings::for_source(source.name(), |key| {
-                source.setting(key)
-            })
-            .map_err(|problems| {
-                RenderProblem::BadSettings(
-                    problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })?;
-            genhook_identify::event_type(&settings, headers, &payload).unwrap_or_default()
+) -> Result<Result<Vec<Rendered>, RenderProblem>, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let stack = route.offline(verify);
+    Ok(runtime.block_on(stack.render(headers, Bytes::from(body), event)))
+}
+
+/// Renders a dead letter again with the stacks in use now (admin replay): its stored headers
+/// and raw body through its source's offline stack, for its stored event type.
+///
+/// The offline stages answer without waiting (identify, extract, template), so the replay
+/// renders inline; a consumer's stage that waits makes the replay refuse, with that reason.
+pub fn rerender_hook(state: AppState) -> Rerender {
+    Arc::new(move |mut event: Event| {
+        let stacks = state.stacks();
+        let route = stacks
+            .route(&event.source)
+            .ok_or_else(|| format!("source `{}` has no mapping any more", event.source))?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &event.headers {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::try_from(name.as_str()),
+                http::HeaderValue::try_from(value.as_str()),
+            ) {
+                headers.append(name, value);
+            }
         }
-    };
-    let Some(line) = source.select(&event) else {
-        return Err(RenderProblem::NoMapping {
-            source_name: source.name().to_owned(),
-            event,
-        });
-    };
-    let fields = line.extract(&payload);
-    let message = line.render(&fields)?;
-    Ok(Rendered { event, message })
+        let stack = route.offline(Verify::Skip);
+        let rendered = stack
+            .render(headers, event.body.clone(), Some(&event.event))
+            .now_or_never()
+            .ok_or("a stage of the source's stack did not answer at once")?
+            .map_err(|problem| problem.to_string())?;
+        let [rendered] = <[Rendered; 1]>::try_from(rendered).map_err(|all| {
+            format!(
+                "the dead letter renders into {} messages, not one",
+                all.len()
+            )
+        })?;
+        event.alert.message = rendered.message;
+        event.render_error = None;
+        Ok(event)
+    })
 }

@@ -274,26 +274,36 @@ fn check_with_warnings_only_exits_0_and_prints_them_on_stdout() {
     assert_eq!(lines[2], "ok: 1 source(s)");
 }
 
-#[test]
-fn render_prints_the_message_of_a_fixture() {
+/// `genhook render` of a GitHub fixture of the repository, with its `X-GitHub-Event` header:
+/// the message, once it exited 0.
+fn render_github_fixture(event: &str, fixture: &str) -> String {
+    let header = format!("X-GitHub-Event: {event}");
     let output = genhook(
         repo(),
-        &[
-            "render",
-            "--source",
-            "github",
-            "--header",
-            "X-GitHub-Event: pull_request",
-            "tests/fixtures/github/pull_request.opened.json",
-        ],
+        &["render", "--source", "github", "--header", &header, fixture],
         None,
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let message = text(&output.stdout);
+    text(&output.stdout)
+}
+
+#[test]
+fn render_prints_the_message_of_a_fixture() {
+    let message = render_github_fixture(
+        "pull_request",
+        "tests/fixtures/github/pull_request.opened.json",
+    );
     assert!(
         message.starts_with("GitHub pull_request opened in Codertocat/Hello-World #2"),
         "{message}"
     );
+}
+
+#[test]
+fn render_prints_the_line_of_a_handshake_the_server_answers_itself() {
+    // A GitHub ping is answered `pong` when serving; its mapping line is there for `render`.
+    let message = render_github_fixture("ping", "tests/fixtures/github/ping.json");
+    assert!(message.starts_with("GitHub ping in "), "{message}");
 }
 
 #[test]
@@ -385,6 +395,39 @@ fn render_verify_checks_the_signature() {
         "{}",
         text(&output.stderr)
     );
+}
+
+#[test]
+fn render_verify_runs_a_scheme_that_reads_the_body() {
+    // Meraki's secret travels in the body: `--verify` runs the source's own verify stage on it,
+    // without `--verify` the stage is left out and the payload renders.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[meraki]\nverify = meraki\nsecret = s3cret\nevent = alertType\n*: alertType::Meraki $alertType$\n",
+    )
+    .unwrap();
+    let good = br#"{"alertType":"APs went down","sharedSecret":"s3cret"}"#;
+    let bad = br#"{"alertType":"APs went down","sharedSecret":"guess"}"#;
+    let verified = ["render", "--verify", "--source", "meraki", "-"];
+    let output = genhook(dir.path(), &verified, Some(good));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "Meraki APs went down\n");
+    let output = genhook(dir.path(), &verified, Some(bad));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("genhook render: signature check failed"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = genhook(
+        dir.path(),
+        &["render", "--source", "meraki", "-"],
+        Some(bad),
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "Meraki APs went down\n");
 }
 
 #[test]

@@ -141,13 +141,7 @@ async fn a_failing_template_is_dead_lettered_then_delivered_after_the_fix_and_a_
     )
     .unwrap();
     assert!(genhook.running().reload());
-    let replay = genhook
-        .client
-        .post(genhook.url("/admin/dlq/replay"))
-        .bearer_auth("adm1n-t0ken")
-        .send()
-        .await
-        .unwrap();
+    let replay = genhook.replay_all("adm1n-t0ken").await;
     assert!(
         replay.status().is_success(),
         "{}",

@@ -1,6 +1,7 @@
-//! `genhook render`: offline, identify → extract → template on one payload and print the SL1
-//! message; exit 1 with the reason when nothing matches. `--verify` also checks the signature
-//! with the source's `verify` settings.
+//! `genhook render`: offline, one payload through the source's own stack up to `template` (the
+//! stages `serve` runs, a consumer's registered stages included, see [`crate::render`]), and
+//! print the SL1 message (one line per event of a batch); exit 1 with the reason when it does
+//! not render. `--verify` also runs the source's `verify` stage, which is otherwise left out.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::print_problems;
 use crate::app::Validation;
+use crate::render::{render_blocking, RenderProblem, Verify, VERIFY};
 
 /// Arguments of `genhook render`.
 #[derive(Debug, clap::Args)]
@@ -64,17 +66,24 @@ pub(super) fn run(args: &RenderArgs) -> ExitCode {
     let Some(route) = loaded.stacks.route(&args.source) else {
         return fail(&format!("unknown source `{}`", args.source));
     };
-    if args.verify {
-        if let Err(reason) = crate::app::verify_offline(route, &headers, &body) {
-            return fail(&format!("signature check failed: {reason}"));
-        }
-    }
-    match crate::render::render_payload(&route.source, &headers, &body, args.event.as_deref()) {
-        Ok(rendered) => {
-            println!("{}", rendered.message);
+    let verify = if args.verify {
+        Verify::Check
+    } else {
+        Verify::Skip
+    };
+    match render_blocking(route, verify, headers, body, args.event.as_deref()) {
+        Ok(Ok(rendered)) => {
+            for payload in rendered {
+                println!("{}", payload.message);
+            }
             ExitCode::SUCCESS
         }
-        Err(problem) => fail(&problem.to_string()),
+        Ok(Err(RenderProblem::Rejected {
+            stage: VERIFY,
+            reason,
+        })) => fail(&format!("signature check failed: {reason}")),
+        Ok(Err(problem)) => fail(&problem.to_string()),
+        Err(reason) => fail(&reason),
     }
 }
 

@@ -14,14 +14,19 @@
 //! whose order breaks a stage's needs, names an unknown stage, or does not end with a terminal
 //! stage (`dispatch`) is refused at load with `FILE:LINE: message`, all problems at once.
 //!
+//! The same built stages also fold into a source's [`OfflineStack`] (`genhook render` and the
+//! dead-letter replay): up to the stage that renders, ending in a leaf that captures the message.
+//!
 //! [`PipelineService`]: genhook_core::PipelineService
 
 mod builtin;
+mod offline;
 mod registry;
 mod stacks;
 mod timed;
 
 pub use builtin::builtin_registry;
-pub use registry::{DuplicateLayer, LayerRegistry, DEFAULT_LAYERS};
+pub use offline::{OfflineStack, RenderProblem, RenderedPayload, Verify, VERIFY};
+pub use registry::{BuiltStage, DuplicateLayer, LayerRegistry, DEFAULT_LAYERS};
 pub use stacks::{SourceRoute, Stacks};
 pub use timed::{Timed, TimedLayer};

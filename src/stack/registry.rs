@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use genhook_core::{BuildContext, BuildError, Capability, LayerFactory, PipelineService};
+use genhook_core::{
+    BuildContext, BuildError, Capability, LayerFactory, PipelineLayer, PipelineService,
+};
 use tower::Layer;
 
 use super::timed::TimedLayer;
@@ -16,6 +18,29 @@ pub const DEFAULT_LAYERS: [&str; 6] = genhook_core::BUILT_IN_STAGES;
 #[derive(Debug, thiserror::Error)]
 #[error("a layer named `{0}` is registered already")]
 pub struct DuplicateLayer(pub &'static str);
+
+/// One stage of a source's stack, built from its settings, not yet wrapped around anything.
+#[derive(Clone)]
+pub struct BuiltStage {
+    /// Its name on the `layers =` line.
+    pub name: &'static str,
+    /// What it provides to the stages after it.
+    pub provides: &'static [Capability],
+    /// Whether it ends the stack (`dispatch`).
+    pub terminal: bool,
+    /// The stage itself.
+    pub layer: PipelineLayer,
+}
+
+impl fmt::Debug for BuiltStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuiltStage")
+            .field("name", &self.name)
+            .field("provides", &self.provides)
+            .field("terminal", &self.terminal)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Stages by the name used on a mapping's `layers =` line.
 #[derive(Clone, Default)]
@@ -72,19 +97,45 @@ impl LayerRegistry {
         keys
     }
 
-    /// Checks a source's stage order and builds its stack around `leaf`.
+    /// Checks a source's stage order and builds its stack around `leaf`: [`stages`](Self::stages)
+    /// folded around the leaf, each stage timed.
     ///
     /// The leaf is only reached when the last stage is not terminal, which the check refuses, so
     /// in a valid stack it is never called.
     ///
     /// # Errors
-    /// Every problem: unknown names, repeated names, unmet requirements, a terminal stage that
-    /// is not last or a last stage that is not terminal, and every stage's own settings errors.
+    /// See [`stages`](Self::stages).
     pub fn build(
         &self,
         cx: &BuildContext<'_>,
         leaf: PipelineService,
     ) -> Result<PipelineService, Vec<BuildError>> {
+        let stages = self.stages(cx)?;
+        Ok(Self::fold(cx, &stages, leaf))
+    }
+
+    /// Wraps built stages around `leaf`, each timed: the served stack.
+    pub fn fold(
+        cx: &BuildContext<'_>,
+        stages: &[BuiltStage],
+        leaf: PipelineService,
+    ) -> PipelineService {
+        // The first name sees the request first, so it is the outermost wrapper.
+        let source_name: Arc<str> = Arc::from(cx.source_name());
+        stages.iter().rev().fold(leaf, |inner, stage| {
+            let timed = TimedLayer::new(source_name.clone(), stage.name);
+            PipelineService::new(timed.layer(stage.layer.layer(inner)))
+        })
+    }
+
+    /// Checks a source's stage order and builds each of its stages, in the order of its
+    /// `layers =` line (the default order without one): what [`build`](Self::build) folds into
+    /// the served stack, and the offline pipeline ([`super::OfflineStack`]) into its own.
+    ///
+    /// # Errors
+    /// Every problem: unknown names, repeated names, unmet requirements, a terminal stage that
+    /// is not last or a last stage that is not terminal, and every stage's own settings errors.
+    pub fn stages(&self, cx: &BuildContext<'_>) -> Result<Vec<BuiltStage>, Vec<BuildError>> {
         let source = cx.source();
         let (names, span) = match source.layers() {
             Some((names, span)) => (names, span.clone()),
@@ -137,24 +188,24 @@ impl LayerRegistry {
             factories.push(factory);
         }
 
-        let mut layers = Vec::with_capacity(factories.len());
+        let mut stages = Vec::with_capacity(factories.len());
         for factory in &factories {
             match factory.build(cx) {
-                Ok(layer) => layers.push((factory.name(), layer)),
+                Ok(layer) => stages.push(BuiltStage {
+                    name: factory.name(),
+                    provides: factory.provides(),
+                    terminal: factory.is_terminal(),
+                    layer,
+                }),
                 Err(mut more) => errors.append(&mut more),
             }
         }
-        if !errors.is_empty() {
+        if errors.is_empty() {
+            Ok(stages)
+        } else {
             errors.sort();
             errors.dedup();
-            return Err(errors);
+            Err(errors)
         }
-
-        // The first name sees the request first, so it is the outermost wrapper.
-        let source_name: Arc<str> = Arc::from(cx.source_name());
-        Ok(layers.iter().rev().fold(leaf, |inner, (name, layer)| {
-            let timed = TimedLayer::new(source_name.clone(), name);
-            PipelineService::new(timed.layer(layer.layer(inner)))
-        }))
     }
 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use genhook_core::{BuildContext, BuildError, PipelineError, PipelineService};
 use genhook_mapping::{CompiledSource, MappingSet};
 
+use super::offline::{OfflineStack, Verify};
+use super::registry::BuiltStage;
 use super::LayerRegistry;
 
 /// One source's route: its compiled mapping and its stack.
@@ -17,6 +19,16 @@ pub struct SourceRoute {
     pub source: Arc<CompiledSource>,
     /// The stack its webhooks go through.
     pub stack: PipelineService,
+    /// The stages `stack` was folded from, for its offline stacks.
+    stages: Arc<[BuiltStage]>,
+}
+
+impl SourceRoute {
+    /// The source's offline stack ([`OfflineStack`]): the same built stages as [`stack`](Self::stack),
+    /// up to the one that renders, ending in a leaf that captures the message.
+    pub fn offline(&self, verify: Verify) -> OfflineStack {
+        OfflineStack::new(Arc::clone(&self.source), &self.stages, verify)
+    }
 }
 
 impl fmt::Debug for SourceRoute {
@@ -53,12 +65,13 @@ impl Stacks {
         let mut errors = Vec::new();
         for source in mappings.sources() {
             match build_one(source, registry, resources) {
-                Ok(stack) => {
+                Ok((stack, stages)) => {
                     routes.insert(
                         source.name().to_owned(),
                         SourceRoute {
                             source: source.clone(),
                             stack,
+                            stages,
                         },
                     );
                 }
@@ -116,15 +129,17 @@ impl Stacks {
     }
 }
 
-/// Builds one source's stack.
+/// Builds one source's stages, and its stack from them.
 fn build_one(
     source: &Arc<CompiledSource>,
     registry: &LayerRegistry,
     resources: &http::Extensions,
-) -> Result<PipelineService, Vec<BuildError>> {
+) -> Result<(PipelineService, Arc<[BuiltStage]>), Vec<BuildError>> {
     let cx = BuildContext::new(source, resources);
+    let stages = registry.stages(&cx)?;
     let leaf = PipelineService::new(tower::service_fn(|_request| async {
         Err::<genhook_core::WebhookResponse, _>(PipelineError::internal(NoTerminalStage))
     }));
-    registry.build(&cx, leaf)
+    let stack = LayerRegistry::fold(&cx, &stages, leaf);
+    Ok((stack, stages.into()))
 }

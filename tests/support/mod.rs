@@ -165,6 +165,16 @@ impl TestGenHook {
         request.send().await.unwrap()
     }
 
+    /// Replays every dead letter through the admin API (`POST /admin/dlq/replay`).
+    pub async fn replay_all(&self, admin_token: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/admin/dlq/replay"))
+            .bearer_auth(admin_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// GETs a path.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()

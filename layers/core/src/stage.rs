@@ -8,6 +8,7 @@
 //! | `identify` | [`EventType`], [`EventLabel`], [`DeliveryId`] (when the provider sends one), [`JsonBody`] or [`Payload`] |
 //! | `extract` | [`Fields`] (`identify` leaves them already when the event type comes from a header: one pass over the body) |
 //! | `template` | [`Rendered`] or [`RenderFailed`] |
+//! | the offline pipeline (`genhook render`, replay) | [`Offline`] |
 //!
 //! Every output is a cheap-to-clone newtype over `Arc`, so cloning a request for a retry or a
 //! replay costs a few reference counts.
@@ -117,6 +118,17 @@ pub struct Verified {
 
 impl StageOutput for Verified {
     const NAME: &'static str = "verified";
+}
+
+/// The request is rendered offline (`genhook render`, a dead-letter replay), not served: a stage
+/// that answers a provider's handshake itself (GitHub `ping`, Slack `url_verification`, SNS
+/// `SubscriptionConfirmation`, …) passes it on instead, so that its mapping line renders and
+/// nothing is confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offline;
+
+impl StageOutput for Offline {
+    const NAME: &'static str = "offline";
 }
 
 /// When the edge received the request.

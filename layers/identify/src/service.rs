@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use genhook_core::stage::{
-    DeliveryId, EventLabel, EventType, Fields, JsonBody, Payload, SourceName, Verified,
+    DeliveryId, EventLabel, EventType, Fields, JsonBody, Offline, Payload, SourceName, Verified,
 };
 use genhook_core::{json_response, PipelineError, WebhookRequest, WebhookResponse};
 use genhook_mapping::{CompiledLine, CompiledSource};
@@ -231,7 +231,9 @@ where
         };
         let headers = request.headers();
         let provider = provider_for(&self.settings, headers, &payload);
-        if let Some(handshake) = handshake::find(provider, headers, &payload) {
+        // Offline (`genhook render`), a handshake renders like any event and is not answered.
+        let offline = request.extensions().get::<Offline>().is_some();
+        if let Some(handshake) = handshake::find(provider, headers, &payload).filter(|_| !offline) {
             return self.answer(handshake, &request);
         }
         if let Some(retry_num) = header(headers, "x-slack-retry-num") {

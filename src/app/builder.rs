@@ -1,0 +1,239 @@
+//! [`GenHook::builder`] takes a [`Config`], lets a consumer register its own stages by name and
+//! add resources, and [`Builder::start`] opens the queue, builds every source's stack, binds the
+//! listener and starts the dispatch workers and the reload watcher, handing back a [`Running`].
+
+use std::sync::Arc;
+
+use genhook_core::LayerFactory;
+use genhook_mapping::Diagnostic;
+use tokio::sync::oneshot;
+
+use super::settings::{
+    add_backend, admin_router, body_limit, queue_settings, server_settings, worker_settings,
+    BadAddress,
+};
+use super::Running;
+use crate::config::Config;
+use crate::loader::{EnvLookup, Loader};
+use crate::queue::{self, Backend};
+use crate::reload::{LogLevelSetter, Reloader};
+use crate::server::{routes, AppState, Server};
+use crate::stack::{builtin_registry, DuplicateLayer, LayerRegistry};
+use crate::worker;
+
+/// GenHook as a library.
+#[derive(Debug, Clone, Copy)]
+pub struct GenHook;
+
+impl GenHook {
+    /// A builder over a configuration, with the built-in stages registered.
+    pub fn builder(config: Config) -> Builder {
+        Builder {
+            config,
+            registry: builtin_registry(),
+            resources: http::Extensions::new(),
+            env: Arc::new(crate::config::env::lookup),
+            log_level: None,
+            backend: None,
+        }
+    }
+}
+
+/// Builds a running GenHook.
+pub struct Builder {
+    config: Config,
+    registry: LayerRegistry,
+    resources: http::Extensions,
+    env: EnvLookup,
+    log_level: Option<LogLevelSetter>,
+    backend: Option<Backend>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The queue could not be opened.
+    #[error("cannot open the {backend} queue: {source}")]
+    Queue {
+        /// Which backend.
+        backend: &'static str,
+        /// Why.
+        source: genhook_core::queue::QueueError,
+    },
+    /// The mappings do not validate.
+    #[error("the mappings do not validate:\n{}", join_lines(.0))]
+    Mappings(Vec<Diagnostic>),
+    /// The listener could not start.
+    #[error(transparent)]
+    Serve(#[from] crate::server::ServeError),
+    /// `server_host:server_port` is not an address.
+    #[error("cannot listen on `{0}`: not an address")]
+    Address(String),
+    /// The workers could not start.
+    #[error("cannot start the dispatch workers: {0}")]
+    Workers(String),
+}
+
+fn join_lines(problems: &[Diagnostic]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Builder {
+    /// Registers a consumer's own stage; mappings can then name it on their `layers =` line.
+    ///
+    /// # Errors
+    /// When a stage of that name is registered already.
+    pub fn register_layer(mut self, factory: impl LayerFactory) -> Result<Self, DuplicateLayer> {
+        self.registry.register(factory)?;
+        Ok(self)
+    }
+
+    /// Adds a shared resource that stages can read at build time ([`BuildContext::resource`](genhook_core::BuildContext::resource)).
+    pub fn resource<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.resources.insert(value);
+        self
+    }
+
+    /// Replaces the `${NAME}` lookup of mapping files, also used for the `GENHOOK_<KEY>`
+    /// overrides when the configuration file is reloaded (the process environment by default).
+    pub fn env(mut self, env: EnvLookup) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// How a reload changes the log level (the binary owns logging and sets this); without it a
+    /// changed `log_level` needs a restart.
+    pub fn log_level_setter(mut self, setter: LogLevelSetter) -> Self {
+        self.log_level = Some(setter);
+        self
+    }
+
+    /// Test hook: runs on this opened backend instead of opening the one the configuration names
+    /// (e.g. a disk queue whose storage faults are injected).
+    #[doc(hidden)]
+    pub fn queue_backend(mut self, backend: Backend) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// Opens the queue, builds every stack, binds the listener, and starts the workers and the
+    /// reload watcher.
+    ///
+    /// # Errors
+    /// See [`StartError`].
+    pub async fn start(self) -> Result<Running, StartError> {
+        let Self {
+            config,
+            registry,
+            mut resources,
+            env,
+            log_level,
+            backend,
+        } = self;
+        // A missing mappings directory is the commonest first-run mistake: say so before the
+        // queue creates its data directory.
+        genhook_mapping::MappingSet::read_dir(&config.mappings_dir)
+            .map_err(|unreadable| StartError::Mappings(vec![unreadable]))?;
+        let queue_settings = queue_settings(&config);
+        let backend = match backend {
+            Some(backend) => backend,
+            None => queue::open(&queue_settings)
+                .await
+                .map_err(|source| StartError::Queue {
+                    backend: queue_settings.backend.as_str(),
+                    source,
+                })?,
+        };
+        add_backend(&mut resources, &backend);
+        let loader = Loader::new(
+            config.mappings_dir.clone(),
+            registry,
+            resources,
+            Arc::clone(&env),
+        );
+        let fingerprint =
+            crate::reload::Fingerprint::of(loader.mappings_dir(), config.file.as_deref());
+        let loaded = loader.load().map_err(StartError::Mappings)?;
+        for warning in &loaded.warnings {
+            tracing::warn!(%warning, "Mapping warning.");
+        }
+
+        let state = AppState::new(
+            loaded.stacks,
+            backend.queue.clone(),
+            Some(crate::telemetry::prometheus()),
+            body_limit(&config),
+            config.inflight_body_limit(),
+        );
+        let admin = admin_router(&config, &backend, &state);
+        let settings =
+            server_settings(&config).map_err(|BadAddress(text)| StartError::Address(text))?;
+        let server = Server::bind(&settings, routes::router(state.clone(), admin)).await?;
+        let addr = server
+            .local_addr()
+            .map_err(|source| crate::server::ServeError::Bind {
+                addr: settings.addr,
+                source,
+            })?;
+
+        let workers = worker::spawn(
+            worker_settings(&config, &state.stacks()),
+            backend.queue.clone(),
+            backend.dead_letters.clone(),
+            tokio::runtime::Handle::current(),
+        )
+        .map_err(|error| StartError::Workers(error.to_string()))?;
+
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let grace = config.shutdown_grace_period;
+        let server_task = tokio::spawn(server.run(
+            async move {
+                let _ = stop_rx.await;
+            },
+            grace,
+        ));
+        let reloader = Reloader::new(
+            loader,
+            state.clone(),
+            workers.control(),
+            env,
+            log_level,
+            config.clone(),
+        );
+        let reload_task = config
+            .reload
+            .then(|| tokio::spawn(crate::reload::watch(reloader.clone(), fingerprint)));
+        tracing::info!(
+            %addr,
+            backend = backend.queue.backend(),
+            sources = state.stacks().routes().count(),
+            sl1 = config.sl1_api_url.as_ref().map_or("(none: alerts go to the outbox)", |u| u.host_str().unwrap_or("?")),
+            "GenHook is listening."
+        );
+        Ok(Running {
+            addr,
+            state,
+            reloader,
+            backend,
+            workers,
+            stop_tx,
+            server_task,
+            reload_task,
+            grace,
+            data_dir: config.data_dir.clone(),
+        })
+    }
+}
