@@ -40,23 +40,8 @@ use serde_json::{Map, Value};
 
 use crate::{Check, Verifier, VerifyError};
 
-/// Whether `host` is an AWS SNS host: `sns.<region>.amazonaws.com` or
-/// `sns.<region>.amazonaws.com.cn`, the region at least three characters of `[A-Za-z0-9-]` (the
-/// official validators' default pattern).
-pub fn is_sns_host(host: &str) -> bool {
-    let Some(rest) = host.strip_prefix("sns.") else {
-        return false;
-    };
-    let region = rest
-        .strip_suffix(".amazonaws.com.cn")
-        .or_else(|| rest.strip_suffix(".amazonaws.com"));
-    region.is_some_and(|region| {
-        region.len() >= 3
-            && region
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    })
-}
+/// The SNS host rule, defined in core (the identify stage applies it to `SubscribeURL`).
+pub use genhook_core::sns::is_sns_host;
 
 // === SNS message ===
 
