@@ -2,7 +2,6 @@
 //! `Retry-After` on 429 and 503 (rounded up, never 0), logging 5xx with their cause and counting
 //! every rejection by reason.
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -70,17 +69,9 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
     genhook_core::json_response(status, value).map(Body::from)
 }
 
+/// The cause of a refusal and its own causes, for the log (the public reason is not repeated).
 fn error_chain(error: &PipelineError) -> String {
-    let mut text = String::new();
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.source();
-    while let Some(current) = cause {
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&current.to_string());
-        cause = current.source();
-    }
-    text
+    genhook_core::error_chain(error.cause())
 }
 
 #[cfg(test)]

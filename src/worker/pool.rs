@@ -30,9 +30,9 @@
 //!   slots, stack and client as the async models, at most `min(workers, limit)` in flight.
 //!
 //! ## Reload
-//! The deliveries read their target (the SL1 stacks or the outbox, with the settings they were
+//! The deliveries read their destination (the SL1 stacks or the outbox, with the settings they were
 //! built from) through an `ArcSwap`, once per event. [`WorkerControl::reconfigure`] builds a
-//! new target and swaps it in: the next event uses it, events in flight finish on the old one.
+//! new destination and swaps it in: the next event uses it, events in flight finish on the old one.
 //! The breaker is kept while `sl1_api_url` and the breaker settings are unchanged, and each
 //! source's semaphore while its limit is unchanged; the adaptive limit is kept, with its new
 //! `sl1_max_inflight`. `workers` and `threading` are fixed at start.
@@ -61,7 +61,7 @@ use super::adaptive::{AdaptiveLimit, DeliverySlot};
 use super::alerts::SelfMonitor;
 use super::breaker::Breaker;
 use super::outbox::Outbox;
-use super::policy::{classify, Sl1RetryPolicy, Verdict};
+use super::policy::{retry_verdict, Sl1RetryPolicy, Verdict};
 use super::settings::{ThreadingModel, WorkerSettings};
 use super::sl1::{Sl1Client, Sl1Error, Sl1Request};
 use super::stack::Deliverer;
@@ -88,9 +88,9 @@ enum Phase {
     Stopped,
 }
 
-/// Where alerts go.
+/// Where alerts go: SL1 through the worker stack, or the outbox when `sl1_api_url` is unset.
 #[derive(Debug)]
-enum Target {
+enum Destination {
     Sl1(Box<Deliverer<Sl1Client>>),
     Outbox(Outbox),
 }
@@ -112,11 +112,11 @@ enum Outcome {
     },
 }
 
-/// The delivery target and the settings it was built from: swapped whole on reload. A delivery
-/// loads it once per event, so an event in flight finishes on the target it started with.
+/// The delivery destination and the settings it was built from: swapped whole on reload. A delivery
+/// loads it once per event, so an event in flight finishes on the destination it started with.
 #[derive(Debug)]
 struct Live {
-    target: Target,
+    destination: Destination,
     settings: WorkerSettings,
 }
 
@@ -154,24 +154,24 @@ pub struct WorkerControl {
     ctx: Arc<Ctx>,
 }
 
-/// Builds the target for `settings`; `previous` is the target in use (a reload): its breaker is
+/// Builds the destination for `settings`; `previous` is the destination in use (a reload): its breaker is
 /// kept when the SL1 URL and the breaker settings are unchanged, and its per-source semaphores
 /// where the limit is unchanged. Returns the breaker and whether it is a new one.
-fn build_target(
+fn build_destination(
     settings: &WorkerSettings,
     previous: Option<&Live>,
     limit: &AdaptiveLimit,
-) -> Result<(Target, Option<(Breaker, bool)>), WorkerError> {
+) -> Result<(Destination, Option<(Breaker, bool)>), WorkerError> {
     if settings.sl1_api_url.is_none() {
         return Ok((
-            Target::Outbox(Outbox::new(settings.outbox_path.clone())),
+            Destination::Outbox(Outbox::new(settings.outbox_path.clone())),
             None,
         ));
     }
     // One async client for every model. Building it needs no runtime context.
     let client = Sl1Client::new(settings)?;
-    let kept = previous.and_then(|live| match &live.target {
-        Target::Sl1(deliverer)
+    let kept = previous.and_then(|live| match &live.destination {
+        Destination::Sl1(deliverer)
             if live.settings.sl1_api_url == settings.sl1_api_url
                 && live.settings.breaker_threshold == settings.breaker_threshold
                 && live.settings.breaker_cooldown == settings.breaker_cooldown =>
@@ -191,9 +191,9 @@ fn build_target(
             true,
         ),
     };
-    let previous_deliverer = previous.and_then(|live| match &live.target {
-        Target::Sl1(deliverer) => Some(&**deliverer),
-        Target::Outbox(_) => None,
+    let previous_deliverer = previous.and_then(|live| match &live.destination {
+        Destination::Sl1(deliverer) => Some(&**deliverer),
+        Destination::Outbox(_) => None,
     });
     let deliverer = Deliverer::replacing(
         client,
@@ -202,13 +202,16 @@ fn build_target(
         limit.clone(),
         previous_deliverer,
     );
-    Ok((Target::Sl1(Box::new(deliverer)), Some((breaker, fresh))))
+    Ok((
+        Destination::Sl1(Box::new(deliverer)),
+        Some((breaker, fresh)),
+    ))
 }
 
-fn sender_of(target: &Target) -> Option<Deliverer<Sl1Client>> {
-    match target {
-        Target::Sl1(deliverer) => Some((**deliverer).clone()),
-        Target::Outbox(_) => None,
+fn sender_of(destination: &Destination) -> Option<Deliverer<Sl1Client>> {
+    match destination {
+        Destination::Sl1(deliverer) => Some((**deliverer).clone()),
+        Destination::Outbox(_) => None,
     }
 }
 
@@ -227,8 +230,8 @@ pub fn spawn(
 ) -> Result<WorkerPool, WorkerError> {
     let workers = settings.workers.max(1);
     let limit = AdaptiveLimit::new(workers, settings.sl1_max_inflight);
-    let (target, breaker) = build_target(&settings, None, &limit)?;
-    if let Target::Outbox(_) = target {
+    let (destination, breaker) = build_destination(&settings, None, &limit)?;
+    if let Destination::Outbox(_) = destination {
         tracing::info!(
             path = %settings.outbox_path.display(),
             "No sl1_api_url: alerts go to the log and the outbox file."
@@ -237,7 +240,7 @@ pub fn spawn(
     let monitor = Arc::new(SelfMonitor::new(
         dead_letters,
         settings.dlq_alert_threshold,
-        sender_of(&target),
+        sender_of(&destination),
     ));
     {
         let monitor = Arc::clone(&monitor);
@@ -251,7 +254,10 @@ pub fn spawn(
     let threading = settings.threading;
     let ctx = Arc::new(Ctx {
         queue,
-        live: ArcSwap::from_pointee(Live { target, settings }),
+        live: ArcSwap::from_pointee(Live {
+            destination,
+            settings,
+        }),
         monitor,
         limit,
         in_flight: AtomicUsize::new(0),
@@ -503,29 +509,24 @@ fn request(settings: &WorkerSettings, event: &Event) -> Sl1Request {
     Sl1Request::from_event(event).with_deadline(Instant::now() + settings.processing_timeout)
 }
 
-/// The error and its causes, for `last_error` (never holds secrets: SL1 errors carry none).
+/// The error and its causes, for `last_error` (never holds secrets: SL1 errors carry none), with
+/// SL1's `X-EM7-status-message` when it sent one.
 fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    if let Some(Sl1Error::Status {
-        em7_message: Some(message),
-        ..
-    }) = error.downcast_ref::<Sl1Error>()
-    {
-        text.push_str(&format!(" ({message})"));
+    let chain = genhook_core::error_chain(error);
+    match error.downcast_ref::<Sl1Error>() {
+        // A status error has no cause: the message goes right after it.
+        Some(Sl1Error::Status {
+            em7_message: Some(message),
+            ..
+        }) => format!("{chain} ({message})"),
+        _ => chain,
     }
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
 }
 
 /// What becomes of an event whose delivery failed with `error` after `attempts` attempts;
 /// `out_of_time`: the delivery stopped at its `processing_timeout`, not for want of retries.
 fn outcome_of_error(error: &BoxError, attempts: u32, out_of_time: bool) -> Outcome {
-    match classify(error) {
+    match retry_verdict(error) {
         // Never requeue for "now" while the circuit refuses: the worker would spin.
         Verdict::BreakerOpen { retry_in } => Outcome::Requeue {
             delay: retry_in.max(MIN_BREAKER_WAIT),
@@ -574,7 +575,7 @@ fn outbox_failed(error: &std::io::Error) -> Outcome {
 // === impl Ctx ===
 
 impl WorkerControl {
-    /// Replaces the delivery settings: the next event goes through a target built from
+    /// Replaces the delivery settings: the next event goes through a destination built from
     /// `settings`; events in flight finish on the old one. The breaker is kept when the SL1 URL and
     /// the breaker settings are unchanged, and so is each source's semaphore whose limit is
     /// unchanged; the adaptive limit is kept and takes the new `sl1_max_inflight` (coming down to
@@ -582,7 +583,7 @@ impl WorkerControl {
     /// (their fields of `settings` are ignored).
     ///
     /// # Errors
-    /// When the new SL1 client cannot be built (e.g. an unreadable `sl1_ca_file`); the old target
+    /// When the new SL1 client cannot be built (e.g. an unreadable `sl1_ca_file`); the old destination
     /// stays in use.
     pub fn reconfigure(&self, settings: WorkerSettings) -> Result<(), WorkerError> {
         let ctx = &self.ctx;
@@ -596,10 +597,10 @@ impl WorkerControl {
             threading: old.settings.threading,
             ..settings
         };
-        let (target, breaker) = build_target(&settings, Some(&old), &ctx.limit)?;
+        let (destination, breaker) = build_destination(&settings, Some(&old), &ctx.limit)?;
         ctx.limit.set_max(settings.sl1_max_inflight);
         ctx.monitor
-            .reconfigure(settings.dlq_alert_threshold, sender_of(&target));
+            .reconfigure(settings.dlq_alert_threshold, sender_of(&destination));
         {
             let mut slot = ctx.breaker_slot();
             match breaker {
@@ -621,7 +622,10 @@ impl WorkerControl {
                 }
             }
         }
-        ctx.live.store(Arc::new(Live { target, settings }));
+        ctx.live.store(Arc::new(Live {
+            destination,
+            settings,
+        }));
         Ok(())
     }
 
@@ -640,14 +644,14 @@ impl Ctx {
         if let Some(outcome) = unrenderable(event) {
             return outcome;
         }
-        // Loaded once: this event finishes on this target even if a reload swaps it.
+        // Loaded once: this event finishes on this destination even if a reload swaps it.
         let live = self.live.load_full();
-        match &live.target {
-            Target::Outbox(outbox) => match outbox.append(event).await {
+        match &live.destination {
+            Destination::Outbox(outbox) => match outbox.append(event).await {
                 Ok(()) => Outcome::Delivered { attempts: 1 },
                 Err(error) => outbox_failed(&error),
             },
-            Target::Sl1(deliverer) => {
+            Destination::Sl1(deliverer) => {
                 let request = request(&live.settings, event);
                 let result = deliverer.deliver(request.clone()).await;
                 let attempts = request.attempts();

@@ -211,23 +211,23 @@ impl Sl1Error {
     }
 }
 
-/// What the client sends: the URL and the fixed headers, built once.
+/// Where and how the client posts: SL1's alert URL and the fixed headers, built once.
 #[derive(Clone)]
-struct Target {
+struct Endpoint {
     url: reqwest::Url,
     headers: HeaderMap,
 }
 
-impl fmt::Debug for Target {
+impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The headers hold the Basic credentials: never print them.
-        f.debug_struct("Target")
+        f.debug_struct("Endpoint")
             .field("url", &self.url.as_str())
             .finish_non_exhaustive()
     }
 }
 
-impl Target {
+impl Endpoint {
     fn new(settings: &WorkerSettings) -> Result<Self, Sl1Error> {
         let url = settings
             .sl1_api_url
@@ -289,7 +289,7 @@ impl Target {
 }
 
 /// Turns SL1's answer into success or a typed error, and records it.
-fn classify(
+fn read_answer(
     request: &Sl1Request,
     status: StatusCode,
     headers: &HeaderMap,
@@ -363,7 +363,7 @@ pub(crate) fn parse_retry_after(text: &str) -> Option<Duration> {
 #[derive(Debug, Clone)]
 pub struct Sl1Client {
     http: reqwest::Client,
-    target: Arc<Target>,
+    endpoint: Arc<Endpoint>,
 }
 
 impl Sl1Client {
@@ -374,7 +374,7 @@ impl Sl1Client {
     /// # Errors
     /// [`Sl1Error::Config`] when the URL is missing or invalid or the CA file cannot be used.
     pub fn new(settings: &WorkerSettings) -> Result<Self, Sl1Error> {
-        let target = Target::new(settings)?;
+        let endpoint = Endpoint::new(settings)?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .connect_timeout(settings.sl1_timeout)
@@ -388,13 +388,13 @@ impl Sl1Client {
             .map_err(|e| Sl1Error::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
-            target: Arc::new(target),
+            endpoint: Arc::new(endpoint),
         })
     }
 
     /// The URL alerts are posted to.
     pub fn url(&self) -> &str {
-        self.target.url.as_str()
+        self.endpoint.url.as_str()
     }
 }
 
@@ -411,18 +411,20 @@ impl Service<Sl1Request> for Sl1Client {
 
     fn call(&mut self, request: Sl1Request) -> Self::Future {
         let http = self.http.clone();
-        let target = Arc::clone(&self.target);
+        let endpoint = Arc::clone(&self.endpoint);
         Box::pin(async move {
             request.count_attempt();
             let started = Instant::now();
             let sent = http
-                .post(target.url.clone())
-                .headers(target.headers_for(&request))
+                .post(endpoint.url.clone())
+                .headers(endpoint.headers_for(&request))
                 .json(&request.alert)
                 .send()
                 .await;
             match sent {
-                Ok(response) => classify(&request, response.status(), response.headers(), started),
+                Ok(response) => {
+                    read_answer(&request, response.status(), response.headers(), started)
+                }
                 Err(error) => {
                     let error = Sl1Error::from_reqwest(error);
                     record_failure(&request, &error, started);
@@ -495,7 +497,7 @@ mod tests {
         };
         let client = Sl1Client::new(&settings).unwrap();
         assert_eq!(client.url(), format!("http://127.0.0.1:{port}/api/alert"));
-        let auth = client.target.headers[AUTHORIZATION].to_str().unwrap();
+        let auth = client.endpoint.headers[AUTHORIZATION].to_str().unwrap();
         let expected = base64::engine::general_purpose::STANDARD.encode("em7admin:hunter@2");
         assert_eq!(auth, format!("Basic {expected}"));
         assert!(!format!("{client:?}").contains("hunter"));
