@@ -2,6 +2,9 @@
 //!
 //! (crate docs being written)
 
+#[macro_use]
+mod named;
+
 pub mod admin;
 pub mod app;
 pub mod cli;

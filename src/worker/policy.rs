@@ -20,7 +20,8 @@ use tower::retry::Policy;
 use tower::BoxError;
 
 use super::breaker::BreakerOpen;
-use super::sl1::{Sl1Error, Sl1Request, Sl1Response};
+use super::sl1::{Sl1Request, Sl1Response};
+use super::sl1_error::Sl1Error;
 
 /// The longest `Retry-After` honoured (15 minutes).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);

@@ -63,7 +63,8 @@ use super::breaker::Breaker;
 use super::outbox::Outbox;
 use super::policy::{retry_verdict, Sl1RetryPolicy, Verdict};
 use super::settings::{ThreadingModel, WorkerSettings};
-use super::sl1::{Sl1Client, Sl1Error, Sl1Request};
+use super::sl1::{Sl1Client, Sl1Request};
+use super::sl1_error::Sl1Error;
 use super::stack::Deliverer;
 
 /// The shortest wait before an event refused by an open circuit is tried again.
