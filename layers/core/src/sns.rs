@@ -20,3 +20,35 @@ pub fn is_sns_host(host: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sns_hosts_follow_the_official_validators_pattern() {
+        for good in [
+            "sns.us-east-1.amazonaws.com",
+            "sns.eu-central-2.amazonaws.com",
+            "sns.cn-north-1.amazonaws.com.cn",
+            "sns.us-gov-west-1.amazonaws.com",
+        ] {
+            assert!(is_sns_host(good), "{good}");
+        }
+        for bad in [
+            "sns.us-east-1.amazonaws.com.evil.example",
+            "evil.example",
+            "sns.amazonaws.com",
+            "sns.eu.amazonaws.com",
+            "s3.us-east-1.amazonaws.com",
+            "sns.us-east-1.amazonaws.co",
+            "xsns.us-east-1.amazonaws.com",
+            "sns.us.east.amazonaws.com",
+            "sns.us_east_1.amazonaws.com",
+            "sns.us-east-1.amazonaws.com.",
+            "",
+        ] {
+            assert!(!is_sns_host(bad), "{bad}");
+        }
+    }
+}
