@@ -11,7 +11,7 @@
 //!
 //! ## Concurrency
 //! One [`AdaptiveLimit`] caps the deliveries in flight: an event is taken from the queue only
-//! with a [`DeliverySlot`], held until the event is settled (and
+//! with a [`DeliverySlot`](super::adaptive::DeliverySlot), held until the event is settled (and
 //! through the pause after a requeue), so events leave the queue in its priority order and only
 //! when they can be sent. Inside the worker stack each attempt takes an attempt slot of the same
 //! limit, and the limit adapts to SL1's answers (see [`adaptive`](super::adaptive)): it starts
