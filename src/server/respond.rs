@@ -24,9 +24,9 @@ pub fn reject(source: &str, error: &PipelineError) -> Response {
     if status == StatusCode::SERVICE_UNAVAILABLE {
         // Load shedding (queue full, Redis away, shutting down): answered to every request while
         // it lasts, so not one log line each; the queue logs the outage itself, once.
-        tracing::debug!(source, cause = %error_chain(error), "Webhook refused for now (503).");
+        tracing::debug!(source, cause = %genhook_core::error_chain(error.cause()), "Webhook refused for now (503).");
     } else if status.is_server_error() {
-        tracing::error!(source, status = status.as_u16(), cause = %error_chain(error), "Webhook failed.");
+        tracing::error!(source, status = status.as_u16(), cause = %genhook_core::error_chain(error.cause()), "Webhook failed.");
     } else {
         tracing::debug!(
             source,
@@ -67,11 +67,6 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 /// A JSON answer with the given status.
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
     genhook_core::json_response(status, value).map(Body::from)
-}
-
-/// The cause of a refusal and its own causes, for the log (the public reason is not repeated).
-fn error_chain(error: &PipelineError) -> String {
-    genhook_core::error_chain(error.cause())
 }
 
 #[cfg(test)]
