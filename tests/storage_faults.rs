@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use genhook::core::error_chain;
 use genhook::core::queue::{Accepted, Claim, Queue as _};
 use genhook::queue::disk::{self, DiskQueue, FaultSwitch};
 use support::memory_queue::test_event;
@@ -285,17 +286,6 @@ async fn unwritable_data_directory_is_named_at_start_up() {
         );
         assert!(!error.contains("corrupted"), "({what}) says: {error}");
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 // === on a real, small tmpfs (where this process may mount one) ===

@@ -66,7 +66,7 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
         {
             Ok(running) => running,
             Err(error) => {
-                let chain = error_chain(&error);
+                let chain = genhook_core::error_chain(&error);
                 tracing::error!(error = %chain, "GenHook could not start.");
                 eprintln!("genhook: {chain}");
                 return ExitCode::FAILURE;
@@ -75,21 +75,6 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
         running.run_until(crate::app::shutdown_signal()).await;
         ExitCode::SUCCESS
     })
-}
-
-/// An error and its causes, `: `-separated (a store error names its file in a cause).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(current) = cause {
-        let more = current.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        cause = current.source();
-    }
-    text
 }
 
 /// Raises the soft open-file limit to the hard one, as servers do (systemd's default soft limit

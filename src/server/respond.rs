@@ -2,7 +2,6 @@
 //! `Retry-After` on 429 and 503 (rounded up, never 0), logging 5xx with their cause and counting
 //! every rejection by reason.
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -25,9 +24,9 @@ pub fn reject(source: &str, error: &PipelineError) -> Response {
     if status == StatusCode::SERVICE_UNAVAILABLE {
         // Load shedding (queue full, Redis away, shutting down): answered to every request while
         // it lasts, so not one log line each; the queue logs the outage itself, once.
-        tracing::debug!(source, cause = %error_chain(error), "Webhook refused for now (503).");
+        tracing::debug!(source, cause = %genhook_core::error_chain(error.cause()), "Webhook refused for now (503).");
     } else if status.is_server_error() {
-        tracing::error!(source, status = status.as_u16(), cause = %error_chain(error), "Webhook failed.");
+        tracing::error!(source, status = status.as_u16(), cause = %genhook_core::error_chain(error.cause()), "Webhook failed.");
     } else {
         tracing::debug!(
             source,
@@ -68,19 +67,6 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 /// A JSON answer with the given status.
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
     genhook_core::json_response(status, value).map(Body::from)
-}
-
-fn error_chain(error: &PipelineError) -> String {
-    let mut text = String::new();
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.source();
-    while let Some(current) = cause {
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&current.to_string());
-        cause = current.source();
-    }
-    text
 }
 
 #[cfg(test)]

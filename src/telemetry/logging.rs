@@ -10,9 +10,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{reload, Registry};
 
+use super::level::{LogLevel, LogRotation};
 use super::rotate::RotatingFile;
 use super::TelemetryError;
-use crate::config::{Config, LogLevel, LogRotation};
+use crate::config::Config;
 
 /// The logging part of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,12 +22,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod level;
 mod logging;
 mod prometheus;
 mod rotate;
 
 use std::path::PathBuf;
 
+pub use level::{LogLevel, LogRotation};
 pub use logging::{init_logging, log_subscriber, LogGuard, LogSettings};
 pub use metrics_exporter_prometheus::PrometheusHandle;
 pub use prometheus::{

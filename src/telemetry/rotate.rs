@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::LogRotation;
+use super::level::LogRotation;
 
 /// The time source of a [`RotatingFile`] (the system clock in production, a fake in tests).
 pub type Clock = Box<dyn Fn() -> SystemTime + Send>;

@@ -9,7 +9,8 @@
 //! | module | holds |
 //! |---|---|
 //! | [`settings`] | [`WorkerSettings`], [`ThreadingModel`]: plain data the config maps into |
-//! | [`sl1`] | [`Sl1Client`] (the leaf service), [`Sl1Request`], [`Sl1Error`] |
+//! | [`sl1`] | [`Sl1Client`] (the leaf service), [`Sl1Request`] |
+//! | [`sl1_error`] | [`Sl1Error`]: why an attempt failed, whether to retry it |
 //! | `tls.rs` | the rustls settings of `sl1_ca_file`: its certificates as roots and pinned (self-signed SL1) |
 //! | [`policy`] | [`Sl1RetryPolicy`] and [`Backoff`]: retry classification by error type |
 //! | [`attempt_timeout`] | the per-attempt timeout: `sl1_timeout`, cut short by the delivery's deadline |
@@ -30,6 +31,7 @@ pub mod policy;
 pub mod pool;
 pub mod settings;
 pub mod sl1;
+pub mod sl1_error;
 pub mod stack;
 mod tls;
 
@@ -41,5 +43,6 @@ pub use outbox::Outbox;
 pub use policy::{Backoff, Sl1RetryPolicy};
 pub use pool::{spawn, WorkerControl, WorkerError, WorkerPool};
 pub use settings::{ThreadingModel, WorkerSettings};
-pub use sl1::{Sl1Client, Sl1Error, Sl1Request, Sl1Response};
+pub use sl1::{Sl1Client, Sl1Request, Sl1Response};
+pub use sl1_error::Sl1Error;
 pub use stack::{sl1_stack, Deliverer, Sl1Stack};

@@ -1,7 +1,7 @@
 //! The retry policy of SL1 deliveries ([`Sl1RetryPolicy`], a `tower::retry::Policy`) and the
 //! backoff it computes ([`Backoff`]).
 //!
-//! Errors are classified by type, never by text ([`classify`]):
+//! Errors are classified by type, never by text ([`retry_verdict`]):
 //! - tower's `Elapsed` (the per-attempt `sl1_timeout`) is retried;
 //! - [`Sl1Error`] is retried when [`Sl1Error::is_retryable`] (connect errors, 5xx, 408, 429);
 //! - [`BreakerOpen`] is never retried: the worker requeues the event for after the cooldown;
@@ -20,7 +20,8 @@ use tower::retry::Policy;
 use tower::BoxError;
 
 use super::breaker::BreakerOpen;
-use super::sl1::{Sl1Error, Sl1Request, Sl1Response};
+use super::sl1::{Sl1Request, Sl1Response};
+use super::sl1_error::Sl1Error;
 
 /// The longest `Retry-After` honoured (15 minutes).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
@@ -43,7 +44,7 @@ pub enum Verdict {
 }
 
 /// Classifies an error of the worker stack by its type.
-pub fn classify(error: &BoxError) -> Verdict {
+pub fn retry_verdict(error: &BoxError) -> Verdict {
     if error.is::<tower::timeout::error::Elapsed>() {
         return Verdict::Retry { hint: None };
     }
@@ -66,7 +67,7 @@ pub fn classify(error: &BoxError) -> Verdict {
 
 /// Whether an error says SL1 is unhealthy (for the circuit breaker): what is retryable is.
 pub fn is_outage(error: &BoxError) -> bool {
-    matches!(classify(error), Verdict::Retry { .. })
+    matches!(retry_verdict(error), Verdict::Retry { .. })
 }
 
 /// Exponential backoff with jitter.
@@ -159,7 +160,7 @@ impl Policy<Sl1Request, Sl1Response, BoxError> for Sl1RetryPolicy {
         result: &mut Result<Sl1Response, BoxError>,
     ) -> Option<Self::Future> {
         let error = result.as_ref().err()?;
-        let hint = match classify(error) {
+        let hint = match retry_verdict(error) {
             Verdict::Retry { hint } => hint,
             Verdict::BreakerOpen { .. } => {
                 ::metrics::counter!(metrics::SL1_REQUESTS, "status" => "breaker_open").increment(1);
@@ -220,18 +221,25 @@ mod tests {
 
     #[test]
     fn classifies_by_type() {
-        assert_eq!(classify(&status(503, None)), Verdict::Retry { hint: None });
         assert_eq!(
-            classify(&status(429, Some(7))),
+            retry_verdict(&status(503, None)),
+            Verdict::Retry { hint: None }
+        );
+        assert_eq!(
+            retry_verdict(&status(429, Some(7))),
             Verdict::Retry {
                 hint: Some(Duration::from_secs(7))
             }
         );
-        assert_eq!(classify(&status(400, None)), Verdict::Permanent);
+        assert_eq!(retry_verdict(&status(400, None)), Verdict::Permanent);
         let elapsed: BoxError = Box::new(tower::timeout::error::Elapsed::new());
-        assert_eq!(classify(&elapsed), Verdict::Retry { hint: None });
+        assert_eq!(retry_verdict(&elapsed), Verdict::Retry { hint: None });
         let text: BoxError = "503 service unavailable".into();
-        assert_eq!(classify(&text), Verdict::Permanent, "never by message text");
+        assert_eq!(
+            retry_verdict(&text),
+            Verdict::Permanent,
+            "never by message text"
+        );
     }
 
     #[test]

@@ -9,7 +9,19 @@ use std::time::Duration;
 
 use genhook_core::Secret;
 
-pub use crate::config::ThreadingModel;
+named_enum! {
+    /// How work is spread over threads (`threading_model`).
+    ThreadingModel {
+        /// One single-threaded event loop does everything.
+        Async = "async",
+        /// Multi-threaded async HTTP, then `max_worker_threads` OS threads each driving one
+        /// delivery at a time through the same async delivery stack.
+        ThreadPool = "thread_pool",
+        /// Multi-threaded async HTTP and async deliveries, up to the adaptive in-flight limit
+        /// (the default).
+        Hybrid = "hybrid",
+    }
+}
 
 /// Settings of the SL1 client, its retry/breaker stack and the worker pool.
 ///

@@ -33,6 +33,8 @@ use tower::Service;
 use super::settings::WorkerSettings;
 use super::tls;
 
+pub use super::sl1_error::Sl1Error;
+
 /// Header carrying GenHook's own event id to SL1.
 pub const EVENT_ID_HEADER: &str = "x-genhook-event-id";
 /// Header carrying the provider's delivery id to SL1.
@@ -138,96 +140,23 @@ pub struct Sl1Response {
     pub em7_message: Option<String>,
 }
 
-/// Why an attempt to deliver to SL1 failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Sl1Error {
-    /// No connection could be made (refused, DNS, TLS handshake).
-    #[error("cannot connect to SL1")]
-    Connect(#[source] reqwest::Error),
-    /// SL1 answered with a status other than 200, 201 or 202.
-    #[error("SL1 answered {status}")]
-    Status {
-        /// The status.
-        status: StatusCode,
-        /// Its `Retry-After`, when it sent one.
-        retry_after: Option<Duration>,
-        /// Its `X-EM7-status-message`, when it sent one.
-        em7_message: Option<String>,
-    },
-    /// The connection failed after it was made (reset, broken body).
-    #[error("SL1 request failed")]
-    Transport(#[source] reqwest::Error),
-    /// reqwest gave up waiting (the connection was not made within `sl1_timeout`); an attempt
-    /// that takes too long otherwise ends with tower's `Elapsed` from the attempt timeout.
-    #[error("SL1 did not answer in time")]
-    Timeout,
-    /// The client could not be built (bad URL, unreadable CA file).
-    #[error("invalid SL1 client settings: {0}")]
-    Config(String),
-}
-
-impl Sl1Error {
-    /// Whether another attempt may succeed: connection problems, timeouts, 5xx, 408 and 429.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Connect(_) | Self::Transport(_) | Self::Timeout => true,
-            Self::Status { status, .. } => {
-                status.is_server_error()
-                    || *status == StatusCode::REQUEST_TIMEOUT
-                    || *status == StatusCode::TOO_MANY_REQUESTS
-            }
-            Self::Config(_) => false,
-        }
-    }
-
-    /// The `Retry-After` hint of an error answer.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
-    /// The label of the `genhook_sl1_requests_total{status}` metric.
-    pub fn metric_status(&self) -> String {
-        match self {
-            Self::Connect(_) => "connect".into(),
-            Self::Transport(_) => "transport".into(),
-            Self::Timeout => "timeout".into(),
-            Self::Status { status, .. } => status.as_str().to_owned(),
-            Self::Config(_) => "config".into(),
-        }
-    }
-
-    fn from_reqwest(error: reqwest::Error) -> Self {
-        if error.is_timeout() {
-            Self::Timeout
-        } else if error.is_connect() {
-            Self::Connect(error)
-        } else {
-            Self::Transport(error)
-        }
-    }
-}
-
-/// What the client sends: the URL and the fixed headers, built once.
+/// Where and how the client posts: SL1's alert URL and the fixed headers, built once.
 #[derive(Clone)]
-struct Target {
+struct Endpoint {
     url: reqwest::Url,
     headers: HeaderMap,
 }
 
-impl fmt::Debug for Target {
+impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The headers hold the Basic credentials: never print them.
-        f.debug_struct("Target")
+        f.debug_struct("Endpoint")
             .field("url", &self.url.as_str())
             .finish_non_exhaustive()
     }
 }
 
-impl Target {
+impl Endpoint {
     fn new(settings: &WorkerSettings) -> Result<Self, Sl1Error> {
         let url = settings
             .sl1_api_url
@@ -289,7 +218,7 @@ impl Target {
 }
 
 /// Turns SL1's answer into success or a typed error, and records it.
-fn classify(
+fn read_answer(
     request: &Sl1Request,
     status: StatusCode,
     headers: &HeaderMap,
@@ -363,7 +292,7 @@ pub(crate) fn parse_retry_after(text: &str) -> Option<Duration> {
 #[derive(Debug, Clone)]
 pub struct Sl1Client {
     http: reqwest::Client,
-    target: Arc<Target>,
+    endpoint: Arc<Endpoint>,
 }
 
 impl Sl1Client {
@@ -374,7 +303,7 @@ impl Sl1Client {
     /// # Errors
     /// [`Sl1Error::Config`] when the URL is missing or invalid or the CA file cannot be used.
     pub fn new(settings: &WorkerSettings) -> Result<Self, Sl1Error> {
-        let target = Target::new(settings)?;
+        let endpoint = Endpoint::new(settings)?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .connect_timeout(settings.sl1_timeout)
@@ -388,13 +317,13 @@ impl Sl1Client {
             .map_err(|e| Sl1Error::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
-            target: Arc::new(target),
+            endpoint: Arc::new(endpoint),
         })
     }
 
     /// The URL alerts are posted to.
     pub fn url(&self) -> &str {
-        self.target.url.as_str()
+        self.endpoint.url.as_str()
     }
 }
 
@@ -411,18 +340,20 @@ impl Service<Sl1Request> for Sl1Client {
 
     fn call(&mut self, request: Sl1Request) -> Self::Future {
         let http = self.http.clone();
-        let target = Arc::clone(&self.target);
+        let endpoint = Arc::clone(&self.endpoint);
         Box::pin(async move {
             request.count_attempt();
             let started = Instant::now();
             let sent = http
-                .post(target.url.clone())
-                .headers(target.headers_for(&request))
+                .post(endpoint.url.clone())
+                .headers(endpoint.headers_for(&request))
                 .json(&request.alert)
                 .send()
                 .await;
             match sent {
-                Ok(response) => classify(&request, response.status(), response.headers(), started),
+                Ok(response) => {
+                    read_answer(&request, response.status(), response.headers(), started)
+                }
                 Err(error) => {
                     let error = Sl1Error::from_reqwest(error);
                     record_failure(&request, &error, started);
@@ -436,23 +367,6 @@ impl Service<Sl1Request> for Sl1Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retryable_statuses_are_5xx_408_429_only() {
-        let status = |code: u16| Sl1Error::Status {
-            status: StatusCode::from_u16(code).unwrap(),
-            retry_after: None,
-            em7_message: None,
-        };
-        for code in [500, 502, 503, 504, 408, 429] {
-            assert!(status(code).is_retryable(), "{code}");
-        }
-        for code in [400, 401, 403, 404, 409, 422] {
-            assert!(!status(code).is_retryable(), "{code}");
-        }
-        assert!(Sl1Error::Timeout.is_retryable());
-        assert!(!Sl1Error::Config("x".into()).is_retryable());
-    }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
@@ -495,7 +409,7 @@ mod tests {
         };
         let client = Sl1Client::new(&settings).unwrap();
         assert_eq!(client.url(), format!("http://127.0.0.1:{port}/api/alert"));
-        let auth = client.target.headers[AUTHORIZATION].to_str().unwrap();
+        let auth = client.endpoint.headers[AUTHORIZATION].to_str().unwrap();
         let expected = base64::engine::general_purpose::STANDARD.encode("em7admin:hunter@2");
         assert_eq!(auth, format!("Basic {expected}"));
         assert!(!format!("{client:?}").contains("hunter"));

@@ -37,7 +37,7 @@ use tokio_rustls::rustls::{
     CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
-use super::sl1::Sl1Error;
+use super::sl1_error::Sl1Error;
 
 /// Reads the certificates of `sl1_ca_file` (PEM, one or more certificates).
 ///

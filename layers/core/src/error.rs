@@ -143,6 +143,23 @@ impl StdError for PipelineError {
     }
 }
 
+/// An error and its causes, `: `-separated: the one way GenHook writes an error chain into a log
+/// line, a dead letter's `last_error` or a start-up failure. A cause whose text is already in
+/// the chain (an error that prints its source) is not written twice.
+pub fn error_chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let more = current.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = current.source();
+    }
+    text
+}
+
 /// A stage ran before the stage whose output it needs. The load-time order check should make
 /// this impossible; if it ever happens the request gets a 500, never a panic.
 #[derive(Debug, thiserror::Error)]
@@ -198,5 +215,23 @@ mod tests {
         let error = PipelineError::from(other);
         assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(error.public_reason(), "internal error");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot open the store: {0}")]
+    struct Opening(#[source] std::io::Error);
+
+    #[test]
+    fn error_chain_writes_each_cause_once() {
+        let io = std::io::Error::other("disk full");
+        assert_eq!(error_chain(&io), "disk full");
+        // The cause's text is already in the message: written once.
+        let error = Opening(std::io::Error::other("disk full"));
+        assert_eq!(error_chain(&error), "cannot open the store: disk full");
+        let error = PipelineError::internal(Opening(std::io::Error::other("disk full")));
+        assert_eq!(
+            error_chain(&error),
+            "internal error: cannot open the store: disk full"
+        );
     }
 }

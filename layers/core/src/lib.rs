@@ -12,6 +12,7 @@
 //!   provides and the [`BuildContext`] it is built from;
 //! - the queue between accepting and delivering ([`queue::Queue`]) and the event it carries
 //!   ([`queue::Event`]);
+//! - the AWS SNS host rule ([`sns::is_sns_host`]) that the verify and identify stages share;
 //! - [`Secret`], a string whose `Debug` and `Display` never show it, and the one [`redact`]ion
 //!   policy: which headers and body fields are secrets that are never kept, logged or shown.
 //!
@@ -25,10 +26,11 @@ pub mod metrics;
 pub mod queue;
 pub mod redact;
 pub mod secret;
+pub mod sns;
 pub mod stage;
 
 pub use alert::{Alert, AlertDefaults};
-pub use error::{BoxError, MissingStage, PipelineError, Reject};
+pub use error::{error_chain, BoxError, MissingStage, PipelineError, Reject};
 pub use factory::{BuildContext, BuildError, Capability, LayerFactory, BUILT_IN_STAGES};
 pub use secret::Secret;
 pub use stage::require;

@@ -50,7 +50,7 @@ pub(crate) fn split(
             *single.extensions_mut() = request.extensions().clone();
             let (event, id) = identify(element);
             let event = event.unwrap_or_default();
-            crate::service::record_received(&mut single, &event, mapping);
+            crate::metrics::record_received(&mut single, &event, mapping);
             let extensions = single.extensions_mut();
             extensions.insert(Payload(Arc::new(element.clone())));
             extensions.insert(EventType::new(event));

@@ -84,6 +84,7 @@ pub mod future;
 mod handshake;
 mod ident;
 mod layer;
+mod metrics;
 mod options;
 mod provider;
 mod selector;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use genhook_core::stage::{
-    DeliveryId, EventLabel, EventType, Fields, JsonBody, Offline, Payload, SourceName, Verified,
+    DeliveryId, EventType, Fields, JsonBody, Offline, Payload, SourceName, Verified,
 };
 use genhook_core::{json_response, PipelineError, WebhookRequest, WebhookResponse};
-use genhook_mapping::{CompiledLine, CompiledSource};
+use genhook_mapping::CompiledLine;
 use http::StatusCode;
 use serde_json::json;
 use tower::Service;
@@ -21,6 +21,7 @@ use crate::error::IdentifyError;
 use crate::future::ResponseFuture;
 use crate::handshake::{self, Handshake};
 use crate::ident::{identifies_by_headers, identify_with, provider_for};
+use crate::metrics::record_received;
 use crate::provider::{header, Provider};
 use crate::selector::Selector;
 use crate::settings::IdentifySettings;
@@ -297,26 +298,4 @@ pub(crate) fn looked_into(settings: &IdentifySettings) -> Arc<[String]> {
         names.push("event".to_owned());
     }
     names.into()
-}
-
-/// Counts a webhook whose source and event type are known, under its bounded [`EventLabel`],
-/// which it leaves on the request for the later stages' metrics.
-pub(crate) fn record_received(
-    request: &mut WebhookRequest,
-    event: &str,
-    mapping: Option<&CompiledSource>,
-) {
-    // The labels share the route's name and the line key (Arcs): no copy per counter.
-    let source = request
-        .extensions()
-        .get::<SourceName>()
-        .map_or_else(|| Arc::from(""), |s| Arc::clone(&s.0));
-    let label = genhook_core::metrics::event_label(mapping, event);
-    metrics::counter!(
-        genhook_core::metrics::WEBHOOKS_RECEIVED,
-        "source" => source,
-        "event" => Arc::clone(&label)
-    )
-    .increment(1);
-    request.extensions_mut().insert(EventLabel(label));
 }

@@ -5,10 +5,10 @@
 //! can widen the host rule. Tests insert [`SnsConfirmer::allowing_loopback`] to confirm against a
 //! server on `127.0.0.1`.
 
-use genhook_verify::sns::is_sns_host;
 use std::fmt;
 use std::time::Duration;
 
+use genhook_core::sns::is_sns_host;
 use genhook_core::{json_response, WebhookResponse};
 use http::StatusCode;
 use serde_json::json;

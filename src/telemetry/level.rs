@@ -1,0 +1,43 @@
+//! The log's own settings types: [`LogLevel`] (`log_level`) and [`LogRotation`]
+//! (`log_rotation`). Telemetry owns them; the configuration parser reads them by name.
+
+named_enum! {
+    /// The most verbose level logged (`log_level`, case-insensitive).
+    LogLevel {
+        /// Everything.
+        Trace = "trace",
+        /// Debugging detail.
+        Debug = "debug",
+        /// Normal operation (the default).
+        Info = "info",
+        /// Problems that were handled.
+        Warn = "warn",
+        /// Failures only.
+        Error = "error",
+    }
+}
+
+named_enum! {
+    /// When the log file is rotated by time (`log_rotation`); `log_max_size` rotates by size as well.
+    LogRotation {
+        /// At midnight UTC (the default).
+        Daily = "daily",
+        /// At the start of each UTC hour.
+        Hourly = "hourly",
+        /// Never by time (size rotation still applies).
+        Never = "never",
+    }
+}
+
+impl LogLevel {
+    /// The matching `tracing` level.
+    pub fn to_tracing(self) -> tracing::Level {
+        match self {
+            Self::Trace => tracing::Level::TRACE,
+            Self::Debug => tracing::Level::DEBUG,
+            Self::Info => tracing::Level::INFO,
+            Self::Warn => tracing::Level::WARN,
+            Self::Error => tracing::Level::ERROR,
+        }
+    }
+}
