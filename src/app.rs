@@ -600,7 +600,7 @@ pub fn verify_offline(
 ) -> Result<(), String> {
     use tower::{Layer as _, ServiceExt as _};
     let resources = http::Extensions::new();
-    let cx = BuildContext::new(&route.source, &resources);
+    let cx = BuildContext::new(route.source.section(), &resources);
     let layer = genhook_verify::VerifyFactory::new()
         .build(&cx)
         .map_err(|problems| join_lines(&problems))?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use genhook_core::Secret;
-use genhook_mapping::Span;
+use genhook_core::Span;
 
 use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
 

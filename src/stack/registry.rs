@@ -85,7 +85,7 @@ impl LayerRegistry {
         cx: &BuildContext<'_>,
         leaf: PipelineService,
     ) -> Result<PipelineService, Vec<BuildError>> {
-        let source = cx.source();
+        let source = cx.section();
         let (names, span) = match source.layers() {
             Some((names, span)) => (names, span.clone()),
             None => (

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use genhook_core::stage::{
-    DeliveryId, EventLabel, EventType, Fields, JsonBody, Payload, SourceName, Verified,
+    DeliveryId, EventLabel, EventType, JsonBody, Payload, SourceName, Verified,
 };
 use genhook_core::{json_response, PipelineError, WebhookRequest, WebhookResponse};
-use genhook_mapping::{CompiledLine, CompiledSource};
+use genhook_mapping::{CompiledLine, CompiledSource, Fields};
 use http::StatusCode;
 use serde_json::json;
 use tower::Service;
@@ -309,7 +309,8 @@ pub(crate) fn record_received(
         .extensions()
         .get::<SourceName>()
         .map_or_else(|| Arc::from(""), |s| Arc::clone(&s.0));
-    let label = genhook_core::metrics::event_label(mapping, event);
+    let label =
+        genhook_core::metrics::event_label(mapping.and_then(|m| m.naming_key_shared(event)));
     metrics::counter!(
         genhook_core::metrics::WEBHOOKS_RECEIVED,
         "source" => source,

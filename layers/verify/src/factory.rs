@@ -4,8 +4,9 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use genhook_core::{BuildContext, BuildError, Capability, LayerFactory, PipelineLayer};
-use genhook_mapping::{Diagnostic, Setting, Span};
+use genhook_core::{
+    BuildContext, BuildError, Capability, Diagnostic, LayerFactory, PipelineLayer, Setting, Span,
+};
 use http::HeaderName;
 use tower::util::BoxCloneSyncServiceLayer;
 
@@ -393,7 +394,7 @@ impl LayerFactory for VerifyFactory {
     fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>> {
         self.build_with(
             |key| cx.setting(key),
-            cx.source().span(),
+            cx.section().span(),
             cx.resource::<SnsTrust>(),
             cx.resource::<EntraTrust>(),
         )
