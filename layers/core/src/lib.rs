@@ -34,6 +34,7 @@ pub mod redact;
 pub mod secret;
 pub mod setting;
 pub mod stage;
+pub mod value;
 
 pub use alert::{Alert, AlertDefaults};
 pub use diagnostic::{Diagnostic, Severity, Span};

@@ -484,9 +484,10 @@ impl<'s> Lookup<'_, 's> {
         let Some(setting) = self.get(key) else {
             return Some(default);
         };
-        match parse_seconds(setting.value.trim()) {
+        // The one duration grammar; a bare number is seconds, as it always was here.
+        match genhook_core::value::duration(&setting.value) {
             // 0 would disable the check in Stripe's libraries; here it is refused instead.
-            Some(duration) if !duration.is_zero() => Some(duration),
+            Ok(duration) if !duration.is_zero() => Some(duration),
             _ => {
                 errors.push(Diagnostic::error(
                     setting.span.clone(),
@@ -498,25 +499,9 @@ impl<'s> Lookup<'_, 's> {
     }
 }
 
-/// Parses `300`, `300s`, `5m`, `1h`.
-fn parse_seconds(text: &str) -> Option<Duration> {
-    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(index) => text.split_at(index),
-        None => (text, "s"),
-    };
-    let value: u64 = digits.parse().ok()?;
-    let factor = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return None,
-    };
-    value.checked_mul(factor).map(Duration::from_secs)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::parse_seconds;
+    use genhook_core::value::duration;
     use std::time::Duration;
 
     #[test]
@@ -529,11 +514,15 @@ mod tests {
 
     #[test]
     fn durations_parse_with_units() {
-        assert_eq!(parse_seconds("300"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_seconds("300s"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_seconds("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_seconds("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_seconds("soon"), None);
-        assert_eq!(parse_seconds("5d"), None);
+        // `tolerance` reads the one duration grammar (genhook_core::value): a bare number is
+        // seconds, and every unit works, `5min` and `5d` included.
+        assert_eq!(duration("300"), Ok(Duration::from_secs(300)));
+        assert_eq!(duration("300s"), Ok(Duration::from_secs(300)));
+        assert_eq!(duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(duration("5min"), Ok(Duration::from_secs(300)));
+        assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(duration("5d"), Ok(Duration::from_secs(5 * 86_400)));
+        assert!(duration("soon").is_err());
+        assert!(duration("5 days").is_err());
     }
 }
