@@ -161,7 +161,7 @@ impl Config {
 
     /// Where alerts go when `sl1_api_url` is unset: `data_dir/outbox.jsonl`.
     pub fn outbox_path(&self) -> PathBuf {
-        self.data_dir.join("outbox.jsonl")
+        self.data_dir.join(super::defaults::OUTBOX_FILE)
     }
 }
 
