@@ -24,8 +24,11 @@ const FORMS: &[(&str, Duration)] = &[
     ("1day", Duration::from_secs(86_400)),
 ];
 
+/// Where a key's value lands in the parsed configuration.
+type Read = fn(&Config) -> Duration;
+
 /// Every duration key of the configuration file, and where its value lands.
-const CONFIG_KEYS: &[(&str, fn(&Config) -> Duration)] = &[
+const CONFIG_KEYS: &[(&str, Read)] = &[
     ("header_read_timeout", |c| c.header_read_timeout),
     ("request_timeout", |c| c.request_timeout),
     ("idle_timeout", |c| c.idle_timeout),
