@@ -208,9 +208,12 @@ pub fn rate(value: &str) -> Result<Rate, RateError> {
 mod tests {
     use super::*;
 
-    /// Moved from the configuration's value forms (`src/config/value.rs`).
+    /// Moved from the configuration's value forms (`src/config/value.rs`); verify's own
+    /// `tolerance` parser's cases (`300`, `300s`, `5m`, `1h`, `soon`) are here and below.
     #[test]
     fn durations() {
+        assert_eq!(duration("300"), Ok(Duration::from_secs(300)));
+        assert!(duration("soon").is_err());
         assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(duration("5m"), Ok(Duration::from_secs(300)));

@@ -501,28 +501,11 @@ impl<'s> Lookup<'_, 's> {
 
 #[cfg(test)]
 mod tests {
-    use genhook_core::value::duration;
-    use std::time::Duration;
-
     #[test]
     fn every_setting_naming_a_secret_header_is_a_verify_setting() {
         // The redaction policy (genhook_core::redact) reads these keys to hide the headers.
         for key in genhook_core::redact::SECRET_HEADER_SETTINGS {
             assert!(super::SETTINGS.contains(key), "{key}");
         }
-    }
-
-    #[test]
-    fn durations_parse_with_units() {
-        // `tolerance` reads the one duration grammar (genhook_core::value): a bare number is
-        // seconds, and every unit works, `5min` and `5d` included.
-        assert_eq!(duration("300"), Ok(Duration::from_secs(300)));
-        assert_eq!(duration("300s"), Ok(Duration::from_secs(300)));
-        assert_eq!(duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(duration("5min"), Ok(Duration::from_secs(300)));
-        assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(duration("5d"), Ok(Duration::from_secs(5 * 86_400)));
-        assert!(duration("soon").is_err());
-        assert!(duration("5 days").is_err());
     }
 }
