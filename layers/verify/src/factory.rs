@@ -484,7 +484,6 @@ impl<'s> Lookup<'_, 's> {
         let Some(setting) = self.get(key) else {
             return Some(default);
         };
-        // The one duration grammar; a bare number is seconds, as it always was here.
         match genhook_core::value::duration(&setting.value) {
             // 0 would disable the check in Stripe's libraries; here it is refused instead.
             Ok(duration) if !duration.is_zero() => Some(duration),
