@@ -1,5 +1,5 @@
-//! Value forms of the configuration file: durations and sizes (the shared grammar of
-//! `genhook_core::value`), booleans, counts, ports, URLs and
+//! Value forms of the configuration file: durations, sizes and booleans (the shared grammar
+//! of `genhook_core::value`), counts, ports, URLs and
 //! the enumerated settings. Each parser returns the problem as a lower-case message that the
 //! loader prefixes with `FILE:LINE:` (or the environment variable's name).
 
@@ -10,21 +10,10 @@ use std::str::FromStr;
 /// A problem with one value, without its location.
 pub(crate) type ValueResult<T> = Result<T, String>;
 
-/// Durations and sizes: the one grammar every value form has, shared with the mapping files'
-/// section keys and the stages' settings ([`genhook_core::value`]; a bare number is seconds
-/// for every duration key here).
-pub(crate) use genhook_core::value::{duration, size};
-
-/// Parses a boolean: `true/false`, `yes/no`, `on/off`, `1/0`, case-insensitive.
-pub(crate) fn boolean(value: &str) -> ValueResult<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(true),
-        "false" | "no" | "off" | "0" => Ok(false),
-        _ => Err(format!(
-            "not a boolean (true/false, yes/no, on/off, 1/0): {value:?}"
-        )),
-    }
-}
+/// Durations, sizes and booleans: the one grammar every value form has, shared with the
+/// mapping files' section keys and the stages' settings ([`genhook_core::value`]; a bare
+/// number is seconds for every duration key here).
+pub(crate) use genhook_core::value::{boolean, duration, size};
 
 /// Parses a TCP port (0 asks the system for a free one).
 pub(crate) fn port(value: &str) -> ValueResult<u16> {
@@ -111,17 +100,6 @@ pub(crate) trait Choice: Copy + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn booleans() {
-        for t in ["true", "TRUE", "yes", "on", "1"] {
-            assert_eq!(boolean(t), Ok(true));
-        }
-        for f in ["false", "No", "off", "0"] {
-            assert_eq!(boolean(f), Ok(false));
-        }
-        assert!(boolean("maybe").is_err());
-    }
 
     #[test]
     fn counts_ports_urls() {

@@ -1,5 +1,6 @@
 //! The one grammar of each value form, used by the configuration file, the mapping files'
-//! section keys and every stage's settings alike: [`duration`], [`size`] and [`rate`].
+//! section keys and every stage's settings alike: [`duration`], [`size`], [`rate`] and
+//! [`boolean`].
 //!
 //! **Durations** are a whole number and a unit, with or without a space, the unit in any case:
 //!
@@ -18,6 +19,8 @@
 //!
 //! **Sizes** are a whole number of bytes or of binary multiples: `512KB`, `5MB`, `1GB` (`K`,
 //! `KiB`, `M`, `MiB`, … alike; 1KB = 1024 bytes), `7B`, or a bare number of bytes.
+//!
+//! **Booleans** are `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`, in any case.
 //!
 //! **Rates** are `N/period` with an optional `burst M`, the period a second, a minute or an
 //! hour spelt as in durations: `50/s`, `3000/min`, `100/hour burst 20`.
@@ -141,6 +144,20 @@ pub fn size(value: &str) -> Result<u64, String> {
         _ => return Err(bad()),
     };
     n.checked_mul(factor).ok_or_else(bad)
+}
+
+/// Parses a boolean: `true/false`, `yes/no`, `on/off`, `1/0`, case-insensitive.
+///
+/// # Errors
+/// A lower-case message naming the accepted words.
+pub fn boolean(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(format!(
+            "not a boolean (true/false, yes/no, on/off, 1/0): {value:?}"
+        )),
+    }
 }
 
 /// A rate: `count` per `period`, and the burst when one was given.
@@ -302,6 +319,19 @@ mod tests {
         for bad in ["", "MB", "5TB", "-5MB", "18446744073709551615GB"] {
             assert!(size(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Moved from the configuration's value forms (`src/config/value.rs`); identify's
+    /// `sns_auto_confirm` had a copy of the same words.
+    #[test]
+    fn booleans() {
+        for t in ["true", "TRUE", "yes", "on", "1", " On "] {
+            assert_eq!(boolean(t), Ok(true));
+        }
+        for f in ["false", "No", "off", "0"] {
+            assert_eq!(boolean(f), Ok(false));
+        }
+        assert!(boolean("maybe").is_err());
     }
 
     #[test]
