@@ -34,12 +34,12 @@ use criterion::{
 use futures_util::future::{BoxFuture, FutureExt};
 use genhook_core::queue::{Accepted, Claim, Event, Queue, QueueError};
 use genhook_core::stage::{
-    DeliveryId, EventType, Fields, JsonBody, Payload, ReceivedAt, Rendered, SourceName,
+    DeliveryId, EventType, JsonBody, Payload, ReceivedAt, Rendered, SourceName,
 };
 use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
 use genhook_dispatch::{DispatchLayer, DispatchSettings};
 use genhook_extract::ExtractLayer;
-use genhook_mapping::{CompiledSource, LoadOptions, MappingSet};
+use genhook_mapping::{CompiledSource, Fields, LoadOptions, MappingSet};
 use genhook_rate_limit::{parse_rate, RateLimitLayer};
 use genhook_template::TemplateLayer;
 use tower::{Layer, ServiceExt};

@@ -6,10 +6,11 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use genhook::core::stage::{EventType, Fields, Verified};
+use genhook::core::stage::{EventType, Verified};
 use genhook::core::{
     BuildContext, BuildError, Capability, LayerFactory, PipelineLayer, WebhookRequest,
 };
+use genhook::mapping::Fields;
 use support::TestGenHook;
 use tower::util::{BoxCloneSyncServiceLayer, MapRequestLayer};
 

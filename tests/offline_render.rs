@@ -8,8 +8,8 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use genhook::core::stage::Fields;
 use genhook::core::{BuildContext, BuildError, LayerFactory, PipelineLayer, WebhookRequest};
+use genhook::mapping::Fields;
 use genhook::render::{RenderProblem, Verify};
 use serde_json::Value;
 use support::golden;

@@ -8,7 +8,9 @@ use crate::fields::FieldTree;
 use crate::parse::{RawLine, RawSource, RawSources, REFUSED};
 use crate::select::Selector;
 use crate::template::{self, Declared};
-use crate::{CompiledLine, CompiledSource, Diagnostic, LoadOptions, Setting, Span};
+use crate::{
+    CompiledLine, CompiledSource, Diagnostic, LoadOptions, Section, Setting, Span, Unmapped,
+};
 
 /// The setting keys the language itself owns.
 pub const OWN_KEYS: &[&str] = &[
@@ -100,16 +102,15 @@ fn compile_source(
             None
         }
     });
-    let ignore_unmapped = match settings.get("unmapped").map(|s| (s.value.as_str(), s)) {
-        None | Some(("reject", _)) => false,
-        Some(("ignore", _)) => true,
-        Some((other, s)) => {
+    let unmapped = match settings.get("unmapped") {
+        None => Unmapped::default(),
+        Some(s) => Unmapped::parse(&s.value).unwrap_or_else(|| {
             diagnostics.push(Diagnostic::error(
                 s.span.clone(),
-                format!("bad unmapped `{other}` (expected reject or ignore)"),
+                format!("bad unmapped `{}` (expected reject or ignore)", s.value),
             ));
-            false
-        }
+            Unmapped::default()
+        }),
     };
     let max_concurrent =
         settings
@@ -151,13 +152,11 @@ fn compile_source(
     }
     let selector = Selector::new(lines.iter().map(|l| (l.key(), l.sectionless)));
     CompiledSource {
-        name: name.to_owned(),
-        span: raw.span,
-        settings,
+        section: Section::new(name, raw.span, settings),
         lines,
         selector,
         aligned_resource,
-        ignore_unmapped,
+        unmapped,
         missing,
         unresolved,
         max_concurrent,

@@ -72,7 +72,6 @@
 //! settings of a source whose lines have errors.
 
 pub mod fields;
-pub mod ini;
 pub mod template;
 
 mod check;
@@ -80,10 +79,17 @@ mod compile;
 mod lazy;
 mod parse;
 mod select;
+mod stage;
+mod unmapped;
 
 pub use check::Check;
 pub use compile::OWN_KEYS;
 pub use fields::FieldTree;
+/// The span-keeping INI lexer this language shares with the configuration file.
+pub use genhook_core::ini;
+pub use genhook_core::{Diagnostic, Section, Setting, Severity, Span};
+pub use stage::Fields;
+pub use unmapped::Unmapped;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -91,95 +97,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
-
-/// Where something was written: a file and a 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Span {
-    /// The file.
-    pub file: Arc<Path>,
-    /// The 1-based line.
-    pub line: u32,
-}
-
-impl fmt::Display for Span {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
-    }
-}
-
-/// A `key = value` setting of a source section, `${ENV}` already expanded.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// The value, trimmed.
-    pub value: String,
-    /// Where it was written.
-    pub span: Span,
-}
-
-impl fmt::Debug for Setting {
-    /// Values may hold secrets: `Debug` shows only where the setting is.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Setting")
-            .field("span", &self.span)
-            .finish_non_exhaustive()
-    }
-}
-
-/// How bad a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// `genhook check` still exits 0.
-    Warning,
-    /// The file is refused.
-    Error,
-}
-
-/// A problem found in a configuration or mapping file, printed `FILE:LINE: message`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Diagnostic {
-    /// Where.
-    pub span: Span,
-    /// How bad.
-    pub severity: Severity,
-    /// What, in one lower-case sentence without a trailing period.
-    pub message: String,
-}
-
-impl Diagnostic {
-    /// An error at `span`.
-    pub fn error(span: Span, message: impl Into<String>) -> Self {
-        Self {
-            span,
-            severity: Severity::Error,
-            message: message.into(),
-        }
-    }
-
-    /// A warning at `span`.
-    pub fn warning(span: Span, message: impl Into<String>) -> Self {
-        Self {
-            span,
-            severity: Severity::Warning,
-            message: message.into(),
-        }
-    }
-
-    /// Whether it is an error.
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.severity {
-            Severity::Error => write!(f, "{}: {}", self.span, self.message),
-            Severity::Warning => write!(f, "{}: warning: {}", self.span, self.message),
-        }
-    }
-}
-
-impl std::error::Error for Diagnostic {}
 
 /// How mapping files are loaded.
 #[derive(Clone, Copy)]
@@ -376,13 +293,11 @@ impl MappingSet {
 /// One source's compiled mapping: its settings and its event lines.
 #[derive(Debug)]
 pub struct CompiledSource {
-    name: String,
-    span: Span,
-    settings: BTreeMap<String, Setting>,
+    section: Section,
     lines: Vec<Arc<CompiledLine>>,
     selector: select::Selector,
     aligned_resource: Option<String>,
-    ignore_unmapped: bool,
+    unmapped: Unmapped,
     missing: String,
     unresolved: bool,
     max_concurrent: Option<usize>,
@@ -391,12 +306,17 @@ pub struct CompiledSource {
 impl CompiledSource {
     /// The source's name (the section name, or the key of a line outside any section).
     pub fn name(&self) -> &str {
-        &self.name
+        self.section.name()
     }
 
     /// Where the source was declared (its section header, or its first line).
     pub fn span(&self) -> &Span {
-        &self.span
+        self.section.span()
+    }
+
+    /// The source's section (name and settings): what its stages are built from.
+    pub fn section(&self) -> &Section {
+        &self.section
     }
 
     /// `max_concurrent = N`: the source's limit on SL1 deliveries in flight, if set (validated
@@ -407,12 +327,12 @@ impl CompiledSource {
 
     /// A setting, if set.
     pub fn setting(&self, key: &str) -> Option<&Setting> {
-        self.settings.get(key)
+        self.section.setting(key)
     }
 
     /// Every setting, by key.
     pub fn settings(&self) -> impl Iterator<Item = (&str, &Setting)> {
-        self.settings.iter().map(|(k, v)| (k.as_str(), v))
+        self.section.settings()
     }
 
     /// The mapping line for an event type: an exact key first, then the most specific glob
@@ -457,7 +377,13 @@ impl CompiledSource {
     /// Whether an event no line maps is answered `202 "ignored"` (`unmapped = ignore`) rather
     /// than `422` (`unmapped = reject`, the default).
     pub fn ignores_unmapped(&self) -> bool {
-        self.ignore_unmapped
+        self.unmapped == Unmapped::Ignore
+    }
+
+    /// What is done with an event no line maps (`unmapped =`; [`Unmapped::Reject`] by default,
+    /// and when the value was refused).
+    pub fn unmapped(&self) -> Unmapped {
+        self.unmapped
     }
 
     /// What a missing field renders as (`missing =`; empty by default).
@@ -474,16 +400,7 @@ impl CompiledSource {
 
     /// The stage names of `layers =`, with where it was written; `None` when not set.
     pub fn layers(&self) -> Option<(Vec<String>, &Span)> {
-        self.setting("layers").map(|s| {
-            (
-                s.value
-                    .split(',')
-                    .map(|l| l.trim().to_owned())
-                    .filter(|l| !l.is_empty())
-                    .collect(),
-                &s.span,
-            )
-        })
+        self.section.layers()
     }
 }
 

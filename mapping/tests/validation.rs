@@ -574,3 +574,27 @@ fn max_concurrent_is_a_section_key_and_a_positive_whole_number() {
         ["m.ini:2: bad max_concurrent `lots` (expected a positive whole number)"]
     );
 }
+
+/// Moved from genhook-core's metrics module, which no longer knows the mapping language.
+#[test]
+fn event_labels_are_the_mappings_own_keys_shared_not_copied() {
+    use std::sync::Arc;
+
+    use genhook_core::metrics::{event_label, OTHER};
+
+    let options = LoadOptions {
+        env: &|_| None,
+        extra_keys: &[],
+    };
+    let text = "[stripe]\npayment_intent.*: id::$id$\ncharge.failed: id::$id$\n";
+    let loaded = MappingSet::parse_str(Path::new("m.ini"), text, &options).unwrap();
+    let stripe = loaded.mappings.source("stripe").unwrap();
+    let label = |event: &str| event_label(stripe.naming_key_shared(event));
+    let one = label("payment_intent.created");
+    let two = label("payment_intent.succeeded");
+    assert_eq!(&*one, "payment_intent.*");
+    assert!(Arc::ptr_eq(&one, &two), "one key, shared by every webhook");
+    let other = label("random-4711");
+    assert_eq!(&*other, OTHER);
+    assert!(Arc::ptr_eq(&other, &event_label(None)));
+}

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use genhook_mapping::Diagnostic;
+use genhook_core::Diagnostic;
 
 use super::choices::{LogRotation, QueueBackend};
 use super::load::{problem, span, ENVIRONMENT};
@@ -85,7 +85,7 @@ pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
 /// A warning about the value from `origin`.
 fn warning(origin: &Origin, message: &str) -> Diagnostic {
     let mut diagnostic = problem(origin, message);
-    diagnostic.severity = genhook_mapping::Severity::Warning;
+    diagnostic.severity = genhook_core::Severity::Warning;
     diagnostic
 }
 

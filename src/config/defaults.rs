@@ -1,4 +1,6 @@
-//! The built-in defaults, in one place. `genhook.example.ini` documents the same values.
+//! The built-in defaults, in one place: the configuration's, and those the queue and worker
+//! settings' `Default` impls read (never a second copy of a value). `genhook.example.ini`
+//! documents the same values.
 //!
 //! | key | default |
 //! |---|---|
@@ -11,7 +13,7 @@
 //! | `max_worker_threads` = `max_threads` | `8` |
 //! | `sl1_max_inflight` | `256` |
 //! | `queue_max_size` = `queue_size` | unset (no count bound) |
-//! | `queue_max_bytes` | `1GiB` (`disk`, `redis`) / `256MiB` (`memory`): [`crate::queue::limits`] |
+//! | `queue_max_bytes` | `1GiB` (`disk`, `redis`) / `256MiB` (`memory`): [`QUEUE_MAX_BYTES`], [`MEMORY_QUEUE_MAX_BYTES`] |
 //! | `processing_timeout` = `thread_timeout` | `5m` |
 //! | `shutdown_grace_period` | `60s` |
 //! | `<source>_max_concurrent` | unset (no per-source limit) |
@@ -49,6 +51,10 @@ pub const SL1_BREAKER_THRESHOLD: u32 = 5;
 pub const SL1_BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
 /// `max_worker_threads`.
 pub const MAX_WORKER_THREADS: usize = 8;
+/// The first retry's backoff, doubled for each further retry (not a key).
+pub const RETRY_BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// The longest backoff between two retries (not a key).
+pub const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// `sl1_max_inflight`: far above what one SL1 usually takes; the adaptive limit finds the real
 /// figure below it.
 pub const SL1_MAX_INFLIGHT: usize = 256;
@@ -72,6 +78,15 @@ pub const DATA_DIR: &str = "./data";
 pub const QUEUE_BACKEND: QueueBackend = QueueBackend::Disk;
 /// `redis_url`.
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// The prefix of every Redis key (not a key).
+pub const REDIS_PREFIX: &str = "genhook";
+/// `queue_max_bytes` for the `disk` and `redis` backends: 1 GiB.
+pub const QUEUE_MAX_BYTES: u64 = 1 << 30;
+/// `queue_max_bytes` for the `memory` backend: 256 MiB (a quarter of the disk default, as the
+/// memory queue shares the process with everything else).
+pub const MEMORY_QUEUE_MAX_BYTES: u64 = 256 << 20;
+/// Where alerts go when `sl1_api_url` is unset, in `data_dir`.
+pub const OUTBOX_FILE: &str = "outbox.jsonl";
 /// `redis_claim_idle`.
 pub const REDIS_CLAIM_IDLE: Duration = Duration::from_secs(60);
 /// `threading_model`.

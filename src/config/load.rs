@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use genhook_mapping::ini::{self, IniLine};
-use genhook_mapping::{Diagnostic, Span};
+use genhook_core::ini::{self, IniLine};
+use genhook_core::{Diagnostic, Span};
 
 use super::checks::cross_check;
 use super::defaults::CONFIG_FILE;

@@ -5,7 +5,7 @@
 //!   else uses [`Config::defaults`] (all defaults in [`defaults`]); then every key can be
 //!   overridden by `GENHOOK_<KEY>` (e.g. `GENHOOK_SL1_PASSWORD`). [`env`](mod@env) is the only module
 //!   that reads the process environment; the loader takes it as a function.
-//! - **Syntax:** the shared span-keeping INI lexer ([`genhook_mapping::ini`]): `key = value`
+//! - **Syntax:** the shared span-keeping INI lexer ([`genhook_core::ini`]): `key = value`
 //!   (or `key: value`), `;`/`#` comment lines and trailing ` ; comments`, keys
 //!   case-insensitive; a `"quoted value"` is taken verbatim (for a password holding ` ;`).
 //!   `[section]` headers are allowed and ignored (key names are unique), so

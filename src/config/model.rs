@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use genhook_core::Secret;
-use genhook_mapping::Span;
+use genhook_core::Span;
 
 use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
 
@@ -161,7 +161,7 @@ impl Config {
 
     /// Where alerts go when `sl1_api_url` is unset: `data_dir/outbox.jsonl`.
     pub fn outbox_path(&self) -> PathBuf {
-        self.data_dir.join("outbox.jsonl")
+        self.data_dir.join(super::defaults::OUTBOX_FILE)
     }
 }
 

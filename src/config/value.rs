@@ -1,58 +1,19 @@
-//! Value forms of the configuration file: durations, sizes, booleans, counts, ports, URLs and
+//! Value forms of the configuration file: durations, sizes and booleans (the shared grammar
+//! of `genhook_core::value`), counts, ports, URLs and
 //! the enumerated settings. Each parser returns the problem as a lower-case message that the
 //! loader prefixes with `FILE:LINE:` (or the environment variable's name).
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Duration;
 
 /// A problem with one value, without its location.
 pub(crate) type ValueResult<T> = Result<T, String>;
 
-/// Parses a duration: `500ms`, `30s`, `5m`, `1h`, or a bare number of seconds.
-pub(crate) fn duration(value: &str) -> ValueResult<Duration> {
-    let bad = || format!("not a duration (e.g. 500ms, 30s, 5m, 1h): {value:?}");
-    let (digits, unit) = split_number(value);
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let unit = unit.trim().to_ascii_lowercase();
-    let seconds = |factor: u64| n.checked_mul(factor).map(Duration::from_secs);
-    match unit.as_str() {
-        "ms" => Some(Duration::from_millis(n)),
-        "" | "s" => Some(Duration::from_secs(n)),
-        "m" => seconds(60),
-        "h" => seconds(3600),
-        _ => None,
-    }
-    .ok_or_else(bad)
-}
-
-/// Parses a size: `512KB`, `5MB`, `1GB` (binary multiples: 1KB = 1024 bytes), `B`, or a bare
-/// number of bytes. Units are case-insensitive; `K`/`KiB` work as well as `KB`.
-pub(crate) fn size(value: &str) -> ValueResult<u64> {
-    let bad = || format!("not a size (e.g. 512KB, 5MB, 1GB): {value:?}");
-    let (digits, unit) = split_number(value);
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(factor).ok_or_else(bad)
-}
-
-/// Parses a boolean: `true/false`, `yes/no`, `on/off`, `1/0`, case-insensitive.
-pub(crate) fn boolean(value: &str) -> ValueResult<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(true),
-        "false" | "no" | "off" | "0" => Ok(false),
-        _ => Err(format!(
-            "not a boolean (true/false, yes/no, on/off, 1/0): {value:?}"
-        )),
-    }
-}
+/// Durations, sizes and booleans: the one grammar every value form has, shared with the
+/// mapping files' section keys and the stages' settings ([`genhook_core::value`]; a bare
+/// number is seconds for every duration key here).
+pub(crate) use genhook_core::value::{boolean, duration, size};
 
 /// Parses a TCP port (0 asks the system for a free one).
 pub(crate) fn port(value: &str) -> ValueResult<u16> {
@@ -136,59 +97,9 @@ pub(crate) trait Choice: Copy + 'static {
     fn name(self) -> &'static str;
 }
 
-/// Splits `30s` into `("30", "s")`.
-fn split_number(value: &str) -> (&str, &str) {
-    let value = value.trim();
-    let at = value
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(value.len());
-    value.split_at(at)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(duration("45"), Ok(Duration::from_secs(45)));
-        assert_eq!(duration("2 S"), Ok(Duration::from_secs(2)));
-        for bad in ["", "s", "10x", "-1s", "1.5s", "99999999999999999999h"] {
-            assert!(duration(bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            duration("10x"),
-            Err("not a duration (e.g. 500ms, 30s, 5m, 1h): \"10x\"".to_owned())
-        );
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(size("100MB"), Ok(100 * 1024 * 1024));
-        assert_eq!(size("5mb"), Ok(5 * 1024 * 1024));
-        assert_eq!(size("512KB"), Ok(512 * 1024));
-        assert_eq!(size("1GB"), Ok(1 << 30));
-        assert_eq!(size("1234"), Ok(1234));
-        assert_eq!(size("7B"), Ok(7));
-        for bad in ["", "MB", "5TB", "-5MB", "18446744073709551615GB"] {
-            assert!(size(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn booleans() {
-        for t in ["true", "TRUE", "yes", "on", "1"] {
-            assert_eq!(boolean(t), Ok(true));
-        }
-        for f in ["false", "No", "off", "0"] {
-            assert_eq!(boolean(f), Ok(false));
-        }
-        assert!(boolean("maybe").is_err());
-    }
 
     #[test]
     fn counts_ports_urls() {

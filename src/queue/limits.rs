@@ -20,10 +20,10 @@
 
 use genhook_core::queue::Event;
 
-/// `queue_max_bytes`' default for the `disk` and `redis` backends: 1 GiB.
-pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 /// `queue_max_bytes`' default for the `memory` backend: 256 MiB.
-pub const DEFAULT_MEMORY_MAX_BYTES: u64 = 256 << 20;
+pub use crate::config::defaults::MEMORY_QUEUE_MAX_BYTES as DEFAULT_MEMORY_MAX_BYTES;
+/// `queue_max_bytes`' default for the `disk` and `redis` backends: 1 GiB.
+pub use crate::config::defaults::QUEUE_MAX_BYTES as DEFAULT_MAX_BYTES;
 
 /// The bounds of one queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

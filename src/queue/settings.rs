@@ -5,6 +5,8 @@ use std::time::Duration;
 
 pub use crate::config::QueueBackend;
 
+use crate::config::defaults;
+
 use super::limits::{Limits, DEFAULT_MAX_BYTES, DEFAULT_MEMORY_MAX_BYTES};
 
 /// How to open the queue. The config helper maps the INI keys into it.
@@ -31,15 +33,16 @@ pub struct QueueSettings {
 }
 
 impl Default for QueueSettings {
+    /// The configuration's defaults ([`crate::config::defaults`]).
     fn default() -> Self {
         Self {
-            backend: QueueBackend::Disk,
-            data_dir: PathBuf::from("./data"),
+            backend: defaults::QUEUE_BACKEND,
+            data_dir: PathBuf::from(defaults::DATA_DIR),
             max_size: usize::MAX,
             max_bytes: None,
-            redis_url: "redis://127.0.0.1:6379".into(),
-            redis_claim_idle: Duration::from_secs(60),
-            redis_prefix: "genhook".into(),
+            redis_url: defaults::REDIS_URL.into(),
+            redis_claim_idle: defaults::REDIS_CLAIM_IDLE,
+            redis_prefix: defaults::REDIS_PREFIX.into(),
         }
     }
 }
@@ -55,5 +58,20 @@ impl QueueSettings {
             max_events: self.max_size,
             max_bytes: self.max_bytes.unwrap_or(default),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_configurations() {
+        let config = crate::config::Config::defaults();
+        let settings = QueueSettings::default();
+        assert_eq!(settings.backend, config.queue_backend);
+        assert_eq!(settings.data_dir, config.data_dir);
+        assert_eq!(settings.redis_url, config.redis_url.to_string());
+        assert_eq!(settings.redis_claim_idle, config.redis_claim_idle);
     }
 }

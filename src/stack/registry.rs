@@ -136,7 +136,7 @@ impl LayerRegistry {
     /// Every problem: unknown names, repeated names, unmet requirements, a terminal stage that
     /// is not last or a last stage that is not terminal, and every stage's own settings errors.
     pub fn stages(&self, cx: &BuildContext<'_>) -> Result<Vec<BuiltStage>, Vec<BuildError>> {
-        let source = cx.source();
+        let source = cx.section();
         let (names, span) = match source.layers() {
             Some((names, span)) => (names, span.clone()),
             None => (

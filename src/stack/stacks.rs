@@ -135,7 +135,11 @@ fn build_one(
     registry: &LayerRegistry,
     resources: &http::Extensions,
 ) -> Result<(PipelineService, Arc<[BuiltStage]>), Vec<BuildError>> {
-    let cx = BuildContext::new(source, resources);
+    // The compiled mapping goes into the context's typed resources, for the stages that read it
+    // (`identify`, `extract`, `dispatch`): genhook-core knows no mapping language.
+    let mut resources = resources.clone();
+    resources.insert(Arc::clone(source));
+    let cx = BuildContext::new(source.section(), &resources);
     let stages = registry.stages(&cx)?;
     let leaf = PipelineService::new(tower::service_fn(|_request| async {
         Err::<genhook_core::WebhookResponse, _>(PipelineError::internal(NoTerminalStage))

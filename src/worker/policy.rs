@@ -79,11 +79,12 @@ pub struct Backoff {
 }
 
 impl Default for Backoff {
-    /// 1 s, 2 s, 4 s … capped at 60 s, plus up to 10 % jitter.
+    /// 1 s, 2 s, 4 s … capped at 60 s, plus up to 10 % jitter
+    /// ([`crate::config::defaults::RETRY_BACKOFF_BASE`], [`crate::config::defaults::RETRY_BACKOFF_MAX`]).
     fn default() -> Self {
         Self {
-            base: Duration::from_secs(1),
-            max: Duration::from_secs(60),
+            base: crate::config::defaults::RETRY_BACKOFF_BASE,
+            max: crate::config::defaults::RETRY_BACKOFF_MAX,
             jitter: 0.1,
         }
     }

@@ -23,6 +23,8 @@ named_enum! {
     }
 }
 
+use crate::config::defaults;
+
 /// Settings of the SL1 client, its retry/breaker stack and the worker pool.
 ///
 /// `Debug` is written by hand so that the password never shows.
@@ -42,9 +44,10 @@ pub struct WorkerSettings {
     pub processing_timeout: Duration,
     /// Retries after the first attempt (`sl1_retry_attempts`, default 3).
     pub sl1_retry_attempts: u32,
-    /// The first retry's backoff, doubled for each further retry (not an INI key; 1 s).
+    /// The first retry's backoff, doubled for each further retry (not an INI key;
+    /// [`defaults::RETRY_BACKOFF_BASE`]).
     pub retry_backoff_base: Duration,
-    /// The longest backoff between two retries (not an INI key; 60 s).
+    /// The longest backoff between two retries (not an INI key; [`defaults::RETRY_BACKOFF_MAX`]).
     pub retry_backoff_max: Duration,
     /// A PEM file of extra CA certificates to trust for SL1 (`sl1_ca_file`).
     pub sl1_ca_file: Option<PathBuf>,
@@ -70,25 +73,28 @@ pub struct WorkerSettings {
 }
 
 impl Default for WorkerSettings {
+    /// The configuration's defaults ([`crate::config::defaults`]): `max_worker_threads` is 8
+    /// here as there.
     fn default() -> Self {
         Self {
             sl1_api_url: None,
             sl1_username: String::new(),
             sl1_password: Secret::new(""),
-            sl1_timeout: Duration::from_secs(30),
-            processing_timeout: Duration::from_secs(300),
-            sl1_retry_attempts: 3,
-            retry_backoff_base: Duration::from_secs(1),
-            retry_backoff_max: Duration::from_secs(60),
+            sl1_timeout: defaults::SL1_TIMEOUT,
+            processing_timeout: defaults::PROCESSING_TIMEOUT,
+            sl1_retry_attempts: defaults::SL1_RETRY_ATTEMPTS,
+            retry_backoff_base: defaults::RETRY_BACKOFF_BASE,
+            retry_backoff_max: defaults::RETRY_BACKOFF_MAX,
             sl1_ca_file: None,
-            breaker_threshold: 5,
-            breaker_cooldown: Duration::from_secs(30),
-            workers: 4,
-            sl1_max_inflight: 256,
+            breaker_threshold: defaults::SL1_BREAKER_THRESHOLD,
+            breaker_cooldown: defaults::SL1_BREAKER_COOLDOWN,
+            workers: defaults::MAX_WORKER_THREADS,
+            sl1_max_inflight: defaults::SL1_MAX_INFLIGHT,
             per_source_max_concurrent: HashMap::new(),
-            outbox_path: PathBuf::from("data/outbox.jsonl"),
-            dlq_alert_threshold: 100,
-            threading: ThreadingModel::Hybrid,
+            outbox_path: PathBuf::from(defaults::DATA_DIR).join(defaults::OUTBOX_FILE),
+            dlq_alert_threshold: usize::try_from(defaults::DLQ_ALERT_THRESHOLD)
+                .unwrap_or(usize::MAX),
+            threading: defaults::THREADING_MODEL,
         }
     }
 }
@@ -130,5 +136,26 @@ mod tests {
         let text = format!("{settings:?}");
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn defaults_are_the_configurations() {
+        // One place for defaults: a WorkerSettings left at its default delivers as a
+        // configuration left at its own does (the worker count was 4 here and 8 there).
+        let config = crate::config::Config::defaults();
+        let settings = WorkerSettings::default();
+        assert_eq!(settings.workers, config.max_worker_threads);
+        assert_eq!(settings.sl1_timeout, config.sl1_timeout);
+        assert_eq!(settings.processing_timeout, config.processing_timeout);
+        assert_eq!(settings.sl1_retry_attempts, config.sl1_retry_attempts);
+        assert_eq!(settings.breaker_threshold, config.sl1_breaker_threshold);
+        assert_eq!(settings.breaker_cooldown, config.sl1_breaker_cooldown);
+        assert_eq!(settings.sl1_max_inflight, config.sl1_max_inflight);
+        assert_eq!(settings.outbox_path, config.outbox_path());
+        assert_eq!(
+            u64::try_from(settings.dlq_alert_threshold).ok(),
+            Some(config.dlq_alert_threshold)
+        );
+        assert_eq!(settings.threading, config.threading_model);
     }
 }

@@ -2,10 +2,8 @@
 //! that source's settings, once, at load time. Built-in stages and a library consumer's own
 //! stages use the same contract and are named the same way on a mapping's `layers =` line.
 
-use std::sync::Arc;
-
-use genhook_mapping::{CompiledSource, Diagnostic, Setting};
-
+use crate::diagnostic::Diagnostic;
+use crate::setting::{Section, Setting};
 use crate::PipelineLayer;
 
 /// A load-time error with the `FILE:LINE` it is about.
@@ -82,36 +80,41 @@ pub trait LayerFactory: Send + Sync + 'static {
     fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>>;
 }
 
-/// What a stage is built from: the source's compiled mapping and settings, and the shared
-/// resources of the running service (the queue, the dead letters, …) as a type map.
+/// What a stage is built from: the source's section (its name and settings, each with its
+/// `FILE:LINE`) and typed resources, a type map.
+///
+/// The resources hold what the running service shares (the queue, the dead letters, …) and
+/// what the code that compiled the source's mapping left for the stages that read it (the
+/// mapping language's compiled source, for `identify`, `extract` and `dispatch`): a stage asks
+/// for the type it needs, and this crate names none of them.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildContext<'a> {
-    source: &'a Arc<CompiledSource>,
+    section: &'a Section,
     resources: &'a http::Extensions,
 }
 
 impl<'a> BuildContext<'a> {
     /// A context for one source.
-    pub fn new(source: &'a Arc<CompiledSource>, resources: &'a http::Extensions) -> Self {
-        Self { source, resources }
+    pub fn new(section: &'a Section, resources: &'a http::Extensions) -> Self {
+        Self { section, resources }
     }
 
-    /// The source's compiled mapping.
-    pub fn source(&self) -> &'a Arc<CompiledSource> {
-        self.source
+    /// The source's section.
+    pub fn section(&self) -> &'a Section {
+        self.section
     }
 
     /// The source's name.
     pub fn source_name(&self) -> &'a str {
-        self.source.name()
+        self.section.name()
     }
 
     /// A setting of the source's section, if set.
     pub fn setting(&self, key: &str) -> Option<&'a Setting> {
-        self.source.setting(key)
+        self.section.setting(key)
     }
 
-    /// A shared resource of type `T` (e.g. `Arc<dyn Queue>`), if the service provides one.
+    /// A resource of type `T` (e.g. `Arc<dyn Queue>`), if the service provides one.
     pub fn resource<T: Send + Sync + Clone + 'static>(&self) -> Option<&'a T> {
         self.resources.get::<T>()
     }
@@ -123,6 +126,6 @@ impl<'a> BuildContext<'a> {
 
     /// An error about the source as a whole, at its section header.
     pub fn error(&self, message: impl Into<String>) -> BuildError {
-        Diagnostic::error(self.source.span().clone(), message)
+        Diagnostic::error(self.section.span().clone(), message)
     }
 }

@@ -14,25 +14,36 @@
 //!   ([`queue::Event`]);
 //! - the AWS SNS host rule ([`sns::is_sns_host`]) that the verify and identify stages share;
 //! - [`Secret`], a string whose `Debug` and `Display` never show it, and the one [`redact`]ion
-//!   policy: which headers and body fields are secrets that are never kept, logged or shown.
+//!   policy: which headers and body fields are secrets that are never kept, logged or shown;
+//! - the syntax every file shares: `FILE:LINE` [`Span`]s and [`Diagnostic`]s, a source's
+//!   [`Section`] of [`Setting`]s, the span-keeping [`ini`] line lexer, and the one grammar of
+//!   each value form ([`value`]: durations, sizes, rates), used by the configuration file, the
+//!   mapping files and every stage's settings alike.
 //!
-//! Nothing here parses configuration, opens a socket or touches a disk.
+//! It is the bottom crate: it depends on no other GenHook crate. Nothing here reads a file,
+//! opens a socket or touches a disk.
 
 pub mod alert;
+pub mod diagnostic;
 pub mod error;
 pub mod factory;
 pub mod future;
+pub mod ini;
 pub mod metrics;
 pub mod queue;
 pub mod redact;
 pub mod secret;
+pub mod setting;
 pub mod sns;
 pub mod stage;
+pub mod value;
 
 pub use alert::{Alert, AlertDefaults};
+pub use diagnostic::{Diagnostic, Severity, Span};
 pub use error::{error_chain, BoxError, MissingStage, PipelineError, Reject};
 pub use factory::{BuildContext, BuildError, Capability, LayerFactory, BUILT_IN_STAGES};
 pub use secret::Secret;
+pub use setting::{Section, Setting};
 pub use stage::require;
 
 use bytes::Bytes;

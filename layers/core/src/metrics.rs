@@ -35,27 +35,24 @@
 
 use std::sync::{Arc, LazyLock};
 
-use genhook_mapping::CompiledSource;
-
 /// The `event` label of an event type no mapping line names (a `*` line, a line outside any
 /// section, or no line at all).
 pub const OTHER: &str = "other";
 
-/// The `event` label of `event` for a source with this mapping (`None`: no mapping known, so
-/// [`OTHER`]).
+/// The `event` label of an event: the key of the mapping line that names it (the mapping
+/// language's `CompiledSource::naming_key_shared`), or [`OTHER`] when none does (`None`).
 ///
 /// ```
+/// # use std::sync::Arc;
 /// # use genhook_core::metrics::{event_label, OTHER};
-/// assert_eq!(&*event_label(None, "random-type-4711"), OTHER);
+/// assert_eq!(&*event_label(None), OTHER);
+/// let key: Arc<str> = Arc::from("payment_intent.*");
+/// assert!(Arc::ptr_eq(&event_label(Some(&key)), &key));
 /// ```
-pub fn event_label(source: Option<&CompiledSource>, event: &str) -> Arc<str> {
+pub fn event_label(naming_key: Option<&Arc<str>>) -> Arc<str> {
     // The line's own key or one shared `other`: a reference count per webhook, no copy.
     static OTHER_LABEL: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(OTHER));
-    Arc::clone(
-        source
-            .and_then(|source| source.naming_key_shared(event))
-            .unwrap_or(&OTHER_LABEL),
-    )
+    Arc::clone(naming_key.unwrap_or(&OTHER_LABEL))
 }
 
 /// Webhooks received, by source and event.
@@ -109,30 +106,3 @@ pub const ACCEPT_ERRORS: &str = "genhook_accept_errors_total";
 pub const INFLIGHT_BODY_BYTES: &str = "genhook_inflight_body_bytes";
 /// Requests answered `503` because their body would exceed `max_inflight_body_bytes`.
 pub const BODIES_REFUSED: &str = "genhook_request_bodies_refused_total";
-
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use genhook_mapping::{LoadOptions, MappingSet};
-
-    use super::*;
-
-    #[test]
-    fn event_labels_are_the_mappings_own_keys_shared_not_copied() {
-        let options = LoadOptions {
-            env: &|_| None,
-            extra_keys: &[],
-        };
-        let text = "[stripe]\npayment_intent.*: id::$id$\ncharge.failed: id::$id$\n";
-        let loaded = MappingSet::parse_str(Path::new("m.ini"), text, &options).unwrap();
-        let stripe = loaded.mappings.source("stripe").unwrap();
-        let one = event_label(Some(stripe), "payment_intent.created");
-        let two = event_label(Some(stripe), "payment_intent.succeeded");
-        assert_eq!(&*one, "payment_intent.*");
-        assert!(Arc::ptr_eq(&one, &two), "one key, shared by every webhook");
-        let other = event_label(Some(stripe), "random-4711");
-        assert_eq!(&*other, OTHER);
-        assert!(Arc::ptr_eq(&other, &event_label(None, "x")));
-    }
-}

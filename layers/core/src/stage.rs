@@ -6,7 +6,7 @@
 //! | the edge (router) | [`SourceName`], [`ReceivedAt`] |
 //! | `verify` | [`Verified`] |
 //! | `identify` | [`EventType`], [`EventLabel`], [`DeliveryId`] (when the provider sends one), [`JsonBody`] or [`Payload`] |
-//! | `extract` | [`Fields`] (`identify` leaves them already when the event type comes from a header: one pass over the body) |
+//! | `extract` | `Fields` (the mapping language's `genhook_mapping::Fields`, which names its compiled line; `identify` leaves them already when the event type comes from a header: one pass over the body) |
 //! | `template` | [`Rendered`] or [`RenderFailed`] |
 //! | the offline pipeline (`genhook render`, replay) | [`Offline`] |
 //!
@@ -16,8 +16,6 @@
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
-
-use genhook_mapping::CompiledLine;
 
 use crate::error::{MissingStage, PipelineError};
 
@@ -152,7 +150,7 @@ impl StageOutput for Payload {
 /// The webhook's JSON text, checked once by `identify` as a full parse checks it, and left
 /// unparsed: the request body itself (shared, not copied), or a form's `payload` field decoded.
 /// The stages after it read only the fields they need from it (`extract`:
-/// `CompiledLine::extract_str`), where a [`Payload`] would have parsed the whole document.
+/// the mapping line's `extract_str`), where a [`Payload`] would have parsed the whole document.
 ///
 /// `identify` leaves this instead of a [`Payload`] in the stacks built from a mapping (whose
 /// stages read no `Payload`); a [`Payload`] an earlier stage left (`verify` for Meraki and SNS)
@@ -162,17 +160,4 @@ pub struct JsonBody(pub bytes::Bytes);
 
 impl StageOutput for JsonBody {
     const NAME: &'static str = "JSON body";
-}
-
-/// The mapping line chosen for the event and the fields it extracted.
-#[derive(Debug, Clone)]
-pub struct Fields {
-    /// The compiled mapping line that matched the event.
-    pub line: Arc<CompiledLine>,
-    /// A JSON object holding only the declared fields, the payload's shape kept.
-    pub value: Arc<serde_json::Value>,
-}
-
-impl StageOutput for Fields {
-    const NAME: &'static str = "fields";
 }

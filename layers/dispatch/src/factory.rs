@@ -8,6 +8,7 @@ use genhook_core::redact::RedactionPolicy;
 use genhook_core::{
     AlertDefaults, BuildContext, BuildError, Capability, LayerFactory, PipelineLayer,
 };
+use genhook_mapping::CompiledSource;
 use tower::util::BoxCloneSyncServiceLayer;
 
 use crate::{parse_duration, DedupBy, DispatchLayer, DispatchSettings};
@@ -101,8 +102,20 @@ fn settings(cx: &BuildContext<'_>, errors: &mut Vec<BuildError>) -> DispatchSett
             field.clone_from(&setting.value);
         }
     }
-    if let Some(resource) = cx.source().aligned_resource() {
-        alert.aligned_resource = resource;
+    // `align =` was parsed (and a bad value reported) when the mapping was compiled; the
+    // compiled mapping is in the resources, left there by the code that compiled it.
+    if let Some(setting) = cx.setting("align") {
+        match cx.resource::<Arc<CompiledSource>>() {
+            Some(source) => {
+                if let Some(resource) = source.aligned_resource() {
+                    alert.aligned_resource = resource;
+                }
+            }
+            None => errors.push(cx.error_at(
+                setting,
+                "align needs the source's compiled mapping, and the service provides none",
+            )),
+        }
     }
     settings.alert = alert;
     settings

@@ -116,6 +116,9 @@ pub use error::{DispatchError, RETRY_AFTER};
 pub use factory::DispatchFactory;
 /// What replaces a secret in a stored event (the one policy is [`genhook_core::redact`]).
 pub use genhook_core::redact::REDACTED;
+/// `dedup_window`'s duration form: the one grammar of durations, a unit required (`72h`,
+/// `3d`, `0`); see [`genhook_core::value`].
+pub use genhook_core::value::duration_with_unit as parse_duration;
 pub use layer::DispatchLayer;
 pub use service::Dispatch;
-pub use settings::{parse_duration, DedupBy, DispatchSettings, DEFAULT_DEDUP_WINDOW};
+pub use settings::{DedupBy, DispatchSettings, DEFAULT_DEDUP_WINDOW};

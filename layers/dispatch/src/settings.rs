@@ -109,79 +109,9 @@ impl DispatchSettings {
     }
 }
 
-/// Parses a duration: a whole number followed by `ms`, `s`, `m`/`min`, `h` or `d` (`72h`, `3d`,
-/// `90s`); `0` alone is zero.
-///
-/// # Errors
-/// A lower-case message saying what is wrong, for a `FILE:LINE:` diagnostic.
-///
-/// ```
-/// use std::time::Duration;
-/// use genhook_dispatch::parse_duration;
-/// assert_eq!(parse_duration("3d"), Ok(Duration::from_secs(3 * 86_400)));
-/// assert!(parse_duration("soon").is_err());
-/// ```
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let bad = || {
-        format!("bad duration `{text}`: expected a number and a unit (ms, s, m, h, d), e.g. 72h")
-    };
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let unit_secs: u64 = match unit.trim() {
-        "ms" => return Ok(Duration::from_millis(number)),
-        "s" | "sec" => 1,
-        "m" | "min" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    number
-        .checked_mul(unit_secs)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("duration `{text}` is too long"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_in_every_unit() {
-        let cases = [
-            ("0", Duration::ZERO),
-            ("250ms", Duration::from_millis(250)),
-            ("90s", Duration::from_secs(90)),
-            ("30m", Duration::from_secs(1800)),
-            ("5min", Duration::from_secs(300)),
-            ("72h", Duration::from_secs(259_200)),
-            (" 3d ", Duration::from_secs(259_200)),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(parse_duration(text), Ok(expected), "{text}");
-        }
-    }
-
-    #[test]
-    fn bad_durations_are_errors() {
-        for text in [
-            "",
-            "h",
-            "72",
-            "72 hours",
-            "-1h",
-            "1.5h",
-            "99999999999999999999d",
-        ] {
-            assert!(parse_duration(text).is_err(), "{text:?} should be refused");
-        }
-    }
 
     #[test]
     fn dedup_by_values() {

@@ -49,7 +49,11 @@ fn resources(queue: &Arc<TestQueue>) -> http::Extensions {
 }
 
 fn build(section: &str, resources: &http::Extensions) -> Result<PipelineLayer, Vec<Diagnostic>> {
-    DispatchFactory.build(&BuildContext::new(&source(section), resources))
+    // The compiled mapping travels in the resources, as the code that compiles mappings leaves it.
+    let source = source(section);
+    let mut resources = resources.clone();
+    resources.insert(Arc::clone(&source));
+    DispatchFactory.build(&BuildContext::new(source.section(), &resources))
 }
 
 fn printed(errors: &[Diagnostic]) -> Vec<String> {

@@ -1,9 +1,12 @@
 //! [`ExtractFactory`]: builds the `extract` stage from a source's compiled mapping.
 
+use std::sync::Arc;
+
 use genhook_core::{BuildContext, BuildError, Capability, LayerFactory, PipelineLayer};
+use genhook_mapping::CompiledSource;
 use tower::util::BoxCloneSyncServiceLayer;
 
-use crate::{ExtractLayer, Unmapped};
+use crate::ExtractLayer;
 
 /// The registry entry of the `extract` stage.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,19 +30,14 @@ impl LayerFactory for ExtractFactory {
     }
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>> {
-        let unmapped = match cx.setting("unmapped") {
-            None => Unmapped::Reject,
-            Some(setting) => Unmapped::parse(&setting.value).ok_or_else(|| {
-                vec![cx.error_at(
-                    setting,
-                    format!(
-                        "bad unmapped `{}`: expected reject or ignore",
-                        setting.value
-                    ),
-                )]
-            })?,
+        // The compiled mapping, left in the resources by the code that compiled it; `unmapped =`
+        // was parsed (and a bad value reported) then.
+        let Some(source) = cx.resource::<Arc<CompiledSource>>() else {
+            return Err(vec![cx.error(
+                "extract needs the source's compiled mapping, and the service provides none",
+            )]);
         };
-        let layer = ExtractLayer::new(cx.source().clone()).with_unmapped(unmapped);
+        let layer = ExtractLayer::new(Arc::clone(source)).with_unmapped(source.unmapped());
         Ok(BoxCloneSyncServiceLayer::new(layer))
     }
 }

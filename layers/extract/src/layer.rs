@@ -2,33 +2,10 @@
 
 use std::sync::Arc;
 
-use genhook_mapping::CompiledSource;
+use genhook_mapping::{CompiledSource, Unmapped};
 use tower::Layer;
 
 use crate::Extract;
-
-/// What to do with an event the source's mapping has no line for (`unmapped =`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Unmapped {
-    /// Answer `422 {"error":"no mapping for event …"}` (the default): the provider's delivery log
-    /// shows the webhook was not used.
-    #[default]
-    Reject,
-    /// Answer `202 {"status":"ignored"}`: the provider sees success, nothing is queued.
-    Ignore,
-}
-
-impl Unmapped {
-    /// Parses `reject` or `ignore`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "reject" => Some(Self::Reject),
-            "ignore" => Some(Self::Ignore),
-            _ => None,
-        }
-    }
-}
 
 /// Picks the source's mapping line for the event and extracts its fields.
 #[derive(Debug, Clone)]

@@ -6,13 +6,13 @@
 //! JSON text `identify` checked ([`JsonBody`](genhook_core::stage::JsonBody)) in one pass that
 //! parses only those fields, or from a parsed [`Payload`](genhook_core::stage::Payload) when an
 //! earlier stage left one. When `identify` already extracted the chosen line's
-//! [`Fields`](genhook_core::stage::Fields) in its checking pass (a header-named event type), they
+//! [`Fields`](genhook_mapping::Fields) in its checking pass (a header-named event type), they
 //! are kept as they are.
 //!
 //! - **Requires:** `identified` ([`EventType`](genhook_core::stage::EventType) and
 //!   [`JsonBody`](genhook_core::stage::JsonBody) or [`Payload`](genhook_core::stage::Payload),
 //!   from `identify`).
-//! - **Provides:** `extracted` ([`Fields`](genhook_core::stage::Fields): the line and a JSON
+//! - **Provides:** `extracted` ([`Fields`](genhook_mapping::Fields): the line and a JSON
 //!   object holding only its declared fields).
 //! - **Settings:** `unmapped = reject` (default) or `unmapped = ignore`.
 //! - **Statuses:** `422 {"error":"no mapping for event `X` of source `Y`"}`
@@ -24,10 +24,10 @@
 //! use std::path::Path;
 //! use std::sync::Arc;
 //! use bytes::Bytes;
-//! use genhook_core::stage::{EventType, Fields, Payload};
+//! use genhook_core::stage::{EventType, Payload};
 //! use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
 //! use genhook_extract::ExtractLayer;
-//! use genhook_mapping::{LoadOptions, MappingSet};
+//! use genhook_mapping::{Fields, LoadOptions, MappingSet};
 //! use http::StatusCode;
 //! use tower::{Service, ServiceBuilder, ServiceExt};
 //!
@@ -69,5 +69,6 @@ mod service;
 
 pub use error::ExtractError;
 pub use factory::ExtractFactory;
-pub use layer::{ExtractLayer, Unmapped};
+pub use genhook_mapping::Unmapped;
+pub use layer::ExtractLayer;
 pub use service::Extract;

@@ -5,18 +5,18 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use genhook_core::stage::{EventType, Fields, JsonBody, Payload, SourceName};
+use genhook_core::stage::{EventType, JsonBody, Payload, SourceName};
 use genhook_core::{
     json_response, metrics, require, PipelineError, WebhookRequest, WebhookResponse,
 };
-use genhook_mapping::CompiledSource;
+use genhook_mapping::{CompiledSource, Fields};
 use http::StatusCode;
 use tower::Service;
 
 use crate::error::ExtractError;
 use crate::future::ResponseFuture;
-use crate::layer::Unmapped;
 use crate::ExtractLayer;
+use genhook_mapping::Unmapped;
 
 /// Middleware that inserts [`Fields`] (the chosen mapping line and what it extracted) for the
 /// stages after it, or answers an unmapped event itself.

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use genhook_core::stage::{EventType, Fields, JsonBody, Payload, SourceName};
+use genhook_core::stage::{EventType, JsonBody, Payload, SourceName};
 use genhook_core::{
     BuildContext, Capability, LayerFactory, MissingStage, PipelineError, PipelineService,
     WebhookRequest, WebhookResponse,
 };
 use genhook_extract::{ExtractError, ExtractFactory, ExtractLayer, Unmapped};
-use genhook_mapping::{CompiledSource, LoadOptions, MappingSet};
+use genhook_mapping::{CompiledSource, Fields, LoadOptions, MappingSet};
 use http::StatusCode;
 use serde_json::json;
 use tower::util::BoxCloneSyncService;
@@ -156,17 +156,21 @@ async fn factory_reads_unmapped_from_the_section() {
 
     let text = format!("{GITHUB}unmapped = ignore\n");
     let source = source(&text, "github");
-    let resources = http::Extensions::new();
+    // The compiled mapping travels in the resources, as the code that compiles mappings leaves it.
+    let mut resources = http::Extensions::new();
+    resources.insert(Arc::clone(&source));
     let layer = ExtractFactory
-        .build(&BuildContext::new(&source, &resources))
+        .build(&BuildContext::new(source.section(), &resources))
         .unwrap();
     let svc = layer.layer(echo_fields());
     let response = svc.oneshot(request("push", json!({}))).await.unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
 
     let source = self::source(GITHUB, "github");
+    let mut resources = http::Extensions::new();
+    resources.insert(Arc::clone(&source));
     let layer = ExtractFactory
-        .build(&BuildContext::new(&source, &resources))
+        .build(&BuildContext::new(source.section(), &resources))
         .unwrap();
     let error = layer
         .layer(echo_fields())

@@ -1,8 +1,11 @@
 //! [`IdentifyFactory`]: builds the identify stage from a source's settings, once, at load.
 
+use std::sync::Arc;
+
 use genhook_core::{
     BuildContext, BuildError, Capability, LayerFactory, PipelineLayer, BUILT_IN_STAGES,
 };
+use genhook_mapping::CompiledSource;
 use tower::util::BoxCloneSyncServiceLayer;
 
 use crate::layer::IdentifyLayer;
@@ -33,7 +36,8 @@ impl LayerFactory for IdentifyFactory {
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>> {
         let mut settings = IdentifySettings::for_source(cx.source_name(), |key| cx.setting(key))?;
-        settings.mapping = Some(std::sync::Arc::clone(cx.source()));
+        // The compiled mapping, left in the resources by the code that compiled it.
+        settings.mapping = cx.resource::<Arc<CompiledSource>>().cloned();
         let confirmer = match cx.resource::<SnsConfirmer>() {
             Some(confirmer) => Some(confirmer.clone()),
             None if settings.verifies_sns && settings.sns_auto_confirm => {
@@ -59,7 +63,7 @@ impl LayerFactory for IdentifyFactory {
 /// `layers =` line naming only those): a stage of one's own may read the parsed `Payload`, which
 /// identify then still leaves.
 fn reads_no_payload(cx: &BuildContext<'_>) -> bool {
-    cx.source().layers().is_none_or(|(names, _)| {
+    cx.section().layers().is_none_or(|(names, _)| {
         names
             .iter()
             .all(|name| BUILT_IN_STAGES.contains(&name.as_str()))

@@ -38,7 +38,7 @@
 //! set by `verify`, no `event =` / `delivery_id =` field path), the body has nothing to tell
 //! identification: that one pass is then the mapping line's extraction itself, checking what it
 //! skips as strictly (`CompiledLine::extract_checked`), and the fields go on as
-//! [`Fields`](genhook_core::stage::Fields), which `extract` keeps — the text is read once.
+//! [`Fields`](genhook_mapping::Fields), which `extract` keeps — the text is read once.
 //! Batches, form fields and an earlier stage's `Payload` still travel as a `Payload`; so does
 //! everything when a stack has a stage of one's own, which may read it.
 //!

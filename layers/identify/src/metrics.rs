@@ -19,7 +19,8 @@ pub(crate) fn record_received(
         .extensions()
         .get::<SourceName>()
         .map_or_else(|| Arc::from(""), |s| Arc::clone(&s.0));
-    let label = genhook_core::metrics::event_label(mapping, event);
+    let label =
+        genhook_core::metrics::event_label(mapping.and_then(|m| m.naming_key_shared(event)));
     ::metrics::counter!(
         genhook_core::metrics::WEBHOOKS_RECEIVED,
         "source" => source,

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use genhook_core::stage::{
-    DeliveryId, EventType, Fields, JsonBody, Offline, Payload, SourceName, Verified,
+    DeliveryId, EventType, JsonBody, Offline, Payload, SourceName, Verified,
 };
 use genhook_core::{json_response, PipelineError, WebhookRequest, WebhookResponse};
-use genhook_mapping::CompiledLine;
+use genhook_mapping::{CompiledLine, Fields};
 use http::StatusCode;
 use serde_json::json;
 use tower::Service;

@@ -100,9 +100,9 @@ impl IdentifySettings {
         settings.event = selector("event");
         settings.delivery_id = selector("delivery_id");
         if let Some(setting) = lookup("sns_auto_confirm") {
-            match parse_bool(&setting.value) {
-                Some(value) => settings.sns_auto_confirm = value,
-                None => errors.push(Diagnostic::error(
+            match genhook_core::value::boolean(&setting.value) {
+                Ok(value) => settings.sns_auto_confirm = value,
+                Err(_) => errors.push(Diagnostic::error(
                     setting.span.clone(),
                     format!(
                         "sns_auto_confirm: `{}` is not true or false",
@@ -116,14 +116,6 @@ impl IdentifySettings {
         } else {
             Err(errors)
         }
-    }
-}
-
-fn parse_bool(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Some(true),
-        "false" | "no" | "off" | "0" => Some(false),
-        _ => None,
     }
 }
 

@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 mod support;
 
 use bytes::Bytes;
-use genhook_core::stage::{DeliveryId, EventType, Fields, JsonBody, Payload};
+use genhook_core::stage::{DeliveryId, EventType, JsonBody, Payload};
 use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
 use genhook_identify::{IdentifyLayer, IdentifySettings, Provider};
+use genhook_mapping::Fields;
 use http::StatusCode;
 use support::request;
 use tower::{Layer, ServiceExt};

@@ -1,12 +1,11 @@
 //! Parsing the `rate_limit` setting (`50/s`, `3000/min`, `100/h burst 20`) into a governor
 //! [`Quota`].
 
-use std::num::NonZeroU32;
-use std::time::Duration;
-
+use genhook_core::value::{self, RateError};
 use governor::Quota;
 
-/// Parses a rate: `N/s`, `N/m`, `N/min`, `N/h` (also `sec`, `second`, `minute`, `hour`), with an
+/// Parses a rate with the one rate grammar ([`genhook_core::value::rate`]): `N/s`, `N/min`,
+/// `N/h` (every spelling of a second, a minute or an hour that durations take), with an
 /// optional `burst M` (default: `N`, a whole period's worth).
 ///
 /// `50/s` lets 50 webhooks through at once and then one every 20 ms; `50/s burst 100` lets 100
@@ -23,30 +22,15 @@ use governor::Quota;
 /// ```
 pub fn parse_rate(text: &str) -> Result<Quota, String> {
     let text = text.trim();
-    let (rate, burst) = match text.split_once("burst") {
-        Some((rate, burst)) => (rate.trim(), Some(burst.trim())),
-        None => (text, None),
-    };
-    let (count, unit) = rate.split_once('/').ok_or_else(|| expected(text))?;
-    let count = count
-        .trim()
-        .parse::<NonZeroU32>()
-        .map_err(|_| expected(text))?;
-    let period = match unit.trim().to_ascii_lowercase().as_str() {
-        "s" | "sec" | "second" => Duration::from_secs(1),
-        "m" | "min" | "minute" => Duration::from_secs(60),
-        "h" | "hour" => Duration::from_secs(3600),
-        _ => return Err(expected(text)),
-    };
-    let burst = match burst {
-        Some(burst) => burst.parse::<NonZeroU32>().map_err(|_| {
+    let rate = value::rate(text).map_err(|error| match error {
+        RateError::Form => expected(text),
+        RateError::Burst(burst) => {
             format!("bad burst `{burst}` in rate_limit: expected a whole number above 0")
-        })?,
-        None => count,
-    };
-    let quota = Quota::with_period(period / count.get())
+        }
+    })?;
+    let quota = Quota::with_period(rate.period / rate.count.get())
         .ok_or_else(|| format!("rate_limit `{text}` is too fast: at most 1000000000/s"))?;
-    Ok(quota.allow_burst(burst))
+    Ok(quota.allow_burst(rate.burst.unwrap_or(rate.count)))
 }
 
 fn expected(text: &str) -> String {
@@ -55,6 +39,8 @@ fn expected(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -25,7 +25,10 @@ fn build(section: &str) -> Result<PipelineLayer, Vec<Diagnostic>> {
     let loaded = MappingSet::parse_str(Path::new("mappings/github.ini"), &text, &options)
         .unwrap_or_else(|errors| panic!("mapping does not load: {errors:?}"));
     let source = Arc::clone(loaded.mappings.source("github").unwrap());
-    RateLimitFactory.build(&BuildContext::new(&source, &http::Extensions::new()))
+    RateLimitFactory.build(&BuildContext::new(
+        source.section(),
+        &http::Extensions::new(),
+    ))
 }
 
 fn leaf() -> PipelineService {

@@ -8,7 +8,7 @@
 //! reason and goes on, and `dispatch` keeps the event in the dead-letter queue, so fixing the
 //! mapping and replaying delivers it. Nothing answered 202 is lost.
 //!
-//! - **Requires:** `extracted` ([`Fields`](genhook_core::stage::Fields)).
+//! - **Requires:** `extracted` ([`Fields`](genhook_mapping::Fields)).
 //! - **Provides:** `rendered` ([`Rendered`](genhook_core::stage::Rendered), or
 //!   [`RenderFailed`](genhook_core::stage::RenderFailed)).
 //! - **Settings:** none (the templates are part of the mapping lines).
@@ -20,9 +20,9 @@
 //! use std::path::Path;
 //! use std::sync::Arc;
 //! use bytes::Bytes;
-//! use genhook_core::stage::{Fields, Rendered};
+//! use genhook_core::stage::Rendered;
 //! use genhook_core::{PipelineError, WebhookRequest, WebhookResponse};
-//! use genhook_mapping::{LoadOptions, MappingSet};
+//! use genhook_mapping::{Fields, LoadOptions, MappingSet};
 //! use genhook_template::TemplateLayer;
 //! use http::StatusCode;
 //! use tower::{Service, ServiceBuilder, ServiceExt};

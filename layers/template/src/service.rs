@@ -2,8 +2,9 @@
 
 use std::task::{Context, Poll};
 
-use genhook_core::stage::{Fields, RenderFailed, Rendered};
+use genhook_core::stage::{RenderFailed, Rendered};
 use genhook_core::{require, PipelineError, WebhookRequest, WebhookResponse};
+use genhook_mapping::Fields;
 use tower::Service;
 
 use crate::error::TemplateError;

@@ -6,11 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use genhook_core::stage::{Fields, RenderFailed, Rendered};
+use genhook_core::stage::{RenderFailed, Rendered};
 use genhook_core::{
     BuildContext, Capability, LayerFactory, MissingStage, PipelineError, PipelineService,
     WebhookRequest, WebhookResponse,
 };
+use genhook_mapping::Fields;
 use genhook_mapping::{LoadOptions, MappingSet};
 use genhook_template::{TemplateError, TemplateFactory, TemplateLayer};
 use http::StatusCode;
@@ -126,7 +127,7 @@ async fn factory_builds_the_dead_lettering_layer() {
     let source = Arc::clone(loaded.mappings.source("shop").unwrap());
     let resources = http::Extensions::new();
     let layer = TemplateFactory
-        .build(&BuildContext::new(&source, &resources))
+        .build(&BuildContext::new(source.section(), &resources))
         .unwrap();
     let response = layer
         .layer(echo())

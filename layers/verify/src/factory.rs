@@ -4,8 +4,9 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use genhook_core::{BuildContext, BuildError, Capability, LayerFactory, PipelineLayer};
-use genhook_mapping::{Diagnostic, Setting, Span};
+use genhook_core::{
+    BuildContext, BuildError, Capability, Diagnostic, LayerFactory, PipelineLayer, Setting, Span,
+};
 use http::HeaderName;
 use tower::util::BoxCloneSyncServiceLayer;
 
@@ -393,7 +394,7 @@ impl LayerFactory for VerifyFactory {
     fn build(&self, cx: &BuildContext<'_>) -> Result<PipelineLayer, Vec<BuildError>> {
         self.build_with(
             |key| cx.setting(key),
-            cx.source().span(),
+            cx.section().span(),
             cx.resource::<SnsTrust>(),
             cx.resource::<EntraTrust>(),
         )
@@ -483,9 +484,9 @@ impl<'s> Lookup<'_, 's> {
         let Some(setting) = self.get(key) else {
             return Some(default);
         };
-        match parse_seconds(setting.value.trim()) {
+        match genhook_core::value::duration(&setting.value) {
             // 0 would disable the check in Stripe's libraries; here it is refused instead.
-            Some(duration) if !duration.is_zero() => Some(duration),
+            Ok(duration) if !duration.is_zero() => Some(duration),
             _ => {
                 errors.push(Diagnostic::error(
                     setting.span.clone(),
@@ -497,42 +498,13 @@ impl<'s> Lookup<'_, 's> {
     }
 }
 
-/// Parses `300`, `300s`, `5m`, `1h`.
-fn parse_seconds(text: &str) -> Option<Duration> {
-    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(index) => text.split_at(index),
-        None => (text, "s"),
-    };
-    let value: u64 = digits.parse().ok()?;
-    let factor = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return None,
-    };
-    value.checked_mul(factor).map(Duration::from_secs)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::parse_seconds;
-    use std::time::Duration;
-
     #[test]
     fn every_setting_naming_a_secret_header_is_a_verify_setting() {
         // The redaction policy (genhook_core::redact) reads these keys to hide the headers.
         for key in genhook_core::redact::SECRET_HEADER_SETTINGS {
             assert!(super::SETTINGS.contains(key), "{key}");
         }
-    }
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_seconds("300"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_seconds("300s"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_seconds("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_seconds("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_seconds("soon"), None);
-        assert_eq!(parse_seconds("5d"), None);
     }
 }

@@ -52,8 +52,8 @@
 
 use std::borrow::Cow;
 
+use crate::setting::Setting;
 use bytes::Bytes;
-use genhook_mapping::Setting;
 use http::HeaderMap;
 
 mod body;
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_sources_configured_headers_are_secrets() {
-        let span = genhook_mapping::Span {
+        let span = crate::diagnostic::Span {
             file: std::sync::Arc::from(std::path::Path::new("m.ini")),
             line: 1,
         };
