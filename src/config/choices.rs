@@ -1,8 +1,9 @@
-//! The enumerated settings as the parser reads them: the queue backend, and the threading model
-//! and log level and rotation that the worker and telemetry own (re-exported here).
+//! The enumerated settings as the parser reads them: the queue backend, the threading model and
+//! the log level and rotation, which the queue, the worker and telemetry own (re-exported here).
 
 use super::value::Choice;
 
+pub use crate::queue::QueueBackend;
 pub use crate::telemetry::{LogLevel, LogRotation};
 pub use crate::worker::ThreadingModel;
 
@@ -19,15 +20,3 @@ macro_rules! choice {
 }
 
 choice!(QueueBackend, ThreadingModel, LogLevel, LogRotation);
-
-named_enum! {
-    /// Where accepted webhooks wait for delivery (`queue_backend`).
-    QueueBackend {
-        /// Embedded, durable store under `data_dir` (the default).
-        Disk = "disk",
-        /// Volatile, in-process, fastest.
-        Memory = "memory",
-        /// Redis Streams at `redis_url`, shared by several instances.
-        Redis = "redis",
-    }
-}

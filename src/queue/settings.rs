@@ -3,11 +3,21 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::config::QueueBackend;
-
 use crate::config::defaults;
 
 use super::limits::{Limits, DEFAULT_MAX_BYTES, DEFAULT_MEMORY_MAX_BYTES};
+
+named_enum! {
+    /// Where accepted webhooks wait for delivery (`queue_backend`).
+    QueueBackend {
+        /// Embedded, durable store under `data_dir` (the default).
+        Disk = "disk",
+        /// Volatile, in-process, fastest.
+        Memory = "memory",
+        /// Redis Streams at `redis_url`, shared by several instances.
+        Redis = "redis",
+    }
+}
 
 /// How to open the queue. The config helper maps the INI keys into it.
 #[derive(Debug, Clone, PartialEq, Eq)]

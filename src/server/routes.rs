@@ -175,10 +175,11 @@ async fn options(
     request: Request,
 ) -> Response {
     let source = params.first().map(|(_, v)| v.as_str()).unwrap_or_default();
-    if state.stacks().route(source).is_none() {
+    let stacks = state.stacks();
+    if stacks.route(source).is_none() {
         return unknown_source(source);
     }
-    super::detect::options_response(&request).unwrap_or_else(|| {
+    super::detect::options_response(&stacks, &request).unwrap_or_else(|| {
         let mut response = StatusCode::OK.into_response();
         response.headers_mut().insert(
             http::header::ALLOW,

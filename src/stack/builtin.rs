@@ -3,7 +3,7 @@
 use super::LayerRegistry;
 
 /// A registry holding GenHook's six built-in stages: `verify`, `rate_limit`, `identify`,
-/// `extract`, `template` and `dispatch`.
+/// `extract`, `template` and `dispatch`, and identify's provider [`Detector`](genhook_core::Detector).
 pub fn builtin_registry() -> LayerRegistry {
     let mut registry = LayerRegistry::new();
     // The names are distinct constants of distinct crates, so registering cannot collide.
@@ -13,5 +13,6 @@ pub fn builtin_registry() -> LayerRegistry {
     let _ = registry.register(genhook_extract::ExtractFactory);
     let _ = registry.register(genhook_template::TemplateFactory);
     let _ = registry.register(genhook_dispatch::DispatchFactory);
+    registry.set_detector(genhook_identify::Providers);
     registry
 }

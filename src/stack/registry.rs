@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use genhook_core::{
-    BuildContext, BuildError, Capability, LayerFactory, PipelineLayer, PipelineService,
+    BuildContext, BuildError, Capability, Detector, LayerFactory, NoDetector, PipelineLayer,
+    PipelineService,
 };
 use tower::Layer;
 
@@ -42,16 +43,28 @@ impl fmt::Debug for BuiltStage {
     }
 }
 
-/// Stages by the name used on a mapping's `layers =` line.
-#[derive(Clone, Default)]
+/// Stages by the name used on a mapping's `layers =` line, and the [`Detector`] the edge asks
+/// which provider sent a webhook posted without a source.
+#[derive(Clone)]
 pub struct LayerRegistry {
     factories: BTreeMap<&'static str, Arc<dyn LayerFactory>>,
+    detector: Arc<dyn Detector>,
+}
+
+impl Default for LayerRegistry {
+    fn default() -> Self {
+        Self {
+            factories: BTreeMap::new(),
+            detector: Arc::new(NoDetector),
+        }
+    }
 }
 
 impl fmt::Debug for LayerRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LayerRegistry")
             .field("layers", &self.factories.keys().collect::<Vec<_>>())
+            .field("detector", &self.detector)
             .finish()
     }
 }
@@ -60,6 +73,18 @@ impl LayerRegistry {
     /// An empty registry (see [`super::builtin_registry`] for one with the built-in stages).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets the [`Detector`] the edge asks (the built-in registry's is identify's
+    /// [`Providers`](genhook_identify::Providers); a new registry's detects nothing).
+    pub fn set_detector(&mut self, detector: impl Detector) -> &mut Self {
+        self.detector = Arc::new(detector);
+        self
+    }
+
+    /// The [`Detector`] the edge asks.
+    pub fn detector(&self) -> Arc<dyn Detector> {
+        Arc::clone(&self.detector)
     }
 
     /// Registers a stage under its name.

@@ -40,10 +40,11 @@ impl fmt::Debug for SourceRoute {
 }
 
 /// Every source's stack, built from one consistent set of mappings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Stacks {
     mappings: MappingSet,
     routes: BTreeMap<String, SourceRoute>,
+    detector: Arc<dyn genhook_core::Detector>,
 }
 
 /// The end of a stack whose last stage is not terminal (refused at load, so never reached).
@@ -51,7 +52,23 @@ pub struct Stacks {
 #[error("the stack has no terminal stage")]
 struct NoTerminalStage;
 
+impl Default for Stacks {
+    /// No source, and a detector that knows no provider.
+    fn default() -> Self {
+        Self {
+            mappings: MappingSet::default(),
+            routes: BTreeMap::new(),
+            detector: Arc::new(genhook_core::NoDetector),
+        }
+    }
+}
+
 impl Stacks {
+    /// The [`Detector`](genhook_core::Detector) of the registry the stacks were built from.
+    pub fn detector(&self) -> &dyn genhook_core::Detector {
+        self.detector.as_ref()
+    }
+
     /// Builds every source's stack.
     ///
     /// # Errors
@@ -79,7 +96,11 @@ impl Stacks {
             }
         }
         if errors.is_empty() {
-            Ok(Self { mappings, routes })
+            Ok(Self {
+                mappings,
+                routes,
+                detector: registry.detector(),
+            })
         } else {
             errors.sort();
             errors.dedup();

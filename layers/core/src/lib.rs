@@ -12,6 +12,7 @@
 //!   provides and the [`BuildContext`] it is built from;
 //! - the queue between accepting and delivering ([`queue::Queue`]) and the event it carries
 //!   ([`queue::Event`]);
+//! - the [`Detector`] the edge asks which provider sent a webhook posted without a source;
 //! - the AWS SNS host rule ([`sns::is_sns_host`]) that the verify and identify stages share;
 //! - [`Secret`], a string whose `Debug` and `Display` never show it, and the one [`redact`]ion
 //!   policy: which headers and body fields are secrets that are never kept, logged or shown;
@@ -24,6 +25,7 @@
 //! opens a socket or touches a disk.
 
 pub mod alert;
+pub mod detect;
 pub mod diagnostic;
 pub mod error;
 pub mod factory;
@@ -39,6 +41,7 @@ pub mod stage;
 pub mod value;
 
 pub use alert::{Alert, AlertDefaults};
+pub use detect::{Detector, NoDetector};
 pub use diagnostic::{Diagnostic, Severity, Span};
 pub use error::{error_chain, BoxError, MissingStage, PipelineError, Reject};
 pub use factory::{BuildContext, BuildError, Capability, LayerFactory, BUILT_IN_STAGES};

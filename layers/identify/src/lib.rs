@@ -78,6 +78,7 @@
 
 mod batch;
 mod body;
+mod detector;
 mod error;
 mod factory;
 pub mod future;
@@ -94,6 +95,7 @@ mod shallow;
 mod sns;
 
 pub use body::parse_body;
+pub use detector::Providers;
 pub use error::IdentifyError;
 pub use factory::IdentifyFactory;
 pub use handshake::slack_ssl_check_response;

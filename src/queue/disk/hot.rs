@@ -54,7 +54,7 @@ impl Hot {
 #[derive(Debug)]
 pub(super) enum Ahead {
     /// Kept in memory: nothing to read.
-    Kept(Event),
+    Kept(Box<Event>),
     /// To be read from the store.
     Stored(Priority, u64),
 }
@@ -121,7 +121,7 @@ mod tests {
     fn reads_only_what_is_not_kept_in_order() {
         let batch = vec![
             Ahead::Stored(Priority::Normal, 7),
-            Ahead::Kept(event("k")),
+            Ahead::Kept(Box::new(event("k"))),
             Ahead::Stored(Priority::High, 9),
         ];
         assert_eq!(Ahead::to_read(&batch), vec![7, 9]);

@@ -17,7 +17,7 @@
 //!
 //! # Group commit
 //!
-//! One writer thread owns every write (`store::Writer`). Callers send it their operation with a
+//! One writer thread owns every write (`writer::Writer`). Callers send it their operation with a
 //! oneshot; it drains everything waiting into **one** write transaction, commits once (one
 //! fsync), then answers them all: under load many concurrent webhooks cost one sync. Each sync is
 //! counted in `genhook_queue_syncs_total` and its size in `genhook_queue_events_per_sync`. A batch
@@ -64,13 +64,17 @@
 //! store is read once per batch of a backlog, not once per event.
 
 mod compact;
+mod dead_letters;
 mod durability;
 mod fault;
 mod hot;
+mod read;
+mod records;
 mod recovery;
+mod state;
 mod store;
+mod writer;
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -78,62 +82,20 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
-use genhook_core::queue::{
-    record, Accepted, Claim, DeadLetter, DeadLetterFilter, DeadLetters, Event, Queue, QueueError,
-};
+use genhook_core::queue::{Accepted, Claim, DeadLetter, Event, Queue, QueueError};
 use redb::Database;
 use tokio::sync::Notify;
 
+pub use dead_letters::DiskDeadLetters;
 pub use fault::{FaultSwitch, StorageFault};
-use hot::{Ahead, Hot, READ_AHEAD};
+use records::{accept_op, encode_dead_letter, encode_event, NewRecord};
 use recovery::Store;
+use state::State;
 pub use store::StoreOpenError;
-use store::{Op, Reply, SyncStats, Writer};
+use writer::{Op, Reply, SyncStats, Writer};
 
 use super::limits::Limits;
 use super::memory::lock;
-use super::priority::Lanes;
-
-#[derive(Debug, Default)]
-struct State {
-    waiting: Lanes<u64>,
-    /// Every event held (waiting, delayed or leased): id to sequence number.
-    ids: HashMap<String, u64>,
-    /// The stored size of every event held, by sequence number.
-    sizes: HashMap<u64, u64>,
-    leased: HashSet<u64>,
-    /// Copies of events written recently, handed out by `next` without a read (see `hot`).
-    hot: Hot,
-    /// Events leased and read ahead, waiting to be handed out by `next`, in order.
-    ahead: VecDeque<Event>,
-    /// A read-ahead is under way: `next` waits for it rather than overtake it.
-    reading: bool,
-    /// Enqueues being committed.
-    reserved: usize,
-    /// Bytes of events held and of enqueues being committed.
-    bytes: u64,
-    closed: bool,
-}
-
-impl State {
-    fn depth(&self) -> usize {
-        self.ids.len() + self.reserved
-    }
-
-    /// Event `seq` is held with a record of `size` bytes (replacing what it was counted as).
-    fn hold(&mut self, seq: u64, size: u64) {
-        let before = self.sizes.insert(seq, size).unwrap_or(0);
-        self.bytes = self.bytes.saturating_sub(before).saturating_add(size);
-    }
-
-    /// Event `seq` left the store.
-    fn forget(&mut self, seq: u64) {
-        self.hot.take(seq);
-        if let Some(size) = self.sizes.remove(&seq) {
-            self.bytes = self.bytes.saturating_sub(size);
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Inner {
@@ -315,253 +277,6 @@ impl DiskQueue {
             self.inner.stats.events.load(Ordering::Relaxed),
         )
     }
-
-    /// Takes in the events of a commit that reported a storage failure but that the reopened
-    /// store holds: they are delivered like any other (their senders were answered 503 and may
-    /// send them again: at-least-once).
-    async fn adopt_landed(&self) {
-        for seq in self.inner.store.take_landed() {
-            let found = self
-                .inner
-                .blocking(move |db| store::get_event(db, seq))
-                .await;
-            match found {
-                Ok(Some((event, size))) => {
-                    let mut state = lock(&self.inner.state);
-                    if state.ids.contains_key(&event.id) || state.ids.values().any(|s| *s == seq) {
-                        continue;
-                    }
-                    tracing::info!(backend = "disk", event_id = %event.id, "An event whose commit failed was found in the reopened store; it is delivered.");
-                    state.hold(seq, size);
-                    state.ids.insert(event.id, seq);
-                    state.waiting.push(event.priority, seq);
-                    drop(state);
-                    self.inner.ready.notify_one();
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::warn!(backend = "disk", seq, %error, "An event whose commit failed could not be read; it stays in the store for the next start.");
-                }
-            }
-        }
-    }
-
-    async fn next_event(&self) -> Result<Option<Event>, QueueError> {
-        loop {
-            // Nothing can be read while a storage fault keeps the store closed; a queue closed
-            // meanwhile ends (what it holds stays in the store for the next start).
-            if self.inner.store.fault().is_some() {
-                let woken = self.inner.ready.notified();
-                tokio::pin!(woken);
-                woken.as_mut().enable();
-                if lock(&self.inner.state).closed {
-                    return Ok(None);
-                }
-                tokio::select! {
-                    () = self.inner.store.healthy() => {}
-                    () = woken => continue,
-                }
-            }
-            self.adopt_landed().await;
-            let notified = self.inner.ready.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let read_done = self.inner.read_done.notified();
-            tokio::pin!(read_done);
-            read_done.as_mut().enable();
-            let batch = {
-                let mut state = lock(&self.inner.state);
-                if let Some(event) = state.ahead.pop_front() {
-                    return Ok(Some(event));
-                }
-                if state.reading {
-                    None
-                } else {
-                    Some(match state.waiting.pop_with_priority() {
-                        Some((priority, seq)) => {
-                            state.leased.insert(seq);
-                            if let Some(event) = state.hot.take(seq) {
-                                return Ok(Some(event));
-                            }
-                            state.reading = true;
-                            read_ahead(&mut state, priority, seq)
-                        }
-                        None if state.closed => return Ok(None),
-                        None => Vec::new(),
-                    })
-                }
-            };
-            let Some(batch) = batch else {
-                read_done.await;
-                continue;
-            };
-            if batch.is_empty() {
-                tokio::select! {
-                    () = notified => {}
-                    () = self.inner.store.landed_ready.notified() => {}
-                }
-                continue;
-            }
-            // Read in a task of its own: if this future is dropped, what was read still waits
-            // in `ahead` for the next call.
-            let inner = Arc::clone(&self.inner);
-            let reading = Reading(Arc::clone(&inner));
-            let read = tokio::spawn(async move {
-                let _reading = reading;
-                let seqs = Ahead::to_read(&batch);
-                let found = inner.blocking(move |db| store::get_events(db, &seqs)).await;
-                inner.take_ahead(batch, found)
-            });
-            match read.await.map_err(|e| QueueError::Storage(Box::new(e)))? {
-                Ok(()) => {}
-                Err(QueueError::Unavailable(_)) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(error) => return Err(error),
-            }
-        }
-    }
-}
-
-/// Marks a read-ahead under way; its end (or the end of its task, whatever happened) lets the
-/// callers of `next` waiting for it go on.
-struct Reading(Arc<Inner>);
-
-impl Drop for Reading {
-    fn drop(&mut self) {
-        lock(&self.0.state).reading = false;
-        self.0.read_done.notify_waiters();
-    }
-}
-
-/// Leases up to [`READ_AHEAD`] events, starting with `seq` (just taken, not kept in memory):
-/// the batch one read of the store serves.
-fn read_ahead(state: &mut State, priority: genhook_core::queue::Priority, seq: u64) -> Vec<Ahead> {
-    let mut batch = vec![Ahead::Stored(priority, seq)];
-    while batch.len() < READ_AHEAD {
-        let Some((priority, seq)) = state.waiting.pop_with_priority() else {
-            break;
-        };
-        state.leased.insert(seq);
-        batch.push(match state.hot.take(seq) {
-            Some(event) => Ahead::Kept(event),
-            None => Ahead::Stored(priority, seq),
-        });
-    }
-    batch
-}
-
-impl Inner {
-    /// Files what a read-ahead found, in order, for `next` to hand out. An event the store no
-    /// longer holds is forgotten; after a storage fault the events to read wait again; after any
-    /// other read error they stay leased (and in the store, for the next start).
-    fn take_ahead(
-        &self,
-        batch: Vec<Ahead>,
-        found: Result<Vec<Option<(Event, u64)>>, QueueError>,
-    ) -> Result<(), QueueError> {
-        let mut state = lock(&self.state);
-        let mut read = match found {
-            Ok(read) => Ok(read.into_iter()),
-            Err(error) => Err(error),
-        };
-        for ahead in batch {
-            match (ahead, &mut read) {
-                (Ahead::Kept(event), _) => state.ahead.push_back(event),
-                (Ahead::Stored(_, seq), Ok(read)) => match read.next().flatten() {
-                    Some((event, _)) => state.ahead.push_back(event),
-                    None => {
-                        state.leased.remove(&seq);
-                        state.ids.retain(|_, s| *s != seq);
-                        state.forget(seq);
-                    }
-                },
-                (Ahead::Stored(priority, seq), Err(QueueError::Unavailable(_))) => {
-                    state.leased.remove(&seq);
-                    state.waiting.push(priority, seq);
-                }
-                (Ahead::Stored(_, seq), Err(error)) => {
-                    tracing::error!(backend = "disk", seq, %error, "Queued event could not be read; it stays in the store for the next start.");
-                }
-            }
-        }
-        drop(state);
-        self.ready.notify_one();
-        read.map(|_| ())
-    }
-}
-
-/// The record of a new event, encoded before its sequence number is known: an event row, or a
-/// dead letter when it has a `render_error`.
-enum NewRecord {
-    Event(Vec<u8>),
-    Dead { id: String, bytes: Vec<u8> },
-}
-
-impl NewRecord {
-    /// The record of `event`, and the event itself when it is to be delivered (to be kept in
-    /// memory once committed).
-    fn of(event: Event) -> Result<(Self, Option<Event>), QueueError> {
-        if event.render_error.is_some() {
-            let id = event.id.clone();
-            let letter = DeadLetter {
-                event,
-                dead_at_ms: super::now_ms(),
-            };
-            let bytes = encode_dead_letter(&letter)?;
-            Ok((Self::Dead { id, bytes }, None))
-        } else {
-            Ok((Self::Event(encode_event(&event)?), Some(event)))
-        }
-    }
-
-    /// The bytes it counts against `queue_max_bytes` (dead letters count none).
-    fn size(&self) -> u64 {
-        match self {
-            Self::Event(bytes) => bytes.len() as u64,
-            Self::Dead { .. } => 0,
-        }
-    }
-}
-
-/// The write that accepts a new event as `seq`, claiming its key in the same transaction; and
-/// what it did if not a duplicate.
-fn accept_op(seq: u64, record: NewRecord, claim: Option<Claim>) -> (Op, Accepted) {
-    let (op, done) = match record {
-        NewRecord::Dead { id, bytes } => {
-            let op = Op::Dead {
-                seq: None,
-                dead_seq: seq,
-                id,
-                bytes,
-            };
-            (op, Accepted::DeadLettered)
-        }
-        NewRecord::Event(bytes) => (Op::Put { seq, bytes }, Accepted::Queued),
-    };
-    let Some(claim) = claim else {
-        return (op, done);
-    };
-    // Wall clock (Unix milliseconds): the claim must hold across restarts.
-    let now_ms = super::now_ms();
-    let window_ms = u64::try_from(claim.window.as_millis()).unwrap_or(u64::MAX);
-    let op = Op::Accept {
-        key: claim.key,
-        now_ms,
-        until_ms: now_ms.saturating_add(window_ms),
-        then: Box::new(op),
-    };
-    (op, done)
-}
-
-/// An event's stored record.
-fn encode_event(event: &Event) -> Result<Vec<u8>, QueueError> {
-    record::encode_event(event).map_err(|e| QueueError::Storage(Box::new(e)))
-}
-
-/// A dead letter's stored record.
-fn encode_dead_letter(letter: &DeadLetter) -> Result<Vec<u8>, QueueError> {
-    record::encode_dead_letter(letter).map_err(|e| QueueError::Storage(Box::new(e)))
 }
 
 /// Runs a store operation to its end even if the caller stops waiting, so the in-memory index
@@ -763,58 +478,5 @@ impl Queue for DiskQueue {
 
     fn unavailable_reason(&self) -> Option<String> {
         self.inner.store.fault()
-    }
-}
-
-/// The dead letters of a [`DiskQueue`], in the same store.
-#[derive(Debug, Clone)]
-pub struct DiskDeadLetters {
-    inner: Arc<Inner>,
-}
-
-impl DeadLetters for DiskDeadLetters {
-    fn list(
-        &self,
-        filter: &DeadLetterFilter,
-    ) -> BoxFuture<'_, Result<Vec<DeadLetter>, QueueError>> {
-        let filter = filter.clone();
-        self.inner
-            .blocking(move |db| store::list_dead(db, &filter))
-            .boxed()
-    }
-
-    fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>> {
-        let id = id.to_owned();
-        self.inner
-            .blocking(move |db| store::get_dead(db, &id))
-            .boxed()
-    }
-
-    fn take(&self, id: &str) -> BoxFuture<'_, Result<Option<DeadLetter>, QueueError>> {
-        let op = Op::TakeDead { id: id.to_owned() };
-        async move {
-            match self.inner.writer.submit(op).await? {
-                Reply::Taken(letter) => Ok(letter.map(|l| *l)),
-                _ => Ok(None),
-            }
-        }
-        .boxed()
-    }
-
-    fn purge(&self, filter: &DeadLetterFilter) -> BoxFuture<'_, Result<usize, QueueError>> {
-        let op = Op::PurgeDead {
-            filter: filter.clone(),
-        };
-        async move {
-            match self.inner.writer.submit(op).await? {
-                Reply::Purged(n) => Ok(n),
-                _ => Ok(0),
-            }
-        }
-        .boxed()
-    }
-
-    fn count(&self) -> BoxFuture<'_, Result<usize, QueueError>> {
-        self.inner.blocking(store::count_dead).boxed()
     }
 }

@@ -30,7 +30,8 @@ use redb::Database;
 use tokio::sync::{watch, Notify};
 
 use super::fault::{self, Opener, StorageFault};
-use super::store::{self, write_kept, Job, Op, Reply, DEDUP};
+use super::store::{self, DEDUP};
+use super::writer::{write_kept, Job, Op, Reply};
 use crate::queue::memory::lock;
 
 /// The first wait before reopening; it doubles up to [`MAX_RETRY`].

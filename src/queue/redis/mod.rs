@@ -55,13 +55,16 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | this one | [`RedisQueue`]: read, acknowledge, requeue, reclaim |
+//! | this one | [`RedisQueue`]: opening it, and the [`Queue`] calls |
 //! | `accept` | accepting a new event with its delivery-id key (`accept.lua`) |
+//! | `read` | `next`: reading and rereading the streams through the group, decoding entries |
+//! | `settle` | acknowledge, requeue, dead-letter in one script (`settle.lua`); acks kept while away |
+//! | `state` | the entries read and the leases handed out, and the reread rules |
+//! | `outage` | the readers' backoff while Redis is away, and its reporting |
 //! | `dead_letters` | [`RedisDeadLetters`]: the `{prefix}:dead` stream |
 //! | `errors` | Redis errors as queue errors; (re)creating the consumer group |
 //! | `keys` | the key names under `redis_prefix` |
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -79,14 +82,20 @@ mod accept;
 mod dead_letters;
 mod errors;
 mod keys;
+mod outage;
+mod read;
+mod settle;
+mod state;
 
 pub use dead_letters::RedisDeadLetters;
 
 use errors::{create_groups, storage};
 use keys::Keys;
 
+use outage::Outage;
+use state::{Append, Entry, Lease, State};
+
 use crate::queue::memory::lock;
-use crate::queue::priority::Lanes;
 use crate::queue::{Limits, QueueSettings};
 
 /// Settles a read entry (acknowledge, requeue, dead-letter) with the byte counter.
@@ -110,102 +119,6 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// The longest wait of the readers (and of a pending acknowledgement) while Redis is away.
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
-
-/// Whether readers are waiting for Redis to come back, since when, and until when.
-#[derive(Debug, Default)]
-struct Outage {
-    since: Option<Instant>,
-    retry_at: Option<Instant>,
-    backoff: Duration,
-}
-
-/// One entry read from a stream and not yet acknowledged.
-#[derive(Debug)]
-struct Entry {
-    stream: String,
-    id: String,
-    event: Event,
-    /// Its record's bytes, counted in `{prefix}:queue:bytes`.
-    size: u64,
-}
-
-/// Where a leased event's entry is: its stream, its id, and its size.
-#[derive(Debug, Clone)]
-struct Lease {
-    stream: String,
-    id: String,
-    size: u64,
-}
-
-/// An entry the settle script appends: to which stream, the size it counts (0: not counted),
-/// its fields.
-#[derive(Debug, Clone, Copy)]
-struct Append<'a> {
-    stream: &'a str,
-    size: u64,
-    fields: &'a [(&'a str, &'a [u8])],
-}
-
-impl Lease {
-    fn key(&self) -> (String, String) {
-        (self.stream.clone(), self.id.clone())
-    }
-}
-
-#[derive(Debug, Default)]
-struct State {
-    local: Lanes<Entry>,
-    /// Event id to the entry of what `next` handed out.
-    leased: HashMap<String, Lease>,
-    /// (stream, entry id) of every entry this process read and has not finished with yet (in
-    /// `local`, handed out, being requeued or acknowledged): read again (its own pending entries
-    /// after an outage, `XAUTOCLAIM`), it is not handed out twice.
-    held: HashSet<(String, String)>,
-    /// While a read of pending entries is on its way (this consumer's own after an outage,
-    /// `XAUTOCLAIM`): the entries let go of meanwhile. Redis may have answered that read before
-    /// their acknowledgement landed; handed out again they would reach SL1 twice.
-    let_go_while_rereading: Option<HashSet<(String, String)>>,
-    closed: bool,
-}
-
-impl State {
-    /// Adds entries to the local lanes, but those this process holds already and, when
-    /// `rereading`, those let go of since the read was sent; how many were added.
-    fn push(&mut self, entries: Vec<Entry>, rereading: bool) -> usize {
-        let skip = if rereading {
-            self.let_go_while_rereading.take().unwrap_or_default()
-        } else {
-            HashSet::new()
-        };
-        let mut pushed = 0;
-        for entry in entries {
-            let key = (entry.stream.clone(), entry.id.clone());
-            if !skip.contains(&key) && self.held.insert(key) {
-                self.local.push(entry.event.priority, entry);
-                pushed += 1;
-            }
-        }
-        pushed
-    }
-
-    /// A read of pending entries is about to be sent.
-    fn reread_starts(&mut self) {
-        self.let_go_while_rereading = Some(HashSet::new());
-    }
-
-    /// The read of pending entries failed: nothing to filter any more.
-    fn reread_failed(&mut self) {
-        self.let_go_while_rereading = None;
-    }
-
-    /// This process is done with an entry.
-    fn let_go(&mut self, lease: &(String, String)) {
-        self.held.remove(lease);
-        if let Some(let_go) = &mut self.let_go_while_rereading {
-            let_go.insert(lease.clone());
-        }
-    }
-}
 
 struct Inner {
     conn: ConnectionManager,
@@ -302,67 +215,6 @@ impl RedisQueue {
     pub fn consumer(&self) -> &str {
         &self.inner.consumer
     }
-
-    async fn next_event(&self) -> Result<Option<Event>, QueueError> {
-        loop {
-            let notified = self.inner.ready.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut state = lock(&self.inner.state);
-                if let Some(entry) = state.local.pop() {
-                    let lease = Lease {
-                        stream: entry.stream,
-                        id: entry.id,
-                        size: entry.size,
-                    };
-                    state.leased.insert(entry.event.id.clone(), lease);
-                    return Ok(Some(entry.event));
-                }
-                if state.closed {
-                    return Ok(None);
-                }
-            }
-            let fetched = match self.inner.fetching.try_lock() {
-                Ok(_) if self.inner.backing_off() => 0,
-                Ok(last_claim) => match self.inner.fetch(last_claim).await {
-                    Ok(fetched) => {
-                        self.inner.reachable();
-                        fetched
-                    }
-                    Err(QueueError::Unavailable(error)) => {
-                        self.inner.unreachable(&*error);
-                        0
-                    }
-                    Err(error) => return Err(error),
-                },
-                Err(_) => 0,
-            };
-            if fetched == 0 {
-                tokio::select! {
-                    () = &mut notified => {}
-                    () = tokio::time::sleep(POLL) => {}
-                }
-            }
-        }
-    }
-}
-
-fn decode(stream: &str, entry: &StreamId) -> Option<Entry> {
-    let bytes: Vec<u8> = entry.get("event")?;
-    let size = bytes.len() as u64;
-    match record::decode_event(Bytes::from(bytes)) {
-        Ok(event) => Some(Entry {
-            stream: stream.to_owned(),
-            id: entry.id.clone(),
-            event,
-            size,
-        }),
-        Err(error) => {
-            tracing::error!(backend = "redis", stream, entry = %entry.id, %error, "Queued entry does not decode; it stays pending in Redis.");
-            None
-        }
-    }
 }
 
 impl Inner {
@@ -401,284 +253,6 @@ impl Inner {
             }
             result => result.map_err(storage),
         }
-    }
-
-    /// Whether the readers are waiting before they try Redis again.
-    fn backing_off(&self) -> bool {
-        lock(&self.outage)
-            .retry_at
-            .is_some_and(|at| Instant::now() < at)
-    }
-
-    /// A read failed because Redis is away: wait longer before the next try (up to
-    /// [`BACKOFF_MAX`]); logged once per outage.
-    fn unreachable(&self, error: &(dyn std::error::Error + 'static)) {
-        let mut outage = lock(&self.outage);
-        outage.backoff = (outage.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
-        outage.retry_at = Some(Instant::now() + outage.backoff);
-        if outage.since.is_none() {
-            outage.since = Some(Instant::now());
-            drop(outage);
-            tracing::error!(
-                backend = "redis",
-                %error,
-                "Redis is unreachable; workers wait for it (retrying every {}s at most) and webhooks are answered 503 until it is back.",
-                BACKOFF_MAX.as_secs()
-            );
-        } else {
-            drop(outage);
-            tracing::debug!(backend = "redis", %error, "Redis is still unreachable.");
-        }
-    }
-
-    /// A read succeeded: ends an outage (logged once).
-    fn reachable(&self) {
-        let mut outage = lock(&self.outage);
-        if let Some(since) = outage.since.take() {
-            *outage = Outage::default();
-            drop(outage);
-            tracing::info!(
-                backend = "redis",
-                away_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
-                "Redis is back; workers read from the queue again."
-            );
-        }
-    }
-
-    /// Runs the settle script (`settle.lua`): `XACK` + `XDEL` of the leased entry (its bytes
-    /// leave the counter), then the `XADD` of `then` if any, in one step.
-    async fn settle(
-        &self,
-        lease: Option<&Lease>,
-        then: Option<Append<'_>>,
-    ) -> Result<(), QueueError> {
-        let mut script = SETTLE.prepare_invoke();
-        let old_stream = lease.map_or(self.keys.high.as_str(), |l| l.stream.as_str());
-        let new_stream = then.map_or(old_stream, |a| a.stream);
-        script.key(&self.keys.bytes).key(old_stream).key(new_stream);
-        script
-            .arg(GROUP)
-            .arg(lease.map_or("", |l| l.id.as_str()))
-            .arg(lease.map_or(0, |l| l.size))
-            .arg(then.map_or(0, |a| a.size));
-        for (field, value) in then.map_or(&[][..], |a| a.fields) {
-            script.arg(*field).arg(*value);
-        }
-        script
-            .invoke_async::<String>(&mut self.conn())
-            .await
-            .map_err(storage)?;
-        if let Some(lease) = lease {
-            self.bytes_down(lease.size);
-        }
-        if let Some(append) = then {
-            self.bytes.fetch_add(append.size, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
-    /// Acknowledges and deletes one entry.
-    async fn acknowledge(&self, lease: &Lease) -> Result<(), QueueError> {
-        self.settle(Some(lease), None).await
-    }
-
-    /// Retries an acknowledgement Redis could not take until it does: the event reached SL1, and
-    /// an entry left pending would be delivered again after `redis_claim_idle`.
-    async fn acknowledge_later(&self, event_id: String, lease: Lease) {
-        let started = Instant::now();
-        let mut backoff = BACKOFF_MIN;
-        let mut warned = false;
-        loop {
-            tokio::time::sleep(backoff).await;
-            match self.acknowledge(&lease).await {
-                Ok(()) => {
-                    tracing::info!(backend = "redis", %event_id, "Acknowledged a delivered event once Redis was back.");
-                    self.let_go(Some(&lease));
-                    self.depth_down();
-                    return;
-                }
-                Err(QueueError::Unavailable(_)) => {
-                    if !warned && started.elapsed() >= self.claim_idle {
-                        warned = true;
-                        tracing::error!(backend = "redis", %event_id, "Redis has been away longer than redis_claim_idle; this delivered event may be delivered again.");
-                    }
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
-                }
-                Err(error) => {
-                    tracing::error!(backend = "redis", %event_id, %error, "Cannot acknowledge a delivered event; it may be delivered again.");
-                    self.let_go(Some(&lease));
-                    return;
-                }
-            }
-        }
-    }
-
-    fn depth_down(&self) {
-        let _ = self
-            .depth
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-                Some(d.saturating_sub(1))
-            });
-    }
-
-    fn bytes_down(&self, size: u64) {
-        let _ = self
-            .bytes
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-                Some(b.saturating_sub(size))
-            });
-    }
-
-    /// Hands entries to the local lanes (but those this process holds already) and wakes the
-    /// readers; how many were new.
-    fn push_local(&self, entries: Vec<Entry>) -> usize {
-        self.push_read(entries, false)
-    }
-
-    /// [`Inner::push_local`] for the answer of a read of pending entries (begun with
-    /// [`Inner::reread`]): entries let go of while it was on its way are left out.
-    fn push_reread(&self, entries: Vec<Entry>) -> usize {
-        self.push_read(entries, true)
-    }
-
-    fn push_read(&self, entries: Vec<Entry>, rereading: bool) -> usize {
-        let pushed = lock(&self.state).push(entries, rereading);
-        if pushed > 0 {
-            self.ready.notify_waiters();
-        }
-        pushed
-    }
-
-    /// This process is done with an entry (acknowledged, requeued, dead-lettered, or failed to
-    /// and left pending for `XAUTOCLAIM`).
-    fn let_go(&self, lease: Option<&Lease>) {
-        if let Some(lease) = lease {
-            lock(&self.state).let_go(&lease.key());
-        }
-    }
-
-    /// Sends a read of pending entries (`XREADGROUP … 0`, `XAUTOCLAIM`), noting what this process
-    /// lets go of until its answer is pushed with [`Inner::push_reread`].
-    async fn reread<T: redis::FromRedisValue>(
-        &self,
-        command: &redis::Cmd,
-    ) -> Result<T, QueueError> {
-        lock(&self.state).reread_starts();
-        let read = self.group_query(command).await;
-        if read.is_err() {
-            lock(&self.state).reread_failed();
-        }
-        read
-    }
-
-    /// After an outage: reads this consumer's own pending entries again (`XREADGROUP` from id
-    /// `0`). A read whose answer was lost when the connection dropped left its entries pending
-    /// under this consumer, and nothing else would hand them out before `redis_claim_idle`.
-    async fn recover_own(&self) -> Result<usize, QueueError> {
-        const PAGE: usize = 100;
-        let mut recovered = 0;
-        for stream in self.keys.streams() {
-            let mut after = "0".to_owned();
-            loop {
-                let read: Option<StreamReadReply> = self
-                    .reread(self.read_group(PAGE).arg(stream).arg(&after))
-                    .await?;
-                let ids: Vec<StreamId> = read
-                    .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
-                    .unwrap_or_default();
-                let Some(last) = ids.last() else {
-                    break;
-                };
-                after.clone_from(&last.id);
-                recovered +=
-                    self.push_reread(ids.iter().filter_map(|e| decode(stream, e)).collect());
-                if ids.len() < PAGE {
-                    break;
-                }
-            }
-        }
-        if recovered > 0 {
-            tracing::warn!(
-                backend = "redis",
-                recovered,
-                "Took back entries read just before the connection dropped."
-            );
-        }
-        Ok(recovered)
-    }
-
-    async fn refresh_depth(&self) -> Result<usize, QueueError> {
-        let mut pipe = redis::pipe();
-        for stream in self.keys.streams() {
-            pipe.cmd("XLEN").arg(stream);
-        }
-        pipe.cmd("GET").arg(&self.keys.bytes);
-        let (high, normal, low, bytes): (usize, usize, usize, Option<u64>) =
-            pipe.query_async(&mut self.conn()).await.map_err(storage)?;
-        let depth = high + normal + low;
-        self.depth.store(depth, Ordering::Relaxed);
-        self.bytes.store(bytes.unwrap_or(0), Ordering::Relaxed);
-        Ok(depth)
-    }
-
-    /// Reads new entries (and, every half idle period, entries abandoned by crashed consumers)
-    /// into the local lanes; how many. What was read is in the lanes even when a later command
-    /// fails.
-    async fn fetch(
-        &self,
-        mut last_claim: tokio::sync::MutexGuard<'_, Instant>,
-    ) -> Result<usize, QueueError> {
-        let mut fetched = 0;
-        if lock(&self.outage).since.is_some() {
-            fetched += self.recover_own().await?;
-        }
-        if last_claim.elapsed() >= self.claim_idle / 2 {
-            let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
-            for stream in self.keys.streams() {
-                let claimed: StreamAutoClaimReply = self
-                    .reread(
-                        redis::cmd("XAUTOCLAIM")
-                            .arg(stream)
-                            .arg(GROUP)
-                            .arg(&self.consumer)
-                            .arg(idle_ms)
-                            .arg("0-0")
-                            .arg("COUNT")
-                            .arg(100),
-                    )
-                    .await?;
-                if !claimed.claimed.is_empty() {
-                    tracing::warn!(
-                        backend = "redis",
-                        stream,
-                        claimed = claimed.claimed.len(),
-                        "Claimed entries left pending by another consumer."
-                    );
-                }
-                fetched += self.push_reread(
-                    claimed
-                        .claimed
-                        .iter()
-                        .filter_map(|e| decode(stream, e))
-                        .collect(),
-                );
-            }
-            *last_claim = Instant::now();
-        }
-        let read: Option<StreamReadReply> = self
-            .group_query(
-                self.read_group(READ_COUNT)
-                    .arg(&self.keys.streams()[..])
-                    .arg(&[">", ">", ">"]),
-            )
-            .await?;
-        let mut entries = Vec::new();
-        for key in read.map(|r| r.keys).unwrap_or_default() {
-            entries.extend(key.ids.iter().filter_map(|e| decode(&key.key, e)));
-        }
-        fetched += self.push_local(entries);
-        self.refresh_depth().await?;
-        Ok(fetched)
     }
 
     fn take_lease(&self, event_id: &str) -> Option<Lease> {
@@ -861,71 +435,5 @@ impl Queue for RedisQueue {
         lock(&self.inner.outage)
             .since
             .map(|_| "Redis is unreachable".to_owned())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use genhook_core::queue::Priority;
-
-    fn entry(id: &str) -> Entry {
-        Entry {
-            stream: "genhook:queue:normal".into(),
-            id: id.into(),
-            event: Event {
-                id: format!("event-{id}"),
-                source: "s".into(),
-                event: "e".into(),
-                delivery_id: None,
-                priority: Priority::Normal,
-                received_at_ms: 0,
-                alert: genhook_core::AlertDefaults::default().alert(id.to_owned()),
-                render_error: None,
-                headers: vec![],
-                body: bytes::Bytes::new(),
-                attempts: 0,
-                last_error: None,
-            },
-            size: 0,
-        }
-    }
-
-    fn key(id: &str) -> (String, String) {
-        ("genhook:queue:normal".into(), id.into())
-    }
-
-    #[test]
-    fn an_entry_acknowledged_while_a_reread_was_on_its_way_is_not_handed_out_again() {
-        let mut state = State::default();
-        assert_eq!(state.push(vec![entry("1-0"), entry("2-0")], false), 2);
-        // Recovery after an outage sends `XREADGROUP … 0`; Redis answers with both entries,
-        // still pending, while a worker acknowledges 1-0 (XACK lands after the read).
-        state.reread_starts();
-        state.let_go(&key("1-0"));
-        let pushed = state.push(vec![entry("1-0"), entry("2-0"), entry("3-0")], true);
-        assert_eq!(
-            pushed, 1,
-            "only 3-0 is new: 1-0 was let go during the read, 2-0 is held"
-        );
-        assert!(!state.held.contains(&key("1-0")));
-        assert!(
-            state.let_go_while_rereading.is_none(),
-            "the note ends with the read"
-        );
-
-        // Let go of outside a reread, an entry read again later (still pending after a failed
-        // acknowledgement) is handed out again.
-        state.let_go(&key("2-0"));
-        assert_eq!(state.push(vec![entry("2-0")], true), 1);
-    }
-
-    #[test]
-    fn a_failed_reread_stops_noting() {
-        let mut state = State::default();
-        state.reread_starts();
-        state.reread_failed();
-        state.let_go(&key("1-0"));
-        assert!(state.let_go_while_rereading.is_none());
     }
 }
