@@ -16,8 +16,9 @@
 //!   `true/false/yes/no/on/off/1/0`; an empty value unsets an optional key.
 //! - **Aliases:** `max_threads` = `max_worker_threads`, `queue_size` = `queue_max_size`,
 //!   `thread_timeout` = `processing_timeout`, and `retry_max_attempts` = `sl1_retry_attempts`
-//!   (the project notes' name for the same retry count). Setting both names of a pair is an
-//!   error, in the file and in the environment.
+//!   (the project notes' name for the same retry count). Both names of a pair with the same
+//!   value (`30` and `30s` included) are accepted with a warning naming both places; different
+//!   values are an error naming both, in the file and in the environment.
 //! - **Errors:** unknown keys, bad values, keys set twice, and problems between keys (TLS
 //!   enabled without existing certificate and key files, a missing CA file, half of the SL1
 //!   credentials) are all reported at once, as `FILE:LINE: key: message`; a bad environment
@@ -26,8 +27,9 @@
 //!   environment cannot be listed through a lookup function, so `GENHOOK_<SOURCE>_MAX_CONCURRENT`
 //!   overrides a `<source>_max_concurrent` the file sets, but cannot add a new source.
 //! - **Warnings:** [`Config::warnings`] lists valid but risky settings (a secret in the file,
-//!   the memory queue, credentials over plain http, a log that never rotates) for
-//!   `genhook check` to print; they never refuse a file.
+//!   the memory queue, credentials over plain http, a log that never rotates) and what loading
+//!   noticed (an alias pair naming one value) for `genhook check` to print and `serve` to log;
+//!   they never refuse a file.
 //! - **Secrets:** `sl1_password` and `admin_token` are [`genhook_core::Secret`]s; `Config`'s
 //!   `Debug` never shows them, nor a password inside a URL.
 //!
