@@ -267,10 +267,11 @@ async fn an_event_grid_delivery_is_answered_like_any_webhook() {
     assert!(answer["id"].is_string(), "{answer}");
     assert!(answer.get("events").is_none(), "{answer}");
 
-    // Two events: the first one's answer, then every one.
+    // Two events: the first one's answer, then every one. (Each carries some of its line's
+    // fields: an event with none of them is answered "ignored", not queued.)
     let two = serde_json::json!([
-        {"id": "ev-1", "eventType": "Microsoft.Resources.ResourceWriteSuccess", "subject": "/a", "eventTime": "2026-11-28T10:00:00Z", "data": {}, "dataVersion": "2", "metadataVersion": "1", "topic": "/subscriptions/x"},
-        {"id": "ev-2", "eventType": "Microsoft.Resources.ResourceWriteSuccess", "subject": "/b", "eventTime": "2026-11-28T10:00:01Z", "data": {}, "dataVersion": "2", "metadataVersion": "1", "topic": "/subscriptions/x"}
+        {"id": "ev-1", "eventType": "Microsoft.Resources.ResourceWriteSuccess", "subject": "/a", "eventTime": "2026-11-28T10:00:00Z", "data": {"status": "Succeeded", "resourceUri": "/a"}, "dataVersion": "2", "metadataVersion": "1", "topic": "/subscriptions/x"},
+        {"id": "ev-2", "eventType": "Microsoft.Resources.ResourceWriteSuccess", "subject": "/b", "eventTime": "2026-11-28T10:00:01Z", "data": {"status": "Succeeded", "resourceUri": "/b"}, "dataVersion": "2", "metadataVersion": "1", "topic": "/subscriptions/x"}
     ]);
     let response = genhook
         .post("/webhook/azure", &notification, two.to_string())
