@@ -274,6 +274,35 @@ fn check_with_warnings_only_exits_0_and_prints_them_on_stdout() {
     assert_eq!(lines[2], "ok: 1 source(s)");
 }
 
+#[test]
+fn check_refuses_unknown_helpers_and_wrong_arity_at_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[shop]\nevent = type\nverify = none\npaid: type::Paid {{bogus type}}\nrefund: type::Refund {{truncate type}}\n",
+    )
+    .unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let file = Path::new("mappings").join("m.ini");
+    assert!(
+        stdout.contains(&format!(
+            "{}:4: bad template: unknown helper `bogus`",
+            file.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{}:5: bad template: `truncate` takes 2 argument(s), given 1",
+            file.display()
+        )),
+        "{stdout}"
+    );
+}
+
 /// `genhook render` of a GitHub fixture of the repository, with its `X-GitHub-Event` header:
 /// the message, once it exited 0.
 fn render_github_fixture(event: &str, fixture: &str) -> String {
