@@ -63,7 +63,14 @@ fn compile_source(
         if !is_setting_key(&setting.key, options) {
             diagnostics.push(Diagnostic::error(
                 setting.span,
-                format!("unknown key `{}`", setting.key),
+                format!(
+                    "unknown key `{}`{}",
+                    setting.key,
+                    genhook_core::hint::did_you_mean(
+                        &setting.key,
+                        OWN_KEYS.iter().chain(options.extra_keys).copied()
+                    )
+                ),
             ));
             continue;
         }
