@@ -466,6 +466,34 @@ fn unknown_helpers_and_wrong_arguments_are_refused_at_load() {
 }
 
 #[test]
+fn json_path_fields_are_compiled_at_load_and_refused_at_file_line() {
+    assert_eq!(
+        errors("s: a,x=$.l[?(::X $x$\nt: a,b=$.a::$a$ $b$ $c$\nu: a,a=$.a::$a$\n"),
+        vec![
+            "m.ini:1: bad JSONPath for field `x` ($.l[?(): expected atom_expr at character 7",
+            "m.ini:2: template variable $c$ is not in the field list",
+            "m.ini:3: field `a` is declared twice (JSONPath and field list)",
+        ]
+    );
+    // The real GitHub example: the labels a filter picks, beside compact fields.
+    let text = "github: action,issue{title},bug=$.issue.labels[?@.name=='bug'].name,colors=$.issue.labels[*].color,none=$.issue.labels[?search(@.name, 'sev.*')].name::GitHub $action$ \"$issue.title$\" [$bug$] ($colors$) $none$\n";
+    let line_set = load(text).unwrap().mappings;
+    let line = line_set.source("github").unwrap().select("issues").unwrap();
+    let payload = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/github/issues.opened.json"
+    ))
+    .unwrap();
+    let fields = line.extract_str(&payload).unwrap();
+    assert_eq!(
+        line.render(&fields).unwrap(),
+        "GitHub opened \"Spelling error in the README file\" [bug] (d73a4a) "
+    );
+    assert_eq!(line.extract_checked(&payload).unwrap(), fields);
+    assert!(line.has_json_paths() && line.declares_fields());
+}
+
+#[test]
 fn files_and_directories() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -185,7 +185,7 @@ where
 /// such a delivery (`{}` to a GitHub `pull_request` line) would only render the template's
 /// bare text.
 fn nothing_mapped(line: &CompiledLine, extracted: &serde_json::Value) -> bool {
-    !line.fields().is_leaf() && !any_present(extracted)
+    line.declares_fields() && !any_present(extracted)
 }
 
 /// Whether `value` holds anything but `null`s and empty objects.
