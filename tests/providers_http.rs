@@ -105,7 +105,7 @@ async fn a_redelivery_storm_of_fifty_concurrent_copies_makes_one_alert() {
 #[tokio::test]
 async fn a_failing_template_is_dead_lettered_then_delivered_after_the_fix_and_a_replay() {
     let sl1 = Sl1Mock::start().await;
-    let broken = "[shop]\nevent = type\n*: type,id::Order {{truncate id \"not a number\"}}\n";
+    let broken = "[shop]\nevent = type\n*: type,id::Order {{truncate id type}}\n";
     let genhook = TestGenHook::builder()
         .mapping("shop.ini", broken)
         .sl1(&sl1.url())
