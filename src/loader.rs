@@ -2,9 +2,10 @@
 //! `genhook check`, so that what `check` accepts is exactly what `serve` runs ([`Loader::check`]
 //! only goes on past the first errors, to report them all).
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use genhook_mapping::{Checked, Diagnostic, LoadOptions, MappingSet};
 
@@ -20,6 +21,8 @@ pub struct Loader {
     registry: LayerRegistry,
     resources: http::Extensions,
     env: EnvLookup,
+    /// Every `${NAME}` the mapping files looked up so far.
+    looked_up: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl fmt::Debug for Loader {
@@ -53,7 +56,17 @@ impl Loader {
             registry,
             resources,
             env,
+            looked_up: Arc::default(),
         }
+    }
+
+    /// The environment variables the mapping files named as `${NAME}` in the loads so far (so
+    /// that a `GENHOOK_*` one is not reported as unknown).
+    pub fn looked_up(&self) -> BTreeSet<String> {
+        self.looked_up
+            .lock()
+            .map(|names| names.clone())
+            .unwrap_or_default()
     }
 
     /// The mappings directory.
@@ -74,7 +87,12 @@ impl Loader {
     fn check_mappings(&self) -> Result<Checked, Diagnostic> {
         let keys = self.registry.settings_keys();
         let env = &*self.env;
-        let lookup = |name: &str| env(name);
+        let lookup = |name: &str| {
+            if let Ok(mut names) = self.looked_up.lock() {
+                names.insert(name.to_owned());
+            }
+            env(name)
+        };
         let options = LoadOptions {
             env: &lookup,
             extra_keys: &keys,

@@ -6,11 +6,17 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn genhook(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    genhook_env(dir, args, stdin, &[])
+}
+
+/// [`genhook`] with these environment variables set (and only these, besides `PATH`).
+fn genhook_env(dir: &Path, args: &[&str], stdin: Option<&[u8]>, vars: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_genhook"))
         .args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(vars.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -272,6 +278,92 @@ fn check_with_warnings_only_exits_0_and_prints_them_on_stdout() {
         "{stdout}"
     );
     assert_eq!(lines[2], "ok: 1 source(s)");
+}
+
+#[test]
+fn check_refuses_unknown_helpers_and_wrong_arity_at_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[shop]\nevent = type\nverify = none\npaid: type::Paid {{bogus type}}\nrefund: type::Refund {{truncate type}}\n",
+    )
+    .unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let file = Path::new("mappings").join("m.ini");
+    assert!(
+        stdout.contains(&format!(
+            "{}:4: bad template: unknown helper `bogus`",
+            file.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{}:5: bad template: `truncate` takes 2 argument(s), given 1",
+            file.display()
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_warns_of_a_genhook_variable_nothing_reads_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[shop]\nevent = type\nverify = shopify\nsecret = ${GENHOOK_SHOP_SECRET}\npaid: type::Paid $type$\n",
+    )
+    .unwrap();
+    let vars = [
+        ("GENHOOK_QUEUE_BACKEN", "memory"),
+        ("GENHOOK_SHOP_SECRET", "s3cr3t"),
+        ("GENHOOK_SERVER_PORT", "9000"),
+        ("GENHOOK_SHOP_MAX_CONCURRENT", "2"),
+    ];
+    let output = genhook_env(dir.path(), &["check"], None, &vars);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "environment:0: warning: GENHOOK_QUEUE_BACKEN: unknown variable, ignored (did you mean `GENHOOK_QUEUE_BACKEND`?)",
+            "ok: 1 source(s)",
+        ],
+        "{stdout}"
+    );
+    assert!(!stdout.contains("s3cr3t"));
+}
+
+#[test]
+fn check_hints_at_the_key_meant_in_the_file_and_in_a_mapping_section() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/m.ini"),
+        "[shop]\nevent = type\nverify = none\nunmaped = ignore\npaid: type::Paid $type$\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("genhook.ini"), "queue_backen = memory\n").unwrap();
+    let output = genhook(dir.path(), &["check"], None);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("genhook.ini:1: queue_backen: unknown key (did you mean `queue_backend`?)"),
+        "{stdout}"
+    );
+    let file = Path::new("mappings").join("m.ini");
+    assert!(
+        stdout.contains(&format!(
+            "{}:4: unknown key `unmaped` (did you mean `unmapped`?)",
+            file.display()
+        )),
+        "{stdout}"
+    );
 }
 
 /// `genhook render` of a GitHub fixture of the repository, with its `X-GitHub-Event` header:

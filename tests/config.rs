@@ -562,20 +562,87 @@ fn every_value_error_names_the_file_line_and_key() {
     }
 }
 
+/// The warnings of a configuration that loads, printed.
+fn warnings_of(config: &Config) -> Vec<String> {
+    config.warnings().iter().map(ToString::to_string).collect()
+}
+
 #[test]
-fn a_key_or_alias_pair_set_twice_is_an_error() {
+fn an_alias_pair_naming_one_value_is_a_warning_with_both_places() {
+    let config = parse("max_threads = 4\nserver_port = 1\nmax_worker_threads = 4\n").unwrap();
+    assert_eq!(config.max_worker_threads, 4);
     assert_eq!(
-        errors("max_threads = 4\nserver_port = 1\nmax_worker_threads = 4\n"),
-        vec!["test.ini:3: max_worker_threads: same setting as max_threads (set at test.ini:1); set only one of the two"]
+        warnings_of(&config),
+        vec!["test.ini:3: warning: max_worker_threads: same setting as max_threads (set at test.ini:1), with the same value; accepted, but keep only one of the two"]
     );
+    // The same value written differently (30 and 30s) is the same value.
+    let config = parse("thread_timeout = 30\nprocessing_timeout = 30s\n").unwrap();
+    assert_eq!(config.processing_timeout, Duration::from_secs(30));
+    let pairs = warnings_of(&config);
     assert_eq!(
-        errors("queue_size = 4\nqueue_max_size = 4\nthread_timeout = 1s\nprocessing_timeout = 1s\nsl1_retry_attempts = 1\nretry_max_attempts = 1\nserver_port = 1\nserver_port = 2\n"),
+        pairs
+            .iter()
+            .filter(|w| w.contains("same setting as"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn an_alias_pair_with_different_values_or_a_key_set_twice_is_an_error() {
+    assert_eq!(
+        errors("queue_size = 4\nqueue_max_size = 5\nthread_timeout = 1s\nprocessing_timeout = 2s\nsl1_retry_attempts = 1\nretry_max_attempts = 2\nserver_port = 1\nserver_port = 1\n"),
         vec![
-            "test.ini:2: queue_max_size: same setting as queue_size (set at test.ini:1); set only one of the two",
-            "test.ini:4: processing_timeout: same setting as thread_timeout (set at test.ini:3); set only one of the two",
-            "test.ini:6: retry_max_attempts: same setting as sl1_retry_attempts (set at test.ini:5); set only one of the two",
+            r#"test.ini:2: queue_max_size: same setting as queue_size (set at test.ini:1) with a different value ("4" there, "5" here); set only one of the two"#,
+            r#"test.ini:4: processing_timeout: same setting as thread_timeout (set at test.ini:3) with a different value ("1s" there, "2s" here); set only one of the two"#,
+            r#"test.ini:6: retry_max_attempts: same setting as sl1_retry_attempts (set at test.ini:5) with a different value ("1" there, "2" here); set only one of the two"#,
             "test.ini:8: server_port: set twice (first at test.ini:7)",
         ]
+    );
+}
+
+#[test]
+fn the_project_notes_example_blocks_load_as_one_file() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/project-notes/genhook.ini");
+    // Verbatim, the notes' TLS files do not exist here: those are the only errors.
+    let problems: Vec<String> = Config::load(Some(&path), &env::empty)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.contains("ssl_") && p.contains("no such file")),
+        "{problems:?}"
+    );
+    // With TLS left to a proxy the file loads, every pair named once as a warning.
+    let env = env::from_pairs([("GENHOOK_SSL_ENABLED", "false")]);
+    let config = Config::load(Some(&path), &env).unwrap();
+    assert_eq!(config.max_worker_threads, 50);
+    assert_eq!(config.queue_max_size, Some(10000));
+    assert_eq!(config.processing_timeout, Duration::from_secs(30));
+    assert_eq!(config.sl1_retry_attempts, 3);
+    assert_eq!(config.max_concurrent_for("aws"), Some(100));
+    assert_eq!(config.log_level, LogLevel::Info);
+    let file = path.display();
+    let pairs: Vec<String> = warnings_of(&config)
+        .into_iter()
+        .filter(|w| w.contains("same setting as"))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("sl1_retry_attempts", 26, "retry_max_attempts", 5),
+            ("max_threads", 29, "max_worker_threads", 2),
+            ("queue_size", 30, "queue_max_size", 3),
+            ("thread_timeout", 31, "processing_timeout", 4),
+        ]
+        .map(|(second, at, first, first_at)| format!(
+            "{file}:{at}: warning: {second}: same setting as {first} (set at {file}:{first_at}), with the same value; accepted, but keep only one of the two"
+        ))
     );
 }
 
@@ -595,10 +662,20 @@ fn environment_errors_name_the_variable() {
         errors,
         vec![
             r#"environment:0: GENHOOK_LOG_LEVEL: must be one of trace, debug, info, warn, error: "loud""#,
-            "environment:0: GENHOOK_MAX_THREADS: same setting as GENHOOK_MAX_WORKER_THREADS; set only one of the two",
+            r#"environment:0: GENHOOK_MAX_THREADS: same setting as GENHOOK_MAX_WORKER_THREADS (set at environment:0) with a different value ("3" there, "2" here); set only one of the two"#,
             r#"environment:0: GENHOOK_SERVER_PORT: not a port number: "abc""#,
         ]
     );
+    let config = parse_env(
+        "",
+        &[
+            ("GENHOOK_MAX_THREADS", "2"),
+            ("GENHOOK_MAX_WORKER_THREADS", "2"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.max_worker_threads, 2);
+    assert_eq!(warnings_of(&config).len(), 1, "{:?}", warnings_of(&config));
 }
 
 #[test]

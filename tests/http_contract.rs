@@ -323,6 +323,92 @@ async fn no_mapping_is_422_and_ignore_is_202_ignored() {
 }
 
 #[tokio::test]
+async fn a_payload_with_none_of_the_lines_fields_is_200_ignored_and_not_forwarded() {
+    let sl1 = Sl1Mock::start().await;
+    let genhook = builder()
+        .mapping("design.ini", DESIGN_LINES)
+        .sl1(&sl1.url())
+        .start()
+        .await;
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-github-event", "pull_request"),
+    ];
+    // Nothing the line names, or only `null`s: the predecessor answered these without an alert.
+    for body in [
+        "{}",
+        r#"{"zen":"Design for failure.","action":null,"pull_request":{}}"#,
+    ] {
+        let response = genhook.post("/webhook/github", &headers, body).await;
+        assert_eq!(response.status(), 200, "{body}");
+        assert_eq!(
+            body_json(response).await,
+            serde_json::json!({"status": "ignored", "reason": "no mapped field present"})
+        );
+    }
+    // A real delivery after them is the first and only alert SL1 sees.
+    let github = fixture("github/pull_request.opened.json");
+    let response = genhook
+        .post("/webhook/github", &headers, github.clone())
+        .await;
+    assert_eq!(response.status(), 202);
+    let requests = sl1.wait_for_accepted(1, WAIT).await;
+    let g = json(&github);
+    assert_eq!(
+        requests.first().and_then(|r| r.message()),
+        Some(
+            format!(
+                "GitHub opened on {}: \"{}\" by {}",
+                g["repository"]["name"].as_str().unwrap(),
+                g["pull_request"]["title"].as_str().unwrap(),
+                g["pull_request"]["user"]["login"].as_str().unwrap()
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(sl1.request_count(), 1);
+    let metrics = genhook.metrics().await;
+    let ignored = support::metric_value(
+        &metrics,
+        "genhook_webhooks_rejected_total",
+        &[r#"source="github""#, r#"reason="no_mapped_field""#],
+    );
+    assert!(ignored.is_some_and(|n| n >= 2.0), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_json_path_field_reaches_what_the_compact_list_cannot() {
+    let sl1 = Sl1Mock::start().await;
+    // The labels a filter picks out of the real GitHub `issues` example; once with the event
+    // type from the header (identify reads the body for the line), once without.
+    let mapping = "[github]\nissues: action,issue{title},bug=$.issue.labels[?(@.name=='bug')].name,sev=$.issue.labels[?search(@.name, 'sev.*')].name::GitHub issue $action$ \"$issue.title$\" bug=$bug$ sev=$sev$\n";
+    let genhook = builder()
+        .mapping("github.ini", mapping)
+        .sl1(&sl1.url())
+        .start()
+        .await;
+    let body = fixture("github/issues.opened.json");
+    for event in [Some("issues"), None] {
+        let mut headers = vec![("content-type", "application/json")];
+        headers.extend(event.map(|e| ("x-github-event", e)));
+        let response = genhook
+            .post("/webhook/github", &headers, body.clone())
+            .await;
+        if event.is_none() {
+            // Without the header GitHub's event type is unknown: no line, nothing forwarded.
+            assert_eq!(response.status(), 422);
+            continue;
+        }
+        assert_eq!(response.status(), 202);
+    }
+    let requests = sl1.wait_for_accepted(1, WAIT).await;
+    assert_eq!(
+        requests.first().and_then(|r| r.message()),
+        Some("GitHub issue opened \"Spelling error in the README file\" bug=bug sev=")
+    );
+}
+
+#[tokio::test]
 async fn rate_limited_is_429_with_retry_after() {
     let mapping = "[limited]\nevent = type\nrate_limit = 1/m\n*: type::Event $type$\n";
     let genhook = builder().mapping("m.ini", mapping).start().await;

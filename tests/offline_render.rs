@@ -104,7 +104,7 @@ async fn a_registered_stage_renders_offline_as_it_delivers_when_serving() {
 #[tokio::test]
 async fn a_replay_renders_through_the_registered_stage() {
     let (genhook, sl1) = with_shout(
-        "[shop]\nlayers = identify, extract, shout, template, dispatch\nevent = type\n*: type,id::Order {{truncate id \"not a number\"}}\n",
+        "[shop]\nlayers = identify, extract, shout, template, dispatch\nevent = type\n*: type,id::Order {{truncate id type}}\n",
     )
     .await;
     let response = genhook.post("/webhook/shop", &[], SHOP_BODY).await;

@@ -63,7 +63,14 @@ fn compile_source(
         if !is_setting_key(&setting.key, options) {
             diagnostics.push(Diagnostic::error(
                 setting.span,
-                format!("unknown key `{}`", setting.key),
+                format!(
+                    "unknown key `{}`{}",
+                    setting.key,
+                    genhook_core::hint::did_you_mean(
+                        &setting.key,
+                        OWN_KEYS.iter().chain(options.extra_keys).copied()
+                    )
+                ),
             ));
             continue;
         }
@@ -170,11 +177,22 @@ fn compile_line(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<CompiledLine> {
     let span = line.span;
-    let tree = match FieldTree::parse(&line.fields) {
-        Ok(tree) => Some(tree),
+    let (compact, paths) = match crate::jsonpath::split_list(&line.fields) {
+        Ok(split) => split,
         Err(e) => {
-            diagnostics.push(Diagnostic::error(span.clone(), e.to_string()));
-            None
+            diagnostics.push(Diagnostic::error(span, e));
+            return None;
+        }
+    };
+    let tree = if compact.trim().is_empty() && !paths.is_empty() {
+        Some(FieldTree::default())
+    } else {
+        match FieldTree::parse(&compact) {
+            Ok(tree) => Some(tree),
+            Err(e) => {
+                diagnostics.push(Diagnostic::error(span.clone(), e.to_string()));
+                None
+            }
         }
     };
     if line.template.is_empty() {
@@ -194,7 +212,24 @@ fn compile_line(
     let tree = tree?;
     let mut used: Vec<Vec<String>> = Vec::new();
     let mut ok = true;
+    if let Some(twice) = paths.iter().find(|p| tree.child(&p.name).is_some()) {
+        diagnostics.push(Diagnostic::error(
+            span,
+            format!(
+                "field `{}` is declared twice (JSONPath and field list)",
+                twice.name
+            ),
+        ));
+        return None;
+    }
     for var in &parsed.vars {
+        let by_path = match var.segs.first() {
+            Some(template::Seg::Key(first)) => paths.iter().any(|p| p.name == *first),
+            _ => false,
+        };
+        if by_path {
+            continue;
+        }
         match template::declared(&tree, var) {
             Declared::Yes(path) => used.push(path),
             Declared::No => {
@@ -236,6 +271,7 @@ fn compile_line(
         span,
         sectionless: line.sectionless,
         fields: tree,
+        paths,
         template: compiled,
         template_text: line.template,
     })

@@ -11,7 +11,9 @@
 //! github: action,pull_request{title,user{login}},repository{name}::GitHub $action$ on $repository.name$: "$pull_request.title$" by $pull_request.user.login$
 //! ```
 //!
-//! `KEY: fields::template` (or `KEY = fields::template`). Outside any section the key names a
+//! `KEY: fields::template` (or `KEY = fields::template`). A field may also be a JSONPath
+//! expression named for the template (`bug=$.issue.labels[?(@.name=='bug')].name`, see
+//! `jsonpath.rs`), compiled at load. Outside any section the key names a
 //! source and the line maps every event of it. Inside a `[source]` section the key is an event
 //! type, a glob such as `payment_intent.*`, or `*` (the fallback). See [`fields`] for the field
 //! list grammar and [`template`] for templates.
@@ -76,6 +78,7 @@ pub mod template;
 
 mod check;
 mod compile;
+mod jsonpath;
 mod lazy;
 mod parse;
 mod select;
@@ -411,6 +414,8 @@ pub struct CompiledLine {
     span: Span,
     sectionless: bool,
     fields: FieldTree,
+    /// The `name=$…` fields.
+    paths: Vec<jsonpath::PathField>,
     template: template::Compiled,
     template_text: String,
 }
@@ -443,17 +448,15 @@ impl CompiledLine {
         &self.template_text
     }
 
-    /// A JSON object holding only the declared fields, the payload's shape kept.
-    pub fn extract(&self, payload: &Value) -> Value {
-        self.fields.extract(payload)
-    }
-
     /// [`CompiledLine::extract`] straight from the payload's JSON text, parsing only the
     /// declared fields ([`FieldTree::extract_str`]).
     ///
     /// # Errors
     /// When `json` is not JSON.
     pub fn extract_str(&self, json: &str) -> Result<Value, serde_json::Error> {
+        if self.has_json_paths() {
+            return serde_json::from_str(json).map(|payload| self.extract(&payload));
+        }
         self.fields.extract_str(json)
     }
 
@@ -464,6 +467,9 @@ impl CompiledLine {
     /// Exactly when, and with the reason with which, `serde_json::from_str::<Value>` refuses
     /// `json`.
     pub fn extract_checked(&self, json: &str) -> Result<Value, serde_json::Error> {
+        if self.has_json_paths() {
+            return serde_json::from_str(json).map(|payload| self.extract(&payload));
+        }
         self.fields.extract_checked(json)
     }
 

@@ -16,13 +16,17 @@
 //!
 //! Helpers for raw `{{…}}` expressions: `upper`, `lower`, `truncate FIELD N` (at most N
 //! characters, `…` appended when cut), `default FIELD "fallback"`, `join FIELD "sep"` and
-//! `json FIELD`. A helper given a wrong argument (`{{truncate action "x"}}`) makes rendering fail.
+//! `json FIELD`. A call of a helper that does not exist (`{{bogus x}}`), with too few or too
+//! many arguments (`{{truncate x}}`) or with a literal of the wrong kind (`{{truncate x "y"}}`)
+//! is refused at load, at the line's `FILE:LINE` (and so by `genhook check`); an argument only
+//! known at render time (a field holding text where `truncate` wants a number) makes rendering
+//! fail.
 
 use std::sync::Arc;
 
-use handlebars::{
-    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason,
-};
+mod helpers;
+
+use handlebars::{Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext};
 use serde_json::Value;
 
 use crate::fields::{index_of, valid_name, FieldTree};
@@ -72,6 +76,8 @@ pub(crate) enum TemplateError {
     TooDeep,
     Partials,
     Handlebars(String),
+    /// A call of a helper that does not exist, or with the wrong arguments.
+    Helper(String),
 }
 
 impl std::fmt::Display for TemplateError {
@@ -92,6 +98,7 @@ impl std::fmt::Display for TemplateError {
                 "partials and decorators ({{> …}}, {{#> …}}, {{#*inline …}}) are not supported in templates",
             ),
             Self::Handlebars(reason) => write!(f, "bad template: {reason}"),
+            Self::Helper(reason) => write!(f, "bad template: {reason}"),
         }
     }
 }
@@ -233,7 +240,7 @@ impl Compiled {
         let mut registry = Handlebars::new();
         registry.register_escape_fn(handlebars::no_escape);
         registry.set_strict_mode(false);
-        register_helpers(&mut registry);
+        helpers::register_helpers(&mut registry);
         registry.register_helper(
             "genhook_var",
             Box::new(VarHelper {
@@ -250,6 +257,9 @@ impl Compiled {
         registry
             .register_template_string(NAME, source)
             .map_err(|e| TemplateError::Handlebars(e.reason().to_string()))?;
+        if let Some(template) = registry.get_template(NAME) {
+            helpers::check_calls(template).map_err(TemplateError::Helper)?;
+        }
         Ok(Self { registry })
     }
 
@@ -434,131 +444,10 @@ pub(crate) fn write_text(value: &Value, out: &mut String) {
     }
 }
 
-fn text_of(value: &Value) -> String {
+pub(crate) fn text_of(value: &Value) -> String {
     let mut out = String::new();
     write_text(value, &mut out);
     out
-}
-
-fn param_value<'a>(h: &'a Helper<'_>, index: usize) -> &'a Value {
-    static NULL: Value = Value::Null;
-    h.param(index).map_or(&NULL, |p| p.value())
-}
-
-fn register_helpers(registry: &mut Handlebars<'static>) {
-    registry.register_helper("upper", Box::new(upper));
-    registry.register_helper("lower", Box::new(lower));
-    registry.register_helper("truncate", Box::new(truncate));
-    registry.register_helper("default", Box::new(default));
-    registry.register_helper("join", Box::new(join));
-    registry.register_helper("json", Box::new(json));
-}
-
-fn upper(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    out.write(&text_of(param_value(h, 0)).to_uppercase())?;
-    Ok(())
-}
-
-fn lower(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    out.write(&text_of(param_value(h, 0)).to_lowercase())?;
-    Ok(())
-}
-
-fn truncate(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let limit = param_value(h, 1)
-        .as_u64()
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| {
-            RenderErrorReason::Other(
-                "truncate needs a length as its second argument, e.g. {{truncate title 40}}"
-                    .to_owned(),
-            )
-        })?;
-    let text = text_of(param_value(h, 0));
-    if text.chars().count() <= limit {
-        out.write(&text)?;
-    } else {
-        let cut: String = text.chars().take(limit).collect();
-        out.write(&cut)?;
-        out.write("…")?;
-    }
-    Ok(())
-}
-
-fn default(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let text = text_of(param_value(h, 0));
-    if text.is_empty() {
-        out.write(&text_of(param_value(h, 1)))?;
-    } else {
-        out.write(&text)?;
-    }
-    Ok(())
-}
-
-fn join(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let separator =
-        match param_value(h, 1) {
-            Value::Null => ", ",
-            Value::String(s) => s.as_str(),
-            _ => return Err(RenderErrorReason::Other(
-                "join needs a text separator as its second argument, e.g. {{join labels \" / \"}}"
-                    .to_owned(),
-            )
-            .into()),
-        };
-    let parts: Vec<String> = match param_value(h, 0) {
-        Value::Array(items) => items
-            .iter()
-            .map(text_of)
-            .filter(|t| !t.is_empty())
-            .collect(),
-        other => vec![text_of(other)],
-    };
-    out.write(&parts.join(separator))?;
-    Ok(())
-}
-
-fn json(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let text = serde_json::to_string(param_value(h, 0))
-        .map_err(|e| RenderErrorReason::Other(e.to_string()))?;
-    out.write(&text)?;
-    Ok(())
 }
 
 #[cfg(test)]

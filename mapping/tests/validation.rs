@@ -433,12 +433,11 @@ fn quoted_setting_values_lose_their_quotes_as_in_the_config_file() {
 
 #[test]
 fn render_error_exists_for_bad_helper_arguments() {
-    let set = load("s: title::{{truncate title \"ten\"}}\n")
-        .unwrap()
-        .mappings;
+    // A length taken from the payload is only known at render time.
+    let set = load("s: title,n::{{truncate title n}}\n").unwrap().mappings;
     let line = set.source("s").unwrap().select("e").unwrap();
     let err = line
-        .render(&line.extract(&json!({"title": "abc"})))
+        .render(&line.extract(&json!({"title": "abc", "n": "ten"})))
         .unwrap_err();
     assert_eq!(err.span.to_string(), "m.ini:1");
     assert!(
@@ -446,6 +445,52 @@ fn render_error_exists_for_bad_helper_arguments() {
         "{err}"
     );
     assert!(err.reason.contains("truncate"), "{err}");
+}
+
+#[test]
+fn unknown_helpers_and_wrong_arguments_are_refused_at_load() {
+    assert_eq!(
+        errors("s: x::{{bogus x}}\nt: x::ok {{#if x}}{{upper}}{{/if}}\nu: x::{{truncate x}}\nv: x::{{truncate x \"y\"}}\nw: x::{{join x 3}}\ny: x::{{lower (bogus x)}}\nz: x::{{json x x}}\n"),
+        vec![
+            "m.ini:1: bad template: unknown helper `bogus` (the helpers are upper, lower, truncate, default, join, json, and handlebars' if, unless, each, with, lookup, eq, ne, gt, gte, lt, lte, and, or, not, len)",
+            "m.ini:2: bad template: `upper` takes 1 argument(s), given 0: write e.g. {{upper action}}",
+            "m.ini:3: bad template: `truncate` takes 2 argument(s), given 1: write e.g. {{truncate title 40}}",
+            "m.ini:4: bad template: `truncate` needs a length (a whole number) as its second argument: write e.g. {{truncate title 40}}",
+            "m.ini:5: bad template: `join` needs a text separator as its second argument: write e.g. {{join labels \" / \"}}",
+            "m.ini:6: bad template: unknown helper `bogus` (the helpers are upper, lower, truncate, default, join, json, and handlebars' if, unless, each, with, lookup, eq, ne, gt, gte, lt, lte, and, or, not, len)",
+            "m.ini:7: bad template: `json` takes 1 argument(s), given 2: write e.g. {{json labels}}",
+        ]
+    );
+    // Values, built-in helpers and the right arguments load.
+    assert!(load("s: x,l::{{x}} {{#each l}}{{this}}{{/each}} {{#if (eq x \"a\")}}{{join l}}{{/if}} {{default x \"-\"}}\n").is_ok());
+}
+
+#[test]
+fn json_path_fields_are_compiled_at_load_and_refused_at_file_line() {
+    assert_eq!(
+        errors("s: a,x=$.l[?(::X $x$\nt: a,b=$.a::$a$ $b$ $c$\nu: a,a=$.a::$a$\n"),
+        vec![
+            "m.ini:1: bad JSONPath for field `x` ($.l[?(): expected atom_expr at character 7",
+            "m.ini:2: template variable $c$ is not in the field list",
+            "m.ini:3: field `a` is declared twice (JSONPath and field list)",
+        ]
+    );
+    // The real GitHub example: the labels a filter picks, beside compact fields.
+    let text = "github: action,issue{title},bug=$.issue.labels[?@.name=='bug'].name,colors=$.issue.labels[*].color,none=$.issue.labels[?search(@.name, 'sev.*')].name::GitHub $action$ \"$issue.title$\" [$bug$] ($colors$) $none$\n";
+    let line_set = load(text).unwrap().mappings;
+    let line = line_set.source("github").unwrap().select("issues").unwrap();
+    let payload = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/github/issues.opened.json"
+    ))
+    .unwrap();
+    let fields = line.extract_str(&payload).unwrap();
+    assert_eq!(
+        line.render(&fields).unwrap(),
+        "GitHub opened \"Spelling error in the README file\" [bug] (d73a4a) "
+    );
+    assert_eq!(line.extract_checked(&payload).unwrap(), fields);
+    assert!(line.has_json_paths() && line.declares_fields());
 }
 
 #[test]

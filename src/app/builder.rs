@@ -170,6 +170,16 @@ impl Builder {
         for warning in &loaded.warnings {
             tracing::warn!(%warning, "Mapping warning.");
         }
+        // The process environment's `GENHOOK_*` variables that neither the configuration nor
+        // a mapping file reads (a typo in an override).
+        let named = loader.looked_up();
+        let names = crate::config::env::genhook_names();
+        let unknown = crate::config::unknown_variables(names.iter().map(String::as_str), &|name| {
+            named.contains(name)
+        });
+        for warning in &unknown {
+            tracing::warn!(%warning, "Environment warning.");
+        }
 
         let state = AppState::new(
             loaded.stacks,

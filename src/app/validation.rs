@@ -8,7 +8,7 @@ use std::sync::Arc;
 use genhook_mapping::Diagnostic;
 
 use super::settings::{add_backend, queue_settings};
-use crate::config::Config;
+use crate::config::{unknown_variables, Config};
 use crate::loader::Loader;
 use crate::queue::{self, Backend};
 use crate::stack::builtin_registry;
@@ -45,13 +45,21 @@ impl Validation {
             problems.extend(config.warnings());
         }
         let mut validation = Self::default();
-        match Self::loader_for(config).check() {
+        let loader = Self::loader_for(config);
+        match loader.check() {
             Ok(checked) => {
                 validation.sources = checked.mappings.sources().count();
                 problems.extend(checked.diagnostics);
             }
             Err(unreadable) => validation.failures.push(unreadable),
         }
+        // After the mappings: a `${GENHOOK_…}` they name is not unknown.
+        let named = loader.looked_up();
+        let names = crate::config::env::genhook_names();
+        problems.extend(unknown_variables(
+            names.iter().map(String::as_str),
+            &|name| named.contains(name),
+        ));
         problems.sort();
         problems.dedup();
         validation.problems = problems;

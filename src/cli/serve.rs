@@ -25,6 +25,9 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+    for warning in config.warnings() {
+        tracing::warn!(%warning, "Configuration warning.");
+    }
     if let Some((from, to)) = descriptors {
         tracing::info!(
             from,

@@ -143,6 +143,7 @@ impl Config {
                 "the log file is never rotated (log_rotation = never, log_max_size = 0) and grows without limit",
             ));
         }
+        warnings.extend(self.notices.0.iter().cloned());
         warnings.sort();
         warnings
     }

@@ -35,7 +35,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
-use super::model::{Config, Origins};
+use super::model::{Config, Notices, Origins};
 
 /// `server_host`.
 pub const SERVER_HOST: &str = "127.0.0.1";
@@ -164,6 +164,7 @@ impl Config {
             max_inflight_body_bytes: None,
             reload: RELOAD,
             origins: Origins::default(),
+            notices: Notices::default(),
         }
     }
 }

@@ -19,6 +19,19 @@ pub fn lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// The names of the process environment's `GENHOOK_*` variables (those not valid UTF-8 are
+/// left out), for [`unknown_variables`](super::unknown_variables).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "this module is the one place allowed to read the process environment"
+)]
+pub fn genhook_names() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with(PREFIX))
+        .collect()
+}
+
 /// The override variable of a key: `server_port` -> `GENHOOK_SERVER_PORT`
 /// (`-` becomes `_`, so `aws-sns_max_concurrent` -> `GENHOOK_AWS_SNS_MAX_CONCURRENT`).
 pub fn var_name(key: &str) -> String {

@@ -117,6 +117,16 @@ pub(crate) fn find(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.is(name))
 }
 
+/// Whether two values of `key` (e.g. one under each name of an alias pair) mean the same
+/// setting: the same text, or texts that parse to the same value (`30` and `30s`).
+pub(crate) fn same_value(key: &Key, a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (mut first, mut second) = (Config::defaults(), Config::defaults());
+    (key.set)(&mut first, a).is_ok() && (key.set)(&mut second, b).is_ok() && first == second
+}
+
 /// The source of a `<source>_max_concurrent` key.
 pub(crate) fn max_concurrent_source(name: &str) -> Option<&str> {
     name.strip_suffix(MAX_CONCURRENT_SUFFIX)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use genhook_core::ini::{self, IniLine};
-use genhook_core::{Diagnostic, Span};
+use genhook_core::{hint, Diagnostic, Span};
 
 use super::checks::cross_check;
 use super::defaults::CONFIG_FILE;
@@ -33,6 +33,8 @@ struct Collected {
     keys: BTreeMap<&'static str, Assignment>,
     max_concurrent: BTreeMap<String, Assignment>,
     problems: Vec<Diagnostic>,
+    /// Warnings found while reading (an alias pair naming one value, an unknown variable).
+    notices: Vec<Diagnostic>,
 }
 
 impl Config {
@@ -194,22 +196,18 @@ fn read_file(file: &Path, text: &str, collected: &mut Collected) {
             }
         };
         if let Some(key) = keys::find(&written) {
-            set_once(
-                &mut collected.keys,
-                key.name,
-                value,
-                origin,
-                &mut collected.problems,
-            );
+            let assignment = Assignment { value, origin };
+            set_once(&mut collected.keys, key.name, assignment, |a, b| {
+                keys::same_value(key, a, b)
+            })
+            .unwrap_or_else(|found| found.report(collected));
         } else if let Some(source) = keys::max_concurrent_source(&written) {
             let source = source.to_owned();
-            set_once(
-                &mut collected.max_concurrent,
-                source,
-                value,
-                origin,
-                &mut collected.problems,
-            );
+            let assignment = Assignment { value, origin };
+            set_once(&mut collected.max_concurrent, source, assignment, |_, _| {
+                false
+            })
+            .unwrap_or_else(|found| found.report(collected));
         } else {
             collected
                 .problems
@@ -218,82 +216,96 @@ fn read_file(file: &Path, text: &str, collected: &mut Collected) {
     }
 }
 
-/// Records a value unless the key (or its alias) was set already, which is a problem.
+/// What [`set_once`] found when the key was set already.
+enum Twice {
+    /// The same name again: always an error.
+    Repeated(Diagnostic),
+    /// Both names of an alias pair with one value: a warning.
+    SameValue(Diagnostic),
+    /// Both names of an alias pair with different values: an error.
+    Conflict(Diagnostic),
+}
+
+impl Twice {
+    /// Files the finding with the problems or the notices.
+    fn report(self, collected: &mut Collected) {
+        match self {
+            Self::Repeated(d) | Self::Conflict(d) => collected.problems.push(d),
+            Self::SameValue(d) => collected.notices.push(d),
+        }
+    }
+}
+
+/// Records a value unless the key (or its alias) was set already. A second name of an alias
+/// pair naming the same value (`same`) is accepted with a warning; any other repeat is an error.
+/// Either way the first value stays.
 fn set_once<K: Ord>(
     map: &mut BTreeMap<K, Assignment>,
     key: K,
-    value: String,
-    origin: Origin,
-    problems: &mut Vec<Diagnostic>,
-) {
-    if let Some(first) = map.get(&key) {
-        let (first_span, first_name) = locate(&first.origin);
-        let (_, name) = locate(&origin);
-        let message = if first_name == name {
-            format!("set twice (first at {first_span})")
-        } else {
-            format!("same setting as {first_name} (set at {first_span}); set only one of the two")
-        };
-        problems.push(problem(&origin, &message));
-        return;
+    assignment: Assignment,
+    same: impl Fn(&str, &str) -> bool,
+) -> Result<(), Twice> {
+    let Some(first) = map.get(&key) else {
+        map.insert(key, assignment);
+        return Ok(());
+    };
+    Err(twice(
+        first,
+        &assignment,
+        same(&first.value, &assignment.value),
+    ))
+}
+
+/// The finding about `second` setting what `first` set.
+fn twice(first: &Assignment, second: &Assignment, same_value: bool) -> Twice {
+    let (first_span, first_name) = locate(&first.origin);
+    let (_, name) = locate(&second.origin);
+    if first_name == name {
+        let message = format!("set twice (first at {first_span})");
+        return Twice::Repeated(problem(&second.origin, &message));
     }
-    map.insert(key, Assignment { value, origin });
+    if same_value {
+        let message = format!(
+            "same setting as {first_name} (set at {first_span}), with the same value; \
+             accepted, but keep only one of the two"
+        );
+        let (span, name) = locate(&second.origin);
+        return Twice::SameValue(Diagnostic::warning(span, format!("{name}: {message}")));
+    }
+    let message = format!(
+        "same setting as {first_name} (set at {first_span}) with a different value ({:?} there, \
+         {:?} here); set only one of the two",
+        first.value, second.value
+    );
+    Twice::Conflict(problem(&second.origin, &message))
 }
 
 /// `unknown key "x"`, with a suggestion when a known key is one or two edits away.
 fn unknown_key_message(key: &str) -> String {
-    let closest = keys::key_names()
-        .into_iter()
-        .map(|known| (edit_distance(key, known), known))
-        .min();
-    match closest {
-        Some((distance, known)) if distance <= 2 => {
-            format!("unknown key (did you mean `{known}`?)")
-        }
-        _ => "unknown key".to_owned(),
-    }
-}
-
-/// Levenshtein distance of two short ASCII strings.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = Vec::with_capacity(b.len() + 1);
-        current.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
-            let delete = previous.get(j + 1).copied().unwrap_or(0) + 1;
-            let insert = current.get(j).copied().unwrap_or(0) + 1;
-            current.push(substitute.min(delete).min(insert));
-        }
-        previous = current;
-    }
-    previous.last().copied().unwrap_or(0)
+    format!("unknown key{}", hint::did_you_mean(key, keys::key_names()))
 }
 
 /// Applies `GENHOOK_<KEY>` overrides: for every key and alias, and for every
 /// `<source>_max_concurrent` the file names (the environment cannot be listed).
 fn read_env(env: Env<'_>, collected: &mut Collected) {
     for key in KEYS {
-        let mut found: Option<(String, String)> = None;
+        let mut found: Option<Assignment> = None;
         for name in std::iter::once(key.name).chain(key.alias) {
             let var = var_name(name);
             let Some(value) = env(&var) else { continue };
-            if let Some((first, _)) = &found {
-                collected.problems.push(problem(
-                    &Origin::Env { var: var.clone() },
-                    &format!("same setting as {first}; set only one of the two"),
-                ));
-                continue;
-            }
-            found = Some((var, value));
-        }
-        if let Some((var, value)) = found {
             let assignment = Assignment {
                 value: value.trim().to_owned(),
                 origin: Origin::Env { var },
             };
+            match &found {
+                Some(first) => {
+                    let same = keys::same_value(key, &first.value, &assignment.value);
+                    twice(first, &assignment, same).report(collected);
+                }
+                None => found = Some(assignment),
+            }
+        }
+        if let Some(assignment) = found {
             collected.keys.insert(key.name, assignment);
         }
     }
@@ -314,7 +326,9 @@ fn apply(config: &mut Config, collected: Collected) -> Vec<Diagnostic> {
         keys: collected_keys,
         max_concurrent,
         mut problems,
+        notices,
     } = collected;
+    config.notices.0 = notices;
     for (name, assignment) in collected_keys {
         let Some(key) = keys::find(name) else {
             continue;
@@ -365,10 +379,7 @@ mod tests {
     }
 
     #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("sever_port", "server_port"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("abc", "abc"), 0);
+    fn unknown_keys_get_a_hint() {
         assert_eq!(
             unknown_key_message("sever_port"),
             "unknown key (did you mean `server_port`?)"

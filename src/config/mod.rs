@@ -16,18 +16,23 @@
 //!   `true/false/yes/no/on/off/1/0`; an empty value unsets an optional key.
 //! - **Aliases:** `max_threads` = `max_worker_threads`, `queue_size` = `queue_max_size`,
 //!   `thread_timeout` = `processing_timeout`, and `retry_max_attempts` = `sl1_retry_attempts`
-//!   (the project notes' name for the same retry count). Setting both names of a pair is an
-//!   error, in the file and in the environment.
-//! - **Errors:** unknown keys, bad values, keys set twice, and problems between keys (TLS
+//!   (the project notes' name for the same retry count). Both names of a pair with the same
+//!   value (`30` and `30s` included) are accepted with a warning naming both places; different
+//!   values are an error naming both, in the file and in the environment.
+//! - **Errors:** unknown keys (with a "did you mean" hint), bad values, keys set twice, and problems between keys (TLS
 //!   enabled without existing certificate and key files, a missing CA file, half of the SL1
 //!   credentials) are all reported at once, as `FILE:LINE: key: message`; a bad environment
 //!   variable is `environment:0: GENHOOK_KEY: message`.
 //! - **Environment:** `GENHOOK_<KEY>` wins over the file, for every key and alias. The
 //!   environment cannot be listed through a lookup function, so `GENHOOK_<SOURCE>_MAX_CONCURRENT`
 //!   overrides a `<source>_max_concurrent` the file sets, but cannot add a new source.
+//!   [`unknown_variables`] turns the `GENHOOK_*` variables nothing reads (listed by
+//!   [`env::genhook_names`]) into warnings, each with the closest known name
+//!   ([`genhook_core::hint`]); `check` prints them and `serve` logs them.
 //! - **Warnings:** [`Config::warnings`] lists valid but risky settings (a secret in the file,
-//!   the memory queue, credentials over plain http, a log that never rotates) for
-//!   `genhook check` to print; they never refuse a file.
+//!   the memory queue, credentials over plain http, a log that never rotates) and what loading
+//!   noticed (an alias pair naming one value) for `genhook check` to print and `serve` to log;
+//!   they never refuse a file.
 //! - **Secrets:** `sl1_password` and `admin_token` are [`genhook_core::Secret`]s; `Config`'s
 //!   `Debug` never shows them, nor a password inside a URL.
 //!
@@ -55,9 +60,11 @@ pub mod env;
 mod keys;
 mod load;
 mod model;
+mod unknown;
 mod value;
 
 pub use choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
 pub use keys::key_names;
 pub use load::{Env, ENVIRONMENT};
 pub use model::Config;
+pub use unknown::unknown_variables;

@@ -110,6 +110,9 @@ pub struct Config {
     pub reload: bool,
     /// Where each key that is not at its default was set (canonical names).
     pub(crate) origins: Origins,
+    /// Warnings found while loading (an alias pair naming one value, an unknown `GENHOOK_*`
+    /// variable); [`Config::warnings`] lists them.
+    pub(crate) notices: Notices,
 }
 
 impl Config {
@@ -220,6 +223,17 @@ impl fmt::Debug for Config {
 pub(crate) struct Origins(pub(crate) BTreeMap<String, Origin>);
 
 impl PartialEq for Origins {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+/// Warnings found while loading. Like [`Origins`], never part of a comparison: two loads of
+/// the same settings are equal.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Notices(pub(crate) Vec<genhook_core::Diagnostic>);
+
+impl PartialEq for Notices {
     fn eq(&self, _other: &Self) -> bool {
         true
     }

@@ -30,6 +30,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod factory;
 pub mod future;
+pub mod hint;
 pub mod ini;
 pub mod metrics;
 pub mod queue;

@@ -19,6 +19,11 @@
 //!   ([`ExtractError::NoMapping`]); with `unmapped = ignore` instead
 //!   `202 {"source","event","status":"ignored"}`, answered by the stage itself. Either way the
 //!   inner service is not called.
+//! - **Nothing mapped:** a payload holding none of its line's fields (each missing or `null`,
+//!   e.g. `{}` to a GitHub `pull_request` line) is not forwarded: `200 {"status":"ignored",
+//!   "reason":"no mapped field present"}` (a 2xx, so the provider does not retry it), counted in
+//!   `genhook_webhooks_rejected_total{reason="no_mapped_field"}` and logged (info). A line that
+//!   declares no field (`ping: ::pong`) is always forwarded.
 //!
 //! ```
 //! use std::path::Path;
@@ -71,4 +76,4 @@ pub use error::ExtractError;
 pub use factory::ExtractFactory;
 pub use genhook_mapping::Unmapped;
 pub use layer::ExtractLayer;
-pub use service::Extract;
+pub use service::{Extract, NO_MAPPED_FIELD};

@@ -9,7 +9,7 @@ use genhook_core::stage::{EventType, JsonBody, Payload, SourceName};
 use genhook_core::{
     json_response, metrics, require, PipelineError, WebhookRequest, WebhookResponse,
 };
-use genhook_mapping::{CompiledSource, Fields};
+use genhook_mapping::{CompiledLine, CompiledSource, Fields};
 use http::StatusCode;
 use tower::Service;
 
@@ -17,6 +17,10 @@ use crate::error::ExtractError;
 use crate::future::ResponseFuture;
 use crate::ExtractLayer;
 use genhook_mapping::Unmapped;
+
+/// The `reason` label of `genhook_webhooks_rejected_total` for a payload holding none of its
+/// line's fields.
+pub const NO_MAPPED_FIELD: &str = "no_mapped_field";
 
 /// Middleware that inserts [`Fields`] (the chosen mapping line and what it extracted) for the
 /// stages after it, or answers an unmapped event itself.
@@ -56,6 +60,36 @@ impl<S> Extract<S> {
     /// Consumes the middleware, returning the inner service.
     pub fn into_inner(self) -> S {
         self.inner
+    }
+
+    /// The answer for an event whose line finds none of its fields in the payload: `200`
+    /// (the provider must not retry it), counted and logged as a rejection.
+    fn ignored(
+        &self,
+        request: &WebhookRequest,
+        event: &EventType,
+        line: &CompiledLine,
+    ) -> WebhookResponse {
+        let source = match request.extensions().get::<SourceName>() {
+            Some(name) => name.as_str(),
+            None => self.source.name(),
+        };
+        tracing::info!(
+            source,
+            event = event.as_str(),
+            line = %line.span(),
+            "Webhook ignored: none of its mapping line's fields is present."
+        );
+        ::metrics::counter!(
+            metrics::WEBHOOKS_REJECTED,
+            "source" => source.to_owned(),
+            "reason" => NO_MAPPED_FIELD
+        )
+        .increment(1);
+        json_response(
+            StatusCode::OK,
+            &serde_json::json!({ "status": "ignored", "reason": "no mapped field present" }),
+        )
     }
 
     /// The answer for an event without a mapping line.
@@ -118,6 +152,9 @@ where
             // `identify` extracted this line's fields in the pass that checked the body (the
             // event type came from a header): nothing left to read.
             if Arc::ptr_eq(&done.line, line) {
+                if nothing_mapped(line, &done.value) {
+                    return ResponseFuture::answered(Ok(self.ignored(&request, &event, line)));
+                }
                 return ResponseFuture::called(self.inner.call(request));
             }
         }
@@ -132,12 +169,32 @@ where
                 Err(error) => return ResponseFuture::answered(Err(error)),
             },
         };
+        if nothing_mapped(line, &value) {
+            return ResponseFuture::answered(Ok(self.ignored(&request, &event, line)));
+        }
         let fields = Fields {
             line: Arc::clone(line),
             value: Arc::new(value),
         };
         request.extensions_mut().insert(fields);
         ResponseFuture::called(self.inner.call(request))
+    }
+}
+
+/// Whether the line declares fields and the payload holds none of them (missing or `null`):
+/// such a delivery (`{}` to a GitHub `pull_request` line) would only render the template's
+/// bare text.
+fn nothing_mapped(line: &CompiledLine, extracted: &serde_json::Value) -> bool {
+    line.declares_fields() && !any_present(extracted)
+}
+
+/// Whether `value` holds anything but `null`s and empty objects.
+fn any_present(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Null => false,
+        serde_json::Value::Object(members) => members.values().any(any_present),
+        serde_json::Value::Array(items) => items.iter().any(any_present),
+        _ => true,
     }
 }
 

@@ -207,7 +207,9 @@ where
             None => {
                 let line = self.line_from_headers(request.headers());
                 let depth = match (&line, self.lazy.as_deref()) {
-                    (Some(line), Some(_)) => Depth::Fields(line.fields()),
+                    // A JSONPath field reads the whole payload.
+                    (Some(line), Some(_)) if !line.has_json_paths() => Depth::Fields(line.fields()),
+                    (Some(_), Some(_)) => Depth::Full,
                     (None, Some(wanted)) => Depth::Shallow(wanted),
                     (_, None) => Depth::Full,
                 };
