@@ -48,7 +48,8 @@
 //! [`CompiledSource::select`] picks the exact event key, then the most specific glob, then `*`,
 //! then the source's line written outside any section.
 //!
-//! The language owns the keys `layers`, `token`, `align`, `missing`, `unmapped` and SL1's
+//! The language owns the keys `layers`, `token`, `align`, `missing`, `message_prefix`, `unmapped`
+//! and SL1's
 //! `force_ytype`, `force_yid`, `force_yname`, `value`, `threshold`, `message_time`; the stages
 //! register theirs through [`LoadOptions::extra_keys`]. Any other key is an error.
 //!
@@ -61,7 +62,11 @@
 //!
 //! `service_token|alignment|fields|template` (also `service/token` and `service:token`): the line
 //! maps every event of source `service`, served at `/webhook/service/token`, aligned to
-//! `org:ID` / `device:ID` when given.
+//! `org:ID` / `device:ID` when given (the default alignment when empty). A service may have
+//! several tokens, each its own route with its own alignment, fields and template
+//! ([`MappingSet::keyed`]). These lines keep the predecessor's message form unless the source's
+//! section says otherwise: `message_prefix = service|token|` (its SL1 event policies match
+//! `identifierPattern ".*\|.*\|(.*)"`) and `missing = -`.
 //!
 //! ## Problems
 //!
@@ -284,6 +289,14 @@ impl MappingSet {
         self.sources.values()
     }
 
+    /// Every source with the key it is kept under: its name, or `service#N` for a predecessor
+    /// service's N-th token (several routes served under one name).
+    pub fn keyed(&self) -> impl Iterator<Item = (&str, &Arc<CompiledSource>)> {
+        self.sources
+            .iter()
+            .map(|(key, source)| (key.as_str(), source))
+    }
+
     /// Whether no source is mapped.
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
@@ -413,6 +426,7 @@ pub struct CompiledLine {
     fields: FieldTree,
     template: template::Compiled,
     template_text: String,
+    prefix: Arc<str>,
 }
 
 impl CompiledLine {
@@ -472,10 +486,20 @@ impl CompiledLine {
     /// # Errors
     /// When a helper fails (e.g. a raw `{{…}}` expression given a wrong argument).
     pub fn render(&self, fields: &Value) -> Result<String, RenderError> {
-        self.template.render(fields).map_err(|reason| RenderError {
+        let message = self.template.render(fields).map_err(|reason| RenderError {
             span: self.span.clone(),
             reason,
-        })
+        })?;
+        if self.prefix.is_empty() {
+            return Ok(message);
+        }
+        Ok(format!("{}{message}", self.prefix))
+    }
+
+    /// What every message of the line starts with (`message_prefix =`; empty by default,
+    /// `service|token|` on a predecessor `[webhooks]` line).
+    pub fn message_prefix(&self) -> &str {
+        &self.prefix
     }
 }
 
