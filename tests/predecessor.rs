@@ -9,6 +9,9 @@ mod support;
 
 use std::time::Duration;
 
+use std::path::Path;
+use std::process::{Command, Output};
+
 use support::sl1_mock::Sl1Mock;
 use support::TestGenHook;
 
@@ -28,17 +31,22 @@ fn fixture(path: &str) -> Vec<u8> {
 }
 
 async fn start(sl1: &Sl1Mock) -> TestGenHook {
+    start_with(sl1, &format!("{EXAMPLE}{SECOND_TOKEN}")).await
+}
+
+async fn start_with(sl1: &Sl1Mock, webhook_config: &str) -> TestGenHook {
     TestGenHook::builder()
         .sl1(&sl1.url())
-        .mapping("webhook-config.ini", &format!("{EXAMPLE}{SECOND_TOKEN}"))
+        .mapping("webhook-config.ini", webhook_config)
         .start()
         .await
 }
 
-#[tokio::test]
-async fn the_predecessors_file_delivers_its_message_form_per_token() {
+/// Posts a payload to each token and returns what SL1 received: `(message, aligned_resource)`,
+/// sorted.
+async fn deliver(webhook_config: &str) -> Vec<(String, String)> {
     let sl1 = Sl1Mock::start().await;
-    let genhook = start(&sl1).await;
+    let genhook = start_with(&sl1, webhook_config).await;
     let json = [("content-type", "application/json")];
     let posts = [
         (
@@ -68,6 +76,12 @@ async fn the_predecessors_file_delivers_its_message_form_per_token() {
         })
         .collect();
     got.sort();
+    genhook.shutdown().await;
+    got
+}
+
+/// What the predecessor sent SL1 for those four payloads.
+fn predecessor_messages() -> Vec<(String, String)> {
     let mut want = vec![
         (
             "github|token123|GitHub opened on Hello-World: \"Update the README with new information.\" by Codertocat",
@@ -90,8 +104,13 @@ async fn the_predecessors_file_delivers_its_message_form_per_token() {
     .map(|(m, a)| (m.to_owned(), a.to_owned()))
     .collect::<Vec<_>>();
     want.sort();
-    assert_eq!(got, want);
-    genhook.shutdown().await;
+    want
+}
+
+#[tokio::test]
+async fn the_predecessors_file_delivers_its_message_form_per_token() {
+    let got = deliver(&format!("{EXAMPLE}{SECOND_TOKEN}")).await;
+    assert_eq!(got, predecessor_messages());
 }
 
 #[tokio::test]
@@ -130,4 +149,89 @@ async fn health_and_root_answer_as_the_predecessor_did() {
         serde_json::json!({"message": "GenHook API is running"})
     );
     genhook.shutdown().await;
+}
+
+/// The predecessor's production example settings, as published (placeholder credentials).
+const APP_CONFIG: &str = include_str!("fixtures/predecessor/app-config.prod.ini.example");
+
+fn genhook(dir: &Path, args: &[&str]) -> (bool, String) {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_genhook"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The predecessor's `backend/config/`: its settings and its webhooks file (with a second token).
+fn predecessor_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app-config.ini"), APP_CONFIG).unwrap();
+    std::fs::write(
+        dir.path().join("webhook-config.ini"),
+        format!("{EXAMPLE}{SECOND_TOKEN}"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn the_predecessors_app_config_is_read_with_a_notice_per_key() {
+    let from = predecessor_dir();
+    let (ok, out) = genhook(from.path(), &["check", "--config", "app-config.ini"]);
+    assert!(ok, "{out}");
+    for notice in [
+        "app-config.ini:7: warning: the predecessor's [server] host is GenHook's `server_host`",
+        "app-config.ini:15: warning: the predecessor's [sl1] api_url is GenHook's `sl1_api_url`",
+        "app-config.ini:34: warning: the predecessor's [threading] max_workers is GenHook's `max_worker_threads`",
+        "app-config.ini:11: warning: the predecessor's [server] reload has no equivalent",
+        "app-config.ini:42: warning: the predecessor's [webhook_logging] has no equivalent",
+        "app-config.ini:54: warning: the predecessor's [sl1_graphql] has no equivalent",
+        // The mappings are found beside it: seven services, eight routes (two GitHub tokens).
+        "ok: 8 source(s)",
+    ] {
+        assert!(out.contains(notice), "{notice}\n{out}");
+    }
+    // Reported once per section, never as an error.
+    assert_eq!(out.matches("[webhook_logging]").count(), 1, "{out}");
+    assert!(!out.contains("error"), "{out}");
+}
+
+#[tokio::test]
+async fn migrate_writes_a_config_check_accepts_and_that_delivers_the_same_messages() {
+    let from = predecessor_dir();
+    let to = tempfile::tempdir().unwrap();
+    let target = to.path().join("genhook");
+    let (ok, out) = genhook(from.path(), &["migrate", ".", target.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("1 mapping file(s)"), "{out}");
+    let config = target.join("genhook.ini");
+    let (ok, out) = genhook(to.path(), &["check", "--config", config.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("ok: 8 source(s)"), "{out}");
+    assert!(!out.contains("the predecessor's"), "{out}");
+
+    let env = genhook::config::env::from_pairs::<[(&str, &str); 0], &str, &str>([]);
+    let loaded = genhook::config::Config::load(Some(&config), &env).unwrap();
+    assert_eq!(loaded.server_port, 443);
+    assert_eq!(loaded.max_worker_threads, 100);
+    assert_eq!(loaded.queue_max_size, Some(20000));
+    assert_eq!(loaded.sl1_timeout, Duration::from_secs(30));
+    assert_eq!(
+        loaded.mappings_dir,
+        target.join("mappings").canonicalize().unwrap()
+    );
+    // Migrating twice never overwrites.
+    let (ok, out) = genhook(from.path(), &["migrate", ".", target.to_str().unwrap()]);
+    assert!(!ok && out.contains("exists already"), "{out}");
+
+    let migrated = std::fs::read_to_string(target.join("mappings/webhook-config.ini")).unwrap();
+    assert_eq!(deliver(&migrated).await, predecessor_messages());
 }

@@ -68,6 +68,9 @@
 //! section says otherwise: `message_prefix = service|token|` (its SL1 event policies match
 //! `identifierPattern ".*\|.*\|(.*)"`) and `missing = -`.
 //!
+//! In a directory, the predecessor's `app-config*.ini` and `web-config*.ini` are skipped: they
+//! are its settings, not mappings.
+//!
 //! ## Problems
 //!
 //! Every problem of every file is reported as `FILE:LINE: message` (warnings as
@@ -164,6 +167,15 @@ impl Checked {
     }
 }
 
+/// Whether a file is one of the Python predecessor's own settings files, which sit beside its
+/// `webhook-config.ini` and hold no mapping: `app-config*.ini` (read as the configuration) and
+/// `web-config*.ini` (its web editor's, with no equivalent).
+pub fn is_predecessor_settings(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with("app-config") || name.starts_with("web-config"))
+}
+
 /// Every source's compiled mapping.
 #[derive(Debug, Clone, Default)]
 pub struct MappingSet {
@@ -194,6 +206,7 @@ impl MappingSet {
             .filter_map(Result::ok)
             .map(|entry| entry.path())
             .filter(|path| path.extension().is_some_and(|ext| ext == "ini") && path.is_file())
+            .filter(|path| !is_predecessor_settings(path))
             .collect();
         files.sort();
         Ok(Self::check_files(&files, options))

@@ -164,6 +164,7 @@ impl Config {
             max_inflight_body_bytes: None,
             reload: RELOAD,
             origins: Origins::default(),
+            predecessor_notices: Vec::new(),
         }
     }
 }

@@ -25,6 +25,9 @@
 //! - **Environment:** `GENHOOK_<KEY>` wins over the file, for every key and alias. The
 //!   environment cannot be listed through a lookup function, so `GENHOOK_<SOURCE>_MAX_CONCURRENT`
 //!   overrides a `<source>_max_concurrent` the file sets, but cannot add a new source.
+//! - **The predecessor's `app-config.ini`:** its keys are renamed to GenHook's where they are
+//!   read ([`predecessor`]), each with a notice; what has no equivalent is one notice, never an
+//!   error. Its mappings are found beside it (its directory is `mappings_dir` unless set).
 //! - **Warnings:** [`Config::warnings`] lists valid but risky settings (a secret in the file,
 //!   the memory queue, credentials over plain http, a log that never rotates) for
 //!   `genhook check` to print; they never refuse a file.
@@ -55,9 +58,11 @@ pub mod env;
 mod keys;
 mod load;
 mod model;
+mod predecessor;
 mod value;
 
 pub use choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
 pub use keys::key_names;
 pub use load::{Env, ENVIRONMENT};
 pub use model::Config;
+pub use predecessor::{migrate, Migrated};

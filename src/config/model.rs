@@ -110,6 +110,9 @@ pub struct Config {
     pub reload: bool,
     /// Where each key that is not at its default was set (canonical names).
     pub(crate) origins: Origins,
+    /// What reading the Python predecessor's `app-config.ini` did (a key renamed, a key or
+    /// section with no equivalent): reported once, with [`Config::warnings`].
+    pub(crate) predecessor_notices: Vec<genhook_core::Diagnostic>,
 }
 
 impl Config {
