@@ -37,7 +37,7 @@
 //! ```ini
 //! [github]
 //! verify = github
-//! secret = ${GITHUB_WEBHOOK_SECRET}   ; ${NAME} is read from the environment
+//! secret = ${GENHOOK_GITHUB_SECRET}   ; ${NAME} is read from the environment
 //! align = org:42                      ; SL1 aligned_resource /api/organization/42
 //! missing = (none)                    ; what a missing field renders as
 //! unmapped = ignore                   ; reject (422, the default) | ignore (202 "ignored")

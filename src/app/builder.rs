@@ -170,6 +170,9 @@ impl Builder {
         for warning in &loaded.warnings {
             tracing::warn!(%warning, "Mapping warning.");
         }
+        for notice in config.predecessor_notices() {
+            tracing::info!(%notice, "Predecessor setting.");
+        }
 
         let state = AppState::new(
             loaded.stacks,

@@ -157,6 +157,15 @@ pub fn migrate(from: &Path, to: &Path) -> Result<Migrated, String> {
     })
 }
 
+impl Config {
+    /// What reading the predecessor's `app-config.ini` did, one notice per key renamed and per
+    /// key or section with no equivalent (empty for GenHook's own file): `serve` logs them once
+    /// at start, `check` prints them with the [`Config::warnings`].
+    pub fn predecessor_notices(&self) -> &[Diagnostic] {
+        &self.predecessor_notices
+    }
+}
+
 /// The predecessor kept its `webhook-config.ini` beside its `app-config.ini`: unless
 /// `mappings_dir` is set (in the file or the environment), the mappings are read from the
 /// configuration file's directory.
