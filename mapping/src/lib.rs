@@ -85,6 +85,7 @@ pub mod template;
 mod check;
 mod compile;
 mod lazy;
+mod line;
 mod parse;
 mod select;
 mod stage;
@@ -96,6 +97,7 @@ pub use fields::FieldTree;
 /// The span-keeping INI lexer this language shares with the configuration file.
 pub use genhook_core::ini;
 pub use genhook_core::{Diagnostic, Section, Setting, Severity, Span};
+pub use line::{CompiledLine, RenderError};
 pub use stage::Fields;
 pub use unmapped::Unmapped;
 
@@ -103,8 +105,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use serde_json::Value;
 
 /// How mapping files are loaded.
 #[derive(Clone, Copy)]
@@ -428,100 +428,4 @@ impl CompiledSource {
     pub fn layers(&self) -> Option<(Vec<String>, &Span)> {
         self.section.layers()
     }
-}
-
-/// One compiled mapping line: the field extraction and the message template.
-#[derive(Debug)]
-pub struct CompiledLine {
-    key: Arc<str>,
-    span: Span,
-    sectionless: bool,
-    fields: FieldTree,
-    template: template::Compiled,
-    template_text: String,
-    prefix: Arc<str>,
-}
-
-impl CompiledLine {
-    /// The line's key: an event type, a glob, `*`, or the source name for a line outside any
-    /// section.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// Where the line was written.
-    pub fn span(&self) -> &Span {
-        &self.span
-    }
-
-    /// Whether the line was written outside any section (or on a legacy `[webhooks]` line), so
-    /// it maps every event of its source.
-    pub fn maps_every_event(&self) -> bool {
-        self.sectionless
-    }
-
-    /// The compiled field list.
-    pub fn fields(&self) -> &FieldTree {
-        &self.fields
-    }
-
-    /// The template as written.
-    pub fn template_text(&self) -> &str {
-        &self.template_text
-    }
-
-    /// A JSON object holding only the declared fields, the payload's shape kept.
-    pub fn extract(&self, payload: &Value) -> Value {
-        self.fields.extract(payload)
-    }
-
-    /// [`CompiledLine::extract`] straight from the payload's JSON text, parsing only the
-    /// declared fields ([`FieldTree::extract_str`]).
-    ///
-    /// # Errors
-    /// When `json` is not JSON.
-    pub fn extract_str(&self, json: &str) -> Result<Value, serde_json::Error> {
-        self.fields.extract_str(json)
-    }
-
-    /// [`CompiledLine::extract_str`] that also checks the whole text as a full parse does
-    /// ([`FieldTree::extract_checked`]): one pass where a check and an extraction took two.
-    ///
-    /// # Errors
-    /// Exactly when, and with the reason with which, `serde_json::from_str::<Value>` refuses
-    /// `json`.
-    pub fn extract_checked(&self, json: &str) -> Result<Value, serde_json::Error> {
-        self.fields.extract_checked(json)
-    }
-
-    /// Renders the message from extracted fields.
-    ///
-    /// # Errors
-    /// When a helper fails (e.g. a raw `{{…}}` expression given a wrong argument).
-    pub fn render(&self, fields: &Value) -> Result<String, RenderError> {
-        let message = self.template.render(fields).map_err(|reason| RenderError {
-            span: self.span.clone(),
-            reason,
-        })?;
-        if self.prefix.is_empty() {
-            return Ok(message);
-        }
-        Ok(format!("{}{message}", self.prefix))
-    }
-
-    /// What every message of the line starts with (`message_prefix =`; empty by default,
-    /// `service|token|` on a predecessor `[webhooks]` line).
-    pub fn message_prefix(&self) -> &str {
-        &self.prefix
-    }
-}
-
-/// Rendering a template failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("template of {span} failed: {reason}")]
-pub struct RenderError {
-    /// The line whose template failed.
-    pub span: Span,
-    /// Why.
-    pub reason: String,
 }
