@@ -204,6 +204,20 @@ fn the_predecessors_app_config_is_read_with_a_notice_per_key() {
     assert!(!out.contains("error"), "{out}");
 }
 
+#[test]
+fn the_predecessors_files_dropped_into_mappings_load_without_a_config_option() {
+    let cwd = tempfile::tempdir().unwrap();
+    let from = predecessor_dir();
+    std::fs::rename(from.path(), cwd.path().join("mappings")).unwrap();
+    let (ok, out) = genhook(cwd.path(), &["check"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("mappings/app-config.ini:15: warning: the predecessor's [sl1] api_url is GenHook's `sl1_api_url`"),
+        "{out}"
+    );
+    assert!(out.contains("ok: 8 source(s)"), "{out}");
+}
+
 #[tokio::test]
 async fn migrate_writes_a_config_check_accepts_and_that_delivers_the_same_messages() {
     let from = predecessor_dir();

@@ -47,7 +47,8 @@ impl Config {
     /// Every problem found, sorted by file and line, each printed `FILE:LINE: message`
     /// (environment problems are `environment:0: GENHOOK_KEY: message`).
     pub fn load(path: Option<&Path>, env: Env<'_>) -> Result<Self, Vec<Diagnostic>> {
-        let Some(file) = choose_file(path, Path::new(CONFIG_FILE)) else {
+        let chosen = choose_file(path, Path::new(CONFIG_FILE));
+        let Some(file) = chosen.or_else(|| predecessor::beside_mappings(env)) else {
             return Self::from_parts(None, "", env);
         };
         match std::fs::read_to_string(&file) {
@@ -66,7 +67,8 @@ impl Config {
     /// # Errors
     /// The configuration file cannot be read (reported at `FILE:0`).
     pub fn check(path: Option<&Path>, env: Env<'_>) -> Result<(Self, Vec<Diagnostic>), Diagnostic> {
-        let Some(file) = choose_file(path, Path::new(CONFIG_FILE)) else {
+        let chosen = choose_file(path, Path::new(CONFIG_FILE));
+        let Some(file) = chosen.or_else(|| predecessor::beside_mappings(env)) else {
             return Ok(Self::checked_parts(None, "", env));
         };
         match std::fs::read_to_string(&file) {

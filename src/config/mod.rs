@@ -27,7 +27,8 @@
 //!   overrides a `<source>_max_concurrent` the file sets, but cannot add a new source.
 //! - **The predecessor's `app-config.ini`:** its keys are renamed to GenHook's where they are
 //!   read ([`predecessor`]), each with a notice; what has no equivalent is one notice, never an
-//!   error. Its mappings are found beside it (its directory is `mappings_dir` unless set).
+//!   error. Its mappings are found beside it (its directory is `mappings_dir` unless set); with
+//!   no `--config` and no `./genhook.ini`, one in the mappings directory is read.
 //! - **Warnings:** [`Config::warnings`] lists valid but risky settings (a secret in the file,
 //!   the memory queue, credentials over plain http, a log that never rotates) for
 //!   `genhook check` to print; they never refuse a file.

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use genhook_core::ini::{self, IniLine};
 use genhook_core::Diagnostic;
 
-use super::load::span;
+use super::defaults::MAPPINGS_DIR;
+use super::load::{span, Env};
 use super::model::Config;
 
 /// `(section, predecessor key, GenHook key)`.
@@ -124,10 +125,7 @@ pub fn migrate(from: &Path, to: &Path) -> Result<Migrated, String> {
         })?;
         mappings.push(target);
     }
-    let app = ["app-config.prod.ini", "app-config.ini"]
-        .iter()
-        .map(|name| from.join(name))
-        .find(|path| path.is_file());
+    let app = app_config_in(from);
     let mut text = String::from("; GenHook configuration written by `genhook migrate`");
     let mut notices = Vec::new();
     if let Some(app) = &app {
@@ -164,6 +162,24 @@ impl Config {
     pub fn predecessor_notices(&self) -> &[Diagnostic] {
         &self.predecessor_notices
     }
+}
+
+/// With no `--config` and no `./genhook.ini`: the predecessor's `app-config.prod.ini` (which it
+/// preferred) or `app-config.ini` found in the mappings directory (`GENHOOK_MAPPINGS_DIR`, else
+/// `./mappings`), where its `webhook-config.ini` is.
+pub(crate) fn beside_mappings(env: Env<'_>) -> Option<PathBuf> {
+    let dir = env(&super::env::var_name("mappings_dir"))
+        .map_or_else(|| PathBuf::from(MAPPINGS_DIR), PathBuf::from);
+    app_config_in(&dir)
+}
+
+/// The predecessor's settings file in `dir`: `app-config.prod.ini`, which it preferred, else
+/// `app-config.ini`.
+fn app_config_in(dir: &Path) -> Option<PathBuf> {
+    ["app-config.prod.ini", "app-config.ini"]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|path| path.is_file())
 }
 
 /// The predecessor kept its `webhook-config.ini` beside its `app-config.ini`: unless
