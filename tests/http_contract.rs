@@ -561,8 +561,9 @@ async fn legacy_webhooks_lines_serve_at_their_token_with_their_alignment() {
     assert_eq!(
         requests[0].message(),
         Some(
+            // The predecessor's message form: `service|token|message`.
             format!(
-                "GitHub opened on {}",
+                "github|abc123|GitHub opened on {}",
                 payload["repository"]["name"].as_str().unwrap()
             )
             .as_str()

@@ -18,6 +18,7 @@ pub const OWN_KEYS: &[&str] = &[
     "token",
     "align",
     "missing",
+    "message_prefix",
     "unmapped",
     "force_ytype",
     "force_yid",
@@ -41,10 +42,11 @@ pub(crate) fn compile(
 ) -> BTreeMap<String, Arc<CompiledSource>> {
     sources
         .into_iter()
-        .filter_map(|(name, raw)| {
+        .filter_map(|(key, mut raw)| {
+            let name = raw.name.take().unwrap_or_else(|| key.clone());
             let compiled = compile_source(&name, raw, options, diagnostics);
             // A refused section's lines were checked; the source itself is not kept.
-            (!name.starts_with(REFUSED)).then(|| (name, Arc::new(compiled)))
+            (!key.starts_with(REFUSED)).then(|| (key, Arc::new(compiled)))
         })
         .collect()
 }
@@ -57,6 +59,7 @@ fn compile_source(
 ) -> CompiledSource {
     let mut settings: BTreeMap<String, Setting> = BTreeMap::new();
     let mut unresolved = false;
+    let mut fallbacks: Vec<String> = Vec::new();
     let mut raw_settings = raw.settings;
     raw_settings.sort_by(|a, b| a.span.cmp(&b.span));
     for setting in raw_settings {
@@ -74,12 +77,23 @@ fn compile_source(
             ));
             continue;
         }
-        if let Some(first) = settings.get(&setting.key) {
-            diagnostics.push(Diagnostic::error(
-                setting.span,
-                format!("duplicate key `{}` (first at {})", setting.key, first.span),
-            ));
-            continue;
+        if let Some(first) = settings.get(&setting.key).map(|first| first.span.clone()) {
+            // A legacy line's default never clashes with a setting written for the source:
+            // the written one wins, wherever it is.
+            if setting.fallback {
+                continue;
+            }
+            if !fallbacks.contains(&setting.key) {
+                diagnostics.push(Diagnostic::error(
+                    setting.span,
+                    format!("duplicate key `{}` (first at {first})", setting.key),
+                ));
+                continue;
+            }
+            fallbacks.retain(|key| *key != setting.key);
+        }
+        if setting.fallback {
+            fallbacks.push(setting.key.clone());
         }
         let value = if setting.literal {
             setting.value
@@ -139,6 +153,10 @@ fn compile_source(
         .get("missing")
         .map(|s| s.value.clone())
         .unwrap_or_default();
+    let prefix = settings
+        .get("message_prefix")
+        .map(|s| s.value.clone())
+        .unwrap_or_default();
 
     let mut raw_lines = raw.lines;
     raw_lines.sort_by(|a, b| a.span.cmp(&b.span));
@@ -153,7 +171,7 @@ fn compile_source(
             continue;
         }
         seen.insert((line.sectionless, line.key.clone()), line.span.clone());
-        if let Some(compiled) = compile_line(line, &missing, diagnostics) {
+        if let Some(compiled) = compile_line(line, &missing, &prefix, diagnostics) {
             lines.push(Arc::new(compiled));
         }
     }
@@ -174,6 +192,7 @@ fn compile_source(
 fn compile_line(
     line: RawLine,
     missing: &str,
+    prefix: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<CompiledLine> {
     let span = line.span;
@@ -274,6 +293,7 @@ fn compile_line(
         paths,
         template: compiled,
         template_text: line.template,
+        prefix: Arc::from(prefix),
     })
 }
 

@@ -39,7 +39,7 @@
 //! ```ini
 //! [github]
 //! verify = github
-//! secret = ${GITHUB_WEBHOOK_SECRET}   ; ${NAME} is read from the environment
+//! secret = ${GENHOOK_GITHUB_SECRET}   ; ${NAME} is read from the environment
 //! align = org:42                      ; SL1 aligned_resource /api/organization/42
 //! missing = (none)                    ; what a missing field renders as
 //! unmapped = ignore                   ; reject (422, the default) | ignore (202 "ignored")
@@ -50,7 +50,8 @@
 //! [`CompiledSource::select`] picks the exact event key, then the most specific glob, then `*`,
 //! then the source's line written outside any section.
 //!
-//! The language owns the keys `layers`, `token`, `align`, `missing`, `unmapped` and SL1's
+//! The language owns the keys `layers`, `token`, `align`, `missing`, `message_prefix`, `unmapped`
+//! and SL1's
 //! `force_ytype`, `force_yid`, `force_yname`, `value`, `threshold`, `message_time`; the stages
 //! register theirs through [`LoadOptions::extra_keys`]. Any other key is an error.
 //!
@@ -63,7 +64,14 @@
 //!
 //! `service_token|alignment|fields|template` (also `service/token` and `service:token`): the line
 //! maps every event of source `service`, served at `/webhook/service/token`, aligned to
-//! `org:ID` / `device:ID` when given.
+//! `org:ID` / `device:ID` when given (the default alignment when empty). A service may have
+//! several tokens, each its own route with its own alignment, fields and template
+//! ([`MappingSet::keyed`]). These lines keep the predecessor's message form unless the source's
+//! section says otherwise: `message_prefix = service|token|` (its SL1 event policies match
+//! `identifierPattern ".*\|.*\|(.*)"`) and `missing = -`.
+//!
+//! In a directory, the predecessor's `app-config*.ini` and `web-config*.ini` are skipped: they
+//! are its settings, not mappings.
 //!
 //! ## Problems
 //!
@@ -80,6 +88,7 @@ mod check;
 mod compile;
 mod jsonpath;
 mod lazy;
+mod line;
 mod parse;
 mod select;
 mod stage;
@@ -91,6 +100,7 @@ pub use fields::FieldTree;
 /// The span-keeping INI lexer this language shares with the configuration file.
 pub use genhook_core::ini;
 pub use genhook_core::{Diagnostic, Section, Setting, Severity, Span};
+pub use line::{CompiledLine, RenderError};
 pub use stage::Fields;
 pub use unmapped::Unmapped;
 
@@ -98,8 +108,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use serde_json::Value;
 
 /// How mapping files are loaded.
 #[derive(Clone, Copy)]
@@ -162,6 +170,15 @@ impl Checked {
     }
 }
 
+/// Whether a file is one of the Python predecessor's own settings files, which sit beside its
+/// `webhook-config.ini` and hold no mapping: `app-config*.ini` (read as the configuration) and
+/// `web-config*.ini` (its web editor's, with no equivalent).
+pub fn is_predecessor_settings(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with("app-config") || name.starts_with("web-config"))
+}
+
 /// Every source's compiled mapping.
 #[derive(Debug, Clone, Default)]
 pub struct MappingSet {
@@ -192,6 +209,7 @@ impl MappingSet {
             .filter_map(Result::ok)
             .map(|entry| entry.path())
             .filter(|path| path.extension().is_some_and(|ext| ext == "ini") && path.is_file())
+            .filter(|path| !is_predecessor_settings(path))
             .collect();
         files.sort();
         Ok(Self::check_files(&files, options))
@@ -285,6 +303,14 @@ impl MappingSet {
     /// Every source, by name.
     pub fn sources(&self) -> impl Iterator<Item = &Arc<CompiledSource>> {
         self.sources.values()
+    }
+
+    /// Every source with the key it is kept under: its name, or `service#N` for a predecessor
+    /// service's N-th token (several routes served under one name).
+    pub fn keyed(&self) -> impl Iterator<Item = (&str, &Arc<CompiledSource>)> {
+        self.sources
+            .iter()
+            .map(|(key, source)| (key.as_str(), source))
     }
 
     /// Whether no source is mapped.
@@ -405,92 +431,4 @@ impl CompiledSource {
     pub fn layers(&self) -> Option<(Vec<String>, &Span)> {
         self.section.layers()
     }
-}
-
-/// One compiled mapping line: the field extraction and the message template.
-#[derive(Debug)]
-pub struct CompiledLine {
-    key: Arc<str>,
-    span: Span,
-    sectionless: bool,
-    fields: FieldTree,
-    /// The `name=$…` fields.
-    paths: Vec<jsonpath::PathField>,
-    template: template::Compiled,
-    template_text: String,
-}
-
-impl CompiledLine {
-    /// The line's key: an event type, a glob, `*`, or the source name for a line outside any
-    /// section.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// Where the line was written.
-    pub fn span(&self) -> &Span {
-        &self.span
-    }
-
-    /// Whether the line was written outside any section (or on a legacy `[webhooks]` line), so
-    /// it maps every event of its source.
-    pub fn maps_every_event(&self) -> bool {
-        self.sectionless
-    }
-
-    /// The compiled field list.
-    pub fn fields(&self) -> &FieldTree {
-        &self.fields
-    }
-
-    /// The template as written.
-    pub fn template_text(&self) -> &str {
-        &self.template_text
-    }
-
-    /// [`CompiledLine::extract`] straight from the payload's JSON text, parsing only the
-    /// declared fields ([`FieldTree::extract_str`]).
-    ///
-    /// # Errors
-    /// When `json` is not JSON.
-    pub fn extract_str(&self, json: &str) -> Result<Value, serde_json::Error> {
-        if self.has_json_paths() {
-            return serde_json::from_str(json).map(|payload| self.extract(&payload));
-        }
-        self.fields.extract_str(json)
-    }
-
-    /// [`CompiledLine::extract_str`] that also checks the whole text as a full parse does
-    /// ([`FieldTree::extract_checked`]): one pass where a check and an extraction took two.
-    ///
-    /// # Errors
-    /// Exactly when, and with the reason with which, `serde_json::from_str::<Value>` refuses
-    /// `json`.
-    pub fn extract_checked(&self, json: &str) -> Result<Value, serde_json::Error> {
-        if self.has_json_paths() {
-            return serde_json::from_str(json).map(|payload| self.extract(&payload));
-        }
-        self.fields.extract_checked(json)
-    }
-
-    /// Renders the message from extracted fields.
-    ///
-    /// # Errors
-    /// When a helper fails (e.g. a raw `{{…}}` expression given a wrong argument).
-    pub fn render(&self, fields: &Value) -> Result<String, RenderError> {
-        self.template.render(fields).map_err(|reason| RenderError {
-            span: self.span.clone(),
-            reason,
-        })
-    }
-}
-
-/// Rendering a template failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("template of {span} failed: {reason}")]
-pub struct RenderError {
-    /// The line whose template failed.
-    pub span: Span,
-    /// Why.
-    pub reason: String,
 }

@@ -28,6 +28,9 @@ pub(crate) struct RawSetting {
     pub(crate) span: Span,
     /// Set by a legacy line: no `${…}` expansion.
     pub(crate) literal: bool,
+    /// A legacy line's default (`missing = -`, `message_prefix = service|token|`): a setting
+    /// written for the source wins over it, without a duplicate-key error.
+    pub(crate) fallback: bool,
 }
 
 /// A mapping line as written.
@@ -44,6 +47,9 @@ pub(crate) struct RawLine {
 /// Everything written about one source, across sections and files.
 #[derive(Debug, Clone)]
 pub(crate) struct RawSource {
+    /// The source's name when it differs from its key: a legacy service's second token is kept
+    /// under `service#2` (a key no section can have) and served as `service`.
+    pub(crate) name: Option<String>,
     pub(crate) span: Span,
     pub(crate) settings: Vec<RawSetting>,
     pub(crate) lines: Vec<RawLine>,
@@ -126,6 +132,7 @@ fn bad_source_message(name: &str) -> String {
 
 fn source_entry<'a>(sources: &'a mut RawSources, name: &str, span: Span) -> &'a mut RawSource {
     sources.entry(name.to_owned()).or_insert_with(|| RawSource {
+        name: None,
         span,
         settings: Vec::new(),
         lines: Vec::new(),
@@ -236,6 +243,7 @@ fn section_entry(
                     value: value.to_owned(),
                     span: span.clone(),
                     literal: false,
+                    fallback: false,
                 };
                 source_entry(sources, source, span).settings.push(setting);
             }
@@ -246,6 +254,36 @@ fn section_entry(
             "expected `key = value` or `KEY: fields::template`",
         )),
     }
+}
+
+/// The raw source a legacy line of `service` with `token` goes to: `service` itself unless it
+/// already has another token, else `service#2`, `service#3`, … (each its own route, served as
+/// `service` at `/webhook/service/token`).
+fn legacy_source<'a>(
+    sources: &'a mut RawSources,
+    service: &str,
+    token: &str,
+    span: Span,
+) -> &'a mut RawSource {
+    let takes = |raw: &RawSource| {
+        token.is_empty()
+            || raw
+                .settings
+                .iter()
+                .filter(|s| s.key == "token")
+                .all(|s| s.value == token)
+    };
+    let mut key = service.to_owned();
+    let mut n = 1;
+    while sources.get(&key).is_some_and(|raw| !takes(raw)) {
+        n += 1;
+        key = format!("{service}#{n}");
+    }
+    let source = source_entry(sources, &key, span);
+    if n > 1 {
+        source.name = Some(service.to_owned());
+    }
+    source
 }
 
 /// `service_token|alignment|fields|template` (the template may hold `|`).
@@ -291,22 +329,27 @@ fn legacy_line(
         diagnostics.push(Diagnostic::error(span, "mapping line has no field list"));
         return;
     }
-    let source = source_entry(sources, service, span.clone());
-    let mut setting = |key: &str, value: &str| {
+    let source = legacy_source(sources, service, token, span.clone());
+    let mut setting = |key: &str, value: &str, fallback: bool| {
         source.settings.push(RawSetting {
             key: key.to_owned(),
             value: value.to_owned(),
             span: span.clone(),
             literal: true,
+            fallback,
         });
     };
     if !token.is_empty() {
-        setting("token", token);
+        setting("token", token, false);
     }
     let alignment = alignment.trim();
     if !alignment.is_empty() {
-        setting("align", alignment);
+        setting("align", alignment, false);
     }
+    // The predecessor's message form: SL1 event policies match `service|token|message`, and an
+    // unresolved variable was written `-`.
+    setting("message_prefix", &format!("{service}|{token}|"), true);
+    setting("missing", "-", true);
     source.lines.push(RawLine {
         key: service.to_owned(),
         fields: fields.to_owned(),

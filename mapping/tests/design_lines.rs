@@ -102,7 +102,7 @@ fn legacy_webhooks_files_load_with_token_and_alignment() {
     let payload = json!({"action": "closed", "repository": {"name": "r"}});
     assert_eq!(
         line.render(&line.extract(&payload)).unwrap(),
-        "GitHub closed on r"
+        "github|abc123|GitHub closed on r"
     );
 
     let stripe = set.source("stripe").unwrap();
@@ -111,7 +111,7 @@ fn legacy_webhooks_files_load_with_token_and_alignment() {
     let line = stripe.select("charge.failed").unwrap();
     assert_eq!(
         line.render(&line.extract(&json!({"type": "t"}))).unwrap(),
-        "Stripe t | done"
+        "stripe|tok_9|Stripe t | done"
     );
 
     let slack = set.source("slack").unwrap();
@@ -119,4 +119,48 @@ fn legacy_webhooks_files_load_with_token_and_alignment() {
     assert_eq!(slack.aligned_resource(), None);
     let meraki = set.source("meraki").unwrap();
     assert_eq!(meraki.token(), None);
+}
+
+#[test]
+fn legacy_services_take_several_tokens_and_written_settings_win_over_its_defaults() {
+    let text = "[webhooks]\n\
+        github_a|org:1|action|A $action$ $missing_here$\n\
+        github_b||action|B $action$\n\
+        [jira]\n\
+        missing = ?\n\
+        message_prefix =\n\
+        [webhooks]\n\
+        jira_t||webhookEvent,user|J $webhookEvent$ $user$\n";
+    let loaded = MappingSet::parse_str(Path::new("legacy.ini"), text, &options());
+    let errors = loaded.as_ref().err().cloned().unwrap_or_default();
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.to_string().contains("$missing_here$")),
+        "{errors:?}"
+    );
+    let text = text.replace(" $missing_here$", "");
+    let set = MappingSet::parse_str(Path::new("legacy.ini"), &text, &options())
+        .unwrap()
+        .mappings;
+    let keyed: Vec<(&str, &str, Option<&str>)> = set
+        .keyed()
+        .map(|(key, source)| (key, source.name(), source.token()))
+        .collect();
+    assert_eq!(
+        keyed,
+        [
+            ("github", "github", Some("a")),
+            ("github#2", "github", Some("b")),
+            ("jira", "jira", Some("t")),
+        ]
+    );
+    let second = set.keyed().nth(1).unwrap().1;
+    assert_eq!(second.aligned_resource(), None);
+    let line = second.select("push").unwrap();
+    assert_eq!(line.render(&json!({})).unwrap(), "github|b|B -");
+    // The section's `missing` and empty `message_prefix` win over the legacy defaults.
+    let line = set.source("jira").unwrap().select("x").unwrap();
+    let fields = line.extract(&json!({"webhookEvent": "e"}));
+    assert_eq!(line.render(&fields).unwrap(), "J e ?");
 }

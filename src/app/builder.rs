@@ -180,6 +180,9 @@ impl Builder {
         for warning in &unknown {
             tracing::warn!(%warning, "Environment warning.");
         }
+        for notice in config.predecessor_notices() {
+            tracing::info!(%notice, "Predecessor setting.");
+        }
 
         let state = AppState::new(
             loaded.stacks,

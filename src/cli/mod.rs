@@ -1,7 +1,8 @@
-//! The command line: `genhook serve | check | render | dlq`, one file per subcommand.
+//! The command line: `genhook serve | check | render | dlq | migrate`, one file per subcommand.
 
 mod check;
 pub mod dlq;
+mod migrate;
 mod render;
 mod serve;
 
@@ -31,6 +32,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Inspect and replay the dead-letter queue of a running server.
     Dlq(dlq::DlqCommand),
+    /// Write a genhook.ini and mappings/ from the Python predecessor's config directory.
+    Migrate(migrate::MigrateArgs),
 }
 
 /// `--config FILE`.
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Render(args) => render::run(&args),
         Command::Dlq(command) => dlq::run(command),
+        Command::Migrate(args) => migrate::run(&args),
     }
 }
 

@@ -95,7 +95,7 @@ impl Config {
     /// queue, Basic auth over plain HTTP, a log file that never rotates, a delivery budget
     /// (`processing_timeout`) that leaves no time for a retry after a hung attempt.
     pub fn warnings(&self) -> Vec<Diagnostic> {
-        let mut warnings = Vec::new();
+        let mut warnings = self.predecessor_notices.clone();
         for key in ["sl1_password", "admin_token"] {
             if let Some(origin @ Origin::File { .. }) = self.origins.0.get(key) {
                 warnings.push(warning(

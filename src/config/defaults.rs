@@ -165,6 +165,7 @@ impl Config {
             reload: RELOAD,
             origins: Origins::default(),
             notices: Notices::default(),
+            predecessor_notices: Vec::new(),
         }
     }
 }

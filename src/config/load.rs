@@ -13,6 +13,7 @@ use super::defaults::CONFIG_FILE;
 use super::env::var_name;
 use super::keys::{self, KEYS};
 use super::model::{Config, Origin};
+use super::predecessor;
 use super::value;
 
 /// The environment as the loader sees it: a variable's value by name.
@@ -48,7 +49,8 @@ impl Config {
     /// Every problem found, sorted by file and line, each printed `FILE:LINE: message`
     /// (environment problems are `environment:0: GENHOOK_KEY: message`).
     pub fn load(path: Option<&Path>, env: Env<'_>) -> Result<Self, Vec<Diagnostic>> {
-        let Some(file) = choose_file(path, Path::new(CONFIG_FILE)) else {
+        let chosen = choose_file(path, Path::new(CONFIG_FILE));
+        let Some(file) = chosen.or_else(|| predecessor::beside_mappings(env)) else {
             return Self::from_parts(None, "", env);
         };
         match std::fs::read_to_string(&file) {
@@ -67,7 +69,8 @@ impl Config {
     /// # Errors
     /// The configuration file cannot be read (reported at `FILE:0`).
     pub fn check(path: Option<&Path>, env: Env<'_>) -> Result<(Self, Vec<Diagnostic>), Diagnostic> {
-        let Some(file) = choose_file(path, Path::new(CONFIG_FILE)) else {
+        let chosen = choose_file(path, Path::new(CONFIG_FILE));
+        let Some(file) = chosen.or_else(|| predecessor::beside_mappings(env)) else {
             return Ok(Self::checked_parts(None, "", env));
         };
         match std::fs::read_to_string(&file) {
@@ -114,15 +117,21 @@ impl Config {
     /// The configuration with every value that parsed, and every problem, sorted.
     fn checked_parts(file: Option<&Path>, text: &str, env: Env<'_>) -> (Self, Vec<Diagnostic>) {
         let mut collected = Collected::default();
+        let mut translated = predecessor::Translated::default();
         if let Some(file) = file {
             // Editors on Windows may start the file with a byte-order mark.
             let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-            read_file(file, text, &mut collected);
+            translated = predecessor::translate(file, text);
+            read_file(file, &translated.text, &mut collected);
         }
         read_env(env, &mut collected);
         let mut config = Self::defaults();
         config.file = file.map(Path::to_path_buf);
         let mut problems = apply(&mut config, collected);
+        if translated.is_predecessor() {
+            predecessor::mappings_beside(&mut config);
+            config.predecessor_notices = translated.notices;
+        }
         problems.extend(cross_check(&config));
         problems.sort();
         (config, problems)

@@ -29,6 +29,10 @@
 //!   [`unknown_variables`] turns the `GENHOOK_*` variables nothing reads (listed by
 //!   [`env::genhook_names`]) into warnings, each with the closest known name
 //!   ([`genhook_core::hint`]); `check` prints them and `serve` logs them.
+//! - **The predecessor's `app-config.ini`:** its keys are renamed to GenHook's where they are
+//!   read ([`predecessor`]), each with a notice; what has no equivalent is one notice, never an
+//!   error. Its mappings are found beside it (its directory is `mappings_dir` unless set); with
+//!   no `--config` and no `./genhook.ini`, one in the mappings directory is read.
 //! - **Warnings:** [`Config::warnings`] lists valid but risky settings (a secret in the file,
 //!   the memory queue, credentials over plain http, a log that never rotates) and what loading
 //!   noticed (an alias pair naming one value) for `genhook check` to print and `serve` to log;
@@ -60,6 +64,7 @@ pub mod env;
 mod keys;
 mod load;
 mod model;
+mod predecessor;
 mod unknown;
 mod value;
 
@@ -67,4 +72,5 @@ pub use choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
 pub use keys::key_names;
 pub use load::{Env, ENVIRONMENT};
 pub use model::Config;
+pub use predecessor::{migrate, Migrated};
 pub use unknown::unknown_variables;

@@ -113,6 +113,9 @@ pub struct Config {
     /// Warnings found while loading (an alias pair naming one value, an unknown `GENHOOK_*`
     /// variable); [`Config::warnings`] lists them.
     pub(crate) notices: Notices,
+    /// What reading the Python predecessor's `app-config.ini` did (a key renamed, a key or
+    /// section with no equivalent): reported once, with [`Config::warnings`].
+    pub(crate) predecessor_notices: Vec<genhook_core::Diagnostic>,
 }
 
 impl Config {

@@ -13,7 +13,6 @@ use genhook_core::PipelineError;
 use genhook_dispatch::DispatchError;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
-use subtle::ConstantTimeEq;
 use tower::ServiceExt as _;
 
 use super::respond::{error_response, json, reject, respond};
@@ -35,6 +34,8 @@ pub fn router(state: AppState, admin: Option<Router>) -> Router {
             "/webhook/{source}/{token}",
             post(webhook_token).options(options),
         )
+        .route("/", get(predecessor_root))
+        .route("/health", get(predecessor_health))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -119,19 +120,11 @@ async fn webhook(
     request: Request,
 ) -> Response {
     let stacks = state.stacks();
-    let Some(route) = stacks.route(source) else {
-        return unknown_source(source);
-    };
     // A source with a URL token is served at /webhook/{source}/{token} only; the answer for a
     // wrong or missing token is the same as for an unknown source, so tokens cannot be probed.
-    let token_ok = match (route.source.token(), token) {
-        (None, None) => true,
-        (Some(expected), Some(given)) => bool::from(expected.as_bytes().ct_eq(given.as_bytes())),
-        _ => false,
-    };
-    if !token_ok {
+    let Some(route) = stacks.route_for(source, token) else {
         return unknown_source(source);
-    }
+    };
     let route = route.clone();
     drop(stacks);
     // Held until the answer is ready: shutdown waits for it before draining the queue, and it
@@ -191,6 +184,20 @@ async fn options(
 
 async fn healthz() -> Response {
     json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /health` as the Python predecessor answered it: load-balancer checks written for it keep
+/// passing.
+async fn predecessor_health() -> Response {
+    json(StatusCode::OK, &serde_json::json!({ "status": "healthy" }))
+}
+
+/// `GET /` as the Python predecessor answered it.
+async fn predecessor_root() -> Response {
+    json(
+        StatusCode::OK,
+        &serde_json::json!({ "message": "GenHook API is running" }),
+    )
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

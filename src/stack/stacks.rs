@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use genhook_core::{BuildContext, BuildError, PipelineError, PipelineService};
 use genhook_mapping::{CompiledSource, MappingSet};
+use subtle::ConstantTimeEq;
 
 use super::offline::{OfflineStack, Verify};
 use super::registry::BuiltStage;
@@ -80,11 +81,11 @@ impl Stacks {
     ) -> Result<Self, Vec<BuildError>> {
         let mut routes = BTreeMap::new();
         let mut errors = Vec::new();
-        for source in mappings.sources() {
+        for (key, source) in mappings.keyed() {
             match build_one(source, registry, resources) {
                 Ok((stack, stages)) => {
                     routes.insert(
-                        source.name().to_owned(),
+                        key.to_owned(),
                         SourceRoute {
                             source: source.clone(),
                             stack,
@@ -137,6 +138,41 @@ impl Stacks {
     /// A source's route.
     pub fn route(&self, source: &str) -> Option<&SourceRoute> {
         self.routes.get(source)
+    }
+
+    /// The route a webhook posted to `/webhook/{source}` (`token` `None`) or
+    /// `/webhook/{source}/{token}` takes: a source with a URL token is served with that token
+    /// only, one without only without one. A predecessor service with several tokens has a
+    /// route per token (kept as `service`, `service#2`, …); every candidate's token is compared
+    /// in constant time, so tokens cannot be probed.
+    pub fn route_for(&self, source: &str, token: Option<&str>) -> Option<&SourceRoute> {
+        let variant = |key: &str| {
+            key == source
+                || key
+                    .strip_prefix(source)
+                    .is_some_and(|rest| rest.starts_with('#'))
+        };
+        let mut found = None;
+        for (_, route) in self
+            .routes
+            .range::<str, _>((
+                std::ops::Bound::Included(source),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(key, _)| variant(key))
+        {
+            let matches = match (route.source.token(), token) {
+                (None, None) => true,
+                (Some(expected), Some(given)) => {
+                    bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+                }
+                _ => false,
+            };
+            if matches && found.is_none() {
+                found = Some(route);
+            }
+        }
+        found
     }
 
     /// Every route, by source name.

@@ -30,7 +30,7 @@
 //! ```ini
 //! [github]
 //! verify = github
-//! secret = ${GITHUB_WEBHOOK_SECRET}, ${GITHUB_WEBHOOK_SECRET_OLD}
+//! secret = ${GENHOOK_GITHUB_SECRET}, ${GENHOOK_GITHUB_SECRET_OLD}
 //!
 //! [billing]
 //! verify = hmac-sha256
