@@ -42,15 +42,16 @@ impl Commit {
 /// What the writer knows of the syncs it owes.
 #[derive(Debug)]
 pub(super) struct AckSync {
-    /// Acknowledgements committed since the last synced commit.
-    owed: bool,
+    /// The events acknowledged by commits made since the last synced commit: a storage fault
+    /// (which ends the store before it synced them) must have them written again.
+    owed: Vec<u64>,
     last_sync: Instant,
 }
 
 impl Default for AckSync {
     fn default() -> Self {
         Self {
-            owed: false,
+            owed: Vec::new(),
             last_sync: Instant::now(),
         }
     }
@@ -67,26 +68,38 @@ impl AckSync {
         }
     }
 
-    /// A batch was committed so.
-    pub(super) fn committed(&mut self, commit: Commit) {
+    /// `batch` was committed so.
+    pub(super) fn committed(&mut self, commit: Commit, batch: &[Job]) {
         if commit == Commit::Unsynced {
-            self.owed = true;
+            self.owed
+                .extend(batch.iter().filter_map(|(op, _)| match op {
+                    Op::Remove { seq } => Some(*seq),
+                    _ => None,
+                }));
         } else {
-            self.owed = false;
+            self.owed.clear();
             self.last_sync = Instant::now();
         }
+    }
+
+    /// The acknowledgements a storage fault ended unsynced, to be written again after it (the
+    /// store reopened holds their events again).
+    pub(super) fn unsynced(&mut self) -> impl Iterator<Item = Op> {
+        std::mem::take(&mut self.owed)
+            .into_iter()
+            .map(|seq| Op::Remove { seq })
     }
 
     /// The writer is idle: syncs the acknowledgements committed without a sync, if any (an empty
     /// synced commit makes every earlier commit durable). Blocking.
     pub(super) fn settle(&mut self, db: &Database) -> Result<(), redb::Error> {
-        if !self.owed {
+        if self.owed.is_empty() {
             return Ok(());
         }
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate);
         txn.commit()?;
-        self.committed(Commit::Synced);
+        self.committed(Commit::Synced, &[]);
         Ok(())
     }
 }
@@ -115,8 +128,8 @@ mod tests {
         assert_eq!(sync.commit(&acks), Commit::Unsynced);
         assert_eq!(sync.commit(&mixed), Commit::Synced);
         assert_eq!(sync.commit(&[job(put())]), Commit::Synced);
-        sync.committed(Commit::Unsynced);
-        assert!(sync.owed);
+        sync.committed(Commit::Unsynced, &acks);
+        assert_eq!(sync.owed, [1, 2]);
         sync.last_sync = Instant::now()
             .checked_sub(ACK_SYNC_AFTER)
             .unwrap_or_else(Instant::now);
@@ -125,7 +138,11 @@ mod tests {
             Commit::Synced,
             "acks keep coming: synced every ACK_SYNC_AFTER"
         );
-        sync.committed(Commit::Synced);
-        assert!(!sync.owed);
+        sync.committed(Commit::Unsynced, &mixed[..1]);
+        assert_eq!(sync.unsynced().count(), 3, "kept for a fault");
+        assert!(sync.owed.is_empty());
+        sync.committed(Commit::Unsynced, &acks);
+        sync.committed(Commit::Synced, &mixed);
+        assert!(sync.owed.is_empty());
     }
 }

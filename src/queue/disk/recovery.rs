@@ -204,6 +204,12 @@ impl Outage {
         self.next_try = Some(Instant::now() + FIRST_RETRY);
     }
 
+    /// Keeps writes to make first once the store is reopened (acknowledgements the fault ended
+    /// before they were synced).
+    pub(super) fn keep(&mut self, ops: impl IntoIterator<Item = Op>) {
+        self.deferred.extend(ops);
+    }
+
     /// Answers a batch the closed store cannot take: writes that settle stored events are kept
     /// for after the fault (answered done), the rest are refused as unavailable.
     pub(super) fn refuse(&mut self, batch: &mut Vec<Job>, store: &Store) {

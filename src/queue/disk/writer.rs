@@ -150,7 +150,7 @@ fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats, compact_after
             // disk space back, if a drained backlog left any.
             Err(_) => {
                 if store.fault().is_none() {
-                    settle_acks(store, &mut acks);
+                    settle_acks(store, &mut acks, &mut outage);
                     compactor.idle(store);
                 }
                 outage.next_job(rx, store)
@@ -178,7 +178,7 @@ fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats, compact_after
         let commit = acks.commit(&batch);
         match apply(&db, &batch, sweep, commit) {
             Ok((replies, puts)) => {
-                acks.committed(commit);
+                acks.committed(commit, &batch);
                 if commit == Commit::Synced {
                     stats.count(puts);
                 }
@@ -190,6 +190,7 @@ fn run(store: &Store, rx: &mpsc::Receiver<Job>, stats: &SyncStats, compact_after
                 if let Some(reason) = fault::reason(&error) {
                     drop(db);
                     outage.begin(store, reason, &batch);
+                    outage.keep(acks.unsynced());
                     outage.refuse(&mut batch, store);
                     continue;
                 }
@@ -216,14 +217,23 @@ pub(super) fn write_kept(db: &Database, ops: Vec<Op>) -> Result<(), (Vec<Op>, re
     }
 }
 
-/// Syncs the acknowledgements committed without a sync; a failure is left to the next batch
-/// (synced, it meets the same fault and begins the outage).
-fn settle_acks(store: &Store, acks: &mut AckSync) {
+/// Syncs the acknowledgements committed without a sync. A storage fault begins the outage
+/// with them kept, to be written again once the store is reopened.
+fn settle_acks(store: &Store, acks: &mut AckSync, outage: &mut Outage) {
     let Ok(db) = store.db() else {
         return;
     };
     if let Err(error) = acks.settle(&db) {
-        tracing::warn!(backend = "disk", %error, "Syncing acknowledgements failed; the next write syncs them.");
+        match fault::reason(&error) {
+            Some(reason) => {
+                drop(db);
+                outage.begin(store, reason, &[]);
+                outage.keep(acks.unsynced());
+            }
+            None => {
+                tracing::warn!(backend = "disk", %error, "Syncing acknowledgements failed; the next write syncs them.");
+            }
+        }
     }
 }
 
