@@ -533,12 +533,18 @@ async fn an_acknowledgement_a_fault_left_unsynced_is_written_after_it() {
     queue.ack(&event).await.unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
     while queue.is_available() {
-        assert!(tokio::time::Instant::now() < deadline, "the failed sync was never seen");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the failed sync was never seen"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     faults.clear();
     while !queue.is_available() {
-        assert!(tokio::time::Instant::now() < deadline, "the store never came back");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the store never came back"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(queue.depth(), 0);
@@ -552,7 +558,11 @@ async fn an_acknowledgement_a_fault_left_unsynced_is_written_after_it() {
             }
         }
     };
-    assert_eq!(again.depth(), 0, "the acknowledged event is not pending again");
+    assert_eq!(
+        again.depth(),
+        0,
+        "the acknowledged event is not pending again"
+    );
 }
 
 /// Shutting down during a fault ends the consumers; what was queued stays in the store for the

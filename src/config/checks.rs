@@ -6,8 +6,8 @@ use std::path::Path;
 use genhook_core::Diagnostic;
 
 use super::choices::{LogRotation, QueueBackend};
-use super::load::{problem, span, ENVIRONMENT};
-use super::model::{Config, Origin};
+use super::model::Config;
+use super::origin::{problem, span, warning, Origin, ENVIRONMENT};
 
 /// Where a key's problem is reported: its origin, else (a default) the file's line 0.
 fn origin_of(config: &Config, key: &str) -> Origin {
@@ -80,13 +80,6 @@ pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
         }
     }
     problems
-}
-
-/// A warning about the value from `origin`.
-fn warning(origin: &Origin, message: &str) -> Diagnostic {
-    let mut diagnostic = problem(origin, message);
-    diagnostic.severity = genhook_core::Severity::Warning;
-    diagnostic
 }
 
 impl Config {

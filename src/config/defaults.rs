@@ -30,12 +30,9 @@
 //! | `max_inflight_body_bytes` | `256MB`, or `max_body_size` when larger |
 //! | `reload` | `true` |
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
-use super::model::{Config, Notices, Origins};
 
 /// `server_host`.
 pub const SERVER_HOST: &str = "127.0.0.1";
@@ -118,64 +115,6 @@ pub const RELOAD: bool = true;
 /// The file read when no `--config` is given, if it exists.
 pub const CONFIG_FILE: &str = "genhook.ini";
 
-impl Config {
-    /// The built-in defaults (what `genhook serve` uses with no `genhook.ini`).
-    pub fn defaults() -> Self {
-        Self {
-            file: None,
-            server_host: SERVER_HOST.to_owned(),
-            server_port: SERVER_PORT,
-            ssl_enabled: false,
-            ssl_cert_path: None,
-            ssl_key_path: None,
-            sl1_api_url: None,
-            sl1_username: None,
-            sl1_password: None,
-            sl1_timeout: SL1_TIMEOUT,
-            sl1_retry_attempts: SL1_RETRY_ATTEMPTS,
-            sl1_ca_file: None,
-            sl1_breaker_threshold: SL1_BREAKER_THRESHOLD,
-            sl1_breaker_cooldown: SL1_BREAKER_COOLDOWN,
-            max_worker_threads: MAX_WORKER_THREADS,
-            sl1_max_inflight: SL1_MAX_INFLIGHT,
-            queue_max_size: None,
-            queue_max_bytes: None,
-            processing_timeout: PROCESSING_TIMEOUT,
-            shutdown_grace_period: SHUTDOWN_GRACE_PERIOD,
-            max_concurrent: BTreeMap::new(),
-            log_level: LOG_LEVEL,
-            log_file: None,
-            log_max_size: LOG_MAX_SIZE,
-            log_rotation: LOG_ROTATION,
-            mappings_dir: PathBuf::from(MAPPINGS_DIR),
-            data_dir: PathBuf::from(DATA_DIR),
-            queue_backend: QUEUE_BACKEND,
-            redis_url: default_redis_url(),
-            redis_claim_idle: REDIS_CLAIM_IDLE,
-            admin_token: None,
-            threading_model: THREADING_MODEL,
-            max_body_size: MAX_BODY_SIZE,
-            dlq_alert_threshold: DLQ_ALERT_THRESHOLD,
-            header_read_timeout: HEADER_READ_TIMEOUT,
-            request_timeout: REQUEST_TIMEOUT,
-            idle_timeout: IDLE_TIMEOUT,
-            http2_keep_alive_interval: HTTP2_KEEP_ALIVE_INTERVAL,
-            max_connections: None,
-            max_inflight_body_bytes: None,
-            reload: RELOAD,
-            origins: Origins::default(),
-            notices: Notices::default(),
-            predecessor_notices: Vec::new(),
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self::defaults()
-    }
-}
-
 /// `max_connections` when unset: the process's soft descriptor limit (`RLIMIT_NOFILE`) less an
 /// eighth of it, and at least [`DESCRIPTOR_HEADROOM`], kept for everything else GenHook opens;
 /// at most [`MAX_CONNECTIONS_CAP`] (also when the limit cannot be read or is unlimited). With the
@@ -207,7 +146,7 @@ fn descriptor_limit() -> Option<u64> {
     clippy::expect_used,
     reason = "a constant URL, covered by the defaults test"
 )]
-fn default_redis_url() -> reqwest::Url {
+pub(super) fn default_redis_url() -> reqwest::Url {
     reqwest::Url::parse(REDIS_URL).expect("REDIS_URL is a valid URL")
 }
 

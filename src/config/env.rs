@@ -7,6 +7,9 @@
 
 use std::collections::BTreeMap;
 
+/// The environment as the loader sees it: a variable's value by name.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// The prefix of override variables: `GENHOOK_<KEY>`.
 pub const PREFIX: &str = "GENHOOK_";
 

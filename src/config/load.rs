@@ -3,24 +3,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use genhook_core::ini::{self, IniLine};
-use genhook_core::{hint, Diagnostic, Span};
+use genhook_core::{hint, Diagnostic};
 
 use super::checks::cross_check;
 use super::defaults::CONFIG_FILE;
-use super::env::var_name;
+use super::env::{var_name, Env};
 use super::keys::{self, KEYS};
-use super::model::{Config, Origin};
+use super::model::Config;
+use super::origin::{locate, problem, span, Origin};
 use super::predecessor;
 use super::value;
-
-/// The environment as the loader sees it: a variable's value by name.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// The pseudo-file of diagnostics about environment variables (line 0).
-pub const ENVIRONMENT: &str = "environment";
 
 /// One value to apply, with where it came from.
 struct Assignment {
@@ -145,28 +139,6 @@ fn choose_file(explicit: Option<&Path>, default: &Path) -> Option<PathBuf> {
         Some(path) => Some(path.to_path_buf()),
         None => Some(default.to_path_buf()).filter(|p| p.is_file()),
     }
-}
-
-/// A span in `file` at `line`.
-pub(super) fn span(file: &Path, line: u32) -> Span {
-    Span {
-        file: Arc::from(file),
-        line,
-    }
-}
-
-/// Where a problem with a value from `origin` is reported, and the name it is reported under.
-fn locate(origin: &Origin) -> (Span, &str) {
-    match origin {
-        Origin::File { span, written } => (span.clone(), written),
-        Origin::Env { var } => (span(Path::new(ENVIRONMENT), 0), var),
-    }
-}
-
-/// A problem with the value from `origin`: `FILE:LINE: key: message`.
-pub(super) fn problem(origin: &Origin, message: &str) -> Diagnostic {
-    let (span, name) = locate(origin);
-    Diagnostic::error(span, format!("{name}: {message}"))
 }
 
 /// Reads the file's lines into `collected`.

@@ -64,13 +64,15 @@ pub mod env;
 mod keys;
 mod load;
 mod model;
+mod origin;
 mod predecessor;
 mod unknown;
 mod value;
 
 pub use choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
+pub use env::Env;
 pub use keys::key_names;
-pub use load::{Env, ENVIRONMENT};
 pub use model::Config;
+pub use origin::ENVIRONMENT;
 pub use predecessor::{migrate, Migrated};
 pub use unknown::unknown_variables;

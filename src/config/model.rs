@@ -9,6 +9,8 @@ use genhook_core::Secret;
 use genhook_core::Span;
 
 use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
+use super::defaults;
+use super::origin::{Origin, Origins};
 
 /// GenHook's environment configuration: every key of the INI file, typed and validated.
 ///
@@ -220,17 +222,6 @@ impl fmt::Debug for Config {
     }
 }
 
-/// Where each setting came from, by canonical key. Two configurations with the same settings
-/// are equal wherever their settings were written, so this compares equal to any other.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Origins(pub(crate) BTreeMap<String, Origin>);
-
-impl PartialEq for Origins {
-    fn eq(&self, _other: &Self) -> bool {
-        true
-    }
-}
-
 /// Warnings found while loading. Like [`Origins`], never part of a comparison: two loads of
 /// the same settings are equal.
 #[derive(Debug, Clone, Default)]
@@ -242,23 +233,6 @@ impl PartialEq for Notices {
     }
 }
 
-/// Where a setting's value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Origin {
-    /// A line of the configuration file, with the key as written there (maybe an alias).
-    File {
-        /// The line.
-        span: Span,
-        /// The key as written.
-        written: String,
-    },
-    /// An environment variable.
-    Env {
-        /// The variable's name.
-        var: String,
-    },
-}
-
 /// A URL with any password replaced (`redis://:pw@host` is a common form).
 pub(crate) fn redacted_url(url: &reqwest::Url) -> String {
     if url.password().is_some() {
@@ -268,5 +242,63 @@ pub(crate) fn redacted_url(url: &reqwest::Url) -> String {
         shown.to_string()
     } else {
         url.to_string()
+    }
+}
+
+impl Config {
+    /// The built-in defaults (what `genhook serve` uses with no `genhook.ini`).
+    pub fn defaults() -> Self {
+        Self {
+            file: None,
+            server_host: defaults::SERVER_HOST.to_owned(),
+            server_port: defaults::SERVER_PORT,
+            ssl_enabled: false,
+            ssl_cert_path: None,
+            ssl_key_path: None,
+            sl1_api_url: None,
+            sl1_username: None,
+            sl1_password: None,
+            sl1_timeout: defaults::SL1_TIMEOUT,
+            sl1_retry_attempts: defaults::SL1_RETRY_ATTEMPTS,
+            sl1_ca_file: None,
+            sl1_breaker_threshold: defaults::SL1_BREAKER_THRESHOLD,
+            sl1_breaker_cooldown: defaults::SL1_BREAKER_COOLDOWN,
+            max_worker_threads: defaults::MAX_WORKER_THREADS,
+            sl1_max_inflight: defaults::SL1_MAX_INFLIGHT,
+            queue_max_size: None,
+            queue_max_bytes: None,
+            processing_timeout: defaults::PROCESSING_TIMEOUT,
+            shutdown_grace_period: defaults::SHUTDOWN_GRACE_PERIOD,
+            max_concurrent: BTreeMap::new(),
+            log_level: defaults::LOG_LEVEL,
+            log_file: None,
+            log_max_size: defaults::LOG_MAX_SIZE,
+            log_rotation: defaults::LOG_ROTATION,
+            mappings_dir: PathBuf::from(defaults::MAPPINGS_DIR),
+            data_dir: PathBuf::from(defaults::DATA_DIR),
+            queue_backend: defaults::QUEUE_BACKEND,
+            redis_url: defaults::default_redis_url(),
+            redis_claim_idle: defaults::REDIS_CLAIM_IDLE,
+            admin_token: None,
+            threading_model: defaults::THREADING_MODEL,
+            max_body_size: defaults::MAX_BODY_SIZE,
+            dlq_alert_threshold: defaults::DLQ_ALERT_THRESHOLD,
+            header_read_timeout: defaults::HEADER_READ_TIMEOUT,
+            request_timeout: defaults::REQUEST_TIMEOUT,
+            idle_timeout: defaults::IDLE_TIMEOUT,
+            http2_keep_alive_interval: defaults::HTTP2_KEEP_ALIVE_INTERVAL,
+            max_connections: None,
+            max_inflight_body_bytes: None,
+            reload: defaults::RELOAD,
+            origins: Origins::default(),
+            notices: Notices::default(),
+            predecessor_notices: Vec::new(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::defaults()
     }
 }

@@ -15,8 +15,9 @@ use genhook_core::ini::{self, IniLine};
 use genhook_core::Diagnostic;
 
 use super::defaults::MAPPINGS_DIR;
-use super::load::{span, Env};
+use super::env::Env;
 use super::model::Config;
+use super::origin::span;
 
 /// `(section, predecessor key, GenHook key)`.
 const MAPPED: &[(&str, &str, &str)] = &[

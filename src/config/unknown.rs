@@ -8,7 +8,7 @@ use genhook_core::{hint, Diagnostic};
 
 use super::env::var_name;
 use super::keys::{key_names, MAX_CONCURRENT_SUFFIX};
-use super::load::{span, ENVIRONMENT};
+use super::origin::{span, ENVIRONMENT};
 
 /// A warning for each of `names` (the environment's `GENHOOK_*` variables, see
 /// [`env::genhook_names`](super::env::genhook_names)) that is neither a key's override, nor a

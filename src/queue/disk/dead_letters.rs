@@ -7,8 +7,8 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use genhook_core::queue::{DeadLetter, DeadLetterFilter, DeadLetters, QueueError};
 
+use super::ops::{Op, Reply};
 use super::store;
-use super::writer::{Op, Reply};
 use super::Inner;
 
 /// The dead letters of a [`DiskQueue`], in the same store.

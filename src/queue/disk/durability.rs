@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, Durability};
 
-use super::writer::{Job, Op};
+use super::ops::{Job, Op};
 
 /// Acknowledgements are synced at least this often while they keep coming.
 pub(super) const ACK_SYNC_AFTER: Duration = Duration::from_millis(50);

@@ -63,11 +63,13 @@
 //! otherwise reads the event with the ones queued after it in one read transaction (`hot`): the
 //! store is read once per batch of a backlog, not once per event.
 
+mod apply;
 mod compact;
 mod dead_letters;
 mod durability;
 mod fault;
 mod hot;
+mod ops;
 mod read;
 mod records;
 mod recovery;
@@ -88,11 +90,12 @@ use tokio::sync::Notify;
 
 pub use dead_letters::DiskDeadLetters;
 pub use fault::{FaultSwitch, StorageFault};
+use ops::{Op, Reply};
 use records::{accept_op, encode_dead_letter, encode_event, NewRecord};
 use recovery::Store;
 use state::State;
 pub use store::StoreOpenError;
-use writer::{Op, Reply, SyncStats, Writer};
+use writer::{SyncStats, Writer};
 
 use super::limits::Limits;
 use super::memory::lock;

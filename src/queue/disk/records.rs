@@ -3,7 +3,7 @@
 
 use genhook_core::queue::{record, Accepted, Claim, DeadLetter, Event, QueueError};
 
-use super::writer::Op;
+use super::ops::Op;
 
 /// The record of a new event, encoded before its sequence number is known: an event row, or a
 /// dead letter when it has a `render_error`.

@@ -29,9 +29,10 @@ use genhook_core::queue::QueueError;
 use redb::Database;
 use tokio::sync::{watch, Notify};
 
+use super::apply::write_kept;
 use super::fault::{self, Opener, StorageFault};
+use super::ops::{Job, Op, Reply};
 use super::store::{self, DEDUP};
-use super::writer::{write_kept, Job, Op, Reply};
 use crate::queue::memory::lock;
 
 /// The first wait before reopening; it doubles up to [`MAX_RETRY`].
