@@ -408,6 +408,33 @@ async fn a_json_path_field_reaches_what_the_compact_list_cannot() {
     );
 }
 
+/// The issue's own example: Azure Monitor's common alert schema keeps a metric alert's values
+/// in a list of conditions, which a JSONPath filter picks by metric name; the real sample payload
+/// of Microsoft's schema definitions, over HTTP.
+#[tokio::test]
+async fn a_json_path_filter_picks_an_azure_monitor_metric_by_name() {
+    let sl1 = Sl1Mock::start().await;
+    let mapping = "[azure_monitor]\nevent = data.essentials.signalType\nMetric: data{essentials{alertRule,monitorCondition,severity}},cpu=$.data.alertContext.condition.allOf[?(@.metricName=='Percentage CPU')].metricValue,disk=$.data.alertContext.condition.allOf[?(@.metricName=='Disk Read Bytes')].metricValue::Azure $data.essentials.severity$ $data.essentials.alertRule$ $data.essentials.monitorCondition$: CPU $cpu$% disk $disk$\n";
+    let genhook = builder()
+        .mapping("azure_monitor.ini", mapping)
+        .sl1(&sl1.url())
+        .start()
+        .await;
+    let response = genhook
+        .post(
+            "/webhook/azure_monitor",
+            &[("content-type", "application/json")],
+            fixture("azure-monitor/common-alert.metric.json"),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let requests = sl1.wait_for_accepted(1, WAIT).await;
+    assert_eq!(
+        requests.first().and_then(|r| r.message()),
+        Some("Azure Sev3 WCUS-R2-Gen2 Resolved: CPU 7.727% disk ")
+    );
+}
+
 #[tokio::test]
 async fn rate_limited_is_429_with_retry_after() {
     let mapping = "[limited]\nevent = type\nrate_limit = 1/m\n*: type::Event $type$\n";
