@@ -30,7 +30,7 @@
 //!   [`env::genhook_names`]) into warnings, each with the closest known name
 //!   ([`genhook_core::hint`]); `check` prints them and `serve` logs them.
 //! - **The predecessor's `app-config.ini`:** its keys are renamed to GenHook's where they are
-//!   read ([`predecessor`]), each with a notice; what has no equivalent is one notice, never an
+//!   read (`predecessor`), each with a notice; what has no equivalent is one notice, never an
 //!   error. Its mappings are found beside it (its directory is `mappings_dir` unless set); with
 //!   no `--config` and no `./genhook.ini`, one in the mappings directory is read.
 //! - **Warnings:** [`Config::warnings`] lists valid but risky settings (a secret in the file,

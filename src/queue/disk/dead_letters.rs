@@ -11,7 +11,7 @@ use super::ops::{Op, Reply};
 use super::store;
 use super::Inner;
 
-/// The dead letters of a [`DiskQueue`], in the same store.
+/// The dead letters of a [`DiskQueue`](super::DiskQueue), in the same store.
 #[derive(Debug, Clone)]
 pub struct DiskDeadLetters {
     pub(super) inner: Arc<Inner>,
