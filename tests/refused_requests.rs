@@ -90,7 +90,7 @@ async fn refusals_are_recorded_with_their_reason_and_secrets_masked() {
     assert_eq!(
         reasons(&list),
         [
-            ("aws".to_owned(), "ignored".to_owned()),
+            ("aws".to_owned(), "no_mapped_field".to_owned()),
             ("nosuch".to_owned(), "unknown_source".to_owned()),
             ("github".to_owned(), "bad_signature".to_owned()),
         ],
@@ -109,10 +109,10 @@ async fn refusals_are_recorded_with_their_reason_and_secrets_masked() {
     assert_eq!((status, &one), (200, github));
     let (status, _) = admin(&genhook, "/admin/requests/99999").await;
     assert_eq!(status, 404);
-    let (_, filtered) = admin(&genhook, "/admin/requests?reason=ignored&limit=5").await;
+    let (_, filtered) = admin(&genhook, "/admin/requests?reason=no_mapped_field&limit=5").await;
     assert_eq!(
         reasons(&filtered),
-        [("aws".to_owned(), "ignored".to_owned())]
+        [("aws".to_owned(), "no_mapped_field".to_owned())]
     );
     // Behind the admin token.
     let response = genhook.get("/admin/requests").await;

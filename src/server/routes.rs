@@ -196,7 +196,7 @@ fn record_unknown(state: &AppState, source: &str, parts: &http::request::Parts) 
 }
 
 /// Records a refusal of the stack (a 4xx; load shedding and internal faults are not refusals
-/// of the request) or an `ignored` answer.
+/// of the request) or an answer that ignored the webhook.
 fn record_outcome(
     state: &AppState,
     route: &SourceRoute,
@@ -207,7 +207,10 @@ fn record_outcome(
 ) {
     let (status, reason) = match result {
         Err(error) if error.status().is_client_error() => (error.status(), error.metric_reason()),
-        Ok(answer) if is_ignored(answer.body()) => (answer.status(), "ignored"),
+        Ok(answer) => match ignored_reason(answer.body()) {
+            Some(reason) => (answer.status(), reason),
+            None => return,
+        },
         _ => return,
     };
     state.refused().record(&Refused {
@@ -221,11 +224,21 @@ fn record_outcome(
     });
 }
 
-/// Whether an answer's JSON says `"status": "ignored"`.
-fn is_ignored(body: &Bytes) -> bool {
-    body.windows(b"ignored".len()).any(|w| w == b"ignored")
-        && serde_json::from_slice::<serde_json::Value>(body)
-            .is_ok_and(|v| v.get("status").and_then(|s| s.as_str()) == Some("ignored"))
+/// The reason of an answer whose JSON says `"status": "ignored"`: the rejection metric's
+/// `no_mapped_field` for a payload with none of the line's fields, else `ignored` (`unmapped =
+/// ignore`).
+fn ignored_reason(body: &Bytes) -> Option<&'static str> {
+    if !body.windows(b"ignored".len()).any(|w| w == b"ignored") {
+        return None;
+    }
+    let answer = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    if answer.get("status").and_then(|s| s.as_str()) != Some("ignored") {
+        return None;
+    }
+    match answer.get("reason").and_then(|r| r.as_str()) {
+        Some("no mapped field present") => Some("no_mapped_field"),
+        _ => Some("ignored"),
+    }
 }
 
 async fn run_stack(
