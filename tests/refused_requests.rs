@@ -33,6 +33,9 @@ async fn admin(genhook: &TestGenHook, path: &str) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+const WRONG_SIGNATURE: &str =
+    "sha256=abababababababababababababababababababababababababababababababab";
+
 /// Sends the three refusals; returns the record's list.
 async fn refuse_three(genhook: &TestGenHook) -> Value {
     let body =
@@ -42,7 +45,7 @@ async fn refuse_three(genhook: &TestGenHook) -> Value {
             "/webhook/github",
             &[
                 ("x-github-event", "issues"),
-                ("x-hub-signature-256", "sha256=00ff"),
+                ("x-hub-signature-256", WRONG_SIGNATURE),
                 ("authorization", "Bearer header-s3cret"),
                 ("content-type", "application/json"),
             ],
@@ -97,7 +100,12 @@ async fn refusals_are_recorded_with_their_reason_and_secrets_masked() {
         "{list}"
     );
     let text = list.to_string();
-    for secret in ["header-s3cret", "body-s3cret", "k3y-s3cret", "00ff"] {
+    for secret in [
+        "header-s3cret",
+        "body-s3cret",
+        "k3y-s3cret",
+        "abababababababab",
+    ] {
         assert!(!text.contains(secret), "{secret} kept: {text}");
     }
     let github = &list["requests"][2];
@@ -171,4 +179,19 @@ async fn the_bound_holds_over_http() {
         .lines()
         .count();
     assert_eq!(lines, total);
+}
+
+#[tokio::test]
+async fn a_body_too_large_is_recorded_without_its_payload() {
+    let genhook = builder().set("max_body_size", "1KB").start().await;
+    let big = format!(r#"{{"action":"{}"}}"#, "x".repeat(4096));
+    let response = genhook
+        .post("/webhook/github", &[("x-github-event", "issues")], big)
+        .await;
+    assert_eq!(response.status(), 413);
+    let (_, list) = admin(&genhook, "/admin/requests").await;
+    let refused = &list["requests"][0];
+    assert_eq!(refused["reason"], "too_large", "{list}");
+    assert_eq!(refused["status"], 413);
+    assert!(refused["payload"].is_null(), "{list}");
 }

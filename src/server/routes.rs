@@ -100,7 +100,10 @@ async fn webhook_detect(State(state): State<AppState>, request: Request) -> Resp
     // Held until the answer is ready: the body's bytes count in max_inflight_body_bytes.
     let (body, _reserved) = match read_body(&state, body).await {
         Ok(read) => read,
-        Err(response) => return response,
+        Err(response) => {
+            record_too_large(&state, "", &RedactionPolicy::new(), &parts, &response);
+            return response;
+        }
     };
     let stacks = state.stacks();
     let Some(route) = super::detect::source_for(&stacks, &parts.headers, &body) else {
@@ -155,18 +158,8 @@ async fn webhook(
         // The reservation is held until the answer is ready.
         Ok((body, _reserved)) => run_stack(state, route, parts, body).await,
         Err(response) => {
-            if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                let policy = policy_of(&route);
-                state.refused().record(&Refused {
-                    source: route.source.name(),
-                    reason: "too_large",
-                    status: response.status(),
-                    client: client(&parts),
-                    headers: &parts.headers,
-                    body: None,
-                    policy: &policy,
-                });
-            }
+            let policy = policy_of(&route);
+            record_too_large(state, route.source.name(), &policy, &parts, &response);
             response
         }
     }
@@ -180,6 +173,28 @@ fn client(parts: &http::request::Parts) -> Option<std::net::SocketAddr> {
 
 fn policy_of(route: &SourceRoute) -> RedactionPolicy {
     RedactionPolicy::for_source(|key| route.source.setting(key))
+}
+
+/// Records a body refused as over `max_body_size` (`413`; not a `503` of the body budget), its
+/// payload not kept.
+fn record_too_large(
+    state: &AppState,
+    source: &str,
+    policy: &RedactionPolicy,
+    parts: &http::request::Parts,
+    response: &Response,
+) {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        state.refused().record(&Refused {
+            source,
+            reason: "too_large",
+            status: response.status(),
+            client: client(parts),
+            headers: &parts.headers,
+            body: None,
+            policy,
+        });
+    }
 }
 
 /// Records a request for an unknown source or token; its body is never read.
