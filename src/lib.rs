@@ -140,6 +140,7 @@ pub mod cli;
 pub mod config;
 pub mod loader;
 pub mod queue;
+pub mod refused;
 pub mod reload;
 pub mod render;
 pub mod server;

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq as _;
 use super::AdminError;
 
 /// Lets the request through only with `Authorization: Bearer <token>`.
-pub(super) async fn require_bearer(
+pub(crate) async fn require_bearer(
     State(token): State<Secret>,
     request: Request,
     next: Next,

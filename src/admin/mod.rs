@@ -31,6 +31,7 @@ use axum::Router;
 use genhook_core::queue::{DeadLetters, Event, Queue};
 use genhook_core::Secret;
 
+pub(crate) use auth::require_bearer;
 pub use error::AdminError;
 
 /// Renders a stored event again with the current mappings: the new event (message, alert

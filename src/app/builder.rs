@@ -190,6 +190,7 @@ impl Builder {
             Some(crate::telemetry::prometheus()),
             body_limit(&config),
             config.inflight_body_limit(),
+            crate::refused::RefusedLog::open(&config.data_dir),
         );
         let admin = admin_router(&config, &backend, &state);
         let settings =

@@ -114,12 +114,15 @@ pub fn worker_settings(config: &Config, stacks: &Stacks) -> worker::WorkerSettin
 /// the offline pipeline of the stacks in use ([`crate::render::rerender_hook`]).
 pub fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Option<axum::Router> {
     let token = config.admin_token.clone()?;
-    Some(crate::admin::router(crate::admin::AdminState {
-        dead_letters: backend.dead_letters.clone(),
-        queue: backend.queue.clone(),
-        token,
-        rerender: crate::render::rerender_hook(state.clone()),
-    }))
+    let requests = crate::refused::api::router(state.refused().clone(), token.clone());
+    Some(
+        requests.merge(crate::admin::router(crate::admin::AdminState {
+            dead_letters: backend.dead_letters.clone(),
+            queue: backend.queue.clone(),
+            token,
+            rerender: crate::render::rerender_hook(state.clone()),
+        })),
+    )
 }
 
 /// Makes the queue and the dead letters resources every stage can read at build time

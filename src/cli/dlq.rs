@@ -29,7 +29,7 @@ pub struct DlqCommand {
     pub action: DlqAction,
 }
 
-fn parse_secret(text: &str) -> Result<Secret, std::convert::Infallible> {
+pub(super) fn parse_secret(text: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::from(text))
 }
 
@@ -83,7 +83,7 @@ pub enum DlqAction {
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
-enum CallError {
+pub(super) enum CallError {
     #[error("cannot reach {url}: {source}")]
     Unreachable {
         url: String,
@@ -155,12 +155,22 @@ fn call(cmd: &DlqCommand) -> Result<Value, CallError> {
             .query(&query(filter, None)),
         DlqAction::Purge { filter } => client.delete(&base).query(&query(filter, None)),
     };
-    let request = match &cmd.token {
+    send(request, &cmd.url, cmd.token.as_ref())
+}
+
+/// Sends an admin API request (with the bearer token when given): the JSON answer of a
+/// success, or why it failed.
+pub(super) fn send(
+    request: reqwest::blocking::RequestBuilder,
+    url: &str,
+    token: Option<&Secret>,
+) -> Result<Value, CallError> {
+    let request = match token {
         Some(token) => request.bearer_auth(token.expose()),
         None => request,
     };
     let response = request.send().map_err(|source| CallError::Unreachable {
-        url: cmd.url.clone(),
+        url: url.to_owned(),
         source,
     })?;
     let status = response.status();
@@ -177,7 +187,7 @@ fn call(cmd: &DlqCommand) -> Result<Value, CallError> {
     }
 }
 
-fn percent_encode(text: &str) -> String {
+pub(super) fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -189,7 +199,7 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-fn text(value: &Value) -> String {
+pub(super) fn text(value: &Value) -> String {
     match value {
         Value::Null => "-".into(),
         Value::String(s) => s.clone(),

@@ -1,9 +1,10 @@
-//! The command line: `genhook serve | check | render | dlq | migrate`, one file per subcommand.
+//! The command line: `genhook serve | check | render | dlq | requests | migrate`, one file per subcommand.
 
 mod check;
 pub mod dlq;
 mod migrate;
 mod render;
+pub mod requests;
 mod serve;
 
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Inspect and replay the dead-letter queue of a running server.
     Dlq(dlq::DlqCommand),
+    /// List and show the refused requests a running server recorded.
+    Requests(requests::RequestsCommand),
     /// Write a genhook.ini and mappings/ from the Python predecessor's config directory.
     Migrate(migrate::MigrateArgs),
 }
@@ -52,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Render(args) => render::run(&args),
         Command::Dlq(command) => dlq::run(command),
+        Command::Requests(command) => requests::run(&command),
         Command::Migrate(args) => migrate::run(&args),
     }
 }

@@ -106,7 +106,8 @@ impl Serving {
         let (activity, watched) = watch::channel(Activity::new());
         let activity = Arc::new(activity);
         let app = self.app;
-        let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+            request.extensions_mut().insert(ClientAddr(peer));
             let active = ActiveRequest::begin(activity.clone());
             let answer = app.clone().oneshot(request);
             async move {
@@ -234,6 +235,11 @@ async fn expiry(
         }
     }
 }
+
+/// The client's address, put in every request's extensions (the record of refused requests
+/// keeps it).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
 
 #[cfg(test)]
 mod tests {

@@ -43,6 +43,7 @@ use tokio_rustls::TlsAcceptor;
 
 use connection::{Deadlines, Serving};
 
+pub use connection::ClientAddr;
 pub use door::QueueSlot;
 pub use state::{AppState, WebhookInFlight};
 

@@ -17,7 +17,10 @@ use tower::ServiceExt as _;
 
 use super::respond::{error_response, json, reject, respond};
 use super::AppState;
+use super::ClientAddr;
+use crate::refused::Refused;
 use crate::stack::SourceRoute;
+use genhook_core::redact::RedactionPolicy;
 
 /// The OpenAPI description of the HTTP API, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -97,10 +100,24 @@ async fn webhook_detect(State(state): State<AppState>, request: Request) -> Resp
     // Held until the answer is ready: the body's bytes count in max_inflight_body_bytes.
     let (body, _reserved) = match read_body(&state, body).await {
         Ok(read) => read,
-        Err(response) => return response,
+        Err(response) => {
+            record_too_large(&state, "", &RedactionPolicy::new(), &parts, &response);
+            return response;
+        }
     };
     let stacks = state.stacks();
     let Some(route) = super::detect::source_for(&stacks, &parts.headers, &body) else {
+        let policy = RedactionPolicy::new();
+        let refused = Refused {
+            source: "",
+            reason: UNKNOWN_SOURCE,
+            status: StatusCode::NOT_FOUND,
+            client: client(&parts),
+            headers: &parts.headers,
+            body: Some(&body),
+            policy: &policy,
+        };
+        state.refused().record(&refused);
         return error_response(
             StatusCode::NOT_FOUND,
             "unknown sender: no source matches these headers and payload; post to /webhook/{source}",
@@ -108,9 +125,10 @@ async fn webhook_detect(State(state): State<AppState>, request: Request) -> Resp
         );
     };
     if route.source.token().is_some() {
+        record_unknown(&state, route.source.name(), &parts);
         return unknown_source(route.source.name());
     }
-    run_stack(route.clone(), parts, body).await
+    run_stack(&state, route.clone(), parts, body).await
 }
 
 async fn webhook(
@@ -123,6 +141,8 @@ async fn webhook(
     // A source with a URL token is served at /webhook/{source}/{token} only; the answer for a
     // wrong or missing token is the same as for an unknown source, so tokens cannot be probed.
     let Some(route) = stacks.route_for(source, token) else {
+        let (parts, _body) = request.into_parts();
+        record_unknown(state, source, &parts);
         return unknown_source(source);
     };
     let route = route.clone();
@@ -136,13 +156,116 @@ async fn webhook(
     let (parts, body) = request.into_parts();
     match read_body(state, body).await {
         // The reservation is held until the answer is ready.
-        Ok((body, _reserved)) => run_stack(route, parts, body).await,
-        Err(response) => response,
+        Ok((body, _reserved)) => run_stack(state, route, parts, body).await,
+        Err(response) => {
+            let policy = policy_of(&route);
+            record_too_large(state, route.source.name(), &policy, &parts, &response);
+            response
+        }
     }
 }
 
-async fn run_stack(route: SourceRoute, parts: http::request::Parts, body: Bytes) -> Response {
+const UNKNOWN_SOURCE: &str = "unknown_source";
+
+fn client(parts: &http::request::Parts) -> Option<std::net::SocketAddr> {
+    parts.extensions.get::<ClientAddr>().map(|addr| addr.0)
+}
+
+fn policy_of(route: &SourceRoute) -> RedactionPolicy {
+    RedactionPolicy::for_source(|key| route.source.setting(key))
+}
+
+/// Records a body refused as over `max_body_size` (`413`; not a `503` of the body budget), its
+/// payload not kept.
+fn record_too_large(
+    state: &AppState,
+    source: &str,
+    policy: &RedactionPolicy,
+    parts: &http::request::Parts,
+    response: &Response,
+) {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        state.refused().record(&Refused {
+            source,
+            reason: "too_large",
+            status: response.status(),
+            client: client(parts),
+            headers: &parts.headers,
+            body: None,
+            policy,
+        });
+    }
+}
+
+/// Records a request for an unknown source or token; its body is never read.
+fn record_unknown(state: &AppState, source: &str, parts: &http::request::Parts) {
+    state.refused().record(&Refused {
+        source,
+        reason: UNKNOWN_SOURCE,
+        status: StatusCode::NOT_FOUND,
+        client: client(parts),
+        headers: &parts.headers,
+        body: None,
+        policy: &RedactionPolicy::new(),
+    });
+}
+
+/// Records a refusal of the stack (a 4xx; load shedding and internal faults are not refusals
+/// of the request) or an answer that ignored the webhook.
+fn record_outcome(
+    state: &AppState,
+    route: &SourceRoute,
+    headers: &http::HeaderMap,
+    client: Option<std::net::SocketAddr>,
+    body: &Bytes,
+    result: &Result<genhook_core::WebhookResponse, PipelineError>,
+) {
+    let (status, reason) = match result {
+        Err(error) if error.status().is_client_error() => (error.status(), error.metric_reason()),
+        Ok(answer) => match ignored_reason(answer.body()) {
+            Some(reason) => (answer.status(), reason),
+            None => return,
+        },
+        _ => return,
+    };
+    state.refused().record(&Refused {
+        source: route.source.name(),
+        reason,
+        status,
+        client,
+        headers,
+        body: Some(body),
+        policy: &policy_of(route),
+    });
+}
+
+/// The reason of an answer whose JSON says `"status": "ignored"`: the rejection metric's
+/// `no_mapped_field` for a payload with none of the line's fields, else `ignored` (`unmapped =
+/// ignore`).
+fn ignored_reason(body: &Bytes) -> Option<&'static str> {
+    if !body.windows(b"ignored".len()).any(|w| w == b"ignored") {
+        return None;
+    }
+    let answer = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    if answer.get("status").and_then(|s| s.as_str()) != Some("ignored") {
+        return None;
+    }
+    match answer.get("reason").and_then(|r| r.as_str()) {
+        Some("no mapped field present") => Some("no_mapped_field"),
+        _ => Some("ignored"),
+    }
+}
+
+async fn run_stack(
+    state: &AppState,
+    route: SourceRoute,
+    parts: http::request::Parts,
+    body: Bytes,
+) -> Response {
     let name = route.source.name().to_owned();
+    let headers = parts.headers.clone();
+    let client = client(&parts);
+    let kept = body.clone();
     let mut request = http::Request::from_parts(parts, body);
     request
         .extensions_mut()
@@ -150,7 +273,8 @@ async fn run_stack(route: SourceRoute, parts: http::request::Parts, body: Bytes)
     request
         .extensions_mut()
         .insert(ReceivedAt(SystemTime::now()));
-    let result = route.stack.oneshot(request).await;
+    let result = route.stack.clone().oneshot(request).await;
+    record_outcome(state, &route, &headers, client, &kept, &result);
     respond(&name, result)
 }
 

@@ -2,7 +2,7 @@
 //! reload), the queue (for readiness), the shutdown flag, the count of webhooks inside the
 //! pipeline (so shutdown can let them finish before the queue drains), the [`Door`] that admits
 //! them only while the queue can take them, the metrics handle, `max_body_size` and the budget of
-//! body bytes in flight (both changeable at reload).
+//! body bytes in flight (both changeable at reload), and the record of refused requests.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,6 +16,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::body::BodyBudget;
 use super::door::{Door, QueueSlot};
+use crate::refused::RefusedLog;
 use crate::stack::Stacks;
 
 /// Shared state of the HTTP routes. Cheap to clone.
@@ -33,6 +34,7 @@ struct Shared {
     metrics: Option<PrometheusHandle>,
     max_body_size: AtomicUsize,
     body_budget: BodyBudget,
+    refused: Arc<RefusedLog>,
 }
 
 impl fmt::Debug for AppState {
@@ -53,6 +55,7 @@ impl AppState {
         metrics: Option<PrometheusHandle>,
         max_body_size: usize,
         max_inflight_body_bytes: u64,
+        refused: Arc<RefusedLog>,
     ) -> Self {
         Self {
             inner: Arc::new(Shared {
@@ -64,8 +67,14 @@ impl AppState {
                 metrics,
                 max_body_size: AtomicUsize::new(max_body_size),
                 body_budget: BodyBudget::new(max_inflight_body_bytes),
+                refused,
             }),
         }
+    }
+
+    /// The record of refused requests.
+    pub fn refused(&self) -> &Arc<RefusedLog> {
+        &self.inner.refused
     }
 
     /// The current snapshot (lock-free read).
