@@ -139,6 +139,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod loader;
+pub mod policy;
 pub mod queue;
 pub mod reload;
 pub mod render;

@@ -110,16 +110,27 @@ pub fn worker_settings(config: &Config, stacks: &Stacks) -> worker::WorkerSettin
     }
 }
 
-/// The admin API, when an `admin_token` is set. Its replay renders a dead letter again through
+/// The admin API, when an `admin_token` is set (the dead-letter routes and `/sl1/policy`). Its replay renders a dead letter again through
 /// the offline pipeline of the stacks in use ([`crate::render::rerender_hook`]).
 pub fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Option<axum::Router> {
     let token = config.admin_token.clone()?;
-    Some(crate::admin::router(crate::admin::AdminState {
+    let stacks = state.clone();
+    let policy = crate::admin::policy::PolicyState {
+        config: Arc::new(config.clone()),
+        sources: Arc::new(move |name| {
+            stacks
+                .stacks()
+                .route(name)
+                .map(|route| route.source.clone())
+        }),
+    };
+    let admin = crate::admin::router(crate::admin::AdminState {
         dead_letters: backend.dead_letters.clone(),
         queue: backend.queue.clone(),
-        token,
+        token: token.clone(),
         rerender: crate::render::rerender_hook(state.clone()),
-    }))
+    });
+    Some(admin.merge(crate::admin::policy::router(policy, token)))
 }
 
 /// Makes the queue and the dead letters resources every stage can read at build time

@@ -1,10 +1,11 @@
-//! The command line: `genhook serve | check | render | dlq | migrate`, one file per subcommand.
+//! The command line: `genhook serve | check | render | dlq | migrate | sl1`, one file per subcommand.
 
 mod check;
 pub mod dlq;
 mod migrate;
 mod render;
 mod serve;
+pub mod sl1;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ pub enum Command {
     Dlq(dlq::DlqCommand),
     /// Write a genhook.ini and mappings/ from the Python predecessor's config directory.
     Migrate(migrate::MigrateArgs),
+    /// SL1 itself: create a source's event policy through SL1's GraphQL API.
+    Sl1(sl1::Sl1Command),
 }
 
 /// `--config FILE`.
@@ -53,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Render(args) => render::run(&args),
         Command::Dlq(command) => dlq::run(command),
         Command::Migrate(args) => migrate::run(&args),
+        Command::Sl1(command) => sl1::run(command),
     }
 }
 
