@@ -198,7 +198,7 @@ fn transport_reason(error: &reqwest::Error) -> String {
 fn excerpt(text: &str) -> String {
     let text = text.trim();
     match text.char_indices().nth(BODY_EXCERPT) {
-        Some((at, _)) => format!("{}…", &text[..at]),
+        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or_default()),
         None => text.to_owned(),
     }
 }

@@ -107,7 +107,7 @@ fn literal_start(template: &str) -> &str {
         .flatten()
         .min()
         .unwrap_or(template.len());
-    &template[..end]
+    template.get(..end).unwrap_or_default()
 }
 
 /// The longest beginning all the texts share (on a character boundary); empty for none.
@@ -124,7 +124,7 @@ fn common_start<'a>(mut texts: impl Iterator<Item = &'a str>) -> &'a str {
             .map_or(end.min(text.len()), |((at, _), _)| at)
             .min(end);
     }
-    &first[..end]
+    first.get(..end).unwrap_or_default()
 }
 
 /// `text` with every regular-expression metacharacter escaped.
