@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Output;
 
 use serde_json::{json, Value};
-use support::sl1_mock::{Answer, Sl1Mock};
+use support::sl1_mock::{Answer, Sl1Mock, TestPki};
 use support::TestGenHook;
 
 const PASSWORD: &str = "s3cret-pw";
@@ -428,4 +428,87 @@ async fn the_admin_route_runs_the_same_code_behind_the_token() {
         "{error}"
     );
     genhook.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_predecessor_file_with_two_tokens_needs_the_token_named() {
+    let dir = setup("");
+    std::fs::write(
+        dir.path().join("mappings/webhook-config.ini"),
+        "[webhooks]\n\
+         meraki_tokA|org:1|alertType|Meraki $alertType$\n\
+         meraki_tokB|org:2|alertType|Meraki B $alertType$\n",
+    )
+    .unwrap();
+    let create = |token: Option<&'static str>| {
+        let mut args = vec![
+            "sl1",
+            "policy",
+            "create",
+            "--source",
+            "meraki",
+            "--severity",
+            "2",
+        ];
+        args.extend(token.map(|t| ["--token", t]).into_iter().flatten());
+        args.push("--dry-run");
+        let dir = dir.path().to_owned();
+        async move { genhook(&dir, &args).await }
+    };
+    let out = create(None).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("carry 2 tokens: say which with --token"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = create(Some("tokC")).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!text(&out.stderr).contains("tokC"), "a token is not echoed");
+    let out = create(Some("tokB")).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let body: Value = serde_json::from_str(stdout.split_once("\n\n").unwrap().1.trim()).unwrap();
+    let query = body["query"].as_str().unwrap();
+    assert!(
+        query.contains(r#"identifierPattern: ".*\\|.*\\|(.*)""#),
+        "{query}"
+    );
+    assert!(query.contains(r#"regularExpression1: "tokB""#), "{query}");
+    assert!(query.contains(r#"name: "GENHOOK_meraki""#), "{query}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_sl1s_own_certificate_in_sl1_ca_file() {
+    let own = TestPki::self_signed_ca(&["127.0.0.1", "localhost"]);
+    let sl1 = Sl1Mock::builder()
+        .tls(own.identity())
+        .answer(created("5"))
+        .start()
+        .await;
+    let url = format!("https://localhost:{}/gql", sl1.addr().port());
+    let dir = setup(&format!("sl1_graphql_url = {url}\n"));
+    let args = [
+        "sl1",
+        "policy",
+        "create",
+        "--source",
+        "github",
+        "--severity",
+        "1",
+    ];
+    // Not trusted without sl1_ca_file: nothing is created.
+    let out = genhook(dir.path(), &args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    std::fs::write(dir.path().join("sl1.pem"), &own.ca_pem).unwrap();
+    let ini = dir.path().join("genhook.ini");
+    let mut config = std::fs::read_to_string(&ini).unwrap();
+    config.push_str("sl1_ca_file = sl1.pem\n");
+    std::fs::write(&ini, config).unwrap();
+    let out = genhook(dir.path(), &args).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "5");
+    let accepted = sl1.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].path, "/gql");
 }

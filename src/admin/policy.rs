@@ -25,8 +25,9 @@ use super::AdminError;
 use crate::config::Config;
 use crate::policy::{PolicyRequest, Prepared};
 
-/// Finds a source in the mappings in use.
-pub type SourceLookup = Arc<dyn Fn(&str) -> Option<Arc<CompiledSource>> + Send + Sync>;
+/// The sources served under a name in the mappings in use (one, or one per token of a
+/// predecessor service).
+pub type SourceLookup = Arc<dyn Fn(&str) -> Vec<Arc<CompiledSource>> + Send + Sync>;
 
 /// What the policy route works with.
 #[derive(Clone)]
@@ -64,9 +65,9 @@ async fn create(
     body: Result<Json<PolicyRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AdminError> {
     let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    let source = (state.sources)(&request.source);
-    let prepared =
-        Prepared::new(&state.config, source.as_deref(), &request).map_err(AdminError::Policy)?;
+    let sources = (state.sources)(&request.source);
+    let sources: Vec<&CompiledSource> = sources.iter().map(|source| &**source).collect();
+    let prepared = Prepared::new(&state.config, &sources, &request).map_err(AdminError::Policy)?;
     let name = prepared.policy.name.clone();
     if request.dry_run {
         return Ok((

@@ -120,8 +120,10 @@ pub fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Opt
         sources: Arc::new(move |name| {
             stacks
                 .stacks()
-                .route(name)
+                .routes()
+                .filter(|route| route.source.name() == name)
                 .map(|route| route.source.clone())
+                .collect()
         }),
     };
     let admin = crate::admin::router(crate::admin::AdminState {

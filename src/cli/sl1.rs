@@ -94,11 +94,13 @@ fn create(args: &CreateArgs) -> ExitCode {
         severity: args.severity,
         dry_run: args.dry_run,
     };
-    let prepared = match Prepared::new(
-        &config,
-        loaded.mappings.source(&args.source).map(|s| &**s),
-        &request,
-    ) {
+    let sources: Vec<&genhook_mapping::CompiledSource> = loaded
+        .mappings
+        .sources()
+        .filter(|source| source.name() == args.source)
+        .map(|source| &**source)
+        .collect();
+    let prepared = match Prepared::new(&config, &sources, &request) {
         Ok(prepared) => prepared,
         Err(error) => return fail(&error.to_string(), 2),
     };

@@ -92,20 +92,26 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The policy of `source` (its compiled mapping) for `token` (needed only when its messages
-    /// carry several tokens) at `severity`.
+    /// The policy of the source `name` (its compiled mappings: one, or one per token of a
+    /// predecessor service) for `token` (needed only when its messages carry several tokens) at
+    /// `severity`.
     ///
     /// # Errors
-    /// A bad severity, or messages with nothing to match ([`pattern::Patterns::of`]).
+    /// A bad severity, no source, or messages with nothing to match
+    /// ([`pattern::Patterns::of`]).
     pub fn for_source(
-        source: &genhook_mapping::CompiledSource,
+        name: &str,
+        sources: &[&genhook_mapping::CompiledSource],
         token: Option<&str>,
         severity: i64,
     ) -> Result<Self, PolicyError> {
         let severity = self::severity(severity)?;
-        let patterns = pattern::Patterns::of(source, token)?;
+        if sources.is_empty() {
+            return Err(PolicyError::UnknownSource(name.to_owned()));
+        }
+        let patterns = pattern::Patterns::of(name, sources, token)?;
         Ok(Self {
-            name: format!("GENHOOK_{}", source.name()),
+            name: format!("GENHOOK_{name}"),
             identifier_pattern: patterns.identifier,
             regular_expression1: patterns.select,
             severity,

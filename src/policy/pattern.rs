@@ -2,8 +2,8 @@
 //!
 //! - Messages that start `service|token|` (a predecessor `[webhooks]` line, or `message_prefix
 //!   = service|token|`): the predecessor's `identifierPattern` `.*\|.*\|(.*)` (the identifier is
-//!   the message after the prefix) and the token as `regularExpression1`. A source whose lines
-//!   carry several tokens needs `--token` to say which.
+//!   the message after the prefix) and the token as `regularExpression1`. A source served with
+//!   several tokens (a predecessor service with several lines) needs `--token` to say which.
 //! - Any other source: `regularExpression1` is `^` and the fixed text every one of its messages
 //!   starts with (its `message_prefix` and the literal start its templates share, regex-escaped),
 //!   `identifierPattern` is `^`, the escaped `message_prefix` and `(.*)`. A source whose
@@ -27,16 +27,20 @@ pub struct Patterns {
 }
 
 impl Patterns {
-    /// The patterns of `source`'s messages.
+    /// The patterns of the messages of `name`'s sources (one, or one per token of a predecessor
+    /// service).
     ///
     /// # Errors
     /// [`PolicyError::Pattern`] when the token is not one the messages carry, when several
     /// tokens leave the choice open, or when the messages share no fixed beginning.
-    pub fn of(source: &CompiledSource, token: Option<&str>) -> Result<Self, PolicyError> {
-        let name = source.name();
-        let starts: Vec<(&str, String)> = source
-            .lines()
+    pub fn of(
+        name: &str,
+        sources: &[&CompiledSource],
+        token: Option<&str>,
+    ) -> Result<Self, PolicyError> {
+        let starts: Vec<(&str, String)> = sources
             .iter()
+            .flat_map(|source| source.lines())
             .map(|line| {
                 let prefix = line.message_prefix();
                 (

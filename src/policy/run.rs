@@ -33,18 +33,22 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The policy of `request.source` (looked up in `source`) with the endpoint of `config`.
+    /// The policy of `request.source` (`sources`: the compiled sources served under that name)
+    /// with the endpoint of `config`.
     ///
     /// # Errors
     /// An unknown source, a bad severity, or messages with nothing to match.
     pub fn new(
         config: &Config,
-        source: Option<&genhook_mapping::CompiledSource>,
+        sources: &[&genhook_mapping::CompiledSource],
         request: &PolicyRequest,
     ) -> Result<Self, PolicyError> {
-        super::severity(request.severity)?;
-        let source = source.ok_or_else(|| PolicyError::UnknownSource(request.source.clone()))?;
-        let policy = Policy::for_source(source, request.token.as_deref(), request.severity)?;
+        let policy = Policy::for_source(
+            &request.source,
+            sources,
+            request.token.as_deref(),
+            request.severity,
+        )?;
         let url = client::endpoint(config);
         let in_url = [&config.sl1_graphql_url, &config.sl1_api_url]
             .into_iter()
