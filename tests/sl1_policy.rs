@@ -67,9 +67,14 @@ fn setup(extra: &str) -> tempfile::TempDir {
     dir
 }
 
+/// `genhook sl1 policy create ARGS…` in `dir`.
 async fn genhook(dir: &Path, args: &[&str]) -> Output {
     let dir = dir.to_owned();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let args: Vec<String> = ["sl1", "policy", "create"]
+        .iter()
+        .chain(args)
+        .map(|a| (*a).to_owned())
+        .collect();
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_genhook"))
             .args(&args)
@@ -105,19 +110,7 @@ async fn creates_the_predecessors_policy_at_the_derived_url_with_basic_auth() {
     let sl1 = Sl1Mock::builder().answer(created("17")).start().await;
     // No sl1_graphql_url: derived from sl1_api_url (…/api/alert → …/gql).
     let dir = setup(&format!("sl1_api_url = {}\n", sl1.url()));
-    let out = genhook(
-        dir.path(),
-        &[
-            "sl1",
-            "policy",
-            "create",
-            "--source",
-            "github",
-            "--severity",
-            "3",
-        ],
-    )
-    .await;
+    let out = genhook(dir.path(), &["--source", "github", "--severity", "3"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "17");
     assert!(text(&out.stderr).contains("GENHOOK_github (id 17)"));
@@ -149,16 +142,7 @@ async fn the_dry_run_prints_the_exact_request_and_sends_nothing() {
     let dir = setup(&format!("sl1_graphql_url = {url}\n"));
     let out = genhook(
         dir.path(),
-        &[
-            "sl1",
-            "policy",
-            "create",
-            "--source",
-            "github",
-            "--severity",
-            "3",
-            "--dry-run",
-        ],
+        &["--source", "github", "--severity", "3", "--dry-run"],
     )
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -184,16 +168,7 @@ async fn a_source_without_the_prefix_is_matched_on_its_fixed_beginning() {
     let dir = setup("");
     let out = genhook(
         dir.path(),
-        &[
-            "sl1",
-            "policy",
-            "create",
-            "--source",
-            "stripe",
-            "--severity",
-            "0",
-            "--dry-run",
-        ],
+        &["--source", "stripe", "--severity", "0", "--dry-run"],
     )
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -217,9 +192,6 @@ async fn a_source_without_the_prefix_is_matched_on_its_fixed_beginning() {
     let out = genhook(
         dir.path(),
         &[
-            "sl1",
-            "policy",
-            "create",
             "--source",
             "stripe",
             "--token",
@@ -238,16 +210,7 @@ async fn a_source_without_the_prefix_is_matched_on_its_fixed_beginning() {
     );
     let out = genhook(
         dir.path(),
-        &[
-            "sl1",
-            "policy",
-            "create",
-            "--source",
-            "bare",
-            "--severity",
-            "1",
-            "--dry-run",
-        ],
+        &["--source", "bare", "--severity", "1", "--dry-run"],
     )
     .await;
     assert_eq!(out.status.code(), Some(2));
@@ -266,15 +229,7 @@ async fn sl1_errors_are_clear_and_exit_1() {
         .start()
         .await;
     let dir = setup(&format!("sl1_graphql_url = http://{}/gql\n", sl1.addr()));
-    let args = [
-        "sl1",
-        "policy",
-        "create",
-        "--source",
-        "github",
-        "--severity",
-        "4",
-    ];
+    let args = ["--source", "github", "--severity", "4"];
     let out = genhook(dir.path(), &args).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -310,19 +265,7 @@ async fn a_bad_severity_or_source_is_refused_before_anything_is_sent() {
         .await;
     let dir = setup(&format!("sl1_graphql_url = http://{}/gql\n", sl1.addr()));
     for severity in ["5", "-1"] {
-        let out = genhook(
-            dir.path(),
-            &[
-                "sl1",
-                "policy",
-                "create",
-                "--source",
-                "github",
-                "--severity",
-                severity,
-            ],
-        )
-        .await;
+        let out = genhook(dir.path(), &["--source", "github", "--severity", severity]).await;
         assert_eq!(out.status.code(), Some(2));
         assert!(
             text(&out.stderr).contains(&format!("severity {severity} is not 0-4")),
@@ -330,19 +273,7 @@ async fn a_bad_severity_or_source_is_refused_before_anything_is_sent() {
             text(&out.stderr)
         );
     }
-    let out = genhook(
-        dir.path(),
-        &[
-            "sl1",
-            "policy",
-            "create",
-            "--source",
-            "nope",
-            "--severity",
-            "1",
-        ],
-    )
-    .await;
+    let out = genhook(dir.path(), &["--source", "nope", "--severity", "1"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown source `nope`"));
     assert_eq!(sl1.request_count(), 0);
@@ -441,15 +372,7 @@ async fn a_predecessor_file_with_two_tokens_needs_the_token_named() {
     )
     .unwrap();
     let create = |token: Option<&'static str>| {
-        let mut args = vec![
-            "sl1",
-            "policy",
-            "create",
-            "--source",
-            "meraki",
-            "--severity",
-            "2",
-        ];
+        let mut args = vec!["--source", "meraki", "--severity", "2"];
         args.extend(token.map(|t| ["--token", t]).into_iter().flatten());
         args.push("--dry-run");
         let dir = dir.path().to_owned();
@@ -488,15 +411,7 @@ async fn https_with_sl1s_own_certificate_in_sl1_ca_file() {
         .await;
     let url = format!("https://localhost:{}/gql", sl1.addr().port());
     let dir = setup(&format!("sl1_graphql_url = {url}\n"));
-    let args = [
-        "sl1",
-        "policy",
-        "create",
-        "--source",
-        "github",
-        "--severity",
-        "1",
-    ];
+    let args = ["--source", "github", "--severity", "1"];
     // Not trusted without sl1_ca_file: nothing is created.
     let out = genhook(dir.path(), &args).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
