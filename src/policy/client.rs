@@ -13,7 +13,8 @@ use http::HeaderValue;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use super::{Policy, PolicyError};
+use super::error::PolicyError;
+use super::request::Policy;
 use crate::config::{defaults, Config};
 
 /// The most of an error body an error repeats.

@@ -12,7 +12,7 @@
 
 use genhook_mapping::CompiledSource;
 
-use super::PolicyError;
+use super::error::PolicyError;
 
 /// The predecessor's identifier pattern for `service|token|message`.
 pub const PREDECESSOR_IDENTIFIER: &str = r".*\|.*\|(.*)";

@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use super::{client, Policy, PolicyClient, PolicyError};
+use super::client::{self, PolicyClient};
+use super::error::PolicyError;
+use super::request::Policy;
 use crate::config::Config;
 
 /// What to create.
