@@ -41,10 +41,11 @@
 //! | [`server`] | hyper connections, the edge stack, the routes and the one place that answers errors |
 //! | [`queue`] | the queue between `202` and delivery: memory, disk and Redis backends, the DLQ |
 //! | [`worker`] | SL1 delivery: the worker pool and its retry / breaker / adaptive-limit stack |
-//! | [`admin`] | the admin API over the dead-letter queue (list, show, replay, purge) |
+//! | [`admin`] | the admin API over the dead-letter queue (list, show, replay, purge) and the SL1 event policy |
+//! | [`policy`] | the SL1 event policy of a source, created through SL1's GraphQL API |
 //! | [`reload`] | hot reload of the configuration and the mappings |
 //! | [`render`] | offline rendering of one payload (`genhook render`, DLQ replay) |
-//! | [`cli`] | the `genhook` command line: `serve`, `check`, `render`, `dlq` |
+//! | [`cli`] | the `genhook` command line: `serve`, `check`, `render`, `dlq`, `migrate`, `sl1` |
 //! | [`telemetry`] | logging and Prometheus metrics |
 //!
 //! [`core`] and [`mapping`] re-export the `genhook-core` and `genhook-mapping` crates.
@@ -139,6 +140,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod loader;
+pub mod policy;
 pub mod queue;
 pub mod refused;
 pub mod reload;

@@ -9,7 +9,7 @@
 //! | `max_inflight_body_bytes` (new bodies; those in flight keep their bytes) | `idle_timeout`, `http2_keep_alive_interval`, `max_connections` |
 //! | `sl1_api_url`, `sl1_username`, `sl1_password`, `sl1_timeout`, `sl1_retry_attempts`, `sl1_ca_file` | `queue_backend`, `queue_max_size`, `queue_max_bytes`, `data_dir`, `redis_url`, `redis_claim_idle` |
 //! | `sl1_breaker_threshold`, `sl1_breaker_cooldown`, `<source>_max_concurrent`, `sl1_max_inflight` | `threading_model`, `max_worker_threads`, `shutdown_grace_period` |
-//! | `max_body_size`, `processing_timeout`, `dlq_alert_threshold` | `mappings_dir`, `admin_token`, `reload`, `log_file`, `log_max_size`, `log_rotation` |
+//! | `max_body_size`, `processing_timeout`, `dlq_alert_threshold` | `mappings_dir`, `admin_token`, `sl1_graphql_url`, `reload`, `log_file`, `log_max_size`, `log_rotation` |
 //! | `log_level` (when the binary set up logging; else it needs a restart) | |
 //!
 //! SL1 settings take effect for the next event: the workers read their delivery target through
@@ -210,6 +210,14 @@ fn restart_needed(running: &Config, new: &Config, live_log_level: bool) -> Vec<&
             (
                 "shutdown_grace_period",
                 format!("{:?}", c.shutdown_grace_period),
+            ),
+            // Compared, never shown: the URL may carry credentials.
+            (
+                "sl1_graphql_url",
+                c.sl1_graphql_url
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
             ),
             ("mappings_dir", format!("{:?}", c.mappings_dir)),
             ("reload", format!("{:?}", c.reload)),

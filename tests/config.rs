@@ -71,6 +71,9 @@ const CASES: &[(&str, &str, Check)] = &[
     ("sl1_api_url", "https://sl1.example/api/alert", |c| {
         c.sl1_api_url.as_ref().map(|u| u.as_str()) == Some("https://sl1.example/api/alert")
     }),
+    ("sl1_graphql_url", "https://sl1.example/gql", |c| {
+        c.sl1_graphql_url.as_ref().map(|u| u.as_str()) == Some("https://sl1.example/gql")
+    }),
     ("sl1_username", "em7admin", |c| {
         c.sl1_username.as_deref() == Some("em7admin")
     }),
@@ -419,6 +422,10 @@ fn every_value_error_names_the_file_line_and_key() {
             r#"sl1_api_url: URL scheme must be http or https: "ftp://sl1.example""#,
         ),
         (
+            "sl1_graphql_url = gopher://sl1.example/gql",
+            r#"sl1_graphql_url: URL scheme must be http or https: "gopher://sl1.example/gql""#,
+        ),
+        (
             "sl1_timeout = 1.5s",
             r#"sl1_timeout: not a duration (e.g. 500ms, 30s, 5m, 1h): "1.5s""#,
         ),
@@ -731,7 +738,7 @@ fn tls_needs_existing_certificate_and_key_files() {
 #[test]
 fn debug_never_shows_secrets() {
     let config = parse_env(
-        "sl1_username = em7admin\nsl1_api_url = https://api:urlpass123@sl1.example/api/alert\nredis_url = redis://:redispass123@localhost:6379\n",
+        "sl1_username = em7admin\nsl1_api_url = https://api:urlpass123@sl1.example/api/alert\nsl1_graphql_url = https://gql:gqlpass123@sl1.example/gql\nredis_url = redis://:redispass123@localhost:6379\n",
         &[
             ("GENHOOK_SL1_PASSWORD", "sl1pass123"),
             ("GENHOOK_ADMIN_TOKEN", "admintoken123"),
@@ -739,7 +746,13 @@ fn debug_never_shows_secrets() {
     )
     .unwrap();
     let shown = format!("{config:?}");
-    for secret in ["sl1pass123", "admintoken123", "urlpass123", "redispass123"] {
+    for secret in [
+        "sl1pass123",
+        "admintoken123",
+        "urlpass123",
+        "gqlpass123",
+        "redispass123",
+    ] {
         assert!(!shown.contains(secret), "{secret} shown in {shown}");
     }
     assert!(shown.contains("em7admin"), "{shown}");

@@ -30,6 +30,11 @@ pub enum AdminError {
     /// The store cannot be reached for now, e.g. Redis is restarting (503, `Retry-After`).
     #[error("queue storage is unavailable; try again shortly")]
     Unavailable(#[source] QueueError),
+    /// The SL1 event policy could not be built (`404` unknown source, `422` bad severity or
+    /// nothing to match), SL1's GraphQL API is not configured (`503`) or failed or refused it
+    /// (`502`).
+    #[error("{0}")]
+    Policy(crate::policy::PolicyError),
     /// The store failed (500); the cause goes to the log only.
     #[error("queue storage failed")]
     Storage(#[source] QueueError),
@@ -56,7 +61,18 @@ impl AdminError {
             Self::RenderFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::QueueRefused(_) | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Policy(error) => policy_status(error),
         }
+    }
+}
+
+fn policy_status(error: &crate::policy::PolicyError) -> StatusCode {
+    use crate::policy::PolicyError;
+    match error {
+        PolicyError::UnknownSource(_) => StatusCode::NOT_FOUND,
+        PolicyError::Config(_) => StatusCode::SERVICE_UNAVAILABLE,
+        other if other.is_request_error() => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::BAD_GATEWAY,
     }
 }
 

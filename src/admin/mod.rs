@@ -1,4 +1,5 @@
-//! The admin API over the dead-letter queue: list, show, replay (one or all matching), purge.
+//! The admin API over the dead-letter queue (list, show, replay one or all matching, purge) and
+//! the SL1 event policy of a source ([`policy`]).
 //!
 //! The server nests [`router`] under `/admin` (`Router::nest("/admin", admin::router(state))`),
 //! and only when `admin_token` is set:
@@ -10,6 +11,7 @@
 //! | `POST /admin/dlq/{id}/replay` | `202 {"id","status":"queued"}`; `404`; `422` render failed; `503` queue full |
 //! | `POST /admin/dlq/replay?source=&event=&limit=` | `200 {"replayed", "failed": [{"id","error"}]}` |
 //! | `DELETE /admin/dlq?source=&event=&limit=` | `200 {"purged"}` |
+//! | `POST /admin/sl1/policy` | the SL1 event policy of a source ([`policy`]) |
 //!
 //! Every request needs `Authorization: Bearer <admin_token>`, compared in constant time;
 //! otherwise `401`. Every error is JSON `{"error": "..."}`.
@@ -22,6 +24,7 @@
 mod auth;
 mod error;
 mod handlers;
+pub mod policy;
 
 use std::fmt;
 use std::sync::Arc;

@@ -110,18 +110,33 @@ pub fn worker_settings(config: &Config, stacks: &Stacks) -> worker::WorkerSettin
     }
 }
 
-/// The admin API, when an `admin_token` is set. Its replay renders a dead letter again through
+/// The admin API, when an `admin_token` is set (the dead-letter routes and `/sl1/policy`). Its replay renders a dead letter again through
 /// the offline pipeline of the stacks in use ([`crate::render::rerender_hook`]).
 pub fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Option<axum::Router> {
     let token = config.admin_token.clone()?;
+    let stacks = state.clone();
+    let policy = crate::admin::policy::PolicyState {
+        config: Arc::new(config.clone()),
+        sources: Arc::new(move |name| {
+            stacks
+                .stacks()
+                .routes()
+                .filter(|route| route.source.name() == name)
+                .map(|route| route.source.clone())
+                .collect()
+        }),
+    };
     let requests = crate::refused::api::router(state.refused().clone(), token.clone());
+    let admin = crate::admin::router(crate::admin::AdminState {
+        dead_letters: backend.dead_letters.clone(),
+        queue: backend.queue.clone(),
+        token: token.clone(),
+        rerender: crate::render::rerender_hook(state.clone()),
+    });
     Some(
-        requests.merge(crate::admin::router(crate::admin::AdminState {
-            dead_letters: backend.dead_letters.clone(),
-            queue: backend.queue.clone(),
-            token,
-            rerender: crate::render::rerender_hook(state.clone()),
-        })),
+        requests
+            .merge(admin)
+            .merge(crate::admin::policy::router(policy, token)),
     )
 }
 

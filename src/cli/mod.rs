@@ -1,4 +1,4 @@
-//! The command line: `genhook serve | check | render | dlq | requests | migrate`, one file per subcommand.
+//! The command line: `genhook serve | check | render | dlq | requests | migrate | sl1`, one file per subcommand.
 
 mod check;
 pub mod dlq;
@@ -6,6 +6,7 @@ mod migrate;
 mod render;
 pub mod requests;
 mod serve;
+pub mod sl1;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,8 @@ pub enum Command {
     Requests(requests::RequestsCommand),
     /// Write a genhook.ini and mappings/ from the Python predecessor's config directory.
     Migrate(migrate::MigrateArgs),
+    /// SL1 itself: create a source's event policy through SL1's GraphQL API.
+    Sl1(sl1::Sl1Command),
 }
 
 /// `--config FILE`.
@@ -57,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Dlq(command) => dlq::run(command),
         Command::Requests(command) => requests::run(&command),
         Command::Migrate(args) => migrate::run(&args),
+        Command::Sl1(command) => sl1::run(command),
     }
 }
 

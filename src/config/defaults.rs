@@ -7,6 +7,7 @@
 //! | `server_host` / `server_port` | `127.0.0.1` / `8080` |
 //! | `ssl_enabled` | `false` |
 //! | `sl1_api_url`, `sl1_username`, `sl1_password`, `sl1_ca_file` | unset (alerts go to the log and `data_dir/outbox.jsonl`) |
+//! | `sl1_graphql_url` | `sl1_api_url`'s scheme, host and port with the path `/gql` ([`sl1_graphql_url`]) |
 //! | `sl1_timeout` | `30s` |
 //! | `sl1_retry_attempts` = `retry_max_attempts` | `3` |
 //! | `sl1_breaker_threshold` / `sl1_breaker_cooldown` | `5` / `30s` |
@@ -38,6 +39,20 @@ use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
 pub const SERVER_HOST: &str = "127.0.0.1";
 /// `server_port`.
 pub const SERVER_PORT: u16 = 8080;
+/// The path of SL1's GraphQL endpoint, as the Python predecessor's example configuration
+/// writes it (`https://sl1/api/alert` → `https://sl1/gql`).
+pub const SL1_GRAPHQL_PATH: &str = "/gql";
+
+/// `sl1_graphql_url` when it is not set: `sl1_api_url` with the path [`SL1_GRAPHQL_PATH`] and no
+/// query, credentials written into it kept (the client takes them out as it does for alerts).
+pub fn sl1_graphql_url(sl1_api_url: &reqwest::Url) -> reqwest::Url {
+    let mut url = sl1_api_url.clone();
+    url.set_path(SL1_GRAPHQL_PATH);
+    url.set_query(None);
+    url.set_fragment(None);
+    url
+}
+
 /// `sl1_timeout`.
 pub const SL1_TIMEOUT: Duration = Duration::from_secs(30);
 /// `sl1_retry_attempts`.

@@ -67,6 +67,7 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "max_inflight_body_bytes", alias: None, set: |c, v| { c.max_inflight_body_bytes = optional(v, |v| min_size(v, 1))?; Ok(()) } },
     Key { name: "admin_token", alias: None, set: |c, v| { c.admin_token = optional(v, secret)?; Ok(()) } },
     Key { name: "sl1_api_url", alias: None, set: |c, v| { c.sl1_api_url = optional(v, |v| value::url(v, HTTP))?; Ok(()) } },
+    Key { name: "sl1_graphql_url", alias: None, set: |c, v| { c.sl1_graphql_url = optional(v, |v| value::url(v, HTTP))?; Ok(()) } },
     Key { name: "sl1_username", alias: None, set: |c, v| { c.sl1_username = optional(v, text)?; Ok(()) } },
     Key { name: "sl1_password", alias: None, set: |c, v| { c.sl1_password = optional(v, secret)?; Ok(()) } },
     Key { name: "sl1_timeout", alias: None, set: |c, v| { c.sl1_timeout = nonzero_duration(v)?; Ok(()) } },

@@ -34,6 +34,9 @@ pub struct Config {
     pub ssl_key_path: Option<PathBuf>,
     /// `sl1_api_url`: SL1's alert endpoint; `None` sends alerts to the log and `data_dir/outbox.jsonl`.
     pub sl1_api_url: Option<reqwest::Url>,
+    /// `sl1_graphql_url`: SL1's GraphQL endpoint (event policies); `None` derives it from
+    /// `sl1_api_url` ([`defaults::sl1_graphql_url`]).
+    pub sl1_graphql_url: Option<reqwest::Url>,
     /// `sl1_username`: Basic auth user.
     pub sl1_username: Option<String>,
     /// `sl1_password`: Basic auth password (prefer `GENHOOK_SL1_PASSWORD`).
@@ -184,6 +187,10 @@ impl fmt::Debug for Config {
             .field("ssl_cert_path", &self.ssl_cert_path)
             .field("ssl_key_path", &self.ssl_key_path)
             .field("sl1_api_url", &self.sl1_api_url.as_ref().map(redacted_url))
+            .field(
+                "sl1_graphql_url",
+                &self.sl1_graphql_url.as_ref().map(redacted_url),
+            )
             .field("sl1_username", &self.sl1_username)
             .field("sl1_password", &self.sl1_password)
             .field("sl1_timeout", &self.sl1_timeout)
@@ -256,6 +263,7 @@ impl Config {
             ssl_cert_path: None,
             ssl_key_path: None,
             sl1_api_url: None,
+            sl1_graphql_url: None,
             sl1_username: None,
             sl1_password: None,
             sl1_timeout: defaults::SL1_TIMEOUT,

@@ -54,7 +54,7 @@ const DROPPED: &[(&str, &str, &str)] = &[
     (
         "sl1_graphql",
         "",
-        "GenHook creates no SL1 event policies; those the predecessor created keep matching `service|token|message`",
+        "set `sl1_graphql_url` if SL1's GraphQL endpoint is not `sl1_api_url`'s host at `/gql`; `genhook sl1 policy create` uses the SL1 credentials; the predecessor's policies keep matching `service|token|message`",
     ),
 ];
 

@@ -33,7 +33,7 @@ pub mod settings;
 pub mod sl1;
 pub mod sl1_error;
 pub mod stack;
-mod tls;
+pub(crate) mod tls;
 
 pub use adaptive::{Adaptive, AdaptiveLayer, AdaptiveLimit};
 pub use alerts::SELF_SOURCE;
