@@ -21,6 +21,7 @@ use super::ClientAddr;
 use crate::refused::Refused;
 use crate::stack::SourceRoute;
 use genhook_core::redact::RedactionPolicy;
+use genhook_core::stage::Ignored;
 
 /// The OpenAPI description of the HTTP API, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -101,13 +102,12 @@ async fn webhook_detect(State(state): State<AppState>, request: Request) -> Resp
     let (body, _reserved) = match read_body(&state, body).await {
         Ok(read) => read,
         Err(response) => {
-            record_too_large(&state, "", &RedactionPolicy::new(), &parts, &response);
+            record_too_large(&state, "", &DEFAULT_POLICY, &parts, &response);
             return response;
         }
     };
     let stacks = state.stacks();
     let Some(route) = super::detect::source_for(&stacks, &parts.headers, &body) else {
-        let policy = RedactionPolicy::new();
         let refused = Refused {
             source: "",
             reason: UNKNOWN_SOURCE,
@@ -115,7 +115,7 @@ async fn webhook_detect(State(state): State<AppState>, request: Request) -> Resp
             client: client(&parts),
             headers: &parts.headers,
             body: Some(&body),
-            policy: &policy,
+            policy: &DEFAULT_POLICY,
         };
         state.refused().record(&refused);
         return error_response(
@@ -158,8 +158,13 @@ async fn webhook(
         // The reservation is held until the answer is ready.
         Ok((body, _reserved)) => run_stack(state, route, parts, body).await,
         Err(response) => {
-            let policy = policy_of(&route);
-            record_too_large(state, route.source.name(), &policy, &parts, &response);
+            record_too_large(
+                state,
+                route.source.name(),
+                &route.redaction,
+                &parts,
+                &response,
+            );
             response
         }
     }
@@ -171,9 +176,9 @@ fn client(parts: &http::request::Parts) -> Option<std::net::SocketAddr> {
     parts.extensions.get::<ClientAddr>().map(|addr| addr.0)
 }
 
-fn policy_of(route: &SourceRoute) -> RedactionPolicy {
-    RedactionPolicy::for_source(|key| route.source.setting(key))
-}
+/// Core's redaction policy, for a request no source claimed: built once.
+static DEFAULT_POLICY: std::sync::LazyLock<RedactionPolicy> =
+    std::sync::LazyLock::new(RedactionPolicy::new);
 
 /// Records a body refused as over `max_body_size` (`413`; not a `503` of the body budget), its
 /// payload not kept.
@@ -206,7 +211,7 @@ fn record_unknown(state: &AppState, source: &str, parts: &http::request::Parts) 
         client: client(parts),
         headers: &parts.headers,
         body: None,
-        policy: &RedactionPolicy::new(),
+        policy: &DEFAULT_POLICY,
     });
 }
 
@@ -222,8 +227,8 @@ fn record_outcome(
 ) {
     let (status, reason) = match result {
         Err(error) if error.status().is_client_error() => (error.status(), error.metric_reason()),
-        Ok(answer) => match ignored_reason(answer.body()) {
-            Some(reason) => (answer.status(), reason),
+        Ok(answer) => match answer.extensions().get::<Ignored>() {
+            Some(Ignored(reason)) => (answer.status(), *reason),
             None => return,
         },
         _ => return,
@@ -235,25 +240,8 @@ fn record_outcome(
         client,
         headers,
         body: Some(body),
-        policy: &policy_of(route),
+        policy: &route.redaction,
     });
-}
-
-/// The reason of an answer whose JSON says `"status": "ignored"`: the rejection metric's
-/// `no_mapped_field` for a payload with none of the line's fields, else `ignored` (`unmapped =
-/// ignore`).
-fn ignored_reason(body: &Bytes) -> Option<&'static str> {
-    if !body.windows(b"ignored".len()).any(|w| w == b"ignored") {
-        return None;
-    }
-    let answer = serde_json::from_slice::<serde_json::Value>(body).ok()?;
-    if answer.get("status").and_then(|s| s.as_str()) != Some("ignored") {
-        return None;
-    }
-    match answer.get("reason").and_then(|r| r.as_str()) {
-        Some("no mapped field present") => Some("no_mapped_field"),
-        _ => Some("ignored"),
-    }
 }
 
 async fn run_stack(

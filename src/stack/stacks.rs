@@ -22,6 +22,9 @@ pub struct SourceRoute {
     pub stack: PipelineService,
     /// The stages `stack` was folded from, for its offline stacks.
     stages: Arc<[BuiltStage]>,
+    /// The source's redaction policy, built once with the stack: what a refused request's
+    /// record masks.
+    pub redaction: Arc<genhook_core::redact::RedactionPolicy>,
 }
 
 impl SourceRoute {
@@ -87,6 +90,9 @@ impl Stacks {
                     routes.insert(
                         key.to_owned(),
                         SourceRoute {
+                            redaction: Arc::new(genhook_core::redact::RedactionPolicy::for_source(
+                                |key| source.setting(key),
+                            )),
                             source: source.clone(),
                             stack,
                             stages,

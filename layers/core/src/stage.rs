@@ -129,6 +129,12 @@ impl StageOutput for Offline {
     const NAME: &'static str = "offline";
 }
 
+/// On an answer (a response extension): the stage took the webhook without forwarding it, for
+/// this reason (a rejection metric's `reason`, or `ignored`); the edge records it with the
+/// refused requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ignored(pub &'static str);
+
 /// When the edge received the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReceivedAt(pub SystemTime);

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use genhook_core::stage::{EventType, JsonBody, Payload, SourceName};
+use genhook_core::stage::{EventType, Ignored, JsonBody, Payload, SourceName};
 use genhook_core::{
     json_response, metrics, require, PipelineError, WebhookRequest, WebhookResponse,
 };
@@ -86,10 +86,12 @@ impl<S> Extract<S> {
             "reason" => NO_MAPPED_FIELD
         )
         .increment(1);
-        json_response(
+        let mut answer = json_response(
             StatusCode::OK,
             &serde_json::json!({ "status": "ignored", "reason": "no mapped field present" }),
-        )
+        );
+        answer.extensions_mut().insert(Ignored(NO_MAPPED_FIELD));
+        answer
     }
 
     /// The answer for an event without a mapping line.
@@ -105,10 +107,12 @@ impl<S> Extract<S> {
                     "status" => "ignored"
                 )
                 .increment(1);
-                Ok(json_response(
+                let mut answer = json_response(
                     StatusCode::ACCEPTED,
                     &serde_json::json!({ "source": source, "event": event, "status": "ignored" }),
-                ))
+                );
+                answer.extensions_mut().insert(Ignored("ignored"));
+                Ok(answer)
             }
             Unmapped::Reject => Err(ExtractError::NoMapping {
                 event: event.to_owned(),
