@@ -7,10 +7,8 @@
 
 use std::fmt;
 
-use base64::Engine as _;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::HeaderValue;
-use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
 use super::error::PolicyError;
@@ -55,42 +53,27 @@ impl PolicyClient {
     /// # Errors
     /// [`PolicyError::Config`] without a URL, or with a CA file that cannot be used.
     pub fn new(config: &Config) -> Result<Self, PolicyError> {
-        let written = config
+        let mut written = config
             .sl1_graphql_url
             .as_ref()
             .or(config.sl1_api_url.as_ref())
             .ok_or_else(|| {
                 PolicyError::Config("neither sl1_graphql_url nor sl1_api_url is set".into())
-            })?;
+            })?
+            .clone();
         let url = endpoint(config)
             .ok_or_else(|| PolicyError::Config("sl1_graphql_url is not set".into()))?;
-        let decoded = |text: &str| percent_decode_str(text).decode_utf8_lossy().into_owned();
-        let username = config.sl1_username.clone().unwrap_or_default();
         let password = config
             .sl1_password
             .as_ref()
             .map(|p| p.expose().to_owned())
             .unwrap_or_default();
-        let (username, password) = if username.is_empty() && password.is_empty() {
-            (
-                decoded(written.username()),
-                written.password().map(decoded).unwrap_or_default(),
-            )
-        } else {
-            (username, password)
-        };
-        let authorization = if username.is_empty() && password.is_empty() {
-            None
-        } else {
-            let credentials =
-                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-            let mut value =
-                HeaderValue::from_str(&format!("Basic {credentials}")).map_err(|_| {
-                    PolicyError::Config("sl1_username cannot be sent in a header".into())
-                })?;
-            value.set_sensitive(true);
-            Some(value)
-        };
+        let authorization = crate::worker::basic_auth::take_basic_auth(
+            &mut written,
+            config.sl1_username.as_deref().unwrap_or_default(),
+            &password,
+        )
+        .map_err(PolicyError::Config)?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .timeout(config.sl1_timeout);

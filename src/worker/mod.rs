@@ -25,6 +25,7 @@
 pub mod adaptive;
 mod alerts;
 pub mod attempt_timeout;
+pub(crate) mod basic_auth;
 pub mod breaker;
 pub mod outbox;
 pub mod policy;

@@ -19,14 +19,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use base64::Engine as _;
 use futures_util::future::BoxFuture;
 use genhook_core::metrics;
 use genhook_core::queue::Event;
 use genhook_core::Alert;
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::StatusCode;
-use percent_encoding::percent_decode_str;
 use tokio::time::Instant;
 use tower::Service;
 
@@ -167,32 +165,15 @@ impl Endpoint {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Sl1Error::Config("sl1_api_url must be http or https".into()));
         }
-        // Credentials written into the URL (`https://user:pass@sl1/...`) are taken out of it: the
-        // URL shows in logs and in transport errors (and so in dead letters), a password must
-        // not. They are sent as Basic auth unless sl1_username / sl1_password are set.
-        let decoded = |text: &str| percent_decode_str(text).decode_utf8_lossy().into_owned();
-        let url_user = decoded(url.username());
-        let url_password = url.password().map(decoded).unwrap_or_default();
-        // Cannot fail for http(s) URLs, which have a host.
-        let _ = url.set_password(None);
-        let _ = url.set_username("");
-        let (username, password) =
-            if settings.sl1_username.is_empty() && settings.sl1_password.expose().is_empty() {
-                (url_user.as_str(), url_password.as_str())
-            } else {
-                (
-                    settings.sl1_username.as_str(),
-                    settings.sl1_password.expose(),
-                )
-            };
+        // Credentials written into the URL are taken out of it (it shows in logs and errors).
         let mut headers = HeaderMap::new();
-        // No credentials configured: no Authorization header (not an empty `Basic Og==`).
-        if !username.is_empty() || !password.is_empty() {
-            let credentials =
-                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-            let mut auth = HeaderValue::from_str(&format!("Basic {credentials}"))
-                .map_err(|_| Sl1Error::Config("sl1_username cannot be sent in a header".into()))?;
-            auth.set_sensitive(true);
+        let auth = super::basic_auth::take_basic_auth(
+            &mut url,
+            &settings.sl1_username,
+            settings.sl1_password.expose(),
+        )
+        .map_err(Sl1Error::Config)?;
+        if let Some(auth) = auth {
             headers.insert(AUTHORIZATION, auth);
         }
         headers.insert(
@@ -410,7 +391,10 @@ mod tests {
         let client = Sl1Client::new(&settings).unwrap();
         assert_eq!(client.url(), format!("http://127.0.0.1:{port}/api/alert"));
         let auth = client.endpoint.headers[AUTHORIZATION].to_str().unwrap();
-        let expected = base64::engine::general_purpose::STANDARD.encode("em7admin:hunter@2");
+        let expected = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "em7admin:hunter@2",
+        );
         assert_eq!(auth, format!("Basic {expected}"));
         assert!(!format!("{client:?}").contains("hunter"));
         let alert = genhook_core::AlertDefaults::default().alert("m");
