@@ -205,6 +205,7 @@ fn restart_needed(running: &Config, new: &Config, live_log_level: bool) -> Vec<&
             ("data_dir", format!("{:?}", c.data_dir)),
             ("redis_url", c.redis_url.to_string()),
             ("redis_claim_idle", format!("{:?}", c.redis_claim_idle)),
+            ("redis_prefix", c.redis_prefix.clone()),
             ("threading_model", format!("{:?}", c.threading_model)),
             ("max_worker_threads", format!("{:?}", c.max_worker_threads)),
             (

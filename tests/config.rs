@@ -126,6 +126,9 @@ const CASES: &[(&str, &str, Check)] = &[
     ("redis_claim_idle", "90s", |c| {
         c.redis_claim_idle == Duration::from_secs(90)
     }),
+    ("redis_prefix", "genhook-eu:prod", |c| {
+        c.redis_prefix == "genhook-eu:prod"
+    }),
     ("dlq_alert_threshold", "0", |c| c.dlq_alert_threshold == 0),
     ("mappings_dir", "/etc/genhook/mappings", |c| {
         c.mappings_dir == Path::new("/etc/genhook/mappings")
@@ -238,6 +241,7 @@ fn defaults_are_those_of_the_design_and_pass_validation() {
     assert_eq!(c.queue_backend, QueueBackend::Disk);
     assert_eq!(c.redis_url.as_str(), "redis://127.0.0.1:6379");
     assert_eq!(c.redis_claim_idle, Duration::from_secs(60));
+    assert_eq!(c.redis_prefix, "genhook");
     assert_eq!(c.admin_token, None);
     assert_eq!(c.threading_model, ThreadingModel::Hybrid);
     assert_eq!(c.max_body_size, 5 * 1024 * 1024);
@@ -506,6 +510,10 @@ fn every_value_error_names_the_file_line_and_key() {
         (
             "redis_claim_idle = never",
             r#"redis_claim_idle: not a duration (e.g. 500ms, 30s, 5m, 1h): "never""#,
+        ),
+        (
+            "redis_prefix = my prefix",
+            r#"redis_prefix: must be letters, digits, '-', '_', '.' or ':' (not empty): "my prefix""#,
         ),
         (
             "dlq_alert_threshold = -1",

@@ -10,8 +10,8 @@
 //!   without its entry would answer a retry `duplicate` and lose the event.
 //!
 //! Skipped with "skipped: no Redis at 127.0.0.1:6379" (or "skipped: no redis-server binary")
-//! when Redis is absent; fails then under CI=true. Uses its own Redis database number (or its
-//! own server) so it never touches other tests' keys.
+//! when Redis is absent; fails then under CI=true. Uses a key prefix of its own (or its own
+//! server) so it never touches other tests' keys.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -31,8 +31,12 @@ use support::redis_child::RedisChild;
 
 const WEBHOOKS: usize = 2_000;
 
-async fn redis_db() -> Option<String> {
-    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+/// The shared Redis's URL and a key prefix of this test's own (`redis_prefix`), or `None` when
+/// Redis is absent. Both tests of this file run at once in one process: a prefix each keeps them
+/// (and any other run on the machine) off each other's keys.
+async fn redis_db() -> Option<(String, String)> {
+    let url = "redis://127.0.0.1:6379";
+    let client = redis::Client::open(url).unwrap();
     let conn = tokio::time::timeout(
         Duration::from_secs(2),
         client.get_multiplexed_async_connection(),
@@ -46,37 +50,20 @@ async fn redis_db() -> Option<String> {
         );
         return None;
     };
-    // A database of its own (1..=15), emptied of GenHook's keys from an earlier run.
-    let url = format!("redis://127.0.0.1:6379/{}", 1 + std::process::id() % 15);
-    let mut conn = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("genhook:*")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        redis::cmd("DEL")
-            .arg(&keys)
-            .query_async::<()>(&mut conn)
-            .await
-            .unwrap();
-    }
-    Some(url)
+    let prefix = format!("genhook-crash-{}", uuid::Uuid::new_v4().simple());
+    Some((url.to_owned(), prefix))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_of_two_instances_killed_mid_way_loses_nothing() {
-    let Some(redis_url) = redis_db().await else {
+    let Some((redis_url, prefix)) = redis_db().await else {
         return;
     };
     let sl1 = slow_sl1().await;
     let extra = [
         ("queue_backend", "redis".to_owned()),
-        ("redis_url", redis_url),
+        ("redis_url", redis_url.clone()),
+        ("redis_prefix", prefix.clone()),
         ("redis_claim_idle", "2s".to_owned()),
     ];
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -115,16 +102,29 @@ async fn one_of_two_instances_killed_mid_way_loses_nothing() {
         "every 202 reached SL1; survivor log:\n{}",
         survivor.log_text()
     );
+    // The servers kept their streams under this test's own prefix.
+    let mut conn = redis::Client::open(redis_url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let ours: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:queue:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ours.contains(&format!("{prefix}:queue:normal")), "{ours:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_sigkills_under_retrying_senders_lose_no_delivery_answered_2xx() {
-    let Some(redis_url) = redis_db().await else {
+    let Some((redis_url, prefix)) = redis_db().await else {
         return;
     };
     let mut rig = Rig::start(&[
         ("queue_backend", "redis".to_owned()),
         ("redis_url", redis_url),
+        ("redis_prefix", prefix),
         ("redis_claim_idle", "2s".to_owned()),
     ])
     .await;

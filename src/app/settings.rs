@@ -33,7 +33,7 @@ pub fn queue_settings(config: &Config) -> QueueSettings {
         max_bytes: config.queue_max_bytes,
         redis_url: config.redis_url.to_string(),
         redis_claim_idle: config.redis_claim_idle,
-        redis_prefix: crate::config::defaults::REDIS_PREFIX.to_owned(),
+        redis_prefix: config.redis_prefix.clone(),
     }
 }
 

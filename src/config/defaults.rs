@@ -20,7 +20,7 @@
 //! | `<source>_max_concurrent` | unset (no per-source limit) |
 //! | `log_level` / `log_file` / `log_rotation` / `log_max_size` | `info` / stderr / `daily` / `100MB` |
 //! | `mappings_dir` / `data_dir` | `./mappings` / `./data` |
-//! | `queue_backend` / `redis_url` / `redis_claim_idle` | `disk` / `redis://127.0.0.1:6379` / `60s` |
+//! | `queue_backend` / `redis_url` / `redis_claim_idle` / `redis_prefix` | `disk` / `redis://127.0.0.1:6379` / `60s` / `genhook` |
 //! | `admin_token` | unset (admin API off) |
 //! | `threading_model` | `hybrid` |
 //! | `max_body_size` | `5MB` |
@@ -90,7 +90,7 @@ pub const DATA_DIR: &str = "./data";
 pub const QUEUE_BACKEND: QueueBackend = QueueBackend::Disk;
 /// `redis_url`.
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
-/// The prefix of every Redis key (not a key).
+/// `redis_prefix`.
 pub const REDIS_PREFIX: &str = "genhook";
 /// `queue_max_bytes` for the `disk` and `redis` backends: 1 GiB.
 pub const QUEUE_MAX_BYTES: u64 = 1 << 30;

@@ -86,6 +86,7 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "data_dir", alias: None, set: |c, v| { c.data_dir = value::path(v)?; Ok(()) } },
     Key { name: "redis_url", alias: None, set: |c, v| { c.redis_url = value::url(v, REDIS)?; Ok(()) } },
     Key { name: "redis_claim_idle", alias: None, set: |c, v| { c.redis_claim_idle = nonzero_duration(v)?; Ok(()) } },
+    Key { name: "redis_prefix", alias: None, set: |c, v| { c.redis_prefix = redis_prefix(v)?; Ok(()) } },
     Key { name: "dlq_alert_threshold", alias: None, set: |c, v| { c.dlq_alert_threshold = value::count(v, 0)?; Ok(()) } },
     Key { name: "mappings_dir", alias: None, set: |c, v| { c.mappings_dir = value::path(v)?; Ok(()) } },
     Key { name: "reload", alias: None, set: |c, v| { c.reload = value::boolean(v)?; Ok(()) } },
@@ -102,6 +103,17 @@ fn nonzero_duration(v: &str) -> ValueResult<std::time::Duration> {
         return Err(format!("must be longer than zero: {v:?}"));
     }
     Ok(d)
+}
+
+/// A Redis key prefix: letters, digits and `-_.:`, not empty (it ends up in every key name).
+fn redis_prefix(v: &str) -> ValueResult<String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || "-_.:".contains(c);
+    if v.is_empty() || !v.chars().all(fine) {
+        return Err(format!(
+            "must be letters, digits, '-', '_', '.' or ':' (not empty): {v:?}"
+        ));
+    }
+    Ok(v.to_owned())
 }
 
 /// A size of at least `min` bytes.

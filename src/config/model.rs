@@ -87,6 +87,9 @@ pub struct Config {
     pub redis_url: reqwest::Url,
     /// `redis_claim_idle`: a Redis stream entry pending this long on a dead consumer is claimed.
     pub redis_claim_idle: Duration,
+    /// `redis_prefix`: the prefix of every Redis key, so that several GenHook clusters can share
+    /// one Redis.
+    pub redis_prefix: String,
     /// `admin_token`: bearer token of `/admin/...`; `None` turns the admin API off.
     pub admin_token: Option<Secret>,
     /// `threading_model`.
@@ -214,6 +217,7 @@ impl fmt::Debug for Config {
             .field("queue_backend", &self.queue_backend)
             .field("redis_url", &redacted_url(&self.redis_url))
             .field("redis_claim_idle", &self.redis_claim_idle)
+            .field("redis_prefix", &self.redis_prefix)
             .field("admin_token", &self.admin_token)
             .field("threading_model", &self.threading_model)
             .field("max_body_size", &self.max_body_size)
@@ -287,6 +291,7 @@ impl Config {
             queue_backend: defaults::QUEUE_BACKEND,
             redis_url: defaults::default_redis_url(),
             redis_claim_idle: defaults::REDIS_CLAIM_IDLE,
+            redis_prefix: defaults::REDIS_PREFIX.to_owned(),
             admin_token: None,
             threading_model: defaults::THREADING_MODEL,
             max_body_size: defaults::MAX_BODY_SIZE,
