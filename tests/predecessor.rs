@@ -249,3 +249,24 @@ async fn migrate_writes_a_config_check_accepts_and_that_delivers_the_same_messag
     let migrated = std::fs::read_to_string(target.join("mappings/webhook-config.ini")).unwrap();
     assert_eq!(deliver(&migrated).await, predecessor_messages());
 }
+
+#[test]
+fn migrate_never_overwrites_an_edited_mapping_file() {
+    let from = predecessor_dir();
+    let to = tempfile::tempdir().unwrap();
+    let mappings = to.path().join("mappings");
+    std::fs::create_dir_all(&mappings).unwrap();
+    let edited = "[webhooks]\ngithub = action::edited by hand\n";
+    std::fs::write(mappings.join("webhook-config.ini"), edited).unwrap();
+    let (ok, out) = genhook(from.path(), &["migrate", ".", to.path().to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("webhook-config.ini: exists already with other contents"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(mappings.join("webhook-config.ini")).unwrap(),
+        edited
+    );
+    assert!(!to.path().join("genhook.ini").exists(), "nothing written");
+}

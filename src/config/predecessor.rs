@@ -90,8 +90,9 @@ pub struct Migrated {
 /// mapping files (`webhook-config.ini`, every `*.ini` but its settings files) to `TO/mappings/`.
 ///
 /// # Errors
-/// `TO/genhook.ini` exists already, no mapping file is found, or a file cannot be read or
-/// written (the reason, with the path).
+/// `TO/genhook.ini` exists already, a mapping file of the same name exists in `TO/mappings/` with
+/// other contents, no mapping file is found, or a file cannot be read or written (the reason, with
+/// the path). Nothing is written when one of the first two is found.
 pub fn migrate(from: &Path, to: &Path) -> Result<Migrated, String> {
     let config = to.join("genhook.ini");
     if config.exists() {
@@ -112,6 +113,17 @@ pub fn migrate(from: &Path, to: &Path) -> Result<Migrated, String> {
         return Err(format!("{}: no mapping file (*.ini) found", from.display()));
     }
     let mappings_dir = to.join("mappings");
+    // Checked before anything is written: a mapping file of the same name with other contents
+    // (one already edited, or another source's) is never overwritten.
+    for source in &sources {
+        let target = mappings_dir.join(source.file_name().unwrap_or_default());
+        if target.exists() && std::fs::read(&target).ok() != std::fs::read(source).ok() {
+            return Err(format!(
+                "{}: exists already with other contents; not overwritten (nothing was written)",
+                target.display()
+            ));
+        }
+    }
     std::fs::create_dir_all(&mappings_dir)
         .map_err(|e| format!("{}: cannot create: {e}", mappings_dir.display()))?;
     let mut mappings = Vec::new();
