@@ -162,7 +162,7 @@ fn act(cmd: &DlqCommand, client: &AdminClient) -> Result<ExitCode, CallError> {
             ..
         } => {
             let batch = batch.map_or(BATCH, |n| usize::try_from(n).unwrap_or(usize::MAX));
-            return Ok(replay_all::run(client, filter, batch, out));
+            return Ok(replay_all::run(client, &filter.query(None), batch, out));
         }
         DlqAction::Purge { filter, .. } => {
             let answer = client.delete("/dlq", &filter.query(None))?;

@@ -12,7 +12,6 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-use super::DlqFilter;
 use crate::cli::client::{AdminClient, CallError};
 use crate::cli::output::{cell, Column, OutputArg, Report, Table};
 
@@ -102,16 +101,18 @@ impl Report for Summary {
     }
 }
 
-/// Replays in batches of `batch` until nothing is left; what was done, and the error that
-/// stopped it early if one did.
+/// Replays the dead letters `filter` (`source`, `event` query pairs) matches, in batches of
+/// `batch`, until nothing is left; what was done, and the error that stopped it early if one
+/// did.
 pub(super) fn replay(
     client: &AdminClient,
-    filter: &DlqFilter,
+    filter: &[(&'static str, String)],
     batch: usize,
     mut progress: impl FnMut(&Summary),
 ) -> (Summary, Option<CallError>) {
     let mut summary = Summary::default();
-    let query = filter.query(Some(batch));
+    let mut query = filter.to_vec();
+    query.push(("limit", batch.to_string()));
     loop {
         let answer = match client.post("/dlq/replay", &query) {
             Ok(answer) => answer,
@@ -129,7 +130,7 @@ pub(super) fn replay(
 /// the server stopped answering.
 pub(super) fn run(
     client: &AdminClient,
-    filter: &DlqFilter,
+    filter: &[(&'static str, String)],
     batch: usize,
     out: OutputArg,
 ) -> ExitCode {
