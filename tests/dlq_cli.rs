@@ -146,6 +146,7 @@ fn show_prints_a_json_body_as_json_text_as_text_and_only_other_bytes_as_base64()
     let text = stdout(&output);
     assert!(text.starts_with("id:"), "{text}");
     assert!(text.contains("  x-test: 1\n"), "{text}");
+    assert!(text.contains("github push j\n"), "the message: {text}");
     assert!(
         text.contains("body (json):\n{\n  \"action\": \"opened\",\n  \"number\": 7\n}\n"),
         "{text}"
@@ -369,4 +370,56 @@ fn replay_all_shows_progress_when_stderr_is_a_terminal() {
         "replayed 5, 0 failed (3 batch(es))\n",
         "the summary on stdout, the progress only on the terminal"
     );
+}
+
+#[test]
+fn replay_all_that_the_server_stops_part_way_sums_up_what_was_done_and_exits_1() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // A server whose first batch replays two and whose second fails as a store would.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let url = runtime.block_on(async move {
+        let app = axum::Router::new().route(
+            "/admin/dlq/replay",
+            axum::routing::post(move || {
+                let call = seen.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if call == 0 {
+                        (
+                            axum::http::StatusCode::OK,
+                            axum::Json(
+                                serde_json::json!({"replayed": 2, "ids": ["a", "b"], "failed": []}),
+                            ),
+                        )
+                    } else {
+                        (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            axum::Json(serde_json::json!({"error": "storage unavailable"})),
+                        )
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    });
+    let output = Command::new(env!("CARGO_BIN_EXE_genhook"))
+        .args(["dlq", "--url", &url, "replay", "--all", "--batch", "2"])
+        .env("GENHOOK_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "replayed 2, 0 failed (1 batch(es))\n");
+    assert!(
+        stderr(&output).contains(
+            "replay stopped: server answered 503 Service Unavailable: storage unavailable"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

@@ -1,7 +1,7 @@
 //! `genhook dlq replay --all`: every dead letter matching the filter, in batches of `--batch`
 //! through the admin API's `POST /admin/dlq/replay?limit=`, so a long replay shows its progress
-//! ("replayed N…" on stderr, only when stderr is a terminal) and can be interrupted between
-//! batches with what was done reported. A summary follows either way.
+//! ("replayed N…" on stderr, only when stderr is a terminal). A summary follows either way,
+//! also when the server stops answering part way (what was replayed until then, then why).
 //!
 //! A dead letter that fails to replay goes back to the end of the dead-letter queue, so a
 //! later batch may meet it again: the replay ends when a batch comes back short (nothing left)
