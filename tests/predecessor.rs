@@ -270,3 +270,36 @@ fn migrate_never_overwrites_an_edited_mapping_file() {
     );
     assert!(!to.path().join("genhook.ini").exists(), "nothing written");
 }
+
+#[test]
+fn migrate_output_json_names_what_it_wrote_and_each_notice() {
+    let from = predecessor_dir();
+    let to = tempfile::tempdir().unwrap();
+    let target = to.path().join("genhook");
+    let output = Command::new(env!("CARGO_BIN_EXE_genhook"))
+        .args(["migrate", ".", target.to_str().unwrap(), "--output", "json"])
+        .current_dir(from.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let done: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        done["config"],
+        target.join("genhook.ini").display().to_string(),
+        "{done}"
+    );
+    assert_eq!(done["mappings"].as_array().unwrap().len(), 1, "{done}");
+    let notices = done["notices"].as_array().unwrap();
+    assert!(!notices.is_empty(), "{done}");
+    for notice in notices {
+        assert!(
+            notice["file"].as_str().unwrap().ends_with(".ini"),
+            "{notice}"
+        );
+        assert!(notice["line"].as_u64().is_some(), "{notice}");
+        assert_eq!(notice["severity"], "warning", "{notice}");
+        assert!(notice["message"].is_string(), "{notice}");
+    }
+}

@@ -86,8 +86,14 @@ async fn list_show_replay_and_purge_over_the_api() {
     );
     assert_eq!(queue.next().await.unwrap().unwrap().id, "a2");
     assert_eq!(queue.dead_letters().count().await.unwrap(), 1);
+    // Without a filter, a purge needs --all.
     assert_eq!(
         genhook_dlq(&["--url", &url, "--token", "tok", "purge"]).await,
+        ExitCode::from(2)
+    );
+    assert_eq!(queue.dead_letters().count().await.unwrap(), 1);
+    assert_eq!(
+        genhook_dlq(&["--url", &url, "--token", "tok", "purge", "--all"]).await,
         ok
     );
     assert_eq!(queue.dead_letters().count().await.unwrap(), 0);

@@ -138,7 +138,7 @@ async fn the_record_survives_a_restart_and_the_cli_lists_and_shows_it() {
 
     let url = genhook.url("");
     let id = before["requests"][0]["id"].to_string();
-    let (list, show) = tokio::task::spawn_blocking(move || {
+    let (list, show, list_json, show_json) = tokio::task::spawn_blocking(move || {
         let run = |args: &[&str]| {
             let output = Command::new(env!("CARGO_BIN_EXE_genhook"))
                 .args(["requests", "--url", &url])
@@ -149,16 +149,44 @@ async fn the_record_survives_a_restart_and_the_cli_lists_and_shows_it() {
             assert!(output.status.success(), "{output:?}");
             String::from_utf8(output.stdout).unwrap()
         };
-        (run(&["list"]), run(&["show", &id]))
+        (
+            run(&["list"]),
+            run(&["show", &id]),
+            run(&["list", "--reason", "unknown_source", "--output", "json"]),
+            run(&["show", &id, "--output", "json"]),
+        )
     })
     .await
     .unwrap();
-    assert!(
-        list.contains("bad_signature") && list.contains("unknown_source"),
+    // Text: a table, newest first, then the count.
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 5, "{list}");
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["ID", "TIME", "SOURCE", "REASON", "STATUS"],
         "{list}"
     );
-    assert!(list.contains("3 shown"), "{list}");
-    let shown: Value = serde_json::from_str(&show).unwrap();
+    assert!(lines[1].contains("no_mapped_field"), "{list}");
+    assert!(
+        lines[2].contains("unknown_source") && lines[2].ends_with("  404"),
+        "{list}"
+    );
+    assert!(
+        lines[3].contains("bad_signature") && lines[3].ends_with("  401"),
+        "{list}"
+    );
+    assert_eq!(lines[4], "3 shown");
+    assert!(
+        show.starts_with(&format!("id:      {}\n", before["requests"][0]["id"])),
+        "{show}"
+    );
+    assert!(show.contains("reason:  no_mapped_field\n"), "{show}");
+    assert!(show.contains("\npayload:\n"), "{show}");
+    // JSON: the server's answers, parsed.
+    let listed: Value = serde_json::from_str(&list_json).unwrap();
+    assert_eq!(listed["count"], 1, "{listed}");
+    assert_eq!(listed["requests"][0], before["requests"][1]);
+    let shown: Value = serde_json::from_str(&show_json).unwrap();
     assert_eq!(shown, before["requests"][0]);
 }
 

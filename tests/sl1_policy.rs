@@ -133,6 +133,32 @@ async fn creates_the_predecessors_policy_at_the_derived_url_with_basic_auth() {
 }
 
 #[tokio::test]
+async fn output_json_prints_the_created_policy_or_the_dry_runs_request() {
+    let sl1 = Sl1Mock::builder().answer(created("17")).start().await;
+    let dir = setup(&format!("sl1_api_url = {}\n", sl1.url()));
+    let create = ["--source", "github", "--severity", "3", "--output", "json"];
+    let out = genhook(dir.path(), &[&create[..], &["--dry-run"]].concat()).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(dry["dry_run"], json!(true), "{dry}");
+    assert_eq!(dry["name"], "GENHOOK_github", "{dry}");
+    assert_eq!(dry["request"]["method"], "POST", "{dry}");
+    assert_eq!(
+        dry["request"]["body"],
+        json!({ "query": GITHUB_MUTATION, "variables": {} })
+    );
+    assert_no_credentials(&out);
+    assert!(sl1.requests().is_empty(), "a dry run sends nothing");
+
+    let out = genhook(dir.path(), &create).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created, json!({"id": "17", "name": "GENHOOK_github"}));
+    assert_no_credentials(&out);
+    assert_eq!(sl1.requests().len(), 1);
+}
+
+#[tokio::test]
 async fn the_dry_run_prints_the_exact_request_and_sends_nothing() {
     let sl1 = Sl1Mock::builder()
         .default_answer(created("1"))

@@ -1,8 +1,14 @@
 //! The command line: `genhook serve | check | render | dlq | requests | migrate | sl1`, one file per subcommand.
+//!
+//! What they share: [`output`], the `--output text|json` every command that prints data takes
+//! (one [`output::Report`] per answer, [`output::Table`] for lists), and [`client`], the admin
+//! API client of `dlq` and `requests`.
 
 mod check;
+pub mod client;
 pub mod dlq;
 mod migrate;
+pub mod output;
 mod render;
 pub mod requests;
 mod serve;
@@ -29,7 +35,7 @@ pub enum Command {
     /// Run the receiver.
     Serve(ConfigArg),
     /// Validate the configuration and every mapping; print FILE:LINE: message for each problem.
-    Check(ConfigArg),
+    Check(check::CheckArgs),
     /// Offline: identify, extract and render one payload; print the SL1 message.
     Render(render::RenderArgs),
     /// Inspect and replay the dead-letter queue of a running server.

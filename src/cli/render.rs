@@ -2,16 +2,19 @@
 //! stages `serve` runs, a consumer's registered stages included, see [`crate::render`]), and
 //! print the SL1 message (one line per event of a batch); exit 1 with the reason when it does
 //! not render. `--verify` also runs the source's `verify` stage, which is otherwise left out.
+//! With `--output json`: `{"source", "messages": [{"event", "message"}]}`.
 
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{json, Value};
 
+use super::output::{OutputArg, Report};
 use super::print_problems;
 use crate::app::Validation;
-use crate::render::{render_blocking, RenderProblem, Verify, VERIFY};
+use crate::render::{render_blocking, RenderProblem, Rendered, Verify, VERIFY};
 
 /// Arguments of `genhook render`.
 #[derive(Debug, clap::Args)]
@@ -34,12 +37,11 @@ pub struct RenderArgs {
     /// The payload file, or `-` (the default) for standard input.
     #[arg(value_name = "PAYLOAD|-")]
     pub payload: Option<PathBuf>,
+    /// `--output text|json`.
+    #[command(flatten)]
+    pub output: OutputArg,
 }
 
-#[expect(
-    clippy::print_stdout,
-    reason = "the rendered message is the command's output"
-)]
 pub(super) fn run(args: &RenderArgs) -> ExitCode {
     let headers = match parse_headers(&args.headers) {
         Ok(headers) => headers,
@@ -73,9 +75,10 @@ pub(super) fn run(args: &RenderArgs) -> ExitCode {
     };
     match render_blocking(route, verify, headers, body, args.event.as_deref()) {
         Ok(Ok(rendered)) => {
-            for payload in rendered {
-                println!("{}", payload.message);
-            }
+            args.output.print(&Messages {
+                source: &args.source,
+                rendered: &rendered,
+            });
             ExitCode::SUCCESS
         }
         Ok(Err(RenderProblem::Rejected {
@@ -84,6 +87,30 @@ pub(super) fn run(args: &RenderArgs) -> ExitCode {
         })) => fail(&format!("signature check failed: {reason}")),
         Ok(Err(problem)) => fail(&problem.to_string()),
         Err(reason) => fail(&reason),
+    }
+}
+
+/// The messages of one payload (one per event of a batch).
+struct Messages<'a> {
+    source: &'a str,
+    rendered: &'a [Rendered],
+}
+
+impl Report for Messages<'_> {
+    fn json(&self) -> Value {
+        json!({
+            "source": self.source,
+            "messages": self.rendered.iter()
+                .map(|r| json!({"event": r.event, "message": r.message}))
+                .collect::<Vec<_>>(),
+        })
+    }
+
+    fn text(&self) -> String {
+        self.rendered
+            .iter()
+            .map(|r| format!("{}\n", r.message))
+            .collect()
     }
 }
 

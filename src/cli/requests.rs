@@ -1,29 +1,25 @@
 //! `genhook requests list | show ID`: the record of refused requests of a running server, over
 //! its admin API (`/admin/requests…`, see [`crate::refused::api`]), in the style of `genhook dlq`:
-//! `--url`, `--token` (or `GENHOOK_ADMIN_TOKEN`), `--json`; exit status 1 when the server refused
-//! or could not be reached.
+//! `--url`, `--token` (or `GENHOOK_ADMIN_TOKEN`), `--output text|json`; exit status 1 when the
+//! server refused or could not be reached.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use genhook_core::Secret;
 use serde_json::Value;
 
-use super::dlq::{parse_secret, percent_encode, send, text, CallError};
+use super::client::{percent_encode, query, AdminClient, ServerArgs};
+use super::output::{cell, fields, time_ms, Answer, Column, OutputArg, Table};
 
 /// `genhook requests …`.
 #[derive(Debug, Args)]
 pub struct RequestsCommand {
-    /// The server's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080", global = true)]
-    pub url: String,
-    /// The admin token (prefer the GENHOOK_ADMIN_TOKEN environment variable).
-    #[arg(long, env = "GENHOOK_ADMIN_TOKEN", hide_env_values = true, value_parser = parse_secret, global = true)]
-    pub token: Option<Secret>,
-    /// Print the server's JSON answer instead of a table.
-    #[arg(long, global = true)]
-    pub json: bool,
+    /// Which server.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// `--output text|json`.
+    #[command(flatten)]
+    pub output: OutputArg,
     /// What to do.
     #[command(subcommand)]
     pub action: RequestsAction,
@@ -53,9 +49,33 @@ pub enum RequestsAction {
 
 /// Runs a `genhook requests` command against the server; prints the answer on stdout.
 pub fn run(cmd: &RequestsCommand) -> ExitCode {
-    match call(cmd) {
+    let answer = AdminClient::new(&cmd.server).and_then(|client| match &cmd.action {
+        RequestsAction::List {
+            source,
+            reason,
+            limit,
+        } => client.get(
+            "/requests",
+            &query(&[
+                ("source", source.clone()),
+                ("reason", reason.clone()),
+                ("limit", limit.map(|limit| limit.to_string())),
+            ]),
+        ),
+        RequestsAction::Show { id } => {
+            client.get(&format!("/requests/{}", percent_encode(id)), &[])
+        }
+    });
+    match answer {
         Ok(answer) => {
-            print_answer(cmd, &answer);
+            let text = match cmd.action {
+                RequestsAction::List { .. } => list_text,
+                RequestsAction::Show { .. } => show_text,
+            };
+            cmd.output.print(&Answer {
+                json: &answer,
+                text,
+            });
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -65,105 +85,66 @@ pub fn run(cmd: &RequestsCommand) -> ExitCode {
     }
 }
 
-fn call(cmd: &RequestsCommand) -> Result<Value, CallError> {
-    let base = format!("{}/admin/requests", cmd.url.trim_end_matches('/'));
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|source| CallError::Unreachable {
-            url: cmd.url.clone(),
-            source,
-        })?;
-    let request = match &cmd.action {
-        RequestsAction::List {
-            source,
-            reason,
-            limit,
-        } => {
-            let mut pairs = Vec::new();
-            if let Some(source) = source {
-                pairs.push(("source", source.clone()));
-            }
-            if let Some(reason) = reason {
-                pairs.push(("reason", reason.clone()));
-            }
-            if let Some(limit) = limit {
-                pairs.push(("limit", limit.to_string()));
-            }
-            client.get(&base).query(&pairs)
-        }
-        RequestsAction::Show { id } => client.get(format!("{base}/{}", percent_encode(id))),
-    };
-    send(request, &cmd.url, cmd.token.as_ref())
-}
-
-/// The `list` answer as a table.
-fn list_table(answer: &Value) -> String {
-    let empty = Vec::new();
-    let requests = answer
+/// The `list` answer as a table, then how many are shown.
+fn list_text(answer: &Value) -> String {
+    let mut table = Table::new(&[
+        Column::left("ID"),
+        Column::left("TIME"),
+        Column::left("SOURCE"),
+        Column::left("REASON"),
+        Column::right("STATUS"),
+    ]);
+    for refusal in answer
         .get("requests")
         .and_then(Value::as_array)
-        .unwrap_or(&empty);
-    let rows: Vec<[String; 5]> = requests
-        .iter()
-        .map(|r| {
-            let field = |name: &str| text(r.get(name).unwrap_or(&Value::Null));
-            let time = r
-                .get("time_ms")
-                .and_then(Value::as_u64)
-                .map(|ms| {
-                    httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_millis(ms))
-                })
-                .unwrap_or_else(|| "-".into());
-            [
-                field("id"),
-                time,
-                field("source"),
-                field("reason"),
-                field("status"),
-            ]
-        })
-        .collect();
-    let width = |column: usize, header: &str| {
-        rows.iter()
-            .map(|row| row[column].chars().count())
-            .chain([header.len()])
-            .max()
-            .unwrap_or(0)
-    };
-    let (id, time, source, reason) = (
-        width(0, "ID"),
-        width(1, "TIME"),
-        width(2, "SOURCE"),
-        width(3, "REASON"),
-    );
-    let mut table = format!(
-        "{:<id$} {:<time$} {:<source$} {:<reason$} STATUS\n",
-        "ID", "TIME", "SOURCE", "REASON"
-    );
-    for [r_id, r_time, r_source, r_reason, status] in &rows {
-        table.push_str(&format!(
-            "{r_id:<id$} {r_time:<time$} {r_source:<source$} {r_reason:<reason$} {status}\n"
-        ));
+        .into_iter()
+        .flatten()
+    {
+        let field = |name: &str| cell(refusal.get(name));
+        table.row(vec![
+            field("id"),
+            time_ms(refusal.get("time_ms")),
+            field("source"),
+            field("reason"),
+            field("status"),
+        ]);
     }
-    table
+    format!("{}{} shown\n", table.render(), cell(answer.get("count")))
 }
 
-#[expect(clippy::print_stdout, reason = "the command's output")]
-fn print_answer(cmd: &RequestsCommand, answer: &Value) {
-    match &cmd.action {
-        RequestsAction::List { .. } if !cmd.json => {
-            print!("{}", list_table(answer));
-            println!(
-                "{} shown",
-                text(answer.get("count").unwrap_or(&Value::Null))
-            );
-        }
-        _ => println!(
-            "{}",
-            serde_json::to_string_pretty(answer).unwrap_or_else(|_| answer.to_string())
-        ),
+/// One refusal: its fields, its headers, then its payload (or why it was not kept).
+fn show_text(refusal: &Value) -> String {
+    let field = |name: &str| cell(refusal.get(name));
+    let mut text = fields(&[
+        ("id", field("id")),
+        ("time", time_ms(refusal.get("time_ms"))),
+        ("source", field("source")),
+        ("reason", field("reason")),
+        ("status", field("status")),
+        ("client", field("client")),
+    ]);
+    text.push_str("headers:\n");
+    for header in refusal
+        .get("headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        text.push_str(&format!(
+            "  {}: {}\n",
+            cell(header.get(0)),
+            cell(header.get(1))
+        ));
     }
+    if let Some(Value::String(note)) = refusal.get("payload_note") {
+        text.push_str(&format!("payload note: {note}\n"));
+    }
+    if let Some(Value::String(payload)) = refusal.get("payload") {
+        text.push_str("payload:\n");
+        text.push_str(payload);
+        text.push('\n');
+    }
+    text
 }
 
 #[cfg(test)]
@@ -175,11 +156,28 @@ mod tests {
         let answer = serde_json::json!({"count": 1, "requests": [
             {"id": 7, "time_ms": 0, "source": "github", "reason": "bad_signature", "status": 401}
         ]});
-        let table = list_table(&answer);
-        let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 2, "{table}");
-        assert!(lines[1].starts_with("7 "), "{table}");
-        assert!(lines[1].contains("bad_signature"), "{table}");
-        assert!(lines[1].ends_with("401"), "{table}");
+        let text = list_text(&answer);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[1].starts_with("7 "), "{text}");
+        assert!(lines[1].contains("Thu, 01 Jan 1970 00:00:00 GMT"), "{text}");
+        assert!(lines[1].contains("bad_signature"), "{text}");
+        assert!(lines[1].ends_with("401"), "{text}");
+        assert_eq!(lines[2], "1 shown");
+    }
+
+    #[test]
+    fn show_has_the_fields_the_headers_and_the_payload() {
+        let refusal = serde_json::json!({"id": 7, "time_ms": 0, "source": "github",
+            "reason": "bad_signature", "status": 401, "client": "127.0.0.1",
+            "headers": [["x-github-event", "issues"]], "payload": "{\"a\":\"<redacted>\"}"});
+        let text = show_text(&refusal);
+        assert!(text.starts_with("id:"), "{text}");
+        assert!(text.contains("reason:  bad_signature\n"), "{text}");
+        assert!(text.contains("  x-github-event: issues\n"), "{text}");
+        assert!(
+            text.ends_with("payload:\n{\"a\":\"<redacted>\"}\n"),
+            "{text}"
+        );
     }
 }

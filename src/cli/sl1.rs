@@ -6,12 +6,17 @@
 //! status: 0 created (the policy id on stdout) or dry run; 1 SL1 could not be reached, answered
 //! an error or refused the policy; 2 the request itself is wrong (bad severity, unknown
 //! source, messages with nothing to match, a bad configuration or mapping).
+//!
+//! With `--output json`: `{"id", "name"}` once created; for a dry run `{"dry_run": true,
+//! "name", "request": {"method", "url", "headers", "body"}}`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use serde_json::{json, Value};
 
+use super::output::{OutputArg, Report};
 use super::print_problems;
 use crate::app::Validation;
 use crate::config::Config;
@@ -58,6 +63,9 @@ pub struct CreateArgs {
     /// The configuration file (default: ./genhook.ini if present, else built-in defaults).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// `--output text|json`.
+    #[command(flatten)]
+    pub output: OutputArg,
 }
 
 /// Runs `genhook sl1 …`.
@@ -67,10 +75,6 @@ pub(super) fn run(command: Sl1Command) -> ExitCode {
     }
 }
 
-#[expect(
-    clippy::print_stdout,
-    reason = "the request preview and the policy id are the command's output"
-)]
 fn create(args: &CreateArgs) -> ExitCode {
     let config = match Config::load(args.config.as_deref(), &crate::config::env::lookup) {
         Ok(config) => config,
@@ -105,7 +109,7 @@ fn create(args: &CreateArgs) -> ExitCode {
         Err(error) => return fail(&error.to_string(), 2),
     };
     if args.dry_run {
-        println!("{}", prepared.preview_text());
+        args.output.print(&Outcome::DryRun(&prepared));
         eprintln!(
             "genhook sl1 policy create: dry run, nothing sent; the mutation reads:\n{}",
             prepared.policy.mutation()
@@ -121,7 +125,10 @@ fn create(args: &CreateArgs) -> ExitCode {
     };
     match runtime.block_on(prepared.send(&config)) {
         Ok(id) => {
-            println!("{id}");
+            args.output.print(&Outcome::Created {
+                id: &id,
+                name: &prepared.policy.name,
+            });
             eprintln!(
                 "genhook sl1 policy create: created event policy {} (id {id})",
                 prepared.policy.name
@@ -138,4 +145,32 @@ fn create(args: &CreateArgs) -> ExitCode {
 fn fail(reason: &str, code: u8) -> ExitCode {
     eprintln!("genhook sl1 policy create: {reason}");
     ExitCode::from(code)
+}
+
+/// What `policy create` printed: the request it would send, or the policy it created.
+enum Outcome<'a> {
+    /// `--dry-run`.
+    DryRun(&'a Prepared),
+    /// Created, with this id.
+    Created { id: &'a str, name: &'a str },
+}
+
+impl Report for Outcome<'_> {
+    fn json(&self) -> Value {
+        match self {
+            Self::DryRun(prepared) => json!({
+                "dry_run": true,
+                "name": prepared.policy.name,
+                "request": prepared.preview(),
+            }),
+            Self::Created { id, name } => json!({"id": id, "name": name}),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Self::DryRun(prepared) => prepared.preview_text(),
+            Self::Created { id, .. } => (*id).to_owned(),
+        }
+    }
 }
