@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use genhook::config::{
-    env, key_names, Config, LogLevel, LogRotation, QueueBackend, ThreadingModel,
+    env, key_names, Config, LogFormat, LogLevel, LogRotation, QueueBackend, ThreadingModel,
 };
 
 const FILE: &str = "test.ini";
@@ -47,6 +47,9 @@ const CASES: &[(&str, &str, Check)] = &[
     }),
     ("ssl_key_path", "key.pem", |c| {
         c.ssl_key_path.as_deref() == Some(Path::new("key.pem"))
+    }),
+    ("ssl_client_ca", "tests/fixtures/client-ca.pem", |c| {
+        c.ssl_client_ca.as_deref() == Some(Path::new("tests/fixtures/client-ca.pem"))
     }),
     ("max_body_size", "25MB", |c| c.max_body_size == 25 << 20),
     ("header_read_timeout", "500ms", |c| {
@@ -139,6 +142,8 @@ const CASES: &[(&str, &str, Check)] = &[
         c.log_rotation == LogRotation::Hourly
     }),
     ("log_max_size", "512KB", |c| c.log_max_size == 512 << 10),
+    ("log_max_files", "3", |c| c.log_max_files == 3),
+    ("log_format", "JSON", |c| c.log_format == LogFormat::Json),
 ];
 
 /// The keys a case needs besides itself to pass the checks between keys.
@@ -527,6 +532,22 @@ fn every_value_error_names_the_file_line_and_key() {
         (
             "log_max_size = big",
             r#"log_max_size: not a size (e.g. 512KB, 5MB, 1GB): "big""#,
+        ),
+        (
+            "log_max_files = -1",
+            r#"log_max_files: not a whole number: "-1""#,
+        ),
+        (
+            "log_format = xml",
+            r#"log_format: must be one of text, json: "xml""#,
+        ),
+        (
+            "ssl_client_ca = /nonexistent/ca.pem",
+            r#"ssl_client_ca: no such file: "/nonexistent/ca.pem""#,
+        ),
+        (
+            "ssl_client_ca = Cargo.toml",
+            "ssl_client_ca: Cargo.toml holds no certificate",
         ),
         (
             "sl1_username = u",

@@ -46,6 +46,7 @@ pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
             config.ssl_key_path.as_ref().filter(|_| config.ssl_enabled),
         ),
         ("sl1_ca_file", config.sl1_ca_file.as_ref()),
+        ("ssl_client_ca", config.ssl_client_ca.as_ref()),
     ];
     for (key, path) in files {
         if let Some(path) = path.filter(|p| !p.is_file()) {
@@ -53,6 +54,11 @@ pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
                 &origin_of(config, key),
                 &format!("no such file: {:?}", path.display().to_string()),
             ));
+        }
+    }
+    if let Some(path) = config.ssl_client_ca.as_ref().filter(|p| p.is_file()) {
+        if let Err(error) = crate::server::read_certificates(path) {
+            problems.push(problem(&origin_of(config, "ssl_client_ca"), &error));
         }
     }
     if config.sl1_username.is_some() && config.sl1_password.is_none() {

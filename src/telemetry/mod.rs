@@ -29,7 +29,7 @@ mod rotate;
 
 use std::path::PathBuf;
 
-pub use level::{LogLevel, LogRotation};
+pub use level::{LogFormat, LogLevel, LogRotation};
 pub use logging::{init_logging, log_subscriber, LogGuard, LogSettings};
 pub use metrics_exporter_prometheus::PrometheusHandle;
 pub use prometheus::{
