@@ -10,7 +10,7 @@
 //! | `max_inflight_body_bytes` (new bodies; those in flight keep their bytes) | `idle_timeout`, `http2_keep_alive_interval`, `max_connections` |
 //! | `sl1_api_url`, `sl1_username`, `sl1_password`, `sl1_timeout`, `sl1_retry_attempts`, `sl1_ca_file` | `queue_backend`, `queue_max_size`, `queue_max_bytes`, `data_dir`, `redis_url`, `redis_claim_idle` |
 //! | `sl1_breaker_threshold`, `sl1_breaker_cooldown`, `<source>_max_concurrent`, `sl1_max_inflight` | `threading_model`, `max_worker_threads`, `shutdown_grace_period` |
-//! | `max_body_size`, `processing_timeout`, `dlq_alert_threshold` | `mappings_dir`, `admin_token`, `sl1_graphql_url`, `reload`, `log_file`, `log_max_size`, `log_rotation` |
+//! | `max_body_size`, `processing_timeout`, `dlq_alert_threshold` | `mappings_dir`, `admin_token`, `sl1_graphql_url`, `reload`, `log_file`, `log_max_size`, `log_rotation`, `log_max_files`, `log_format` |
 //! | `log_level` (when the binary set up logging; else it needs a restart) | |
 //!
 //! The HTTPS certificate and key files are watched too: a new pair is served to new handshakes
@@ -252,6 +252,8 @@ fn restart_needed(running: &Config, new: &Config, live_log_level: bool) -> Vec<&
             ("log_file", format!("{:?}", c.log_file)),
             ("log_max_size", format!("{:?}", c.log_max_size)),
             ("log_rotation", format!("{:?}", c.log_rotation)),
+            ("log_max_files", format!("{:?}", c.log_max_files)),
+            ("log_format", format!("{:?}", c.log_format)),
             (
                 "log_level",
                 if live_log_level {
