@@ -731,6 +731,28 @@ ssl_enabled = true
 }
 
 #[test]
+fn ssl_client_ca_must_be_a_pem_bundle_and_without_https_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    assert_eq!(
+        errors(&format!("; mTLS\nssl_client_ca = {}\n", empty.display())),
+        vec![format!(
+            "test.ini:2: ssl_client_ca: {} holds no certificate",
+            empty.display()
+        )]
+    );
+    let config = parse("ssl_client_ca = tests/fixtures/client-ca.pem\n").unwrap();
+    let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("test.ini:1: warning: ssl_client_ca: is set but ssl_enabled is false")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
 fn tls_needs_existing_certificate_and_key_files() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("cert.pem");

@@ -91,7 +91,7 @@ pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
 impl Config {
     /// Settings that are valid but probably a mistake, for `genhook check` to print (it still
     /// exits 0): secrets written in the file instead of the environment, the volatile memory
-    /// queue, Basic auth over plain HTTP, a log file that never rotates, a delivery budget
+    /// queue, Basic auth over plain HTTP, `ssl_client_ca` without HTTPS, a log file that never rotates, a delivery budget
     /// (`processing_timeout`) that leaves no time for a retry after a hung attempt.
     pub fn warnings(&self) -> Vec<Diagnostic> {
         let mut warnings = self.predecessor_notices.clone();
@@ -131,6 +131,12 @@ impl Config {
                      whole budget and is dead-lettered without a retry",
                     self.processing_timeout, self.sl1_timeout
                 ),
+            ));
+        }
+        if self.ssl_client_ca.is_some() && !self.ssl_enabled {
+            warnings.push(warning(
+                &origin_of(self, "ssl_client_ca"),
+                "is set but ssl_enabled is false: no client certificate is asked for over plain HTTP",
             ));
         }
         if self.log_file.is_some()
