@@ -745,9 +745,8 @@ fn ssl_client_ca_must_be_a_pem_bundle_and_without_https_is_a_warning() {
     let config = parse("ssl_client_ca = tests/fixtures/client-ca.pem\n").unwrap();
     let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
     assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with("test.ini:1: warning: ssl_client_ca: is set but ssl_enabled is false")),
+        warnings.iter().any(|w| w
+            .starts_with("test.ini:1: warning: ssl_client_ca: is set but ssl_enabled is false")),
         "{warnings:?}"
     );
 }

@@ -47,7 +47,11 @@ fn refusals_accounted(lines: &[Value]) -> (usize, u64) {
     let shown = with_message(lines, "Webhook refused.").len();
     let suppressed = lines
         .iter()
-        .filter(|l| l["message"].as_str().is_some_and(|m| m.starts_with("Suppressed ")))
+        .filter(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Suppressed "))
+        })
         .map(|l| l["suppressed"].as_u64().unwrap())
         .sum();
     (shown, suppressed)

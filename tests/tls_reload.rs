@@ -186,13 +186,13 @@ async fn healthz(stream: &mut TlsStream<TcpStream>) -> std::io::Result<u16> {
         seen.extend_from_slice(&buf[..n]);
         let text = String::from_utf8_lossy(&seen).to_string();
         if let Some(end) = text.find("\r\n\r\n") {
-            let head = text[..end].to_ascii_lowercase();
+            let head = text.get(..end).unwrap().to_ascii_lowercase();
             let length: usize = head
                 .lines()
                 .find_map(|l| l.strip_prefix("content-length:"))
                 .map_or(0, |v| v.trim().parse().unwrap());
             if seen.len() >= end + 4 + length {
-                return Ok(text[9..12].parse().unwrap());
+                return Ok(text.get(9..12).unwrap().parse().unwrap());
             }
         }
     }
@@ -319,9 +319,8 @@ async fn a_bad_pair_is_refused_with_an_error_line_and_the_old_certificate_stays(
         .with_writer(captured.clone())
         .with_ansi(false)
         .finish();
-    let report = tracing::subscriber::with_default(subscriber, || {
-        genhook.running().reload_report()
-    });
+    let report =
+        tracing::subscriber::with_default(subscriber, || genhook.running().reload_report());
     assert_eq!(report.tls, Some(false), "{report:?}");
     assert!(!report.all_taken());
     assert_eq!(served(&genhook, &ca).await, one.der, "the old pair stays");
@@ -333,7 +332,11 @@ async fn a_bad_pair_is_refused_with_an_error_line_and_the_old_certificate_stays(
         .unwrap_or_else(|| panic!("no refusal line in:\n{log}"));
     assert!(line.contains("ERROR"), "{line}");
     assert!(line.contains("does not fit"), "{line}");
-    let key_body: Vec<&str> = one.key_pem.lines().filter(|l| !l.starts_with("---")).collect();
+    let key_body: Vec<&str> = one
+        .key_pem
+        .lines()
+        .filter(|l| !l.starts_with("---"))
+        .collect();
     assert!(
         key_body.iter().all(|part| !log.contains(part)),
         "key material in the log:\n{log}"

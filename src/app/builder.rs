@@ -169,7 +169,12 @@ impl Builder {
             .file
             .iter()
             .cloned()
-            .chain(config.tls_files().into_iter().flat_map(|(cert, key)| [cert, key]))
+            .chain(
+                config
+                    .tls_files()
+                    .into_iter()
+                    .flat_map(|(cert, key)| [cert, key]),
+            )
             .collect();
         let fingerprint = crate::reload::Fingerprint::of(loader.mappings_dir(), &watched);
         let loaded = loader.load().map_err(StartError::Mappings)?;

@@ -19,4 +19,10 @@ macro_rules! choice {
     };
 }
 
-choice!(QueueBackend, ThreadingModel, LogLevel, LogRotation, LogFormat);
+choice!(
+    QueueBackend,
+    ThreadingModel,
+    LogLevel,
+    LogRotation,
+    LogFormat
+);

@@ -112,14 +112,17 @@ mod tests {
             .map(|_| limit.check("bad_signature", start))
             .collect();
         assert_eq!(shown(&first), LINES_PER_WINDOW as usize);
-        assert!(first[..LINES_PER_WINDOW as usize]
-            .iter()
-            .all(|v| *v == Verdict::Show { suppressed_before: 0 }));
+        assert!(first[..LINES_PER_WINDOW as usize].iter().all(|v| *v
+            == Verdict::Show {
+                suppressed_before: 0
+            }));
 
         // Another reason has its own allowance.
         assert_eq!(
             limit.check("unknown_source", start),
-            Verdict::Show { suppressed_before: 0 }
+            Verdict::Show {
+                suppressed_before: 0
+            }
         );
 
         // Still the same window: held back.
@@ -136,7 +139,9 @@ mod tests {
         );
         assert_eq!(
             limit.check("bad_signature", next),
-            Verdict::Show { suppressed_before: 0 }
+            Verdict::Show {
+                suppressed_before: 0
+            }
         );
     }
 }

@@ -146,5 +146,7 @@ pub(super) fn acceptor(
             builder.with_client_cert_verifier(verifier)
         }
     };
-    Ok(TlsAcceptor::from(Arc::new(builder.with_cert_resolver(certs))))
+    Ok(TlsAcceptor::from(Arc::new(
+        builder.with_cert_resolver(certs),
+    )))
 }

@@ -229,7 +229,14 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["attempts", "level", "message", "source", "target", "timestamp"]
+            [
+                "attempts",
+                "level",
+                "message",
+                "source",
+                "target",
+                "timestamp"
+            ]
         );
         assert_eq!(first["level"], "INFO");
         assert_eq!(first["target"], "genhook::telemetry::logging::tests");

@@ -61,7 +61,10 @@ mod tests {
     #[test]
     fn only_names_of_rotated_files_have_an_age() {
         let age = |file| archive_age("genhook.log", file);
-        assert_eq!(age("genhook.log.2026-11-28.2"), Some(("2026-11-28".into(), 2)));
+        assert_eq!(
+            age("genhook.log.2026-11-28.2"),
+            Some(("2026-11-28".into(), 2))
+        );
         assert_eq!(
             age("genhook.log.2026-11-28-17.1"),
             Some(("2026-11-28-17".into(), 1))
@@ -101,7 +104,10 @@ mod tests {
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["genhook.log.2026-11-27.1", "genhook.log.2026-11-28.1"]);
+        assert_eq!(
+            names,
+            ["genhook.log.2026-11-27.1", "genhook.log.2026-11-28.1"]
+        );
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -357,7 +357,10 @@ mod tests {
                 "unrelated.txt"
             ]
         );
-        assert_eq!(read(&dir.path().join("genhook.log.2026-12-01.1")), "day 3\n");
+        assert_eq!(
+            read(&dir.path().join("genhook.log.2026-12-01.1")),
+            "day 3\n"
+        );
         assert_eq!(read(&path), "day 4\n");
     }
 
