@@ -5,12 +5,17 @@
 //!
 //! | applied at once | needs a restart (a warning names each changed key) |
 //! |---|---|
-//! | the mappings (stacks swapped whole), a section's `max_concurrent` | `server_host`, `server_port`, `ssl_*`, `header_read_timeout`, `request_timeout` |
+//! | the mappings (stacks swapped whole), a section's `max_concurrent` | `server_host`, `server_port`, `ssl_*` (the settings), `header_read_timeout`, `request_timeout` |
+//! | the certificate and key in the `ssl_cert_path` / `ssl_key_path` files (new handshakes) | |
 //! | `max_inflight_body_bytes` (new bodies; those in flight keep their bytes) | `idle_timeout`, `http2_keep_alive_interval`, `max_connections` |
 //! | `sl1_api_url`, `sl1_username`, `sl1_password`, `sl1_timeout`, `sl1_retry_attempts`, `sl1_ca_file` | `queue_backend`, `queue_max_size`, `queue_max_bytes`, `data_dir`, `redis_url`, `redis_claim_idle` |
 //! | `sl1_breaker_threshold`, `sl1_breaker_cooldown`, `<source>_max_concurrent`, `sl1_max_inflight` | `threading_model`, `max_worker_threads`, `shutdown_grace_period` |
-//! | `max_body_size`, `processing_timeout`, `dlq_alert_threshold` | `mappings_dir`, `admin_token`, `sl1_graphql_url`, `reload`, `log_file`, `log_max_size`, `log_rotation` |
+//! | `max_body_size`, `processing_timeout`, `dlq_alert_threshold` | `mappings_dir`, `admin_token`, `sl1_graphql_url`, `reload`, `log_file`, `log_max_size`, `log_rotation`, `log_max_files`, `log_format` |
 //! | `log_level` (when the binary set up logging; else it needs a restart) | |
+//!
+//! The HTTPS certificate and key files are watched too: a new pair is served to new handshakes
+//! while open connections keep theirs; a pair that does not load (unreadable, or a key that does
+//! not fit) is refused with an error line and the pair in use stays.
 //!
 //! SL1 settings take effect for the next event: the workers read their delivery target through
 //! an `ArcSwap`, so events in flight finish on the old client. The circuit breaker is kept when
@@ -24,7 +29,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::{Config, LogLevel};
 use crate::loader::{EnvLookup, Loader};
-use crate::server::AppState;
+use crate::server::{AppState, ServerCerts};
 use crate::worker::WorkerControl;
 
 /// How often the mappings directory and the configuration file are looked at.
@@ -45,12 +50,18 @@ pub struct Reloaded {
     pub restart_needed: Vec<&'static str>,
     /// Whether the delivery settings could not be applied (e.g. an unreadable `sl1_ca_file`).
     pub delivery_refused: bool,
+    /// `None`: no HTTPS; `Some(true)`: the certificate files were read and the pair is served
+    /// (new or the same); `Some(false)`: they did not load and the pair in use was kept.
+    pub tls: Option<bool>,
 }
 
 impl Reloaded {
     /// Whether everything read was taken (keys that need a restart aside).
     pub fn all_taken(&self) -> bool {
-        self.config != Some(false) && self.mappings && !self.delivery_refused
+        self.config != Some(false)
+            && self.mappings
+            && !self.delivery_refused
+            && self.tls != Some(false)
     }
 }
 
@@ -66,6 +77,8 @@ struct Inner {
     workers: WorkerControl,
     env: EnvLookup,
     log_level: Option<LogLevelSetter>,
+    /// The HTTPS certificate served, when `ssl_enabled`.
+    tls: Option<Arc<ServerCerts>>,
     /// The configuration GenHook started with: restart-only keys are compared with it.
     started: Config,
     /// The configuration in use (its live keys applied).
@@ -89,6 +102,7 @@ impl Reloader {
         workers: WorkerControl,
         env: EnvLookup,
         log_level: Option<LogLevelSetter>,
+        tls: Option<Arc<ServerCerts>>,
         config: Config,
     ) -> Self {
         Self {
@@ -98,6 +112,7 @@ impl Reloader {
                 workers,
                 env,
                 log_level,
+                tls,
                 current: Mutex::new(config.clone()),
                 started: config,
             }),
@@ -107,6 +122,17 @@ impl Reloader {
     /// The configuration file, if GenHook was started from one.
     pub fn config_file(&self) -> Option<&Path> {
         self.inner.started.file.as_deref()
+    }
+
+    /// The files whose change means a reload, besides the mappings directory: the
+    /// configuration file and the HTTPS certificate and key.
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        let tls = self.inner.tls.iter().flat_map(|certs| certs.files());
+        self.config_file()
+            .into_iter()
+            .chain(tls)
+            .map(Path::to_owned)
+            .collect()
     }
 
     /// The configuration in use now.
@@ -154,6 +180,7 @@ impl Reloader {
         }
         report.mappings = reload_mappings(&self.inner.loader, &self.inner.state);
         report.delivery_refused = !self.apply();
+        report.tls = self.inner.tls.as_deref().map(reload_certificate);
         report
     }
 
@@ -188,6 +215,7 @@ fn restart_needed(running: &Config, new: &Config, live_log_level: bool) -> Vec<&
             ("ssl_enabled", format!("{:?}", c.ssl_enabled)),
             ("ssl_cert_path", format!("{:?}", c.ssl_cert_path)),
             ("ssl_key_path", format!("{:?}", c.ssl_key_path)),
+            ("ssl_client_ca", format!("{:?}", c.ssl_client_ca)),
             (
                 "header_read_timeout",
                 format!("{:?}", c.header_read_timeout),
@@ -225,6 +253,8 @@ fn restart_needed(running: &Config, new: &Config, live_log_level: bool) -> Vec<&
             ("log_file", format!("{:?}", c.log_file)),
             ("log_max_size", format!("{:?}", c.log_max_size)),
             ("log_rotation", format!("{:?}", c.log_rotation)),
+            ("log_max_files", format!("{:?}", c.log_max_files)),
+            ("log_format", format!("{:?}", c.log_format)),
             (
                 "log_level",
                 if live_log_level {
@@ -246,6 +276,25 @@ fn restart_needed(running: &Config, new: &Config, live_log_level: bool) -> Vec<&
         changed.push("admin_token");
     }
     changed
+}
+
+/// Reads the HTTPS certificate and key again and serves the pair to new handshakes, or logs why
+/// not (naming the files, never their contents). Whether the files were taken.
+fn reload_certificate(certs: &ServerCerts) -> bool {
+    match certs.reload() {
+        Ok(true) => {
+            tracing::info!("HTTPS certificate reloaded: new connections get the new one.");
+            true
+        }
+        Ok(false) => true,
+        Err(error) => {
+            tracing::error!(
+                %error,
+                "HTTPS certificate reload refused; keeping the certificate in use."
+            );
+            false
+        }
+    }
 }
 
 /// Reloads the mappings once: builds new stacks and swaps them in, or logs why not. Returns
@@ -274,17 +323,17 @@ pub fn reload_mappings(loader: &Loader, state: &AppState) -> bool {
     }
 }
 
-/// What the mappings directory and the configuration file looked like: file names with their
-/// modification times and sizes. Take it *before* loading, so that a change made while loading is
+/// What the mappings directory and the watched files (the configuration file, the HTTPS
+/// certificate and key) looked like: file names with their modification times and sizes. Take it *before* loading, so that a change made while loading is
 /// noticed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fingerprint(BTreeMap<PathBuf, (Option<SystemTime>, u64)>);
 
 impl Fingerprint {
-    /// The directory and the configuration file (if any) as they are now.
-    pub fn of(dir: &Path, config_file: Option<&Path>) -> Self {
+    /// The directory and these files as they are now.
+    pub fn of(dir: &Path, watched: &[PathBuf]) -> Self {
         let mut files = fingerprint(dir);
-        if let Some(file) = config_file {
+        for file in watched {
             let seen = std::fs::metadata(file)
                 .map(|meta| (meta.modified().ok(), meta.len()))
                 .unwrap_or((None, 0));
@@ -294,7 +343,7 @@ impl Fingerprint {
     }
 }
 
-/// Watches for SIGHUP and for changes of the configuration file and the mappings directory
+/// Watches for SIGHUP and for changes of the watched files and the mappings directory
 /// (compared with `loaded`, the state the running service was loaded from) until the task is
 /// dropped.
 pub async fn watch(reloader: Reloader, loaded: Fingerprint) {
@@ -308,8 +357,8 @@ pub async fn watch(reloader: Reloader, loaded: Fingerprint) {
             () = next_hangup(&mut hangup) => true,
         };
         let dir = reloader.inner.loader.mappings_dir().to_owned();
-        let file = reloader.config_file().map(Path::to_owned);
-        let now = tokio::task::spawn_blocking(move || Fingerprint::of(&dir, file.as_deref()))
+        let files = reloader.watched_files();
+        let now = tokio::task::spawn_blocking(move || Fingerprint::of(&dir, &files))
             .await
             .unwrap_or_default();
         if by_signal || now != seen {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use genhook::config::{
-    env, key_names, Config, LogLevel, LogRotation, QueueBackend, ThreadingModel,
+    env, key_names, Config, LogFormat, LogLevel, LogRotation, QueueBackend, ThreadingModel,
 };
 
 const FILE: &str = "test.ini";
@@ -47,6 +47,9 @@ const CASES: &[(&str, &str, Check)] = &[
     }),
     ("ssl_key_path", "key.pem", |c| {
         c.ssl_key_path.as_deref() == Some(Path::new("key.pem"))
+    }),
+    ("ssl_client_ca", "tests/fixtures/client-ca.pem", |c| {
+        c.ssl_client_ca.as_deref() == Some(Path::new("tests/fixtures/client-ca.pem"))
     }),
     ("max_body_size", "25MB", |c| c.max_body_size == 25 << 20),
     ("header_read_timeout", "500ms", |c| {
@@ -142,6 +145,8 @@ const CASES: &[(&str, &str, Check)] = &[
         c.log_rotation == LogRotation::Hourly
     }),
     ("log_max_size", "512KB", |c| c.log_max_size == 512 << 10),
+    ("log_max_files", "3", |c| c.log_max_files == 3),
+    ("log_format", "JSON", |c| c.log_format == LogFormat::Json),
 ];
 
 /// The keys a case needs besides itself to pass the checks between keys.
@@ -537,6 +542,22 @@ fn every_value_error_names_the_file_line_and_key() {
             r#"log_max_size: not a size (e.g. 512KB, 5MB, 1GB): "big""#,
         ),
         (
+            "log_max_files = -1",
+            r#"log_max_files: not a whole number: "-1""#,
+        ),
+        (
+            "log_format = xml",
+            r#"log_format: must be one of text, json: "xml""#,
+        ),
+        (
+            "ssl_client_ca = /nonexistent/ca.pem",
+            r#"ssl_client_ca: no such file: "/nonexistent/ca.pem""#,
+        ),
+        (
+            "ssl_client_ca = Cargo.toml",
+            "ssl_client_ca: Cargo.toml holds no certificate",
+        ),
+        (
             "sl1_username = u",
             "sl1_username: is set but sl1_password is not (set it in GENHOOK_SL1_PASSWORD)",
         ),
@@ -714,6 +735,27 @@ ssl_enabled = true
             "test.ini:7: ssl_enabled: is true but ssl_cert_path is not set",
             "test.ini:7: ssl_enabled: is true but ssl_key_path is not set",
         ]
+    );
+}
+
+#[test]
+fn ssl_client_ca_must_be_a_pem_bundle_and_without_https_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    assert_eq!(
+        errors(&format!("; mTLS\nssl_client_ca = {}\n", empty.display())),
+        vec![format!(
+            "test.ini:2: ssl_client_ca: {} holds no certificate",
+            empty.display()
+        )]
+    );
+    let config = parse("ssl_client_ca = tests/fixtures/client-ca.pem\n").unwrap();
+    let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
+    assert!(
+        warnings.iter().any(|w| w
+            .starts_with("test.ini:1: warning: ssl_client_ca: is set but ssl_enabled is false")),
+        "{warnings:?}"
     );
 }
 

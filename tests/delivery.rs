@@ -190,6 +190,10 @@ async fn basic_auth_guid_header_ids_and_every_alert_field_arrive() {
     assert_eq!(request.header("x-em7-guid-paths"), Some("1"));
     assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(request.header("accept"), Some("application/json"));
+    assert_eq!(
+        request.header("user-agent"),
+        Some(concat!("GenHook/", env!("CARGO_PKG_VERSION")))
+    );
     assert_eq!(request.header("x-genhook-event-id"), Some("evt-42"));
     assert_eq!(
         request.header("x-genhook-delivery-id"),

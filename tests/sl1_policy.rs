@@ -127,6 +127,10 @@ async fn creates_the_predecessors_policy_at_the_derived_url_with_basic_auth() {
     );
     assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(
+        request.header("user-agent"),
+        Some(concat!("GenHook/", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(
         request.json,
         Some(json!({ "query": GITHUB_MUTATION, "variables": {} }))
     );

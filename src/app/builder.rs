@@ -164,8 +164,19 @@ impl Builder {
             resources,
             Arc::clone(&env),
         );
-        let fingerprint =
-            crate::reload::Fingerprint::of(loader.mappings_dir(), config.file.as_deref());
+        // What the watcher compares with: taken before loading, so a change made meanwhile counts.
+        let watched: Vec<std::path::PathBuf> = config
+            .file
+            .iter()
+            .cloned()
+            .chain(
+                config
+                    .tls_files()
+                    .into_iter()
+                    .flat_map(|(cert, key)| [cert, key]),
+            )
+            .collect();
+        let fingerprint = crate::reload::Fingerprint::of(loader.mappings_dir(), &watched);
         let loaded = loader.load().map_err(StartError::Mappings)?;
         for warning in &loaded.warnings {
             tracing::warn!(%warning, "Mapping warning.");
@@ -213,6 +224,7 @@ impl Builder {
 
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let grace = config.shutdown_grace_period;
+        let tls_certs = server.tls_certs();
         let server_task = tokio::spawn(server.run(
             async move {
                 let _ = stop_rx.await;
@@ -225,6 +237,7 @@ impl Builder {
             workers.control(),
             env,
             log_level,
+            tls_certs,
             config.clone(),
         );
         let reload_task = config

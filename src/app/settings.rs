@@ -62,6 +62,7 @@ pub fn server_settings(config: &Config) -> Result<ServerSettings, BadAddress> {
     };
     Ok(ServerSettings {
         addr,
+        client_ca: tls.as_ref().and(config.ssl_client_ca.clone()),
         tls,
         max_body_size: body_limit(config),
         header_read_timeout: config.header_read_timeout,

@@ -46,6 +46,7 @@ pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
             config.ssl_key_path.as_ref().filter(|_| config.ssl_enabled),
         ),
         ("sl1_ca_file", config.sl1_ca_file.as_ref()),
+        ("ssl_client_ca", config.ssl_client_ca.as_ref()),
     ];
     for (key, path) in files {
         if let Some(path) = path.filter(|p| !p.is_file()) {
@@ -53,6 +54,11 @@ pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
                 &origin_of(config, key),
                 &format!("no such file: {:?}", path.display().to_string()),
             ));
+        }
+    }
+    if let Some(path) = config.ssl_client_ca.as_ref().filter(|p| p.is_file()) {
+        if let Err(error) = crate::server::read_certificates(path) {
+            problems.push(problem(&origin_of(config, "ssl_client_ca"), &error));
         }
     }
     if config.sl1_username.is_some() && config.sl1_password.is_none() {
@@ -85,7 +91,7 @@ pub(super) fn cross_check(config: &Config) -> Vec<Diagnostic> {
 impl Config {
     /// Settings that are valid but probably a mistake, for `genhook check` to print (it still
     /// exits 0): secrets written in the file instead of the environment, the volatile memory
-    /// queue, Basic auth over plain HTTP, a log file that never rotates, a delivery budget
+    /// queue, Basic auth over plain HTTP, `ssl_client_ca` without HTTPS, a log file that never rotates, a delivery budget
     /// (`processing_timeout`) that leaves no time for a retry after a hung attempt.
     pub fn warnings(&self) -> Vec<Diagnostic> {
         let mut warnings = self.predecessor_notices.clone();
@@ -125,6 +131,12 @@ impl Config {
                      whole budget and is dead-lettered without a retry",
                     self.processing_timeout, self.sl1_timeout
                 ),
+            ));
+        }
+        if self.ssl_client_ca.is_some() && !self.ssl_enabled {
+            warnings.push(warning(
+                &origin_of(self, "ssl_client_ca"),
+                "is set but ssl_enabled is false: no client certificate is asked for over plain HTTP",
             ));
         }
         if self.log_file.is_some()

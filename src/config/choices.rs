@@ -1,10 +1,10 @@
 //! The enumerated settings as the parser reads them: the queue backend, the threading model and
-//! the log level and rotation, which the queue, the worker and telemetry own (re-exported here).
+//! the log level, rotation and format, which the queue, the worker and telemetry own (re-exported here).
 
 use super::value::Choice;
 
 pub use crate::queue::QueueBackend;
-pub use crate::telemetry::{LogLevel, LogRotation};
+pub use crate::telemetry::{LogFormat, LogLevel, LogRotation};
 pub use crate::worker::ThreadingModel;
 
 /// Lets [`one_of`](super::value::one_of) parse these enums by their names.
@@ -19,4 +19,10 @@ macro_rules! choice {
     };
 }
 
-choice!(QueueBackend, ThreadingModel, LogLevel, LogRotation);
+choice!(
+    QueueBackend,
+    ThreadingModel,
+    LogLevel,
+    LogRotation,
+    LogFormat
+);

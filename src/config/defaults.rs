@@ -19,6 +19,8 @@
 //! | `shutdown_grace_period` | `60s` |
 //! | `<source>_max_concurrent` | unset (no per-source limit) |
 //! | `log_level` / `log_file` / `log_rotation` / `log_max_size` | `info` / stderr / `daily` / `100MB` |
+//! | `log_format` / `log_max_files` | `text` / `14` |
+//! | `ssl_client_ca` | unset (no client certificate asked for) |
 //! | `mappings_dir` / `data_dir` | `./mappings` / `./data` |
 //! | `queue_backend` / `redis_url` / `redis_claim_idle` / `redis_prefix` | `disk` / `redis://127.0.0.1:6379` / `60s` / `genhook` |
 //! | `admin_token` | unset (admin API off) |
@@ -33,7 +35,7 @@
 
 use std::time::Duration;
 
-use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
+use super::choices::{LogFormat, LogLevel, LogRotation, QueueBackend, ThreadingModel};
 
 /// `server_host`.
 pub const SERVER_HOST: &str = "127.0.0.1";
@@ -80,6 +82,10 @@ pub const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(60);
 pub const LOG_LEVEL: LogLevel = LogLevel::Info;
 /// `log_rotation`.
 pub const LOG_ROTATION: LogRotation = LogRotation::Daily;
+/// `log_format`.
+pub const LOG_FORMAT: LogFormat = LogFormat::Text;
+/// `log_max_files`: two weeks of daily files.
+pub const LOG_MAX_FILES: usize = 14;
 /// `log_max_size` (100MB).
 pub const LOG_MAX_SIZE: u64 = 100 << 20;
 /// `mappings_dir`.

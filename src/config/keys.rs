@@ -58,6 +58,7 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "ssl_enabled", alias: None, set: |c, v| { c.ssl_enabled = value::boolean(v)?; Ok(()) } },
     Key { name: "ssl_cert_path", alias: None, set: |c, v| { c.ssl_cert_path = optional(v, value::path)?; Ok(()) } },
     Key { name: "ssl_key_path", alias: None, set: |c, v| { c.ssl_key_path = optional(v, value::path)?; Ok(()) } },
+    Key { name: "ssl_client_ca", alias: None, set: |c, v| { c.ssl_client_ca = optional(v, value::path)?; Ok(()) } },
     Key { name: "max_body_size", alias: None, set: |c, v| { c.max_body_size = min_size(v, 1)?; Ok(()) } },
     Key { name: "header_read_timeout", alias: None, set: |c, v| { c.header_read_timeout = nonzero_duration(v)?; Ok(()) } },
     Key { name: "request_timeout", alias: None, set: |c, v| { c.request_timeout = nonzero_duration(v)?; Ok(()) } },
@@ -94,6 +95,8 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "log_file", alias: None, set: |c, v| { c.log_file = optional(v, value::path)?; Ok(()) } },
     Key { name: "log_rotation", alias: None, set: |c, v| { c.log_rotation = value::one_of(v)?; Ok(()) } },
     Key { name: "log_max_size", alias: None, set: |c, v| { c.log_max_size = value::size(v)?; Ok(()) } },
+    Key { name: "log_max_files", alias: None, set: |c, v| { c.log_max_files = value::count(v, 0)?; Ok(()) } },
+    Key { name: "log_format", alias: None, set: |c, v| { c.log_format = value::one_of(v)?; Ok(()) } },
 ];
 
 /// A duration that must not be zero.

@@ -69,7 +69,7 @@ mod predecessor;
 mod unknown;
 mod value;
 
-pub use choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
+pub use choices::{LogFormat, LogLevel, LogRotation, QueueBackend, ThreadingModel};
 pub use env::Env;
 pub use keys::key_names;
 pub use model::Config;

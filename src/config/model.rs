@@ -8,7 +8,7 @@ use std::time::Duration;
 use genhook_core::Secret;
 use genhook_core::Span;
 
-use super::choices::{LogLevel, LogRotation, QueueBackend, ThreadingModel};
+use super::choices::{LogFormat, LogLevel, LogRotation, QueueBackend, ThreadingModel};
 use super::defaults;
 use super::origin::{Origin, Origins};
 
@@ -32,6 +32,9 @@ pub struct Config {
     pub ssl_cert_path: Option<PathBuf>,
     /// `ssl_key_path`: PEM private key (required, and must exist, when `ssl_enabled`).
     pub ssl_key_path: Option<PathBuf>,
+    /// `ssl_client_ca`: PEM bundle of the CAs whose client certificates are accepted; when set,
+    /// every client must present one (mutual TLS). Must exist and hold a certificate.
+    pub ssl_client_ca: Option<PathBuf>,
     /// `sl1_api_url`: SL1's alert endpoint; `None` sends alerts to the log and `data_dir/outbox.jsonl`.
     pub sl1_api_url: Option<reqwest::Url>,
     /// `sl1_graphql_url`: SL1's GraphQL endpoint (event policies); `None` derives it from
@@ -77,6 +80,11 @@ pub struct Config {
     pub log_max_size: u64,
     /// `log_rotation`: time-based rotation of the log file.
     pub log_rotation: LogRotation,
+    /// `log_format`: `text` (human-readable lines) or `json` (one object per line).
+    pub log_format: LogFormat,
+    /// `log_max_files`: rotated files of `log_file` kept; older ones are deleted at rotation
+    /// (0: keep all).
+    pub log_max_files: usize,
     /// `mappings_dir`: directory of mapping files.
     pub mappings_dir: PathBuf,
     /// `data_dir`: queue store, dead letters and `outbox.jsonl`.
@@ -189,6 +197,7 @@ impl fmt::Debug for Config {
             .field("ssl_enabled", &self.ssl_enabled)
             .field("ssl_cert_path", &self.ssl_cert_path)
             .field("ssl_key_path", &self.ssl_key_path)
+            .field("ssl_client_ca", &self.ssl_client_ca)
             .field("sl1_api_url", &self.sl1_api_url.as_ref().map(redacted_url))
             .field(
                 "sl1_graphql_url",
@@ -212,6 +221,8 @@ impl fmt::Debug for Config {
             .field("log_file", &self.log_file)
             .field("log_max_size", &self.log_max_size)
             .field("log_rotation", &self.log_rotation)
+            .field("log_format", &self.log_format)
+            .field("log_max_files", &self.log_max_files)
             .field("mappings_dir", &self.mappings_dir)
             .field("data_dir", &self.data_dir)
             .field("queue_backend", &self.queue_backend)
@@ -266,6 +277,7 @@ impl Config {
             ssl_enabled: false,
             ssl_cert_path: None,
             ssl_key_path: None,
+            ssl_client_ca: None,
             sl1_api_url: None,
             sl1_graphql_url: None,
             sl1_username: None,
@@ -286,6 +298,8 @@ impl Config {
             log_file: None,
             log_max_size: defaults::LOG_MAX_SIZE,
             log_rotation: defaults::LOG_ROTATION,
+            log_format: defaults::LOG_FORMAT,
+            log_max_files: defaults::LOG_MAX_FILES,
             mappings_dir: PathBuf::from(defaults::MAPPINGS_DIR),
             data_dir: PathBuf::from(defaults::DATA_DIR),
             queue_backend: defaults::QUEUE_BACKEND,

@@ -76,6 +76,7 @@ impl PolicyClient {
         .map_err(PolicyError::Config)?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
+            .user_agent(crate::worker::USER_AGENT)
             .timeout(config.sl1_timeout);
         if let Some(path) = &config.sl1_ca_file {
             let tls = crate::worker::tls::client_config(path)

@@ -10,8 +10,15 @@
 //! at most [`DAILY_PAYLOAD_CAP`] payload bytes a day (UTC) are kept; past either, the entry says
 //! so and keeps no payload. A request refused as too large keeps none. The admin API serves it
 //! ([`api`]); `genhook requests` reads that API.
+//!
+//! Each refusal is also logged at `info` (reason, source, client address, status), at most
+//! [`LINES_PER_WINDOW`] lines per reason per [`WINDOW`] (`flood`): a flood of bad requests
+//! cannot fill the disk.
 
 pub mod api;
+mod flood;
+
+pub use flood::{LINES_PER_WINDOW, WINDOW};
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -93,6 +100,7 @@ struct Inner {
     lines_in_file: usize,
     day: u64,
     payload_bytes_today: u64,
+    flood: flood::FloodLimit,
 }
 
 impl RefusedLog {
@@ -150,6 +158,13 @@ impl RefusedLog {
         if inner.ring.len() == CAPACITY {
             inner.ring.pop_front();
         }
+        flood::log_refusal(
+            &mut inner.flood,
+            &refusal.reason,
+            &refusal.source,
+            refusal.client.as_deref(),
+            refusal.status,
+        );
         inner.ring.push_back(refusal.clone());
         if let Err(error) = inner.persist(&refusal) {
             tracing::warn!(%error, "Refused request not written to its file.");
@@ -186,6 +201,7 @@ impl Inner {
             lines_in_file: 0,
             day: now_ms() / DAY_MS,
             payload_bytes_today: 0,
+            flood: flood::FloodLimit::default(),
         }
     }
 

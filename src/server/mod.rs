@@ -12,6 +12,8 @@
 //! - `door`: admitting a webhook before its body is read, only while the queue can take it
 //!   (503 + `Retry-After` otherwise);
 //! - [`body`]: reading request bodies within `max_body_size` and `max_inflight_body_bytes`;
+//! - `tls`: the certificate served ([`ServerCerts`], swapped on reload) and client
+//!   certificates (`ssl_client_ca`);
 //! - `state`: what the routes share (the stacks snapshot, the queue, the shutdown flag, the
 //!   webhooks in flight).
 //!
@@ -46,6 +48,8 @@ use connection::{Deadlines, Serving};
 pub use connection::ClientAddr;
 pub use door::QueueSlot;
 pub use state::{AppState, WebhookInFlight};
+pub(crate) use tls::read_certificates;
+pub use tls::ServerCerts;
 
 /// What the listener needs, in plain data.
 #[derive(Debug, Clone)]
@@ -54,6 +58,8 @@ pub struct ServerSettings {
     pub addr: SocketAddr,
     /// TLS certificate and key files, when `ssl_enabled`.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The CA bundle client certificates must be signed by (`ssl_client_ca`, with `tls`).
+    pub client_ca: Option<PathBuf>,
     /// The largest request body accepted (`max_body_size`).
     pub max_body_size: usize,
     /// How long a client may take to send the request head (`header_read_timeout`).
@@ -88,6 +94,7 @@ pub enum ServeError {
 pub struct Server {
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
+    certs: Option<Arc<ServerCerts>>,
     app: Router,
     header_read_timeout: Duration,
     idle_timeout: Duration,
@@ -110,9 +117,14 @@ impl Server {
     /// # Errors
     /// When the address cannot be bound or the TLS files cannot be loaded.
     pub async fn bind(settings: &ServerSettings, router: Router) -> Result<Self, ServeError> {
-        let tls = match &settings.tls {
-            Some((cert, key)) => Some(tls::acceptor(cert, key).map_err(ServeError::Tls)?),
-            None => None,
+        let (tls, certs) = match &settings.tls {
+            Some((cert, key)) => {
+                let certs = Arc::new(ServerCerts::load(cert, key).map_err(ServeError::Tls)?);
+                let acceptor = tls::acceptor(Arc::clone(&certs), settings.client_ca.as_deref())
+                    .map_err(ServeError::Tls)?;
+                (Some(acceptor), Some(certs))
+            }
+            None => (None, None),
         };
         let listener =
             TcpListener::bind(settings.addr)
@@ -124,6 +136,7 @@ impl Server {
         Ok(Self {
             listener,
             tls,
+            certs,
             app: edge::wrap(router, settings.request_timeout),
             header_read_timeout: settings.header_read_timeout,
             idle_timeout: settings.idle_timeout,
@@ -138,6 +151,11 @@ impl Server {
     /// When the socket cannot tell.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The certificate and key served, when `ssl_enabled`: a reload swaps a new pair in.
+    pub fn tls_certs(&self) -> Option<Arc<ServerCerts>> {
+        self.certs.clone()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and shuts every open connection

@@ -1,5 +1,5 @@
-//! The log's own settings types: [`LogLevel`] (`log_level`) and [`LogRotation`]
-//! (`log_rotation`). Telemetry owns them; the configuration parser reads them by name.
+//! The log's own settings types: [`LogLevel`] (`log_level`), [`LogRotation`]
+//! (`log_rotation`) and [`LogFormat`] (`log_format`). Telemetry owns them; the configuration parser reads them by name.
 
 named_enum! {
     /// The most verbose level logged (`log_level`, case-insensitive).
@@ -26,6 +26,17 @@ named_enum! {
         Hourly = "hourly",
         /// Never by time (size rotation still applies).
         Never = "never",
+    }
+}
+
+named_enum! {
+    /// How each log line is written (`log_format`).
+    LogFormat {
+        /// Human-readable lines (the default).
+        Text = "text",
+        /// One JSON object per line: `timestamp`, `level`, `target`, `message` and the event's
+        /// fields, flattened.
+        Json = "json",
     }
 }
 

@@ -1,5 +1,10 @@
 //! The `tracing` subscriber: level from `log_level` (changeable at reload), output to stderr or
-//! to `log_file` rotated by [`RotatingFile`], written on a background thread.
+//! to `log_file` rotated by [`RotatingFile`] (keeping `log_max_files` archives), written on a
+//! background thread, as text or as JSON lines (`log_format`).
+//!
+//! A JSON line is one object with stable field names: `timestamp` (RFC 3339, UTC), `level`
+//! (`INFO`, ...), `target` (the module), `message`, and the event's own fields flattened beside
+//! them (`source`, `delivery_id`, ...). Spans are not included.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,7 +15,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{reload, Registry};
 
-use super::level::{LogLevel, LogRotation};
+use super::level::{LogFormat, LogLevel, LogRotation};
 use super::rotate::RotatingFile;
 use super::TelemetryError;
 use crate::config::Config;
@@ -26,16 +31,23 @@ pub struct LogSettings {
     pub rotation: LogRotation,
     /// Size rotation of `file`, in bytes (0: none).
     pub max_size: u64,
+    /// Rotated files of `file` kept (0: all).
+    pub max_files: usize,
+    /// Text or JSON lines.
+    pub format: LogFormat,
 }
 
 impl LogSettings {
-    /// `log_level`, `log_file`, `log_rotation` and `log_max_size` of a configuration.
+    /// `log_level`, `log_file`, `log_rotation`, `log_max_size`, `log_max_files` and `log_format`
+    /// of a configuration.
     pub fn from_config(config: &Config) -> Self {
         Self {
             level: config.log_level,
             file: config.log_file.clone(),
             rotation: config.log_rotation,
             max_size: config.log_max_size,
+            max_files: config.log_max_files,
+            format: config.log_format,
         }
     }
 }
@@ -88,12 +100,12 @@ pub fn log_subscriber(
     let builder = NonBlockingBuilder::default().thread_name("genhook-log");
     let (writer, worker, ansi) = match &settings.file {
         Some(path) => {
-            let file = RotatingFile::open(path, settings.rotation, settings.max_size).map_err(
-                |source| TelemetryError::LogFile {
+            let file = RotatingFile::open(path, settings.rotation, settings.max_size)
+                .map_err(|source| TelemetryError::LogFile {
                     path: path.clone(),
                     source,
-                },
-            )?;
+                })?
+                .keep(settings.max_files);
             let (writer, worker) = builder.finish(file);
             (writer, worker, false)
         }
@@ -104,12 +116,26 @@ pub fn log_subscriber(
         }
     };
     let (filter, level) = reload::Layer::new(LevelFilter::from_level(settings.level.to_tracing()));
-    let subscriber = Registry::default().with(filter).with(
+    let json = settings.format == LogFormat::Json;
+    let text_layer = (!json).then(|| {
         tracing_subscriber::fmt::layer()
-            .with_writer(writer)
+            .with_writer(writer.clone())
             .with_ansi(ansi)
-            .with_target(true),
-    );
+            .with_target(true)
+    });
+    let json_layer = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_target(true)
+            .with_writer(writer)
+    });
+    let subscriber = Registry::default()
+        .with(filter)
+        .with(text_layer)
+        .with(json_layer);
     Ok((
         subscriber,
         LogGuard {
@@ -173,6 +199,55 @@ mod tests {
     }
 
     #[test]
+    fn json_lines_have_stable_field_names_and_the_event_fields_flattened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("genhook.log");
+        let settings = LogSettings {
+            level: LogLevel::Info,
+            file: Some(path.clone()),
+            rotation: LogRotation::Never,
+            max_size: 0,
+            max_files: 0,
+            format: LogFormat::Json,
+        };
+        let (subscriber, guard) = log_subscriber(&settings).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", secret_span_field = "no");
+            let _entered = span.enter();
+            tracing::info!(source = "github", attempts = 2_u32, "Delivered to SL1.");
+            tracing::warn!("Second \"line\"\nwith a newline.");
+        });
+        drop(guard);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let first = lines[0].as_object().unwrap();
+        let mut keys: Vec<&str> = first.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "attempts",
+                "level",
+                "message",
+                "source",
+                "target",
+                "timestamp"
+            ]
+        );
+        assert_eq!(first["level"], "INFO");
+        assert_eq!(first["target"], "genhook::telemetry::logging::tests");
+        assert_eq!(first["message"], "Delivered to SL1.");
+        assert_eq!(first["source"], "github");
+        assert_eq!(first["attempts"], 2);
+        assert_eq!(lines[1]["message"], "Second \"line\"\nwith a newline.");
+        assert_eq!(lines[1]["level"], "WARN");
+    }
+
+    #[test]
     fn an_unusable_log_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         // A directory where the file should be.
@@ -181,6 +256,8 @@ mod tests {
             file: Some(dir.path().to_path_buf()),
             rotation: LogRotation::Daily,
             max_size: 0,
+            max_files: 0,
+            format: LogFormat::Text,
         };
         let err = log_subscriber(&settings).map(|_| ()).unwrap_err();
         assert!(

@@ -2,7 +2,8 @@
 //!
 //! - **Logs:** [`init_logging`] installs a `tracing` subscriber at `log_level`, writing to
 //!   stderr, or to `log_file` rotated by time (`log_rotation`: `daily` | `hourly` | `never`, UTC)
-//!   and by size (`log_max_size`). `tracing-appender` rotates by time only, so size rotation is
+//!   and by size (`log_max_size`), keeping `log_max_files` rotated files, as text lines or one
+//!   JSON object per line (`log_format`). `tracing-appender` rotates by time only, so size rotation is
 //!   done by GenHook's own small, tested [`RotatingFile`] writer (no extra dependency), run on
 //!   `tracing-appender`'s non-blocking writer thread. Keep the returned [`LogGuard`] alive; it
 //!   also changes the level on reload.
@@ -25,11 +26,12 @@
 mod level;
 mod logging;
 mod prometheus;
+mod retention;
 mod rotate;
 
 use std::path::PathBuf;
 
-pub use level::{LogLevel, LogRotation};
+pub use level::{LogFormat, LogLevel, LogRotation};
 pub use logging::{init_logging, log_subscriber, LogGuard, LogSettings};
 pub use metrics_exporter_prometheus::PrometheusHandle;
 pub use prometheus::{

@@ -5,8 +5,9 @@
 //! has begun since it was last written, or when the write would take it past `max_size`; a new
 //! file is then started under the configured name. `STAMP` is the period the archived lines
 //! belong to (`2026-11-28` or `2026-11-28-17`; the rotation's day for `never`), `N` counts from
-//! 1 so no archive is ever overwritten. A log line is never split across two files. Archives are
-//! kept (remove old ones with the system's tools, e.g. a cron job or `logrotate`'s `maxage`).
+//! 1 so no archive is ever overwritten. A log line is never split across two files. After each
+//! rotation the oldest archives beyond `log_max_files` are deleted ([`RotatingFile::keep`]; 0, the
+//! writer's own default, keeps them all).
 //!
 //! The writer does blocking file I/O; wrap it in `tracing_appender::non_blocking` (as
 //! [`init_logging`](super::init_logging) does) so it runs on its own thread.
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::level::LogRotation;
+use super::retention;
 
 /// The time source of a [`RotatingFile`] (the system clock in production, a fake in tests).
 pub type Clock = Box<dyn Fn() -> SystemTime + Send>;
@@ -28,6 +30,8 @@ pub struct RotatingFile {
     path: PathBuf,
     rotation: LogRotation,
     max_size: u64,
+    /// Archives kept after a rotation (0: all).
+    max_files: usize,
     clock: Clock,
     file: File,
     size: u64,
@@ -41,6 +45,7 @@ impl fmt::Debug for RotatingFile {
             .field("path", &self.path)
             .field("rotation", &self.rotation)
             .field("max_size", &self.max_size)
+            .field("max_files", &self.max_files)
             .field("size", &self.size)
             .finish_non_exhaustive()
     }
@@ -81,11 +86,20 @@ impl RotatingFile {
             path: path.to_path_buf(),
             rotation,
             max_size,
+            max_files: 0,
             period: period_of(rotation, written),
             file,
             size: metadata.len(),
             clock,
         })
+    }
+
+    /// Keeps at most `max_files` archives: after each rotation the oldest beyond that are
+    /// deleted (`log_max_files`; 0 keeps all).
+    #[must_use]
+    pub fn keep(mut self, max_files: usize) -> Self {
+        self.max_files = max_files;
+        self
     }
 
     /// The file being written.
@@ -106,6 +120,8 @@ impl RotatingFile {
         self.file = open_append(&self.path)?;
         self.size = 0;
         self.period = now_period;
+        // A failure to list or delete keeps the archives (the log itself goes on).
+        let _ = retention::prune(&self.path, self.max_files);
         Ok(())
     }
 
@@ -317,6 +333,48 @@ mod tests {
             "17h\n17h50\n"
         );
         assert_eq!(read(&path), "18h\n");
+    }
+
+    #[test]
+    fn at_each_rotation_only_the_newest_max_files_archives_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("genhook.log");
+        std::fs::write(dir.path().join("unrelated.txt"), "mine").unwrap();
+        let (clock, offset) = fake_clock();
+        let mut file = RotatingFile::with_clock(&path, LogRotation::Daily, 0, clock)
+            .unwrap()
+            .keep(2);
+        for day in 0..5u64 {
+            offset.store(day * 86_400, Ordering::SeqCst);
+            file.write_all(format!("day {day}\n").as_bytes()).unwrap();
+        }
+        assert_eq!(
+            names(dir.path()),
+            vec![
+                "genhook.log",
+                "genhook.log.2026-11-30.1",
+                "genhook.log.2026-12-01.1",
+                "unrelated.txt"
+            ]
+        );
+        assert_eq!(
+            read(&dir.path().join("genhook.log.2026-12-01.1")),
+            "day 3\n"
+        );
+        assert_eq!(read(&path), "day 4\n");
+    }
+
+    #[test]
+    fn without_max_files_every_archive_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("genhook.log");
+        let (clock, offset) = fake_clock();
+        let mut file = RotatingFile::with_clock(&path, LogRotation::Daily, 0, clock).unwrap();
+        for day in 0..5u64 {
+            offset.store(day * 86_400, Ordering::SeqCst);
+            file.write_all(b"line\n").unwrap();
+        }
+        assert_eq!(names(dir.path()).len(), 5);
     }
 
     #[test]

@@ -44,6 +44,6 @@ pub use outbox::Outbox;
 pub use policy::{Backoff, Sl1RetryPolicy};
 pub use pool::{spawn, WorkerControl, WorkerError, WorkerPool};
 pub use settings::{ThreadingModel, WorkerSettings};
-pub use sl1::{Sl1Client, Sl1Request, Sl1Response};
+pub use sl1::{Sl1Client, Sl1Request, Sl1Response, USER_AGENT};
 pub use sl1_error::Sl1Error;
 pub use stack::{sl1_stack, Deliverer, Sl1Stack};

@@ -42,6 +42,10 @@ pub const EM7_GUID_PATHS_HEADER: &str = "x-em7-guid-paths";
 /// SL1's header with the reason of an error answer.
 pub const EM7_STATUS_MESSAGE_HEADER: &str = "x-em7-status-message";
 
+/// The `User-Agent` of every request to SL1 (alerts and the GraphQL policy client):
+/// `GenHook/<version>`, so SL1's access log names the sender.
+pub const USER_AGENT: &str = concat!("GenHook/", env!("CARGO_PKG_VERSION"));
+
 /// One alert to deliver, with what identifies it for tracing.
 ///
 /// Cheap to clone (the retry layer clones it per attempt); clones share the attempt counter.
@@ -287,6 +291,7 @@ impl Sl1Client {
         let endpoint = Endpoint::new(settings)?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
+            .user_agent(USER_AGENT)
             .connect_timeout(settings.sl1_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(settings.sl1_max_inflight.max(1));

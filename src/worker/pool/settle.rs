@@ -24,6 +24,8 @@ const MIN_BREAKER_WAIT: Duration = Duration::from_millis(100);
 pub(super) enum Outcome {
     Delivered {
         attempts: u32,
+        /// SL1's answer; `None` for the outbox (no `sl1_api_url`).
+        sl1_status: Option<u16>,
     },
     Requeue {
         delay: Duration,
@@ -113,7 +115,10 @@ impl Ctx {
         let live = self.live.load_full();
         match &live.destination {
             Destination::Outbox(outbox) => match outbox.append(event).await {
-                Ok(()) => Outcome::Delivered { attempts: 1 },
+                Ok(()) => Outcome::Delivered {
+                    attempts: 1,
+                    sl1_status: None,
+                },
                 Err(error) => outbox_failed(&error),
             },
             Destination::Sl1(deliverer) => {
@@ -121,7 +126,10 @@ impl Ctx {
                 let result = deliverer.deliver(request.clone()).await;
                 let attempts = request.attempts();
                 match result {
-                    Ok(_) => Outcome::Delivered { attempts },
+                    Ok(response) => Outcome::Delivered {
+                        attempts,
+                        sl1_status: Some(response.status.as_u16()),
+                    },
                     Err(error) => {
                         let out_of_time = self.out_of_time(&request, deliverer.policy());
                         outcome_of_error(&error, attempts, out_of_time)
@@ -140,18 +148,26 @@ impl Ctx {
     /// Acks, requeues or dead-letters the event; how long its slot should wait afterwards.
     pub(super) async fn finish(&self, mut event: Event, outcome: Outcome) -> Option<Duration> {
         match outcome {
-            Outcome::Delivered { attempts } => {
+            Outcome::Delivered {
+                attempts,
+                sl1_status,
+            } => {
                 let now_ms = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
-                let latency = now_ms.saturating_sub(event.received_at_ms) as f64 / 1000.0;
+                let latency_ms = now_ms.saturating_sub(event.received_at_ms);
                 ::metrics::histogram!(metrics::DELIVERY_LATENCY, "source" => event.source.clone())
-                    .record(latency);
-                tracing::debug!(
-                    event_id = %event.id,
-                    delivery_id = event.delivery_id.as_deref().unwrap_or(""),
+                    .record(latency_ms as f64 / 1000.0);
+                // One line per delivery, with no alert text (it may carry what the provider sent).
+                tracing::info!(
                     source = %event.source,
+                    event = %event.event,
+                    delivery_id = event.delivery_id.as_deref().unwrap_or(""),
+                    event_id = %event.id,
+                    sl1_status,
+                    destination = if sl1_status.is_some() { "sl1" } else { "outbox" },
                     attempts,
+                    latency_ms,
                     "Event delivered."
                 );
                 if let Err(error) = self.queue.ack(&event).await {
