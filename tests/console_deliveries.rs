@@ -141,3 +141,89 @@ async fn settled_events_are_recorded_with_every_sl1_attempt_and_masked() {
     let again = listed(&genhook, "", 2).await;
     assert_eq!(again["deliveries"], list["deliveries"]);
 }
+
+/// Reads the event stream until `done` holds for the text read so far.
+async fn read_until(response: &mut reqwest::Response, done: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    while !done(&text) {
+        let chunk = response.chunk().await.unwrap().expect("the stream ended");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
+}
+
+#[tokio::test]
+async fn the_stream_carries_deliveries_and_refusals_as_they_happen() {
+    let sl1 = Sl1Mock::start().await;
+    let genhook = builder(&sl1).start().await;
+    for (query, bearer) in [
+        ("", None),
+        ("?token=wrong", None),
+        ("?token=wrong", Some(TOKEN)),
+    ] {
+        let mut request = genhook
+            .client
+            .get(genhook.url(&format!("/admin/stream{query}")));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 401, "{query}");
+    }
+    let mut stream = genhook
+        .client
+        .get(genhook.url(&format!("/admin/stream?token={TOKEN}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+
+    post_acme(&genhook, r#"{"kind":"build","msg":"streamed"}"#).await;
+    let text = read_until(&mut stream, |t| t.contains("event: delivery")).await;
+    let data = data_of(&text, "delivery");
+    assert_eq!(data["message"], "Acme build: streamed", "{text}");
+    assert_eq!(data["sl1_status"], "delivered");
+
+    let refused = genhook
+        .post(
+            "/webhook/acme",
+            &[
+                ("x-acme-auth", "wrong-secret"),
+                ("content-type", "application/json"),
+            ],
+            r#"{"kind":"build"}"#,
+        )
+        .await;
+    assert_eq!(refused.status(), 401);
+    let text = read_until(&mut stream, |t| t.contains("event: refused")).await;
+    let data = data_of(&text, "refused");
+    assert_eq!(data["source"], "acme", "{text}");
+    assert_eq!(data["status"], 401);
+    assert!(!text.contains("wrong-secret"), "{text}");
+
+    // With the bearer header too.
+    let response = genhook
+        .client
+        .get(genhook.url("/admin/stream"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    drop(response);
+    // Shutdown ends the stream still open.
+    let (report, _) = genhook.shutdown().await;
+    assert_eq!(report.left_in_queue, 0);
+    while let Ok(Some(_)) = stream.chunk().await {}
+}
+
+/// The JSON of the first `event: KIND` in the stream's text.
+fn data_of(text: &str, kind: &str) -> Value {
+    let start = text.find(&format!("event: {kind}\n")).unwrap();
+    let rest = &text[start..];
+    let line = rest
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .unwrap();
+    serde_json::from_str(line).unwrap()
+}

@@ -7,6 +7,7 @@
 //! | `GET /admin/mappings`, `GET/PUT/DELETE /admin/mappings/{name}` | the files of `mappings_dir`, validated as `genhook check` does before anything is written, then hot-reloaded ([`mappings`]) |
 //! | `POST /admin/token` | `{"token"}`: a fresh URL token ([`mappings`]) |
 //! | `GET /admin/deliveries[/{id}]` | the record of recent deliveries ([`crate::deliveries::api`]) |
+//! | `GET /admin/stream` | server-sent events: each new delivery and refusal ([`stream`]; `?token=` also accepted) |
 //!
 //! Every error is JSON `{"error": "..."}`; a mapping with problems is `422` with
 //! `"diagnostics": [{"line", "message", "severity"}]` (line numbers in the posted text, plus
@@ -18,6 +19,7 @@
 
 pub mod mappings;
 pub mod render;
+pub mod stream;
 
 use std::fmt;
 use std::sync::Arc;
@@ -81,6 +83,7 @@ impl fmt::Debug for ConsoleState {
 /// The routes, to be merged into the admin router nested under `/admin`.
 pub fn router(state: ConsoleState, token: Secret) -> Router {
     let deliveries = crate::deliveries::api::router(state.deliveries.clone(), token.clone());
+    let stream = stream::router(state.feed.clone(), state.app.clone(), token.clone());
     Router::new()
         .route("/render", post(render::render))
         .route("/mappings", get(mappings::list))
@@ -97,6 +100,7 @@ pub fn router(state: ConsoleState, token: Secret) -> Router {
         ))
         .with_state(state)
         .merge(deliveries)
+        .merge(stream)
 }
 
 /// `422` for a mapping with problems: every diagnostic, errors and warnings, line numbers as
