@@ -219,10 +219,9 @@ async fn the_stream_carries_deliveries_and_refusals_as_they_happen() {
 
 /// The JSON of the first `event: KIND` in the stream's text.
 fn data_of(text: &str, kind: &str) -> Value {
-    let start = text.find(&format!("event: {kind}\n")).unwrap();
-    let rest = &text[start..];
-    let line = rest
+    let line = text
         .lines()
+        .skip_while(|line| *line != format!("event: {kind}"))
         .find_map(|line| line.strip_prefix("data: "))
         .unwrap();
     serde_json::from_str(line).unwrap()
