@@ -26,7 +26,7 @@ use rand::Rng as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{diagnostic_json, invalid_mapping, problems_text, ConsoleState};
+use super::state::{diagnostic_json, invalid_mapping, problems_text, ConsoleState};
 use crate::admin::AdminError;
 
 /// The characters of a URL token (RFC 4648's URL-safe alphabet).
