@@ -42,6 +42,11 @@
 //! | [`queue`] | the queue between `202` and delivery: memory, disk and Redis backends, the DLQ |
 //! | [`worker`] | SL1 delivery: the worker pool and its retry / breaker / adaptive-limit stack |
 //! | [`admin`] | the admin API over the dead-letter queue (list, show, replay, purge) and the SL1 event policy |
+//! | [`console`] | the admin routes the console works through: render, mapping files, URL tokens |
+//! | [`deliveries`] | the record of recent deliveries (`GET /admin/deliveries`), with every SL1 attempt |
+//! | [`health`] | the counts and the last hour's series of `GET /admin/health` |
+//! | [`refused`] | the record of refused requests (`GET /admin/requests`) |
+//! | [`journal`] | what both records share: ring, `.jsonl` file and its writer thread, payload caps, the live feed |
 //! | [`policy`] | the SL1 event policy of a source, created through SL1's GraphQL API |
 //! | [`reload`] | hot reload of the configuration and the mappings |
 //! | [`render`] | offline rendering of one payload (`genhook render`, DLQ replay) |
@@ -139,6 +144,10 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod console;
+pub mod deliveries;
+pub mod health;
+pub mod journal;
 pub mod loader;
 pub mod policy;
 pub mod queue;

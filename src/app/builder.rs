@@ -2,7 +2,7 @@
 //! add resources, and [`Builder::start`] opens the queue, builds every source's stack, binds the
 //! listener and starts the dispatch workers and the reload watcher, handing back a [`Running`].
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use genhook_core::LayerFactory;
 use genhook_mapping::Diagnostic;
@@ -195,15 +195,57 @@ impl Builder {
             tracing::info!(%notice, "Predecessor setting.");
         }
 
+        // The records of refused requests and of deliveries: one writer thread for their
+        // files, one live feed for /admin/stream.
+        let journal = crate::journal::Writer::start();
+        let health = crate::health::Health::new();
+        let feed = crate::journal::Feed::new(health.clone());
         let state = AppState::new(
             loaded.stacks,
             backend.queue.clone(),
             Some(crate::telemetry::prometheus()),
             body_limit(&config),
             config.inflight_body_limit(),
-            crate::refused::RefusedLog::open(&config.data_dir),
+            crate::refused::RefusedLog::open(&config.data_dir, &journal, feed.clone()),
+            health.clone(),
         );
-        let admin = admin_router(&config, &backend, &state);
+        let deliveries = {
+            let state = state.clone();
+            crate::deliveries::DeliveryLog::open(
+                &config.data_dir,
+                &journal,
+                feed.clone(),
+                Arc::new(move |source| Some(state.stacks().route(source)?.redaction.clone())),
+            )
+        };
+        // The console's mapping writes reload at once; the reloader exists only once the
+        // workers run, so until then (never in practice) they reload the mappings alone.
+        let reloader_slot: Arc<OnceLock<Reloader>> = Arc::default();
+        let reload_hook: crate::console::ReloadHook = {
+            let (slot, loader, state) = (reloader_slot.clone(), loader.clone(), state.clone());
+            Arc::new(move || match slot.get() {
+                Some(reloader) => reloader.reload_now().mappings,
+                None => crate::reload::reload_mappings(&loader, &state),
+            })
+        };
+        let workers_slot: Arc<OnceLock<worker::WorkerControl>> = Arc::default();
+        let console = crate::console::ConsoleState {
+            deliveries: deliveries.clone(),
+            feed,
+            health: Some(crate::health::api::HealthState {
+                health: health.clone(),
+                queue: backend.queue.clone(),
+                dead_letters: backend.dead_letters.clone(),
+                workers: workers_slot.clone(),
+            }),
+            ..crate::console::ConsoleState::new(
+                loader.clone(),
+                state.clone(),
+                reload_hook,
+                config.ssl_enabled,
+            )
+        };
+        let admin = admin_router(&config, &backend, &state, console);
         let settings =
             server_settings(&config).map_err(|BadAddress(text)| StartError::Address(text))?;
         let server = Server::bind(&settings, routes::router(state.clone(), admin)).await?;
@@ -214,13 +256,19 @@ impl Builder {
                 source,
             })?;
 
-        let workers = worker::spawn(
+        let workers = worker::spawn_recording(
             worker_settings(&config, &state.stacks()),
             backend.queue.clone(),
             backend.dead_letters.clone(),
             tokio::runtime::Handle::current(),
+            Some(deliveries),
         )
         .map_err(|error| StartError::Workers(error.to_string()))?;
+        let _ = workers_slot.set(workers.control());
+        let sampling = tokio::spawn(crate::health::api::sample_every_minute(
+            health,
+            backend.queue.clone(),
+        ));
 
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let grace = config.shutdown_grace_period;
@@ -240,6 +288,7 @@ impl Builder {
             tls_certs,
             config.clone(),
         );
+        let _ = reloader_slot.set(reloader.clone());
         let reload_task = config
             .reload
             .then(|| tokio::spawn(crate::reload::watch(reloader.clone(), fingerprint)));
@@ -261,6 +310,8 @@ impl Builder {
             reload_task,
             grace,
             data_dir: config.data_dir.clone(),
+            journal,
+            sampling,
         })
     }
 }

@@ -28,6 +28,10 @@ pub struct Running {
     pub(super) reload_task: Option<JoinHandle<()>>,
     pub(super) grace: Duration,
     pub(super) data_dir: std::path::PathBuf,
+    /// Writes the records' files (refused requests, deliveries); flushed last at shutdown.
+    pub(super) journal: crate::journal::Writer,
+    /// Samples the health series every minute.
+    pub(super) sampling: JoinHandle<()>,
 }
 
 /// What shutdown left behind.
@@ -93,6 +97,7 @@ impl Running {
         if let Some(task) = &self.reload_task {
             task.abort();
         }
+        self.sampling.abort();
         let deadline = tokio::time::Instant::now() + self.grace;
         let remaining = || deadline.saturating_duration_since(tokio::time::Instant::now());
         if !self.state.wait_webhooks_done(self.grace).await {
@@ -133,6 +138,11 @@ impl Running {
                 backend,
                 "Stopped with events queued; they are kept in Redis for any instance to deliver."
             ),
+        }
+        // What the records still hold for their files is written before the process ends.
+        let journal = self.journal.clone();
+        if let Err(error) = tokio::task::spawn_blocking(move || journal.flush()).await {
+            tracing::warn!(%error, "The records' files may miss their last entries.");
         }
         ShutdownReport { left_in_queue }
     }
