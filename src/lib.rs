@@ -37,6 +37,7 @@
 //! | [`app`] | the front door: [`GenHook::builder`], start, the running server and its shutdown |
 //! | [`config`] | `genhook.ini`, its `GENHOOK_*` overrides and the typed [`Config`](config::Config) |
 //! | [`loader`] | mapping files to built stacks: the one path of start, reload and `check` |
+//! | [`bundled`] | the default mappings built into the binary, served when `mappings_dir` does not exist |
 //! | [`stack`] | the [`LayerRegistry`](stack::LayerRegistry) of named stages and the order check |
 //! | [`server`] | hyper connections, the edge stack, the routes and the one place that answers errors |
 //! | [`queue`] | the queue between `202` and delivery: memory, disk and Redis backends, the DLQ |
@@ -137,6 +138,7 @@ mod named;
 
 pub mod admin;
 pub mod app;
+pub mod bundled;
 pub mod cli;
 pub mod config;
 pub mod loader;

@@ -1,6 +1,10 @@
 //! [`Loader`]: mapping files to built stacks, the one path shared by start-up, hot reload and
 //! `genhook check`, so that what `check` accepts is exactly what `serve` runs ([`Loader::check`]
 //! only goes on past the first errors, to report them all).
+//!
+//! The files come from `mappings_dir`, or from the binary's built-in defaults when nothing is at
+//! that path ([`crate::bundled`]); the choice is made again at every load, so a directory created
+//! later wins at the next reload.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -9,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use genhook_mapping::{Checked, Diagnostic, LoadOptions, MappingSet};
 
+use crate::bundled::{self, MappingsOrigin};
 use crate::stack::{LayerRegistry, Stacks};
 
 /// Looks up `${NAME}` in mapping files.
@@ -74,6 +79,12 @@ impl Loader {
         &self.mappings_dir
     }
 
+    /// Where the mappings are read from now: the directory, or the built-in defaults when
+    /// `mappings_dir` does not exist.
+    pub fn origin(&self) -> MappingsOrigin {
+        MappingsOrigin::of(&self.mappings_dir)
+    }
+
     /// Loads the mapping files only (no stack is built).
     ///
     /// # Errors
@@ -97,7 +108,10 @@ impl Loader {
             env: &lookup,
             extra_keys: &keys,
         };
-        MappingSet::check_dir(&self.mappings_dir, &options)
+        match self.origin() {
+            MappingsOrigin::Directory(dir) => MappingSet::check_dir(&dir, &options),
+            MappingsOrigin::BuiltIn(_) => Ok(MappingSet::check_texts(&bundled::texts(), &options)),
+        }
     }
 
     /// Checks the mapping files and every source's stage settings to the end (`genhook

@@ -2,7 +2,8 @@
 //! every problem as `FILE:LINE: message` (not just the first), by file and line, then a summary
 //! line, all on stdout: the report is the command's output, including what could not be read
 //! (an unreadable configuration file or mappings directory, as `PATH:0: ...`). Exit 0 when valid
-//! (warnings allowed), else 1.
+//! (warnings allowed), else 1. The summary of a valid set says where the mappings came from: the
+//! directory, or the built-in ones when `mappings_dir` does not exist.
 
 use std::process::ExitCode;
 
@@ -24,7 +25,10 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
         println!("{errors} error(s), {warnings} warning(s)");
         ExitCode::FAILURE
     } else {
-        println!("ok: {} source(s)", validation.sources);
+        match &validation.mappings {
+            Some(origin) => println!("ok: {} source(s) from {origin}", validation.sources),
+            None => println!("ok: {} source(s)", validation.sources),
+        }
         ExitCode::SUCCESS
     }
 }
