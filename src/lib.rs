@@ -46,8 +46,9 @@
 //! | [`policy`] | the SL1 event policy of a source, created through SL1's GraphQL API |
 //! | [`reload`] | hot reload of the configuration and the mappings |
 //! | [`render`] | offline rendering of one payload (`genhook render`, DLQ replay) |
-//! | [`cli`] | the `genhook` command line: `serve`, `check`, `render`, `dlq`, `migrate`, `sl1` |
+//! | [`cli`] | the `genhook` command line: `serve`, `check`, `render`, `dlq`, `requests`, `migrate`, `sl1`, `mappings`, `health` |
 //! | [`telemetry`] | logging and Prometheus metrics |
+//! | [`notify`] | systemd readiness (`READY=1`, `STOPPING=1` over `NOTIFY_SOCKET`) |
 //!
 //! [`core`] and [`mapping`] re-export the `genhook-core` and `genhook-mapping` crates.
 //!
@@ -142,6 +143,7 @@ pub mod bundled;
 pub mod cli;
 pub mod config;
 pub mod loader;
+pub mod notify;
 pub mod policy;
 pub mod queue;
 pub mod refused;
