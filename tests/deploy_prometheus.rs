@@ -114,32 +114,21 @@ fn the_dashboard_is_grafana_json_with_queries() {
     }
 }
 
-/// The `genhook_*` names a file uses (and whether it uses Prometheus's own `up`).
+/// The `genhook_*` names a file uses.
 fn names_used(path: &Path) -> BTreeSet<String> {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut names = BTreeSet::new();
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find("genhook_") {
-        let tail = &rest[at..];
-        let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(tail.len());
-        names.insert(tail[..end].to_owned());
-        rest = &tail[end..];
-    }
-    names
+    // Split at every character a metric name cannot hold; keep the words that are GenHook's.
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("genhook_"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The series names of a Prometheus text page (histograms as `_bucket`, `_sum`, `_count`).
 fn series_names(page: &str) -> BTreeSet<String> {
     page.lines()
         .filter(|line| !line.starts_with('#') && !line.is_empty())
-        .map(|line| {
-            line.split(|c| c == '{' || c == ' ')
-                .next()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|line| line.split(['{', ' ']).next().unwrap().to_owned())
         .collect()
 }
 

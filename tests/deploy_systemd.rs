@@ -2,7 +2,12 @@
 //! verify` (skipped with a message where systemd-analyze is missing, a failure under CI=true) and
 //! holds what the issue asks of it; the real `genhook serve` sends `READY=1` over a real
 //! `NOTIFY_SOCKET` datagram socket once it answers `/healthz`, and `STOPPING=1` on SIGTERM.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods
+)]
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
