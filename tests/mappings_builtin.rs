@@ -59,6 +59,24 @@ async fn a_missing_mappings_dir_serves_the_built_in_mappings_until_a_directory_a
     genhook.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_mappings_directory_that_disappears_never_turns_the_built_in_ones_on() {
+    let genhook = TestGenHook::builder()
+        .mapping("shop.ini", "[shop]\nevent = type\n*: type::Shop $type$\n")
+        .start()
+        .await;
+    std::fs::remove_dir_all(genhook.mappings_dir()).unwrap();
+    assert!(!genhook.running().reload(), "the reload was taken");
+    let json = [("content-type", "application/json")];
+    let answer = genhook
+        .post("/webhook/shop", &json, r#"{"type":"t"}"#)
+        .await;
+    assert_eq!(answer.status(), 202, "the mappings in use are kept");
+    let answer = genhook.post("/webhook/slack", &json, SLACK).await;
+    assert_eq!(answer.status(), 404, "no built-in source was turned on");
+    genhook.shutdown().await;
+}
+
 #[test]
 fn check_says_which_mappings_it_checked() {
     let dir = tempfile::tempdir().unwrap();
