@@ -1,6 +1,7 @@
 //! `scripts/install.sh` into a temporary `DESTDIR`, run as a packager runs it: the tree and its
 //! modes, a second run that changes nothing, edited configuration that is never overwritten, an
-//! upgrade that replaces the binary, and a `genhook.ini` that `genhook check` accepts.
+//! upgrade that replaces the binary, a `genhook.ini` that `genhook check` accepts, and a sysusers.d
+//! entry that systemd-sysusers turns into the `genhook` user (in a root of its own).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -57,6 +58,34 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>, i64, i64)> {
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// systemd-sysusers, run on the entry into an empty root of its own, creates the `genhook` user
+/// with no login shell (skipped where systemd-sysusers is missing).
+fn sysusers_creates_the_user(conf: &Path) {
+    let sysroot = tempfile::tempdir().unwrap();
+    std::fs::create_dir(sysroot.path().join("etc")).unwrap();
+    let Ok(output) = Command::new("systemd-sysusers")
+        .arg(format!("--root={}", sysroot.path().display()))
+        .arg(conf)
+        .output()
+    else {
+        return;
+    };
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let passwd = std::fs::read_to_string(sysroot.path().join("etc/passwd")).unwrap();
+    let user = passwd
+        .lines()
+        .find(|line| line.starts_with("genhook:"))
+        .unwrap_or_else(|| panic!("no genhook user in {passwd}"));
+    assert!(
+        user.ends_with(":/var/lib/genhook:/usr/sbin/nologin"),
+        "{user}"
+    );
 }
 
 #[test]
@@ -120,6 +149,7 @@ fn installs_the_tree_idempotently_and_never_overwrites_the_operator_s_files() {
         sysusers.lines().any(|l| l.starts_with("u genhook ")),
         "{sysusers}"
     );
+    sysusers_creates_the_user(&root.join("usr/lib/sysusers.d/genhook.conf"));
     // What was installed is a configuration genhook accepts.
     let check = Command::new(binary)
         .arg("check")
