@@ -37,6 +37,7 @@
 //! | [`app`] | the front door: [`GenHook::builder`], start, the running server and its shutdown |
 //! | [`config`] | `genhook.ini`, its `GENHOOK_*` overrides and the typed [`Config`](config::Config) |
 //! | [`loader`] | mapping files to built stacks: the one path of start, reload and `check` |
+//! | [`bundled`] | the default mappings built into the binary, served when `mappings_dir` does not exist |
 //! | [`stack`] | the [`LayerRegistry`](stack::LayerRegistry) of named stages and the order check |
 //! | [`server`] | hyper connections, the edge stack, the routes and the one place that answers errors |
 //! | [`queue`] | the queue between `202` and delivery: memory, disk and Redis backends, the DLQ |
@@ -50,8 +51,9 @@
 //! | [`policy`] | the SL1 event policy of a source, created through SL1's GraphQL API |
 //! | [`reload`] | hot reload of the configuration and the mappings |
 //! | [`render`] | offline rendering of one payload (`genhook render`, DLQ replay) |
-//! | [`cli`] | the `genhook` command line: `serve`, `check`, `render`, `dlq`, `migrate`, `sl1` |
+//! | [`cli`] | the `genhook` command line: `serve`, `check`, `render`, `dlq`, `requests`, `migrate`, `sl1`, `mappings`, `health` |
 //! | [`telemetry`] | logging and Prometheus metrics |
+//! | [`notify`] | systemd readiness (`READY=1`, `STOPPING=1` over `NOTIFY_SOCKET`) |
 //!
 //! [`core`] and [`mapping`] re-export the `genhook-core` and `genhook-mapping` crates.
 //!
@@ -142,6 +144,7 @@ mod named;
 
 pub mod admin;
 pub mod app;
+pub mod bundled;
 pub mod cli;
 pub mod config;
 pub mod console;
@@ -149,6 +152,7 @@ pub mod deliveries;
 pub mod health;
 pub mod journal;
 pub mod loader;
+pub mod notify;
 pub mod policy;
 pub mod queue;
 pub mod refused;

@@ -1,6 +1,12 @@
 //! [`Loader`]: mapping files to built stacks, the one path shared by start-up, hot reload and
 //! `genhook check`, so that what `check` accepts is exactly what `serve` runs ([`Loader::check`]
 //! only goes on past the first errors, to report them all).
+//!
+//! The files come from `mappings_dir`, or from the binary's built-in defaults when nothing is at
+//! that path ([`crate::bundled`]); the choice is made again at every load, so a directory created
+//! later wins at the next reload. The other way is refused: once a directory was loaded, its
+//! disappearing never turns the built-in mappings on (some of them verify no signature), the
+//! mappings in use are kept until a restart.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -9,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use genhook_mapping::{Checked, Diagnostic, LoadOptions, MappingSet};
 
+use crate::bundled::{self, MappingsOrigin};
 use crate::stack::{LayerRegistry, Stacks};
 
 /// Looks up `${NAME}` in mapping files.
@@ -23,6 +30,8 @@ pub struct Loader {
     env: EnvLookup,
     /// Every `${NAME}` the mapping files looked up so far.
     looked_up: Arc<Mutex<BTreeSet<String>>>,
+    /// Where the last successful [`Loader::load`] read the mappings from.
+    loaded_from: Arc<Mutex<Option<MappingsOrigin>>>,
 }
 
 impl fmt::Debug for Loader {
@@ -57,6 +66,7 @@ impl Loader {
             resources,
             env,
             looked_up: Arc::default(),
+            loaded_from: Arc::default(),
         }
     }
 
@@ -74,6 +84,12 @@ impl Loader {
         &self.mappings_dir
     }
 
+    /// Where the mappings are read from now: the directory, or the built-in defaults when
+    /// `mappings_dir` does not exist.
+    pub fn origin(&self) -> MappingsOrigin {
+        MappingsOrigin::of(&self.mappings_dir)
+    }
+
     /// Loads the mapping files only (no stack is built).
     ///
     /// # Errors
@@ -85,7 +101,10 @@ impl Loader {
     }
 
     fn check_mappings(&self) -> Result<Checked, Diagnostic> {
-        self.with_options(|options| MappingSet::check_dir(&self.mappings_dir, options))
+        self.with_options(|options| match self.origin() {
+            MappingsOrigin::Directory(dir) => MappingSet::check_dir(&dir, options),
+            MappingsOrigin::BuiltIn(_) => Ok(MappingSet::check_texts(&bundled::texts(), options)),
+        })
     }
 
     /// Runs `check` with the load options of this loader (the registry's keys, the `${NAME}`
@@ -162,10 +181,27 @@ impl Loader {
     /// Loads the mapping files and builds every stack.
     ///
     /// # Errors
-    /// Every problem found in the files and in every stage's settings, sorted by file and line.
+    /// Every problem found in the files and in every stage's settings, sorted by file and line;
+    /// the directory a previous load read from is gone.
     pub fn load(&self) -> Result<LoadedStacks, Vec<Diagnostic>> {
+        let origin = self.origin();
+        let mut loaded_from = self
+            .loaded_from
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if origin.is_built_in() && matches!(*loaded_from, Some(MappingsOrigin::Directory(_))) {
+            return Err(vec![Diagnostic::error(
+                genhook_mapping::Span {
+                    file: Arc::from(self.mappings_dir.as_path()),
+                    line: 0,
+                },
+                "the mappings directory disappeared: keeping the mappings in use (a restart serves \
+                 the built-in ones)",
+            )]);
+        }
         let loaded = self.load_mappings()?;
         let stacks = Stacks::build(loaded.mappings, &self.registry, &self.resources)?;
+        *loaded_from = Some(origin);
         Ok(LoadedStacks {
             stacks,
             warnings: loaded.warnings,

@@ -307,7 +307,7 @@ pub fn reload_mappings(loader: &Loader, state: &AppState) -> bool {
             }
             let sources = loaded.stacks.routes().count();
             state.replace_stacks(loaded.stacks);
-            tracing::info!(sources, "Mappings reloaded.");
+            tracing::info!(sources, mappings = %loader.origin(), "Mappings reloaded.");
             true
         }
         Err(problems) => {

@@ -225,13 +225,16 @@ fn check_passes_once_every_problem_is_fixed_and_says_ok_on_stdout() {
     let output = genhook(dir.path(), &["check"], None);
     let stdout = text(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
-    assert_eq!(stdout, "ok: 2 source(s)\n");
+    assert_eq!(stdout, "ok: 2 source(s) from directory maps\n");
     assert_eq!(text(&output.stderr), "");
 }
 
 #[test]
 fn check_that_cannot_read_the_mappings_directory_says_so_with_the_rest() {
     let dir = tempfile::tempdir().unwrap();
+    // Something is there but it is no directory: an error (only a missing path means the
+    // built-in mappings).
+    std::fs::write(dir.path().join("nowhere"), "").unwrap();
     std::fs::write(
         dir.path().join("genhook.ini"),
         "mappings_dir = nowhere\nserver_port = 99999\n",
@@ -277,7 +280,7 @@ fn check_with_warnings_only_exits_0_and_prints_them_on_stdout() {
         lines[0].ends_with("m.ini:4: warning: field `id` is declared but no template uses it"),
         "{stdout}"
     );
-    assert_eq!(lines[2], "ok: 1 source(s)");
+    assert_eq!(lines[2], "ok: 1 source(s) from directory ./mappings");
 }
 
 #[test]
@@ -332,7 +335,7 @@ fn check_warns_of_a_genhook_variable_nothing_reads_with_a_hint() {
         lines,
         [
             "environment:0: warning: GENHOOK_QUEUE_BACKEN: unknown variable, ignored (did you mean `GENHOOK_QUEUE_BACKEND`?)",
-            "ok: 1 source(s)",
+            "ok: 1 source(s) from directory ./mappings",
         ],
         "{stdout}"
     );
@@ -523,8 +526,10 @@ fn render_verify_runs_a_scheme_that_reads_the_body() {
 }
 
 #[test]
-fn serve_without_a_mappings_directory_says_so_and_creates_nothing() {
+fn serve_with_an_unreadable_mappings_directory_says_so_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
+    // A file where the directory should be (a missing path would mean the built-in mappings).
+    std::fs::write(dir.path().join("mappings"), "").unwrap();
     let output = genhook(dir.path(), &["serve"], None);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
@@ -534,6 +539,6 @@ fn serve_without_a_mappings_directory_says_so_and_creates_nothing() {
     );
     assert!(
         !dir.path().join("data").exists(),
-        "serve created ./data before it found ./mappings missing"
+        "serve created ./data before it found ./mappings unreadable"
     );
 }

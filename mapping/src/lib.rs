@@ -305,6 +305,21 @@ impl MappingSet {
         Self::finish(raw, options, diagnostics)
     }
 
+    /// Checks files given as their names and texts (the names are only used in diagnostics),
+    /// like [`MappingSet::check_files`]: the default mappings built into a binary.
+    pub fn check_texts<T: AsRef<str>>(
+        files: &[(PathBuf, T)],
+        options: &LoadOptions<'_>,
+    ) -> Checked {
+        let mut diagnostics = Vec::new();
+        let mut raw = parse::RawSources::new();
+        let is_key = |key: &str| compile::is_setting_key(key, options);
+        for (file, text) in files {
+            parse::parse_file(file, text.as_ref(), &is_key, &mut raw, &mut diagnostics);
+        }
+        Self::finish(raw, options, diagnostics)
+    }
+
     /// Loads one file's text (`file` is only used in diagnostics).
     ///
     /// # Errors

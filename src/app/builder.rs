@@ -143,10 +143,14 @@ impl Builder {
             log_level,
             backend,
         } = self;
-        // A missing mappings directory is the commonest first-run mistake: say so before the
-        // queue creates its data directory.
-        genhook_mapping::MappingSet::read_dir(&config.mappings_dir)
-            .map_err(|unreadable| StartError::Mappings(vec![unreadable]))?;
+        // A mappings path that exists but cannot be read is refused before the queue creates
+        // its data directory; a missing one means the built-in mappings (crate::bundled).
+        let origin = crate::bundled::MappingsOrigin::of(&config.mappings_dir);
+        if !origin.is_built_in() {
+            genhook_mapping::MappingSet::read_dir(&config.mappings_dir)
+                .map_err(|unreadable| StartError::Mappings(vec![unreadable]))?;
+        }
+        tracing::info!(mappings = %origin, "Serving the mappings of {origin}.");
         let queue_settings = queue_settings(&config);
         let backend = match backend {
             Some(backend) => backend,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use genhook_mapping::Diagnostic;
 
 use super::settings::{add_backend, queue_settings};
+use crate::bundled::MappingsOrigin;
 use crate::config::{unknown_variables, Config};
 use crate::loader::Loader;
 use crate::queue::{self, Backend};
@@ -23,6 +24,8 @@ pub struct Validation {
     pub failures: Vec<Diagnostic>,
     /// How many sources were found (all valid when there is no error).
     pub sources: usize,
+    /// Where the mappings were read from (none when the configuration could not be read).
+    pub mappings: Option<MappingsOrigin>,
 }
 
 impl Validation {
@@ -46,6 +49,7 @@ impl Validation {
         }
         let mut validation = Self::default();
         let loader = Self::loader_for(config);
+        validation.mappings = Some(loader.origin());
         match loader.check() {
             Ok(checked) => {
                 validation.sources = checked.mappings.sources().count();

@@ -2,8 +2,6 @@
 //! every problem as `FILE:LINE: message` (not just the first), by file and line, then a summary
 //! line, all on stdout: the report is the command's output, including what could not be read
 //! (an unreadable configuration file or mappings directory, as `PATH:0: ...`). Exit 0 when valid
-//! (warnings allowed), else 1. With `--output json`: one object, `{"ok", "sources", "errors",
-//! "warnings", "diagnostics": [{"file", "line", "severity", "message"}]}`.
 
 use std::process::ExitCode;
 
@@ -30,6 +28,10 @@ pub(super) fn run(args: &CheckArgs) -> ExitCode {
     if validation.has_errors() {
         ExitCode::FAILURE
     } else {
+//! (warnings allowed), else 1. The summary of a valid set says where the mappings came from: the
+//! directory, or the built-in ones when `mappings_dir` does not exist. With `--output json`: one
+//! object, `{"ok", "sources", "mappings", "errors", "warnings", "diagnostics": [{"file", "line",
+//! "severity", "message"}]}`.
         ExitCode::SUCCESS
     }
 }
@@ -59,6 +61,7 @@ impl Report for Checked<'_> {
         json!({
             "ok": !self.0.has_errors(),
             "sources": self.0.sources,
+            "mappings": self.0.mappings.as_ref().map(ToString::to_string),
             "errors": self.errors(),
             "warnings": self.warnings(),
             "diagnostics": self.problems().map(diagnostic).collect::<Vec<_>>(),
@@ -77,7 +80,13 @@ impl Report for Checked<'_> {
                 self.warnings()
             ));
         } else {
-            text.push_str(&format!("ok: {} source(s)\n", self.0.sources));
+            match &self.0.mappings {
+                Some(origin) => text.push_str(&format!(
+                    "ok: {} source(s) from {origin}\n",
+                    self.0.sources
+                )),
+                None => text.push_str(&format!("ok: {} source(s)\n", self.0.sources)),
+            }
         }
         text
     }

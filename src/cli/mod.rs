@@ -1,4 +1,5 @@
-//! The command line: `genhook serve | check | render | dlq | requests | migrate | sl1`, one file per subcommand.
+//! The command line: `genhook serve | check | render | dlq | requests | migrate | sl1 | mappings |
+//! health`, one file per subcommand.
 //!
 //! What they share: [`output`], the `--output text|json` every command that prints data takes
 //! (one [`output::Report`] per answer, [`output::Table`] for lists), and [`client`], the admin
@@ -7,6 +8,8 @@
 mod check;
 pub mod client;
 pub mod dlq;
+mod health;
+mod mappings;
 mod migrate;
 pub mod output;
 mod render;
@@ -46,6 +49,10 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// SL1 itself: create a source's event policy through SL1's GraphQL API.
     Sl1(sl1::Sl1Command),
+    /// The default mappings built into the binary: export them to edit.
+    Mappings(mappings::MappingsCommand),
+    /// Ask a running server's /healthz; exit 0 when healthy (the container HEALTHCHECK).
+    Health(health::HealthArgs),
 }
 
 /// `--config FILE`.
@@ -67,6 +74,8 @@ pub fn main() -> ExitCode {
         Command::Requests(command) => requests::run(&command),
         Command::Migrate(args) => migrate::run(&args),
         Command::Sl1(command) => sl1::run(command),
+        Command::Mappings(command) => mappings::run(&command),
+        Command::Health(args) => health::run(&args),
     }
 }
 

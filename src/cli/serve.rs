@@ -1,5 +1,6 @@
 //! `genhook serve`: run the receiver on the runtime its `threading_model` asks for, until
-//! SIGTERM or SIGINT, then shut down gracefully.
+//! SIGTERM or SIGINT, then shut down gracefully; under systemd (`NOTIFY_SOCKET`) it says when it is
+//! ready and when it stops ([`crate::notify`]).
 
 use std::process::ExitCode;
 
@@ -75,7 +76,14 @@ pub(super) fn run(args: &ConfigArg) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        running.run_until(crate::app::shutdown_signal()).await;
+        // Listening, stacks built, workers running: systemd's Type=notify start is over.
+        crate::notify::ready();
+        running
+            .run_until(async {
+                crate::app::shutdown_signal().await;
+                crate::notify::stopping();
+            })
+            .await;
         ExitCode::SUCCESS
     })
 }

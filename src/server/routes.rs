@@ -359,6 +359,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .set(queue.depth() as f64);
     metrics::gauge!(genhook_core::metrics::QUEUE_BYTES, "backend" => queue.backend())
         .set(queue.bytes() as f64);
+    metrics::gauge!(genhook_core::metrics::QUEUE_AVAILABLE, "backend" => queue.backend())
+        .set(if queue.is_available() { 1.0 } else { 0.0 });
     match state.metrics() {
         Some(handle) => {
             let mut response = handle.render().into_response();

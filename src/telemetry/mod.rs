@@ -35,9 +35,9 @@ pub use level::{LogFormat, LogLevel, LogRotation};
 pub use logging::{init_logging, log_subscriber, LogGuard, LogSettings};
 pub use metrics_exporter_prometheus::PrometheusHandle;
 pub use prometheus::{
-    install_metrics, prometheus, prometheus_builder, spawn_upkeep, DELIVERY_BUCKETS,
-    EVENTS_PER_SYNC_BUCKETS, LAYER_BUCKETS, REQUEST_BUCKETS, SECONDS_BUCKETS, SL1_BUCKETS,
-    UPKEEP_INTERVAL,
+    describe_metrics, install_metrics, prometheus, prometheus_builder, spawn_upkeep,
+    DELIVERY_BUCKETS, EVENTS_PER_SYNC_BUCKETS, LAYER_BUCKETS, REQUEST_BUCKETS, SECONDS_BUCKETS,
+    SL1_BUCKETS, UPKEEP_INTERVAL,
 };
 pub use rotate::{Clock, RotatingFile};
 

@@ -2,7 +2,8 @@
 //!
 //! Every `*_seconds` metric of [`genhook_core::metrics`] gets buckets suited to what it measures
 //! (a layer takes microseconds, a delivery with retries can take minutes); any other
-//! `*_seconds` histogram gets [`SECONDS_BUCKETS`]. `/metrics` serves
+//! `*_seconds` histogram gets [`SECONDS_BUCKETS`]. Every name of [`names::ALL`] is described
+//! ([`describe_metrics`]), so `/metrics` has a `# HELP` line for each. `/metrics` serves
 //! [`PrometheusHandle::render`].
 
 use std::sync::OnceLock;
@@ -80,9 +81,23 @@ pub fn prometheus_builder() -> Result<PrometheusBuilder, TelemetryError> {
 /// # Errors
 /// When a recorder is already installed.
 pub fn install_metrics() -> Result<PrometheusHandle, TelemetryError> {
-    prometheus_builder()?
+    let handle = prometheus_builder()?
         .install_recorder()
-        .map_err(TelemetryError::Metrics)
+        .map_err(TelemetryError::Metrics)?;
+    describe_metrics();
+    Ok(handle)
+}
+
+/// Gives the current recorder the help text of every metric of [`names::ALL`] (its `# HELP`
+/// line); the recorder installers here call it.
+pub fn describe_metrics() {
+    for &(name, kind, help) in names::ALL {
+        match kind {
+            names::Kind::Counter => metrics::describe_counter!(name, help),
+            names::Kind::Gauge => metrics::describe_gauge!(name, help),
+            names::Kind::Histogram => metrics::describe_histogram!(name, help),
+        }
+    }
 }
 
 /// The process's Prometheus handle: the first call installs the recorder (with
@@ -99,6 +114,8 @@ pub fn prometheus() -> PrometheusHandle {
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("Another metrics recorder is installed; /metrics will be empty.");
+            } else {
+                describe_metrics();
             }
             start_upkeep_thread(handle.clone());
             handle
@@ -198,6 +215,38 @@ mod tests {
             text.contains(r#"genhook_telemetry_test_seconds_bucket{le="0.25"} 1"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_metric_has_its_help_and_type_line() {
+        let recorder = prometheus_builder().unwrap().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            describe_metrics();
+            for &(name, kind, _) in names::ALL {
+                match kind {
+                    names::Kind::Counter => metrics::counter!(name).increment(1),
+                    names::Kind::Gauge => metrics::gauge!(name).set(1.0),
+                    names::Kind::Histogram => metrics::histogram!(name).record(0.1),
+                }
+            }
+        });
+        let text = handle.render();
+        for &(name, kind, help) in names::ALL {
+            let kind = match kind {
+                names::Kind::Counter => "counter",
+                names::Kind::Gauge => "gauge",
+                names::Kind::Histogram => "histogram",
+            };
+            assert!(
+                text.contains(&format!("# HELP {name} {help}\n")),
+                "no HELP for {name}:\n{text}"
+            );
+            assert!(
+                text.contains(&format!("# TYPE {name} {kind}\n")),
+                "no TYPE for {name}:\n{text}"
+            );
+        }
     }
 
     #[test]

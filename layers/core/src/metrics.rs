@@ -13,6 +13,7 @@
 //! | [`QUEUE_BYTES`] | gauge | `backend` (bytes of the events held, bounded by `queue_max_bytes`) |
 //! | [`QUEUE_SYNCS`] | counter | `backend` (durable syncs) |
 //! | [`QUEUE_EVENTS_PER_SYNC`] | histogram | `backend` |
+//! | [`QUEUE_AVAILABLE`] | gauge | `backend` (1 the storage works, 0 it is unavailable) |
 //! | [`DLQ_SIZE`] | gauge | |
 //! | [`WORKERS_BUSY`] / [`WORKERS_IDLE`] | gauge | |
 //! | [`SL1_REQUESTS`] | counter | `status` (HTTP status, `timeout`, `connect`, `breaker_open`) |
@@ -26,6 +27,9 @@
 //! | [`ACCEPT_ERRORS`] | counter | (e.g. out of file descriptors) |
 //! | [`INFLIGHT_BODY_BYTES`] | gauge | (request body bytes held by requests in flight) |
 //! | [`BODIES_REFUSED`] | counter | (beyond `max_inflight_body_bytes`) |
+//!
+//! Every name is in [`ALL`] with its kind and help text: the recorder describes them, so that
+//! `/metrics` has a `# HELP` line (and a `# TYPE` line) for each.
 //!
 //! **Bounded labels.** No label takes a value straight from a request: `source` is a configured
 //! source's name, `reason` and `status` are fixed words, and `event` is
@@ -75,6 +79,8 @@ pub const QUEUE_BYTES: &str = "genhook_queue_bytes";
 pub const QUEUE_SYNCS: &str = "genhook_queue_syncs_total";
 /// Events made durable by one sync (group commit).
 pub const QUEUE_EVENTS_PER_SYNC: &str = "genhook_queue_events_per_sync";
+/// Whether the queue's storage works (1) or is unavailable (0: webhooks are answered 503).
+pub const QUEUE_AVAILABLE: &str = "genhook_queue_available";
 /// Dead letters kept.
 pub const DLQ_SIZE: &str = "genhook_dlq_size";
 /// Events moved to the dead-letter queue.
@@ -106,3 +112,44 @@ pub const ACCEPT_ERRORS: &str = "genhook_accept_errors_total";
 pub const INFLIGHT_BODY_BYTES: &str = "genhook_inflight_body_bytes";
 /// Requests answered `503` because their body would exceed `max_inflight_body_bytes`.
 pub const BODIES_REFUSED: &str = "genhook_request_bodies_refused_total";
+
+/// What kind of metric a name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only goes up (`_total`).
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// A distribution (`_bucket`, `_sum`, `_count`).
+    Histogram,
+}
+
+/// Every metric GenHook records: name, kind and the help text of its `# HELP` line.
+pub const ALL: &[(&str, Kind, &str)] = &[
+    (WEBHOOKS_RECEIVED, Kind::Counter, "Webhooks received, by source and event."),
+    (WEBHOOKS_REJECTED, Kind::Counter, "Webhooks refused, by source and reason."),
+    (WEBHOOKS_ACCEPTED, Kind::Counter, "Webhooks answered 2xx, by source, event and status (queued, ignored, duplicate, dead_lettered)."),
+    (LAYER_DURATION, Kind::Histogram, "Time spent in one stage of a source's stack, in seconds."),
+    (REQUEST_DURATION, Kind::Histogram, "Time to answer an HTTP request, in seconds, by status."),
+    (DELIVERY_LATENCY, Kind::Histogram, "Time from receipt to SL1 accepting the alert, retries included, in seconds."),
+    (QUEUE_DEPTH, Kind::Gauge, "Events waiting or being delivered."),
+    (QUEUE_BYTES, Kind::Gauge, "Bytes of the events waiting or being delivered (bounded by queue_max_bytes)."),
+    (QUEUE_SYNCS, Kind::Counter, "Durable syncs of the queue store."),
+    (QUEUE_EVENTS_PER_SYNC, Kind::Histogram, "Events made durable by one sync (group commit)."),
+    (QUEUE_AVAILABLE, Kind::Gauge, "1 when the queue's storage works, 0 when it is unavailable (webhooks answered 503)."),
+    (DLQ_SIZE, Kind::Gauge, "Dead letters kept."),
+    (DEAD_LETTERED, Kind::Counter, "Events moved to the dead-letter queue, by source and reason."),
+    (WORKERS_BUSY, Kind::Gauge, "Events being delivered now."),
+    (WORKERS_IDLE, Kind::Gauge, "Dispatchers not delivering now."),
+    (SL1_REQUESTS, Kind::Counter, "SL1 calls, by status (HTTP status, timeout, connect, breaker_open)."),
+    (SL1_REQUEST_DURATION, Kind::Histogram, "SL1 call latency, in seconds."),
+    (SL1_RETRIES, Kind::Counter, "SL1 delivery retries."),
+    (CIRCUIT_STATE, Kind::Gauge, "Circuit breaker towards SL1: 0 closed, 1 half-open, 2 open."),
+    (SL1_INFLIGHT, Kind::Gauge, "SL1 attempts in flight now."),
+    (SL1_INFLIGHT_LIMIT, Kind::Gauge, "The adaptive limit on SL1 attempts in flight."),
+    (CONNECTIONS_OPEN, Kind::Gauge, "Client connections open now."),
+    (CONNECTIONS_REFUSED, Kind::Counter, "Connections closed at once because max_connections were open."),
+    (ACCEPT_ERRORS, Kind::Counter, "Failed accepts (e.g. out of file descriptors)."),
+    (INFLIGHT_BODY_BYTES, Kind::Gauge, "Request body bytes held by the requests in flight."),
+    (BODIES_REFUSED, Kind::Counter, "Requests answered 503 because their body would exceed max_inflight_body_bytes."),
+];
