@@ -92,12 +92,16 @@ fn check_output_json_lists_every_problem_as_an_object_and_keeps_exit_1() {
     // The default stays the FILE:LINE: message lines.
     let output = genhook(dir.path(), &["check"]);
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.ends_with("ok: 1 source(s)\n"), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.starts_with("ok: 1 source(s) from directory"), "{text}");
 }
 
 #[test]
 fn check_output_json_reports_what_it_could_not_read() {
     let dir = tempfile::tempdir().unwrap();
+    // A file where the mappings directory should be: it cannot be read (a path with nothing
+    // there would serve the built-in mappings).
+    std::fs::write(dir.path().join("nowhere"), "not a directory").unwrap();
     std::fs::write(dir.path().join("genhook.ini"), "mappings_dir = nowhere\n").unwrap();
     let output = genhook(dir.path(), &["check", "--output", "json"]);
     assert_eq!(output.status.code(), Some(1));

@@ -180,4 +180,14 @@ async fn metrics_count_received_accepted_and_rejected_webhooks() {
         "{text}"
     );
     assert!(text.contains("genhook_queue_depth{backend=\"memory\"}"));
+    // Every answer is timed, by status (other tests of this binary may add to the counts).
+    let answered = |status: &str| {
+        value(
+            "genhook_http_request_duration_seconds_count",
+            &[format!("status=\"{status}\"").as_str()],
+        )
+    };
+    assert!(answered("202") >= 3.0, "{text}");
+    assert!(answered("422") >= 1.0, "{text}");
+    assert!(answered("400") >= 1.0, "{text}");
 }

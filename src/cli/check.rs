@@ -2,6 +2,10 @@
 //! every problem as `FILE:LINE: message` (not just the first), by file and line, then a summary
 //! line, all on stdout: the report is the command's output, including what could not be read
 //! (an unreadable configuration file or mappings directory, as `PATH:0: ...`). Exit 0 when valid
+//! (warnings allowed), else 1. The summary of a valid set says where the mappings came from: the
+//! directory, or the built-in ones when `mappings_dir` does not exist. With `--output json`: one
+//! object, `{"ok", "sources", "mappings", "errors", "warnings", "diagnostics": [{"file", "line",
+//! "severity", "message"}]}`.
 
 use std::process::ExitCode;
 
@@ -28,10 +32,6 @@ pub(super) fn run(args: &CheckArgs) -> ExitCode {
     if validation.has_errors() {
         ExitCode::FAILURE
     } else {
-//! (warnings allowed), else 1. The summary of a valid set says where the mappings came from: the
-//! directory, or the built-in ones when `mappings_dir` does not exist. With `--output json`: one
-//! object, `{"ok", "sources", "mappings", "errors", "warnings", "diagnostics": [{"file", "line",
-//! "severity", "message"}]}`.
         ExitCode::SUCCESS
     }
 }

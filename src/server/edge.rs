@@ -11,7 +11,7 @@ use http::{HeaderName, Request, StatusCode};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, OnResponse, TraceLayer};
 
 use super::respond::error_response;
 
@@ -38,6 +38,7 @@ pub fn wrap(router: Router, request_timeout: Duration) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(make_span)
+                .on_response(record_duration)
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
@@ -46,6 +47,17 @@ pub fn wrap(router: Router, request_timeout: Duration) -> Router {
         .layer(axum::middleware::map_request(mark_sensitive))
         // Answers produced by the layers above (408) carry no JSON body: give them one.
         .layer(axum::middleware::map_response(json_error_body))
+}
+
+/// Records the answer's time in `genhook_http_request_duration_seconds{status}` (every answer,
+/// the edge's own 408 and 500 included), then logs it as tower-http does (at debug).
+fn record_duration(response: &Response, latency: Duration, span: &tracing::Span) {
+    ::metrics::histogram!(
+        genhook_core::metrics::REQUEST_DURATION,
+        "status" => response.status().as_u16().to_string()
+    )
+    .record(latency.as_secs_f64());
+    DefaultOnResponse::default().on_response(response, latency, span);
 }
 
 async fn mark_sensitive(mut request: Request<Body>) -> Request<Body> {
