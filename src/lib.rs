@@ -42,7 +42,7 @@
 //! | [`queue`] | the queue between `202` and delivery: memory, disk and Redis backends, the DLQ |
 //! | [`worker`] | SL1 delivery: the worker pool and its retry / breaker / adaptive-limit stack |
 //! | [`admin`] | the admin API over the dead-letter queue (list, show, replay, purge) and the SL1 event policy |
-//! | [`console`] | the browser console at `/console`: its assets, compiled in, and their security headers |
+//! | [`console`] | the browser console: its page at `/console` (assets compiled in) and the admin routes it works through (render, mapping files, URL tokens) |
 //! | [`policy`] | the SL1 event policy of a source, created through SL1's GraphQL API |
 //! | [`reload`] | hot reload of the configuration and the mappings |
 //! | [`render`] | offline rendering of one payload (`genhook render`, DLQ replay) |

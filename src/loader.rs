@@ -85,6 +85,12 @@ impl Loader {
     }
 
     fn check_mappings(&self) -> Result<Checked, Diagnostic> {
+        self.with_options(|options| MappingSet::check_dir(&self.mappings_dir, options))
+    }
+
+    /// Runs `check` with the load options of this loader (the registry's keys, the `${NAME}`
+    /// lookup that remembers what it was asked).
+    fn with_options<T>(&self, check: impl FnOnce(&LoadOptions<'_>) -> T) -> T {
         let keys = self.registry.settings_keys();
         let env = &*self.env;
         let lookup = |name: &str| {
@@ -97,7 +103,49 @@ impl Loader {
             env: &lookup,
             extra_keys: &keys,
         };
-        MappingSet::check_dir(&self.mappings_dir, &options)
+        check(&options)
+    }
+
+    /// Adds the stage settings' problems to a mapping check, as [`check`](Self::check) does.
+    fn with_stage_checks(&self, mut checked: Checked) -> Checked {
+        checked.diagnostics.extend(Stacks::check(
+            &checked.mappings,
+            &self.registry,
+            &self.resources,
+        ));
+        checked.diagnostics.sort();
+        checked.diagnostics.dedup();
+        checked
+    }
+
+    /// Checks the mappings directory as [`check`](Self::check) does, as if the file `NAME`
+    /// of it held `text` (`None`: as if it were deleted). The admin API runs it before it
+    /// writes or deletes a mapping file.
+    ///
+    /// # Errors
+    /// The mappings directory cannot be read.
+    pub fn check_replacing(&self, file: &str, text: Option<&str>) -> Result<Checked, Diagnostic> {
+        let path = self.mappings_dir.join(file);
+        let checked = self.with_options(|options| {
+            MappingSet::check_dir_with(&self.mappings_dir, &path, text, options)
+        })?;
+        Ok(self.with_stage_checks(checked))
+    }
+
+    /// Checks one mapping file's text on its own, as [`check`](Self::check) checks a file of
+    /// the directory (`file` names it in the diagnostics): what `POST /admin/render` compiles
+    /// a posted mapping with.
+    pub fn check_text(&self, file: &Path, text: &str) -> Checked {
+        let checked = self.with_options(|options| MappingSet::check_str(file, text, options));
+        self.with_stage_checks(checked)
+    }
+
+    /// Builds the stacks of mappings that checked without errors.
+    ///
+    /// # Errors
+    /// Every problem found in the stages' settings.
+    pub fn build(&self, mappings: MappingSet) -> Result<Stacks, Vec<Diagnostic>> {
+        Stacks::build(mappings, &self.registry, &self.resources)
     }
 
     /// Checks the mapping files and every source's stage settings to the end (`genhook
@@ -108,15 +156,7 @@ impl Loader {
     /// # Errors
     /// The mappings directory cannot be read.
     pub fn check(&self) -> Result<Checked, Diagnostic> {
-        let mut checked = self.check_mappings()?;
-        checked.diagnostics.extend(Stacks::check(
-            &checked.mappings,
-            &self.registry,
-            &self.resources,
-        ));
-        checked.diagnostics.sort();
-        checked.diagnostics.dedup();
-        Ok(checked)
+        Ok(self.with_stage_checks(self.check_mappings()?))
     }
 
     /// Loads the mapping files and builds every stack.

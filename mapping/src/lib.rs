@@ -204,6 +204,38 @@ impl MappingSet {
     /// # Errors
     /// The directory cannot be read (reported at `DIR:0`).
     pub fn check_dir(dir: &Path, options: &LoadOptions<'_>) -> Result<Checked, Diagnostic> {
+        let files = Self::dir_files(dir)?;
+        Ok(Self::check_files(&files, options))
+    }
+
+    /// Checks a directory as [`check_dir`](Self::check_dir) does, as if the file `replaced`
+    /// (a path in `dir`) held `text` instead of what it holds on disk: added when it is not
+    /// there, left out when `text` is `None`. What the admin API validates before it writes or
+    /// deletes a mapping file, so that nothing invalid ever reaches the directory.
+    ///
+    /// # Errors
+    /// The directory cannot be read (reported at `DIR:0`).
+    pub fn check_dir_with(
+        dir: &Path,
+        replaced: &Path,
+        text: Option<&str>,
+        options: &LoadOptions<'_>,
+    ) -> Result<Checked, Diagnostic> {
+        let mut files = Self::dir_files(dir)?;
+        files.retain(|file| file != replaced);
+        if text.is_some() {
+            files.push(replaced.to_owned());
+            files.sort();
+        }
+        let read = |file: &Path| match text {
+            Some(text) if file == replaced => Ok(text.to_owned()),
+            _ => std::fs::read_to_string(file),
+        };
+        Ok(Self::check_read(&files, read, options))
+    }
+
+    /// The mapping files of a directory, in name order.
+    fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
         let entries = Self::read_dir(dir)?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(Result::ok)
@@ -212,7 +244,7 @@ impl MappingSet {
             .filter(|path| !is_predecessor_settings(path))
             .collect();
         files.sort();
-        Ok(Self::check_files(&files, options))
+        Ok(files)
     }
 
     /// Opens a mappings directory, or says at `DIR:0` why it cannot be read: also what
@@ -247,11 +279,19 @@ impl MappingSet {
     /// Checks the given files and keeps what compiled (see [`Checked`]); a file that cannot be
     /// read is reported at `FILE:0`.
     pub fn check_files(files: &[PathBuf], options: &LoadOptions<'_>) -> Checked {
+        Self::check_read(files, |file| std::fs::read_to_string(file), options)
+    }
+
+    fn check_read(
+        files: &[PathBuf],
+        read: impl Fn(&Path) -> std::io::Result<String>,
+        options: &LoadOptions<'_>,
+    ) -> Checked {
         let mut diagnostics = Vec::new();
         let mut raw = parse::RawSources::new();
         let is_key = |key: &str| compile::is_setting_key(key, options);
         for file in files {
-            match std::fs::read_to_string(file) {
+            match read(file) {
                 Ok(text) => parse::parse_file(file, &text, &is_key, &mut raw, &mut diagnostics),
                 Err(e) => diagnostics.push(Diagnostic::error(
                     Span {
@@ -274,11 +314,17 @@ impl MappingSet {
         text: &str,
         options: &LoadOptions<'_>,
     ) -> Result<Loaded, Vec<Diagnostic>> {
+        Self::check_str(file, text, options).into_loaded()
+    }
+
+    /// Checks one file's text to the end and keeps what compiled (see [`Checked`]; `file` is
+    /// only used in diagnostics).
+    pub fn check_str(file: &Path, text: &str, options: &LoadOptions<'_>) -> Checked {
         let mut diagnostics = Vec::new();
         let mut raw = parse::RawSources::new();
         let is_key = |key: &str| compile::is_setting_key(key, options);
         parse::parse_file(file, text, &is_key, &mut raw, &mut diagnostics);
-        Self::finish(raw, options, diagnostics).into_loaded()
+        Self::finish(raw, options, diagnostics)
     }
 
     fn finish(

@@ -2,7 +2,7 @@
 //! add resources, and [`Builder::start`] opens the queue, builds every source's stack, binds the
 //! listener and starts the dispatch workers and the reload watcher, handing back a [`Running`].
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use genhook_core::LayerFactory;
 use genhook_mapping::Diagnostic;
@@ -192,7 +192,23 @@ impl Builder {
             config.inflight_body_limit(),
             crate::refused::RefusedLog::open(&config.data_dir),
         );
-        let admin = admin_router(&config, &backend, &state);
+        // The console's mapping writes reload at once; the reloader exists only once the
+        // workers run, so until then (never in practice) they reload the mappings alone.
+        let reloader_slot: Arc<OnceLock<Reloader>> = Arc::default();
+        let reload_hook: crate::console::ReloadHook = {
+            let (slot, loader, state) = (reloader_slot.clone(), loader.clone(), state.clone());
+            Arc::new(move || match slot.get() {
+                Some(reloader) => reloader.reload_now().mappings,
+                None => crate::reload::reload_mappings(&loader, &state),
+            })
+        };
+        let console = crate::console::ConsoleState::new(
+            loader.clone(),
+            state.clone(),
+            reload_hook,
+            config.ssl_enabled,
+        );
+        let admin = admin_router(&config, &backend, &state, console);
         let settings =
             server_settings(&config).map_err(|BadAddress(text)| StartError::Address(text))?;
         let server = Server::bind(&settings, routes::router(state.clone(), admin)).await?;
@@ -227,6 +243,7 @@ impl Builder {
             log_level,
             config.clone(),
         );
+        let _ = reloader_slot.set(reloader.clone());
         let reload_task = config
             .reload
             .then(|| tokio::spawn(crate::reload::watch(reloader.clone(), fingerprint)));

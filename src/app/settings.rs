@@ -110,9 +110,15 @@ pub fn worker_settings(config: &Config, stacks: &Stacks) -> worker::WorkerSettin
     }
 }
 
-/// The admin API, when an `admin_token` is set (the dead-letter routes and `/sl1/policy`). Its replay renders a dead letter again through
+/// The admin API, when an `admin_token` is set (the dead-letter routes, `/sl1/policy`, the
+/// refused requests and the console's routes). Its replay renders a dead letter again through
 /// the offline pipeline of the stacks in use ([`crate::render::rerender_hook`]).
-pub fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Option<axum::Router> {
+pub fn admin_router(
+    config: &Config,
+    backend: &Backend,
+    state: &AppState,
+    console: crate::console::ConsoleState,
+) -> Option<axum::Router> {
     let token = config.admin_token.clone()?;
     let stacks = state.clone();
     let policy = crate::admin::policy::PolicyState {
@@ -135,6 +141,7 @@ pub fn admin_router(config: &Config, backend: &Backend, state: &AppState) -> Opt
     });
     Some(
         requests
+            .merge(crate::console::router(console, token.clone()))
             .merge(admin)
             .merge(crate::admin::policy::router(policy, token)),
     )

@@ -1,97 +1,136 @@
-//! The console: the browser front end served at `/console` by `genhook serve` when an
-//! `admin_token` is set (the mapping builder, live deliveries, refused requests, dead letters,
-//! health and the SL1 event policy), a view and an editor over the same admin API the CLI uses.
+//! The console (issue 12): its page at `/console` ([`page`], the front end compiled into the
+//! binary), and the admin routes it works through, merged into `/admin` beside the dead-letter
+//! and refused-request routes, behind the same bearer token:
 //!
-//! Its assets (plain HTML, CSS and ES modules, no build step) are compiled into the binary
-//! ([`assets`]); every answer carries a strict `Content-Security-Policy` (no inline script,
-//! nothing from another origin), `X-Content-Type-Options: nosniff` and `X-Frame-Options: DENY`.
-//! The page itself holds no secret: it asks for the admin token, keeps it in the tab's
-//! `sessionStorage` and sends it as `Authorization: Bearer` on every admin call (no cookie, so
-//! no cross-site request can use it).
+//! | request | answer |
+//! |---|---|
+//! | `POST /admin/render` | a payload rendered by the server's offline pipeline, with the saved mapping or a posted one ([`render`]) |
+//! | `GET /admin/mappings`, `GET/PUT/DELETE /admin/mappings/{name}` | the files of `mappings_dir`, validated as `genhook check` does before anything is written, then hot-reloaded ([`mappings`]) |
+//! | `POST /admin/token` | `{"token"}`: a fresh URL token ([`mappings`]) |
+//!
+//! Every error is JSON `{"error": "..."}`; a mapping with problems is `422` with
+//! `"diagnostics": [{"line", "message", "severity"}]` (line numbers in the posted text, plus
+//! `"file"` for a problem in another file of the directory).
+//!
+//! The console is a view over the same files and the same code as the command line: a mapping
+//! is compiled by the [`Loader`] that `serve`, hot reload and `genhook check` use, and rendered
+//! by the offline stack of `genhook render`.
 
 mod assets;
+pub mod mappings;
+pub mod page;
+pub mod render;
 
-use axum::extract::Path;
+use std::fmt;
+use std::sync::Arc;
+
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
-use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
-use http::{HeaderValue, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use genhook_core::{Diagnostic, Secret};
+use http::StatusCode;
+use serde_json::{json, Value};
 
-use crate::server::respond::error_response;
+use crate::loader::Loader;
+use crate::server::AppState;
 
-/// The policy every console answer carries: scripts, styles and calls from this origin only,
-/// no inline script, no framing, no plugin, forms posting nowhere else.
-pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; script-src 'self'; \
-style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
-form-action 'self'; frame-ancestors 'none'";
+/// Reloads the mappings now, as the watcher would; whether the new ones were taken.
+pub type ReloadHook = Arc<dyn Fn() -> bool + Send + Sync>;
 
-/// The console's routes (`/console`, `/console/`, `/console/{asset}`), to be merged into the
-/// server's router when the admin API is on. `None` (no `admin_token`): the same paths answer
-/// `404` with the usual JSON error.
-pub fn router<S: Clone + Send + Sync + 'static>(on: bool) -> Router<S> {
-    if on {
-        Router::new()
-            .route("/console", get(index))
-            .route("/console/", get(index))
-            .route("/console/{*path}", get(asset))
-    } else {
-        Router::new()
-            .route("/console", get(off))
-            .route("/console/", get(off))
-            .route("/console/{*path}", get(off))
-    }
+/// What the console's routes work on. Cheap to clone.
+#[derive(Clone)]
+pub struct ConsoleState {
+    /// The loader of the mappings directory (the registry and resources `serve` uses).
+    pub loader: Loader,
+    /// The server's state: the stacks in use.
+    pub app: AppState,
+    /// Triggers the hot reload after a mapping file was written or deleted.
+    pub reload: ReloadHook,
+    /// `https` when the server serves TLS, else `http` (for the URLs it answers with).
+    pub scheme: &'static str,
+    /// One change of the mappings directory at a time.
+    pub(crate) writing: Arc<tokio::sync::Mutex<()>>,
 }
 
-async fn index() -> Response {
-    asset(Path("index.html".to_owned())).await
-}
-
-async fn asset(Path(path): Path<String>) -> Response {
-    match assets::find(&path) {
-        Some(asset) => {
-            let mut response = asset.body.into_response();
-            let headers = response.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
-            // The assets change with the binary and carry no hash in their names: the browser
-            // asks again each time (cheap, they are small), never shows a stale console.
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            secure(response)
+impl ConsoleState {
+    /// The state over a loader, the server's state and the reload hook.
+    pub fn new(loader: Loader, app: AppState, reload: ReloadHook, tls: bool) -> Self {
+        Self {
+            loader,
+            app,
+            reload,
+            scheme: if tls { "https" } else { "http" },
+            writing: Arc::default(),
         }
-        None => secure(error_response(
-            StatusCode::NOT_FOUND,
-            "no such console file",
-            None,
-        )),
     }
 }
 
-async fn off() -> Response {
-    error_response(
-        StatusCode::NOT_FOUND,
-        "the console is off: set admin_token to turn it on",
-        None,
-    )
+impl fmt::Debug for ConsoleState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleState")
+            .field("loader", &self.loader)
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
 }
 
-/// Adds the security headers every console answer carries.
-fn secure(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
-    );
-    headers.insert(
-        http::header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        http::header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("DENY"),
-    );
-    headers.insert(
-        http::header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
+/// The routes, to be merged into the admin router nested under `/admin`.
+pub fn router(state: ConsoleState, token: Secret) -> Router {
+    Router::new()
+        .route("/render", post(render::render))
+        .route("/mappings", get(mappings::list))
+        .route(
+            "/mappings/{name}",
+            get(mappings::show)
+                .put(mappings::save)
+                .delete(mappings::delete),
+        )
+        .route("/token", post(mappings::new_token))
+        .route_layer(axum::middleware::from_fn_with_state(
+            token,
+            crate::admin::require_bearer,
+        ))
+        .with_state(state)
+}
+
+/// `422` for a mapping with problems: every diagnostic, errors and warnings, line numbers as
+/// in `file` (a problem in another file names it).
+pub(crate) fn invalid_mapping(
+    file: &std::path::Path,
+    error: &str,
+    diagnostics: &[Diagnostic],
+) -> Response {
+    let diagnostics: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| diagnostic_json(file, d))
+        .collect();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({ "error": error, "diagnostics": diagnostics })),
+    )
+        .into_response()
+}
+
+/// One diagnostic as the console shows it.
+pub(crate) fn diagnostic_json(file: &std::path::Path, diagnostic: &Diagnostic) -> Value {
+    let mut value = json!({
+        "line": diagnostic.span.line,
+        "message": diagnostic.message,
+        "severity": if diagnostic.is_error() { "error" } else { "warning" },
+    });
+    if *diagnostic.span.file != *file {
+        value["file"] = json!(diagnostic
+            .span
+            .file
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default());
+    }
+    value
+}
+
+/// How many errors, in words, for the `error` of a `422`.
+pub(crate) fn problems_text(diagnostics: &[Diagnostic]) -> String {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    format!("the mapping has {errors} error(s)")
 }

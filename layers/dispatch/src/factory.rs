@@ -88,20 +88,7 @@ fn settings(cx: &BuildContext<'_>, errors: &mut Vec<BuildError>) -> DispatchSett
     // The source's own secret headers (`token_header`, …) are the verify stage's settings: read
     // here too, so that what is stored never keeps them.
     settings.redaction = RedactionPolicy::for_source(|key| cx.setting(key));
-    let mut alert = AlertDefaults::default();
-    let fields: [(&str, &mut String); 6] = [
-        ("force_ytype", &mut alert.force_ytype),
-        ("force_yid", &mut alert.force_yid),
-        ("force_yname", &mut alert.force_yname),
-        ("value", &mut alert.value),
-        ("threshold", &mut alert.threshold),
-        ("message_time", &mut alert.message_time),
-    ];
-    for (key, field) in fields {
-        if let Some(setting) = cx.setting(key) {
-            field.clone_from(&setting.value);
-        }
-    }
+    let mut alert = alert_defaults(|key| cx.setting(key));
     // `align =` was parsed (and a bad value reported) when the mapping was compiled; the
     // compiled mapping is in the resources, left there by the code that compiled it.
     if let Some(setting) = cx.setting("align") {
@@ -119,4 +106,28 @@ fn settings(cx: &BuildContext<'_>, errors: &mut Vec<BuildError>) -> DispatchSett
     }
     settings.alert = alert;
     settings
+}
+
+/// A section's SL1 alert fields other than the message and the alignment (`force_ytype`,
+/// `force_yid`, `force_yname`, `value`, `threshold`, `message_time`), SL1's defaults where the
+/// section sets none: what the `dispatch` stage puts in every alert (with `align =`'s
+/// resource), and what the admin API's render shows.
+pub fn alert_defaults<'a>(
+    setting: impl Fn(&str) -> Option<&'a genhook_core::Setting>,
+) -> AlertDefaults {
+    let mut alert = AlertDefaults::default();
+    let fields: [(&str, &mut String); 6] = [
+        ("force_ytype", &mut alert.force_ytype),
+        ("force_yid", &mut alert.force_yid),
+        ("force_yname", &mut alert.force_yname),
+        ("value", &mut alert.value),
+        ("threshold", &mut alert.threshold),
+        ("message_time", &mut alert.message_time),
+    ];
+    for (key, field) in fields {
+        if let Some(setting) = setting(key) {
+            field.clone_from(&setting.value);
+        }
+    }
+    alert
 }

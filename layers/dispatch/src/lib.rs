@@ -113,7 +113,7 @@ mod service;
 mod settings;
 
 pub use error::{DispatchError, RETRY_AFTER};
-pub use factory::DispatchFactory;
+pub use factory::{alert_defaults, DispatchFactory};
 /// What replaces a secret in a stored event (the one policy is [`genhook_core::redact`]).
 pub use genhook_core::redact::REDACTED;
 /// `dedup_window`'s duration form: the one grammar of durations, a unit required (`72h`,
