@@ -73,20 +73,23 @@ export function editor(main, { name = '', text = null } = {}) {
   const scheme = () => (state.mode === 'form' ? f.verify.value : ((/^\s*verify\s*[=:]\s*([\w-]+)/m.exec(f.text.value) || [])[1] || 'none'));
 
   function showFile(diagnostics = []) {
-    const byLine = new Map();
-    for (const d of diagnostics) byLine.set(d.line, [...(byLine.get(d.line) || []), d.message]);
     for (const el of Object.values(diagnosticsOf)) el.textContent = '';
+    const own = diagnostics.filter((d) => !d.file);
+    // A problem in another file of the directory (say, the same source defined twice).
+    const others = diagnostics.filter((d) => d.file).map((d) => h('li', { class: d.severity === 'warning' ? 'warn' : 'bad' },
+      h('span', { class: 'diag', text: `${d.file}:${d.line}: ${d.message}` })));
     if (state.mode === 'form') {
       replace(out.file, state.lines.map(([line, key], i) => {
-        const problems = byLine.get(i + 1) || [];
-        if (problems.length && diagnosticsOf[key]) diagnosticsOf[key].textContent = problems.join('; ');
-        return h('li', { class: problems.length ? 'bad' : '' }, h('code', { text: line }),
-          problems.map((p) => h('span', { class: 'diag', text: `line ${i + 1}: ${p}` })));
-      }));
+        const problems = own.filter((d) => d.line === i + 1);
+        const errors = problems.filter((d) => d.severity !== 'warning');
+        if (errors.length && diagnosticsOf[key]) diagnosticsOf[key].textContent = errors.map((d) => d.message).join('; ');
+        return h('li', { class: errors.length ? 'bad' : (problems.length ? 'warn' : '') }, h('code', { text: line }),
+          problems.map((d) => h('span', { class: d.severity === 'warning' ? 'warning' : 'diag', text: `line ${i + 1}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}` })));
+      }), others);
     } else {
-      replace(out.file, diagnostics.map((d) => h('li', { class: 'bad' },
+      replace(out.file, own.map((d) => h('li', { class: d.severity === 'warning' ? 'warn' : 'bad' },
         h('button', { type: 'button', class: 'link', text: `line ${d.line}`, onclick: () => goToLine(d.line) }),
-        h('span', { class: 'diag', text: ` ${d.message}` }))));
+        h('span', { class: d.severity === 'warning' ? 'warning' : 'diag', text: ` ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}` }))), others);
     }
   }
 
