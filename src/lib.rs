@@ -43,6 +43,9 @@
 //! | [`worker`] | SL1 delivery: the worker pool and its retry / breaker / adaptive-limit stack |
 //! | [`admin`] | the admin API over the dead-letter queue (list, show, replay, purge) and the SL1 event policy |
 //! | [`console`] | the browser console: its page at `/console` (assets compiled in) and the admin routes it works through (render, mapping files, URL tokens) |
+//! | [`deliveries`] | the record of recent deliveries (`GET /admin/deliveries`), with every SL1 attempt |
+//! | [`refused`] | the record of refused requests (`GET /admin/requests`) |
+//! | [`journal`] | what both records share: ring, `.jsonl` file and its writer thread, payload caps, the live feed |
 //! | [`policy`] | the SL1 event policy of a source, created through SL1's GraphQL API |
 //! | [`reload`] | hot reload of the configuration and the mappings |
 //! | [`render`] | offline rendering of one payload (`genhook render`, DLQ replay) |
@@ -141,6 +144,8 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod deliveries;
+pub mod journal;
 pub mod loader;
 pub mod policy;
 pub mod queue;

@@ -184,14 +184,27 @@ impl Builder {
             tracing::info!(%notice, "Predecessor setting.");
         }
 
+        // The records of refused requests and of deliveries: one writer thread for their
+        // files, one live feed for /admin/stream.
+        let journal = crate::journal::Writer::start();
+        let feed = crate::journal::Feed::default();
         let state = AppState::new(
             loaded.stacks,
             backend.queue.clone(),
             Some(crate::telemetry::prometheus()),
             body_limit(&config),
             config.inflight_body_limit(),
-            crate::refused::RefusedLog::open(&config.data_dir),
+            crate::refused::RefusedLog::open(&config.data_dir, &journal, feed.clone()),
         );
+        let deliveries = {
+            let state = state.clone();
+            crate::deliveries::DeliveryLog::open(
+                &config.data_dir,
+                &journal,
+                feed.clone(),
+                Arc::new(move |source| Some(state.stacks().route(source)?.redaction.clone())),
+            )
+        };
         // The console's mapping writes reload at once; the reloader exists only once the
         // workers run, so until then (never in practice) they reload the mappings alone.
         let reloader_slot: Arc<OnceLock<Reloader>> = Arc::default();
@@ -202,12 +215,16 @@ impl Builder {
                 None => crate::reload::reload_mappings(&loader, &state),
             })
         };
-        let console = crate::console::ConsoleState::new(
-            loader.clone(),
-            state.clone(),
-            reload_hook,
-            config.ssl_enabled,
-        );
+        let console = crate::console::ConsoleState {
+            deliveries: deliveries.clone(),
+            feed,
+            ..crate::console::ConsoleState::new(
+                loader.clone(),
+                state.clone(),
+                reload_hook,
+                config.ssl_enabled,
+            )
+        };
         let admin = admin_router(&config, &backend, &state, console);
         let settings =
             server_settings(&config).map_err(|BadAddress(text)| StartError::Address(text))?;
@@ -219,11 +236,12 @@ impl Builder {
                 source,
             })?;
 
-        let workers = worker::spawn(
+        let workers = worker::spawn_recording(
             worker_settings(&config, &state.stacks()),
             backend.queue.clone(),
             backend.dead_letters.clone(),
             tokio::runtime::Handle::current(),
+            Some(deliveries),
         )
         .map_err(|error| StartError::Workers(error.to_string()))?;
 
@@ -265,6 +283,7 @@ impl Builder {
             reload_task,
             grace,
             data_dir: config.data_dir.clone(),
+            journal,
         })
     }
 }

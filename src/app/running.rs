@@ -28,6 +28,8 @@ pub struct Running {
     pub(super) reload_task: Option<JoinHandle<()>>,
     pub(super) grace: Duration,
     pub(super) data_dir: std::path::PathBuf,
+    /// Writes the records' files (refused requests, deliveries); flushed last at shutdown.
+    pub(super) journal: crate::journal::Writer,
 }
 
 /// What shutdown left behind.
@@ -133,6 +135,11 @@ impl Running {
                 backend,
                 "Stopped with events queued; they are kept in Redis for any instance to deliver."
             ),
+        }
+        // What the records still hold for their files is written before the process ends.
+        let journal = self.journal.clone();
+        if let Err(error) = tokio::task::spawn_blocking(move || journal.flush()).await {
+            tracing::warn!(%error, "The records' files may miss their last entries.");
         }
         ShutdownReport { left_in_queue }
     }

@@ -7,6 +7,8 @@
 //! | `POST /admin/render` | a payload rendered by the server's offline pipeline, with the saved mapping or a posted one ([`render`]) |
 //! | `GET /admin/mappings`, `GET/PUT/DELETE /admin/mappings/{name}` | the files of `mappings_dir`, validated as `genhook check` does before anything is written, then hot-reloaded ([`mappings`]) |
 //! | `POST /admin/token` | `{"token"}`: a fresh URL token ([`mappings`]) |
+//! | `GET /admin/deliveries[/{id}]` | the record of recent deliveries ([`crate::deliveries::api`]) |
+//! | `GET /admin/stream` | server-sent events: each new delivery and refusal ([`stream`]; `?token=` also accepted) |
 //!
 //! Every error is JSON `{"error": "..."}`; a mapping with problems is `422` with
 //! `"diagnostics": [{"line", "message", "severity"}]` (line numbers in the posted text, plus
@@ -20,6 +22,7 @@ mod assets;
 pub mod mappings;
 pub mod page;
 pub mod render;
+pub mod stream;
 
 use std::fmt;
 use std::sync::Arc;
@@ -50,6 +53,10 @@ pub struct ConsoleState {
     pub scheme: &'static str,
     /// One change of the mappings directory at a time.
     pub(crate) writing: Arc<tokio::sync::Mutex<()>>,
+    /// The record of recent deliveries.
+    pub deliveries: Arc<crate::deliveries::DeliveryLog>,
+    /// The live feed of the records (`GET /admin/stream`).
+    pub feed: crate::journal::Feed,
 }
 
 impl ConsoleState {
@@ -61,6 +68,8 @@ impl ConsoleState {
             reload,
             scheme: if tls { "https" } else { "http" },
             writing: Arc::default(),
+            deliveries: crate::deliveries::DeliveryLog::in_memory(),
+            feed: crate::journal::Feed::default(),
         }
     }
 }
@@ -76,6 +85,8 @@ impl fmt::Debug for ConsoleState {
 
 /// The routes, to be merged into the admin router nested under `/admin`.
 pub fn router(state: ConsoleState, token: Secret) -> Router {
+    let deliveries = crate::deliveries::api::router(state.deliveries.clone(), token.clone());
+    let stream = stream::router(state.feed.clone(), state.app.clone(), token.clone());
     Router::new()
         .route("/render", post(render::render))
         .route("/mappings", get(mappings::list))
@@ -91,6 +102,8 @@ pub fn router(state: ConsoleState, token: Secret) -> Router {
             crate::admin::require_bearer,
         ))
         .with_state(state)
+        .merge(deliveries)
+        .merge(stream)
 }
 
 /// `422` for a mapping with problems: every diagnostic, errors and warnings, line numbers as

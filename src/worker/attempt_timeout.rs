@@ -67,6 +67,8 @@ where
     fn call(&mut self, request: Sl1Request) -> Self::Future {
         let limit = request.attempt_timeout(self.per_attempt);
         ResponseFuture {
+            attempt: request.clone(),
+            started: tokio::time::Instant::now(),
             response: self.inner.call(request),
             sleep: tokio::time::sleep(limit),
         }
@@ -81,6 +83,9 @@ pin_project! {
         response: F,
         #[pin]
         sleep: Sleep,
+        // The request (its tries are noted on a timeout) and when the attempt started.
+        attempt: Sl1Request,
+        started: tokio::time::Instant,
     }
 }
 
@@ -97,6 +102,11 @@ where
             return Poll::Ready(result.map_err(Into::into));
         }
         ready!(this.sleep.poll(cx));
+        this.attempt.record_try(
+            None,
+            Some("no answer within sl1_timeout".to_owned()),
+            *this.started,
+        );
         Poll::Ready(Err(Box::new(Elapsed::new())))
     }
 }

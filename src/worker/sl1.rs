@@ -15,7 +15,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,6 +25,7 @@ use genhook_core::queue::Event;
 use genhook_core::Alert;
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::StatusCode;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tower::Service;
 
@@ -56,7 +57,21 @@ pub struct Sl1Request {
     /// The provider's delivery id, when it sent one.
     pub delivery_id: Option<Arc<str>>,
     attempts: Arc<AtomicU32>,
+    tries: Arc<Mutex<Vec<Sl1Try>>>,
     deadline: Option<Instant>,
+}
+
+/// One SL1 attempt, as the record of deliveries keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sl1Try {
+    /// When it started, in Unix milliseconds.
+    pub time_ms: u64,
+    /// SL1's HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// How long it took, in milliseconds.
+    pub latency_ms: u64,
 }
 
 impl Sl1Request {
@@ -68,6 +83,7 @@ impl Sl1Request {
             source: source.into(),
             delivery_id: None,
             attempts: Arc::new(AtomicU32::new(0)),
+            tries: Arc::default(),
             deadline: None,
         }
     }
@@ -126,6 +142,30 @@ impl Sl1Request {
 
     pub(crate) fn count_attempt(&self) {
         self.attempts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Every attempt made with this request and its clones, in order.
+    pub fn tries(&self) -> Vec<Sl1Try> {
+        self.tries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Notes one attempt that started at `started`.
+    pub(crate) fn record_try(&self, status: Option<u16>, error: Option<String>, started: Instant) {
+        let latency = started.elapsed();
+        let now_ms = crate::journal::now_ms();
+        let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.tries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Sl1Try {
+                time_ms: now_ms.saturating_sub(latency_ms),
+                status,
+                error,
+                latency_ms,
+            });
     }
 }
 
@@ -331,7 +371,7 @@ impl Service<Sl1Request> for Sl1Client {
                 .json(&request.alert)
                 .send()
                 .await;
-            match sent {
+            let result = match sent {
                 Ok(response) => {
                     read_answer(&request, response.status(), response.headers(), started)
                 }
@@ -340,7 +380,18 @@ impl Service<Sl1Request> for Sl1Client {
                     record_failure(&request, &error, started);
                     Err(error)
                 }
+            };
+            match &result {
+                Ok(answer) => request.record_try(Some(answer.status.as_u16()), None, started),
+                Err(error) => {
+                    let status = match error {
+                        Sl1Error::Status { status, .. } => Some(status.as_u16()),
+                        _ => None,
+                    };
+                    request.record_try(status, Some(error.to_string()), started);
+                }
             }
+            result
         })
     }
 }

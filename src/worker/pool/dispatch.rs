@@ -13,7 +13,7 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::settle::Outcome;
+use super::settle::Attempted;
 use super::{Ctx, Phase};
 use crate::worker::adaptive::DeliverySlot;
 
@@ -99,11 +99,11 @@ async fn run_delivery(
     mut phase: watch::Receiver<Phase>,
 ) {
     busy(&ctx);
-    let outcome = tokio::select! {
-        outcome = ctx.deliver(&event) => outcome,
-        () = stopped(&mut phase) => Outcome::Requeue { delay: Duration::ZERO, attempts: 0 },
+    let attempted = tokio::select! {
+        attempted = ctx.deliver(&event) => attempted,
+        () = stopped(&mut phase) => Attempted::cancelled(),
     };
-    let wait = ctx.finish(event, outcome).await;
+    let wait = ctx.finish(event, attempted).await;
     idle(&ctx);
     if let Some(delay) = wait {
         pause(delay, &mut phase).await;

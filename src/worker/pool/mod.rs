@@ -49,7 +49,7 @@
 //! | this one | [`spawn`], [`WorkerPool`] (shutdown), [`WorkerControl`] (reload) and what they share |
 //! | `destination.rs` | where alerts go (SL1 or the outbox) and how a reload rebuilds it |
 //! | `dispatch.rs` | the dispatch loops of the threading models |
-//! | `settle.rs` | one delivery and its outcome: ack, requeue or dead-letter |
+//! | `settle.rs` | one delivery and its outcome: ack, requeue or dead-letter, and its entry in the record of deliveries |
 
 mod destination;
 mod dispatch;
@@ -72,6 +72,7 @@ use super::alerts::SelfMonitor;
 use super::breaker::Breaker;
 use super::settings::{ThreadingModel, WorkerSettings};
 use super::sl1_error::Sl1Error;
+use crate::deliveries::DeliveryLog;
 use destination::{build_destination, sender_of, Destination, Live};
 use dispatch::{run_dispatcher, run_thread_worker};
 
@@ -109,6 +110,8 @@ struct Ctx {
     breaker: Mutex<(Option<Breaker>, Option<JoinHandle<()>>)>,
     /// Serialises [`WorkerControl::reconfigure`].
     reconfiguring: Mutex<()>,
+    /// The record of deliveries each settled event goes to, when there is one.
+    deliveries: Option<Arc<DeliveryLog>>,
 }
 
 /// The running worker pool.
@@ -140,6 +143,21 @@ pub fn spawn(
     queue: Arc<dyn Queue>,
     dead_letters: Arc<dyn DeadLetters>,
     handle: Handle,
+) -> Result<WorkerPool, WorkerError> {
+    spawn_recording(settings, queue, dead_letters, handle, None)
+}
+
+/// [`spawn`], recording how each event settles in `deliveries` (the record of recent
+/// deliveries `serve` keeps).
+///
+/// # Errors
+/// As [`spawn`].
+pub fn spawn_recording(
+    settings: WorkerSettings,
+    queue: Arc<dyn Queue>,
+    dead_letters: Arc<dyn DeadLetters>,
+    handle: Handle,
+    deliveries: Option<Arc<DeliveryLog>>,
 ) -> Result<WorkerPool, WorkerError> {
     let workers = settings.workers.max(1);
     let limit = AdaptiveLimit::new(workers, settings.sl1_max_inflight);
@@ -178,6 +196,7 @@ pub fn spawn(
         handle: handle.clone(),
         breaker: Mutex::new((breaker, monitor_task)),
         reconfiguring: Mutex::new(()),
+        deliveries,
     });
     let (phase, _) = watch::channel(Phase::Running);
     ::metrics::gauge!(metrics::WORKERS_BUSY).set(0.0);

@@ -11,9 +11,10 @@ use tower::BoxError;
 
 use super::destination::Destination;
 use super::Ctx;
+use crate::deliveries::Settled;
 use crate::worker::policy::{retry_verdict, Sl1RetryPolicy, Verdict};
 use crate::worker::settings::WorkerSettings;
-use crate::worker::sl1::Sl1Request;
+use crate::worker::sl1::{Sl1Request, Sl1Try};
 use crate::worker::sl1_error::Sl1Error;
 
 /// The shortest wait before an event refused by an open circuit is tried again.
@@ -104,31 +105,86 @@ fn outbox_failed(error: &std::io::Error) -> Outcome {
     }
 }
 
+/// One delivery's outcome with what the record of deliveries shows of it.
+#[derive(Debug)]
+pub(super) struct Attempted {
+    pub(super) outcome: Outcome,
+    /// Every SL1 attempt.
+    tries: Vec<Sl1Try>,
+    /// Written to the outbox rather than sent to SL1.
+    outbox: bool,
+    /// Not recorded: cancelled by shutdown before it settled.
+    cancelled: bool,
+}
+
+impl Attempted {
+    fn new(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            tries: Vec::new(),
+            outbox: false,
+            cancelled: false,
+        }
+    }
+
+    /// A delivery cancelled by shutdown: requeued, not recorded.
+    pub(super) fn cancelled() -> Self {
+        Self {
+            cancelled: true,
+            ..Self::new(Outcome::Requeue {
+                delay: Duration::ZERO,
+                attempts: 0,
+            })
+        }
+    }
+}
+
 impl Ctx {
-    pub(super) async fn deliver(&self, event: &Event) -> Outcome {
+    pub(super) async fn deliver(&self, event: &Event) -> Attempted {
         if let Some(outcome) = unrenderable(event) {
-            return outcome;
+            return Attempted::new(outcome);
         }
         // Loaded once: this event finishes on this destination even if a reload swaps it.
         let live = self.live.load_full();
         match &live.destination {
-            Destination::Outbox(outbox) => match outbox.append(event).await {
-                Ok(()) => Outcome::Delivered { attempts: 1 },
-                Err(error) => outbox_failed(&error),
+            Destination::Outbox(outbox) => Attempted {
+                outbox: true,
+                ..Attempted::new(match outbox.append(event).await {
+                    Ok(()) => Outcome::Delivered { attempts: 1 },
+                    Err(error) => outbox_failed(&error),
+                })
             },
             Destination::Sl1(deliverer) => {
                 let request = request(&live.settings, event);
                 let result = deliverer.deliver(request.clone()).await;
                 let attempts = request.attempts();
-                match result {
+                let outcome = match result {
                     Ok(_) => Outcome::Delivered { attempts },
                     Err(error) => {
                         let out_of_time = self.out_of_time(&request, deliverer.policy());
                         outcome_of_error(&error, attempts, out_of_time)
                     }
+                };
+                Attempted {
+                    tries: request.tries(),
+                    ..Attempted::new(outcome)
                 }
             }
         }
+    }
+
+    /// Records how `event` settled in the record of deliveries, when there is one.
+    fn record(&self, event: &Event, tries: Vec<Sl1Try>, status: &'static str, error: Option<&str>) {
+        let Some(log) = &self.deliveries else { return };
+        log.record(
+            event,
+            Settled {
+                status,
+                sl1_http: tries.last().and_then(|t| t.status),
+                tries,
+                error,
+            },
+        );
     }
 
     /// Whether a failed delivery stopped for want of time rather than of retries: its deadline
@@ -138,9 +194,18 @@ impl Ctx {
     }
 
     /// Acks, requeues or dead-letters the event; how long its slot should wait afterwards.
-    pub(super) async fn finish(&self, mut event: Event, outcome: Outcome) -> Option<Duration> {
+    pub(super) async fn finish(&self, mut event: Event, attempted: Attempted) -> Option<Duration> {
+        let Attempted {
+            outcome,
+            tries,
+            outbox,
+            cancelled,
+        } = attempted;
         match outcome {
             Outcome::Delivered { attempts } => {
+                event.attempts = event.attempts.saturating_add(attempts);
+                let status = if outbox { "outbox" } else { "delivered" };
+                self.record(&event, tries, status, None);
                 let now_ms = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
@@ -165,6 +230,17 @@ impl Ctx {
             }
             Outcome::Requeue { delay, attempts } => {
                 event.attempts = event.attempts.saturating_add(attempts);
+                // Recorded when something was tried: an event waiting out an open circuit
+                // untried is not recorded at every cooldown.
+                if cancelled {
+                    // Cut short by shutdown: nothing settled.
+                } else if attempts > 0 {
+                    let why = "SL1's circuit opened; the event waits to be tried again";
+                    self.record(&event, tries, "retrying", Some(why));
+                } else if outbox {
+                    let why = "the outbox could not be written; the event waits";
+                    self.record(&event, tries, "retrying", Some(why));
+                }
                 self.monitor.delayed(&event.id);
                 let id = event.id.clone();
                 if let Err(error) = self.queue.requeue(event, delay).await {
@@ -188,6 +264,7 @@ impl Ctx {
                     error = %error,
                     "Event moved to the dead-letter queue."
                 );
+                self.record(&event, tries, "dead_lettered", Some(&error));
                 event.last_error = Some(error);
                 ::metrics::counter!(
                     metrics::DEAD_LETTERED,

@@ -1,0 +1,293 @@
+//! The record of recent deliveries: the last [`CAPACITY`] events the workers settled —
+//! delivered to SL1, written to the outbox, dead-lettered, or put back to wait (`retrying`,
+//! while SL1's circuit is open) — each with its SL1 answer, every SL1 attempt ([`Sl1Try`]:
+//! status, error, latency), the alert sent, and the webhook's headers and payload with secrets
+//! masked by its source's [`RedactionPolicy`].
+//!
+//! A settled event already carries what the record needs (its headers, masked when it was
+//! accepted, and its raw body), so the accept path does no extra work for it: the record is
+//! made by the worker once the event settles ([`DeliveryLog::record`]), the payload masked then,
+//! and the file written by the records' writer thread ([`crate::journal`]). Kept in memory (a
+//! ring) and in `data_dir/deliveries.jsonl`; a payload is kept up to [`PAYLOAD_CAP`] bytes and
+//! [`DAILY_PAYLOAD_CAP`] bytes a day. Each entry is published to the live feed as `delivery`
+//! (its [`Summary`]). The admin API serves it ([`api`]).
+
+pub mod api;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use genhook_core::queue::Event;
+use genhook_core::redact::RedactionPolicy;
+use genhook_core::Alert;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde::{Deserialize, Serialize};
+
+use crate::journal::{Entry, Feed, Journal, PayloadCap, Writer};
+pub use crate::worker::sl1::Sl1Try;
+
+/// Deliveries kept (memory and file).
+pub const CAPACITY: usize = 1000;
+/// Payload bytes kept of one delivery.
+pub const PAYLOAD_CAP: usize = 16 * 1024;
+/// Payload bytes kept of all deliveries of one UTC day.
+pub const DAILY_PAYLOAD_CAP: u64 = 32 * 1024 * 1024;
+/// The file under `data_dir`.
+pub const FILE: &str = "deliveries.jsonl";
+
+/// The redaction policy of a source by name (the stacks in use), `None` for an unknown one.
+pub type PolicyLookup = Arc<dyn Fn(&str) -> Option<Arc<RedactionPolicy>> + Send + Sync>;
+
+/// One settled delivery, as stored and as served by `GET /admin/deliveries/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Delivery {
+    /// Its id: increasing, never reused in one data dir.
+    pub id: u64,
+    /// When it settled, in Unix milliseconds.
+    pub time_ms: u64,
+    /// GenHook's event id (the same event may settle more than once: `retrying`, then
+    /// `delivered`).
+    pub event_id: String,
+    /// The source.
+    pub source: String,
+    /// The event type.
+    pub event: String,
+    /// The provider's delivery id.
+    pub delivery_id: Option<String>,
+    /// What the webhook was answered (`202`: it was accepted).
+    pub http_status: u16,
+    /// `delivered`, `outbox`, `dead_lettered` or `retrying`.
+    pub sl1_status: String,
+    /// SL1's HTTP status of the last attempt, when it answered.
+    pub sl1_http: Option<u16>,
+    /// Delivery attempts of the event so far.
+    pub attempts: u32,
+    /// From receipt to now, in milliseconds.
+    pub latency_ms: u64,
+    /// The rendered message.
+    pub message: String,
+    /// Why it was not delivered, if it was not.
+    pub error: Option<String>,
+    /// The webhook's headers, secrets masked.
+    pub headers: Vec<(String, String)>,
+    /// The payload (lossy UTF-8), secrets masked, at most [`PAYLOAD_CAP`] bytes.
+    pub payload: Option<String>,
+    /// Why the payload is missing or cut, if it is.
+    pub payload_note: Option<String>,
+    /// The SL1 alert body.
+    pub alert: Alert,
+    /// Every SL1 attempt of this settling.
+    pub tries: Vec<Sl1Try>,
+}
+
+/// What the list and the live feed show of a delivery (no headers, payload, alert or tries).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// See [`Delivery`].
+    pub id: u64,
+    /// See [`Delivery`].
+    pub time_ms: u64,
+    /// See [`Delivery`].
+    pub event_id: String,
+    /// See [`Delivery`].
+    pub source: String,
+    /// See [`Delivery`].
+    pub event: String,
+    /// See [`Delivery`].
+    pub delivery_id: Option<String>,
+    /// See [`Delivery`].
+    pub http_status: u16,
+    /// See [`Delivery`].
+    pub sl1_status: String,
+    /// See [`Delivery`].
+    pub sl1_http: Option<u16>,
+    /// See [`Delivery`].
+    pub attempts: u32,
+    /// See [`Delivery`].
+    pub latency_ms: u64,
+    /// See [`Delivery`].
+    pub message: String,
+    /// See [`Delivery`].
+    pub error: Option<String>,
+}
+
+impl Delivery {
+    /// Its summary.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            id: self.id,
+            time_ms: self.time_ms,
+            event_id: self.event_id.clone(),
+            source: self.source.clone(),
+            event: self.event.clone(),
+            delivery_id: self.delivery_id.clone(),
+            http_status: self.http_status,
+            sl1_status: self.sl1_status.clone(),
+            sl1_http: self.sl1_http,
+            attempts: self.attempts,
+            latency_ms: self.latency_ms,
+            message: self.message.clone(),
+            error: self.error.clone(),
+        }
+    }
+}
+
+impl Entry for Delivery {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn time_ms(&self) -> u64 {
+        self.time_ms
+    }
+
+    fn payload_len(&self) -> usize {
+        self.payload.as_ref().map_or(0, String::len)
+    }
+}
+
+/// How an event settled, as the worker tells it.
+#[derive(Debug, Clone)]
+pub struct Settled<'a> {
+    /// `delivered`, `outbox`, `dead_lettered` or `retrying`.
+    pub status: &'static str,
+    /// SL1's status of the last attempt.
+    pub sl1_http: Option<u16>,
+    /// The attempts of this settling.
+    pub tries: Vec<Sl1Try>,
+    /// Why not delivered.
+    pub error: Option<&'a str>,
+}
+
+/// The record. Cheap to share (`Arc`).
+pub struct DeliveryLog {
+    journal: Journal<Delivery>,
+    feed: Feed,
+    policies: PolicyLookup,
+}
+
+impl std::fmt::Debug for DeliveryLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryLog")
+            .field("journal", &self.journal)
+            .finish_non_exhaustive()
+    }
+}
+
+fn cap() -> PayloadCap {
+    PayloadCap::new(PAYLOAD_CAP, DAILY_PAYLOAD_CAP)
+}
+
+impl DeliveryLog {
+    /// The record kept only in memory, masking with core's default policy.
+    pub fn in_memory() -> Arc<Self> {
+        Arc::new(Self {
+            journal: Journal::in_memory(CAPACITY, cap()),
+            feed: Feed::default(),
+            policies: Arc::new(|_| None),
+        })
+    }
+
+    /// The record of `data_dir` (read back from its file), written by `writer`, published to
+    /// `feed`, masking each payload with its source's policy from `policies`.
+    pub fn open(data_dir: &Path, writer: &Writer, feed: Feed, policies: PolicyLookup) -> Arc<Self> {
+        Arc::new(Self {
+            journal: Journal::open(data_dir, FILE, CAPACITY, cap(), writer),
+            feed,
+            policies,
+        })
+    }
+
+    /// Records how `event` settled.
+    pub fn record(&self, event: &Event, settled: Settled<'_>) {
+        let policy = (self.policies)(&event.source);
+        let policy = policy.as_deref().unwrap_or(&DEFAULT_POLICY);
+        let headers = header_map(&event.headers);
+        let masked: Bytes = policy.body(&headers, &event.body);
+        let delivery = self.journal.record(|id, time_ms, cap| {
+            let (payload, payload_note) = cap.keep(&masked, time_ms);
+            Delivery {
+                id,
+                time_ms,
+                event_id: event.id.clone(),
+                source: event.source.clone(),
+                event: event.event.clone(),
+                delivery_id: event.delivery_id.clone(),
+                http_status: 202,
+                sl1_status: settled.status.to_owned(),
+                sl1_http: settled.sl1_http,
+                attempts: event.attempts,
+                latency_ms: time_ms.saturating_sub(event.received_at_ms),
+                message: event.alert.message.clone(),
+                error: settled.error.map(str::to_owned),
+                headers: event.headers.clone(),
+                payload,
+                payload_note,
+                alert: event.alert.clone(),
+                tries: settled.tries,
+            }
+        });
+        self.feed.publish("delivery", &delivery.summary());
+    }
+
+    /// The newest first, matching `source`, `status` (`sl1_status`) and the text `q` (in the
+    /// message, event, source, ids or error, ignoring case) when given, at most `limit`.
+    pub fn list(
+        &self,
+        source: Option<&str>,
+        status: Option<&str>,
+        q: Option<&str>,
+        limit: usize,
+    ) -> Vec<Summary> {
+        let q = q.map(str::to_lowercase);
+        self.journal
+            .list(
+                |d| {
+                    source.is_none_or(|s| d.source == s)
+                        && status.is_none_or(|s| d.sl1_status == s)
+                        && q.as_deref().is_none_or(|q| matches_text(d, q))
+                },
+                limit,
+            )
+            .iter()
+            .map(Delivery::summary)
+            .collect()
+    }
+
+    /// One by id.
+    pub fn get(&self, id: u64) -> Option<Delivery> {
+        self.journal.get(id)
+    }
+}
+
+fn matches_text(delivery: &Delivery, q: &str) -> bool {
+    [
+        Some(delivery.message.as_str()),
+        Some(delivery.event.as_str()),
+        Some(delivery.source.as_str()),
+        Some(delivery.event_id.as_str()),
+        delivery.delivery_id.as_deref(),
+        delivery.error.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|text| text.to_lowercase().contains(q))
+}
+
+/// Core's redaction policy, for a source no longer mapped.
+static DEFAULT_POLICY: std::sync::LazyLock<RedactionPolicy> =
+    std::sync::LazyLock::new(RedactionPolicy::new);
+
+fn header_map(headers: &[(String, String)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
+}

@@ -1,0 +1,224 @@
+//! [`Journal`]: the machinery the records of refused requests ([`crate::refused`]) and of
+//! recent deliveries ([`crate::deliveries`]) share: a ring of the last `capacity` entries in
+//! memory, numbered with ids that are never reused in one data dir, kept in a `.jsonl` file (one
+//! JSON line each, read back at start) written by the one [`Writer`] thread, and the
+//! [`PayloadCap`] on the payload bytes an entry and a day may keep.
+//!
+//! New entries are also published to the live [`Feed`] (`GET /admin/stream`).
+//!
+//! Recording takes a short lock (the ring push) on the caller's thread; the file is written
+//! by the writer thread, never on a request's or a delivery's path.
+
+mod feed;
+mod writer;
+
+pub use feed::{Feed, FeedEvent};
+pub use writer::{Writer, BACKLOG};
+
+use std::collections::VecDeque;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+const DAY_MS: u64 = 86_400_000;
+
+/// An entry of a journal.
+pub trait Entry: Clone + Serialize + DeserializeOwned + Send + 'static {
+    /// Its id.
+    fn id(&self) -> u64;
+    /// When it was recorded, in Unix milliseconds.
+    fn time_ms(&self) -> u64;
+    /// The payload bytes it keeps (counted in the day's cap when read back).
+    fn payload_len(&self) -> usize;
+}
+
+/// How many payload bytes one entry, and all the entries of one UTC day, may keep.
+#[derive(Debug, Clone)]
+pub struct PayloadCap {
+    per_entry: usize,
+    daily: u64,
+    day: u64,
+    today: u64,
+}
+
+impl PayloadCap {
+    /// At most `per_entry` bytes of one payload, `daily` bytes of all payloads of a day.
+    pub fn new(per_entry: usize, daily: u64) -> Self {
+        Self {
+            per_entry,
+            daily,
+            day: now_ms() / DAY_MS,
+            today: 0,
+        }
+    }
+
+    /// The payload to keep of `redacted` (lossy UTF-8, cut to the entry's cap) and why it is
+    /// missing or cut; counts it in the day's bytes.
+    pub fn keep(&mut self, redacted: &[u8], time_ms: u64) -> (Option<String>, Option<String>) {
+        if time_ms / DAY_MS != self.day {
+            self.day = time_ms / DAY_MS;
+            self.today = 0;
+        }
+        let cut = redacted.len() > self.per_entry;
+        let kept = &redacted[..redacted.len().min(self.per_entry)];
+        if self.today + kept.len() as u64 > self.daily {
+            return (None, Some("daily payload cap reached".into()));
+        }
+        self.today += kept.len() as u64;
+        let note = cut.then(|| format!("cut to {} of {} bytes", self.per_entry, redacted.len()));
+        (Some(String::from_utf8_lossy(kept).into_owned()), note)
+    }
+
+    fn restored(&mut self, time_ms: u64, bytes: usize) {
+        if time_ms / DAY_MS == self.day {
+            self.today += bytes as u64;
+        }
+    }
+}
+
+/// A ring of entries in memory and its file. Share it in an `Arc`.
+#[derive(Debug)]
+pub struct Journal<T> {
+    capacity: usize,
+    state: Mutex<State<T>>,
+    file: Option<(Arc<Path>, Writer)>,
+}
+
+#[derive(Debug)]
+struct State<T> {
+    ring: VecDeque<T>,
+    next_id: u64,
+    cap: PayloadCap,
+}
+
+impl<T: Entry> Journal<T> {
+    /// A journal kept in memory only.
+    pub fn in_memory(capacity: usize, cap: PayloadCap) -> Self {
+        Self {
+            capacity,
+            state: Mutex::new(State {
+                ring: VecDeque::new(),
+                next_id: 1,
+                cap,
+            }),
+            file: None,
+        }
+    }
+
+    /// The journal of the file `data_dir/name`, read back from it (a missing file is an empty
+    /// journal; a line that does not parse is skipped with a warning), written by `writer`.
+    pub fn open(
+        data_dir: &Path,
+        name: &str,
+        capacity: usize,
+        cap: PayloadCap,
+        writer: &Writer,
+    ) -> Self {
+        let path = data_dir.join(name);
+        if let Err(error) = fs::create_dir_all(data_dir) {
+            tracing::warn!(dir = %data_dir.display(), %error, "Data directory not created.");
+        }
+        let mut journal = Self::in_memory(capacity, cap);
+        {
+            let state = journal
+                .state
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner);
+            for entry in read_back::<T>(&path) {
+                state.next_id = state.next_id.max(entry.id() + 1);
+                state.cap.restored(entry.time_ms(), entry.payload_len());
+                if state.ring.len() == capacity {
+                    state.ring.pop_front();
+                }
+                state.ring.push_back(entry);
+            }
+        }
+        journal.file = Some((Arc::from(path.as_path()), writer.clone()));
+        journal
+    }
+
+    /// Records the entry `build` makes from its id, the time now and the payload cap; hands it
+    /// to the writer; returns it.
+    pub fn record(&self, build: impl FnOnce(u64, u64, &mut PayloadCap) -> T) -> T {
+        let time_ms = now_ms();
+        let entry = {
+            let mut state = self.lock();
+            let id = state.next_id;
+            state.next_id += 1;
+            let entry = build(id, time_ms, &mut state.cap);
+            if state.ring.len() == self.capacity {
+                state.ring.pop_front();
+            }
+            state.ring.push_back(entry.clone());
+            entry
+        };
+        if let Some((path, writer)) = &self.file {
+            let line = entry.clone();
+            writer.append(
+                path.clone(),
+                self.capacity,
+                Box::new(move || serde_json::to_vec(&line)),
+            );
+        }
+        entry
+    }
+
+    /// The newest first, those `keep` keeps, at most `limit`.
+    pub fn list(&self, keep: impl Fn(&T) -> bool, limit: usize) -> Vec<T> {
+        self.lock()
+            .ring
+            .iter()
+            .rev()
+            .filter(|entry| keep(entry))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// One by id.
+    pub fn get(&self, id: u64) -> Option<T> {
+        self.lock()
+            .ring
+            .iter()
+            .find(|entry| entry.id() == id)
+            .cloned()
+    }
+
+    /// The file it is kept in, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|(path, _)| &**path)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn read_back<T: Entry>(path: &PathBuf) -> Vec<T> {
+    let Ok(file) = File::open(path) else {
+        return Vec::new();
+    };
+    let mut entries = Vec::new();
+    for line in BufReader::new(file).lines() {
+        let Ok(line) = line else { break };
+        match serde_json::from_str::<T>(&line) {
+            Ok(entry) => entries.push(entry),
+            Err(error) => {
+                tracing::warn!(file = %path.display(), %error, "Record line skipped.");
+            }
+        }
+    }
+    entries
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
