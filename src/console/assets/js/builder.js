@@ -15,7 +15,7 @@ export function editor(main, { name = '', text = null } = {}) {
   const state = { payload: undefined, headers: {}, lines: [], mode: text === null ? 'form' : 'text' };
   const input = (props = {}) => h('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', ...props });
   const f = {
-    name: input({ value: name, required: true, pattern: '[a-z0-9_-]+', readonly: text !== null }),
+    name: input({ value: name, required: true, pattern: '[a-z0-9_\\-]+', readonly: text !== null }),
     source: input({ value: name, required: true }),
     verify: h('select', {}, SCHEMES.map(([v, l]) => h('option', { value: v, text: l }))),
     secret: input({ placeholder: 'GENHOOK_GITHUB_SECRET' }),
@@ -35,7 +35,7 @@ export function editor(main, { name = '', text = null } = {}) {
     message: h('output', { class: 'message', 'aria-live': 'polite', id: 'preview-message' }),
     alert: h('pre', { class: 'code small' }),
     problem: h('p', { class: 'error', role: 'alert', id: 'preview-error' }),
-    file: h('ol', { class: 'file', 'aria-label': 'The mapping file' }),
+    file: h('ol', { class: 'file', 'aria-label': 'Generated file and its problems' }),
     saved: h('section', { class: 'saved', 'aria-live': 'polite' }),
     recent: h('select', { 'aria-label': 'Recent deliveries of this source' }, h('option', { value: '', text: 'pick a recent delivery…' })),
   };
