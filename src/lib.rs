@@ -44,6 +44,7 @@
 //! | [`admin`] | the admin API over the dead-letter queue (list, show, replay, purge) and the SL1 event policy |
 //! | [`console`] | the browser console: its page at `/console` (assets compiled in) and the admin routes it works through (render, mapping files, URL tokens) |
 //! | [`deliveries`] | the record of recent deliveries (`GET /admin/deliveries`), with every SL1 attempt |
+//! | [`health`] | the counts and the last hour's series of `GET /admin/health` |
 //! | [`refused`] | the record of refused requests (`GET /admin/requests`) |
 //! | [`journal`] | what both records share: ring, `.jsonl` file and its writer thread, payload caps, the live feed |
 //! | [`policy`] | the SL1 event policy of a source, created through SL1's GraphQL API |
@@ -145,6 +146,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod deliveries;
+pub mod health;
 pub mod journal;
 pub mod loader;
 pub mod policy;

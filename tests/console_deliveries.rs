@@ -227,3 +227,47 @@ fn data_of(text: &str, kind: &str) -> Value {
         .unwrap();
     serde_json::from_str(line).unwrap()
 }
+
+#[tokio::test]
+async fn health_counts_per_source_and_the_current_minute() {
+    let sl1 = Sl1Mock::builder()
+        .answers([Answer::created(), Answer::status(400)])
+        .start()
+        .await;
+    let genhook = builder(&sl1).start().await;
+    post_acme(&genhook, r#"{"kind":"build","msg":"one"}"#).await;
+    listed(&genhook, "", 1).await;
+    post_acme(&genhook, r#"{"kind":"build","msg":"two"}"#).await;
+    listed(&genhook, "", 2).await;
+    let refused = genhook
+        .post("/webhook/acme", &[("x-acme-auth", "nope")], "{}")
+        .await;
+    assert_eq!(refused.status(), 401);
+
+    let (status, health) = get(&genhook, "/admin/health").await;
+    assert_eq!(status, 200, "{health}");
+    let acme = health["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "acme")
+        .unwrap_or_else(|| panic!("{health}"));
+    assert_eq!(acme["received"], 2, "{health}");
+    assert_eq!(acme["delivered"], 1, "{health}");
+    assert_eq!(acme["dead_lettered"], 1, "{health}");
+    assert_eq!(acme["refused"], 1, "{health}");
+    assert_eq!(health["queue"]["depth"], 0);
+    assert_eq!(health["queue"]["dead_letters"], 1);
+    assert_eq!(health["sl1"]["circuit"], "closed");
+    assert!(health["sl1"]["latency_p95_ms"].is_u64(), "{health}");
+    assert_eq!(health["series"]["step_s"], 60);
+    let points = health["series"]["points"].as_array().unwrap();
+    let current = points.last().unwrap();
+    assert_eq!(current["received"], 2, "{health}");
+    assert_eq!(current["delivered"], 1);
+    assert_eq!(current["dead_lettered"], 1);
+    assert_eq!(current["refused"], 1);
+
+    let unauthorized = genhook.get("/admin/health").await;
+    assert_eq!(unauthorized.status(), 401);
+}

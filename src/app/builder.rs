@@ -187,7 +187,8 @@ impl Builder {
         // The records of refused requests and of deliveries: one writer thread for their
         // files, one live feed for /admin/stream.
         let journal = crate::journal::Writer::start();
-        let feed = crate::journal::Feed::default();
+        let health = crate::health::Health::new();
+        let feed = crate::journal::Feed::new(health.clone());
         let state = AppState::new(
             loaded.stacks,
             backend.queue.clone(),
@@ -195,6 +196,7 @@ impl Builder {
             body_limit(&config),
             config.inflight_body_limit(),
             crate::refused::RefusedLog::open(&config.data_dir, &journal, feed.clone()),
+            health.clone(),
         );
         let deliveries = {
             let state = state.clone();
@@ -215,9 +217,16 @@ impl Builder {
                 None => crate::reload::reload_mappings(&loader, &state),
             })
         };
+        let workers_slot: Arc<OnceLock<worker::WorkerControl>> = Arc::default();
         let console = crate::console::ConsoleState {
             deliveries: deliveries.clone(),
             feed,
+            health: Some(crate::health::api::HealthState {
+                health: health.clone(),
+                queue: backend.queue.clone(),
+                dead_letters: backend.dead_letters.clone(),
+                workers: workers_slot.clone(),
+            }),
             ..crate::console::ConsoleState::new(
                 loader.clone(),
                 state.clone(),
@@ -244,6 +253,11 @@ impl Builder {
             Some(deliveries),
         )
         .map_err(|error| StartError::Workers(error.to_string()))?;
+        let _ = workers_slot.set(workers.control());
+        let sampling = tokio::spawn(crate::health::api::sample_every_minute(
+            health,
+            backend.queue.clone(),
+        ));
 
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let grace = config.shutdown_grace_period;
@@ -284,6 +298,7 @@ impl Builder {
             grace,
             data_dir: config.data_dir.clone(),
             journal,
+            sampling,
         })
     }
 }

@@ -30,6 +30,8 @@ pub struct Running {
     pub(super) data_dir: std::path::PathBuf,
     /// Writes the records' files (refused requests, deliveries); flushed last at shutdown.
     pub(super) journal: crate::journal::Writer,
+    /// Samples the health series every minute.
+    pub(super) sampling: JoinHandle<()>,
 }
 
 /// What shutdown left behind.
@@ -95,6 +97,7 @@ impl Running {
         if let Some(task) = &self.reload_task {
             task.abort();
         }
+        self.sampling.abort();
         let deadline = tokio::time::Instant::now() + self.grace;
         let remaining = || deadline.saturating_duration_since(tokio::time::Instant::now());
         if !self.state.wait_webhooks_done(self.grace).await {

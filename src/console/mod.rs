@@ -8,6 +8,7 @@
 //! | `GET /admin/mappings`, `GET/PUT/DELETE /admin/mappings/{name}` | the files of `mappings_dir`, validated as `genhook check` does before anything is written, then hot-reloaded ([`mappings`]) |
 //! | `POST /admin/token` | `{"token"}`: a fresh URL token ([`mappings`]) |
 //! | `GET /admin/deliveries[/{id}]` | the record of recent deliveries ([`crate::deliveries::api`]) |
+//! | `GET /admin/health` | counts per source, queue, SL1 circuit and latency, the last hour by minute ([`crate::health::api`]) |
 //! | `GET /admin/stream` | server-sent events: each new delivery and refusal ([`stream`]; `?token=` also accepted) |
 //!
 //! Every error is JSON `{"error": "..."}`; a mapping with problems is `422` with
@@ -57,6 +58,8 @@ pub struct ConsoleState {
     pub deliveries: Arc<crate::deliveries::DeliveryLog>,
     /// The live feed of the records (`GET /admin/stream`).
     pub feed: crate::journal::Feed,
+    /// What `GET /admin/health` reads (`None`: the route is not served).
+    pub health: Option<crate::health::api::HealthState>,
 }
 
 impl ConsoleState {
@@ -70,6 +73,7 @@ impl ConsoleState {
             writing: Arc::default(),
             deliveries: crate::deliveries::DeliveryLog::in_memory(),
             feed: crate::journal::Feed::default(),
+            health: None,
         }
     }
 }
@@ -87,6 +91,10 @@ impl fmt::Debug for ConsoleState {
 pub fn router(state: ConsoleState, token: Secret) -> Router {
     let deliveries = crate::deliveries::api::router(state.deliveries.clone(), token.clone());
     let stream = stream::router(state.feed.clone(), state.app.clone(), token.clone());
+    let health = state
+        .health
+        .clone()
+        .map(|health| crate::health::api::router(health, token.clone()));
     Router::new()
         .route("/render", post(render::render))
         .route("/mappings", get(mappings::list))
@@ -104,6 +112,7 @@ pub fn router(state: ConsoleState, token: Secret) -> Router {
         .with_state(state)
         .merge(deliveries)
         .merge(stream)
+        .merge(health.unwrap_or_default())
 }
 
 /// `422` for a mapping with problems: every diagnostic, errors and warnings, line numbers as

@@ -228,6 +228,11 @@ impl DeliveryLog {
                 tries: settled.tries,
             }
         });
+        self.feed.health().settled(
+            &delivery.source,
+            &delivery.sl1_status,
+            delivery.tries.iter().map(|t| t.latency_ms),
+        );
         self.feed.publish("delivery", &delivery.summary());
     }
 

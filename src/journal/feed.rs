@@ -1,11 +1,14 @@
 //! [`Feed`]: the live feed of new record entries (a tokio broadcast channel) that
 //! `GET /admin/stream` serves as server-sent events. The records publish to it
-//! ([`Feed::publish`]); an entry is serialised only when someone is listening.
+//! ([`Feed::publish`]); an entry is serialised only when someone is listening. It also
+//! carries the [`Health`] counts the records add to.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 use tokio::sync::broadcast;
+
+use crate::health::Health;
 
 /// Entries a slow listener may fall behind by before it misses some.
 const BUFFER: usize = 256;
@@ -19,21 +22,33 @@ pub struct FeedEvent {
     pub data: Arc<str>,
 }
 
-/// The feed. Cheap to clone.
+/// The feed, and the [`Health`] counts the records add to. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Feed {
     tx: broadcast::Sender<FeedEvent>,
+    health: Arc<Health>,
 }
 
 impl Default for Feed {
     fn default() -> Self {
-        Self {
-            tx: broadcast::channel(BUFFER).0,
-        }
+        Self::new(Health::new())
     }
 }
 
 impl Feed {
+    /// A feed whose records count into `health`.
+    pub fn new(health: Arc<Health>) -> Self {
+        Self {
+            tx: broadcast::channel(BUFFER).0,
+            health,
+        }
+    }
+
+    /// The counts of `GET /admin/health`.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
     /// Publishes `entry` as `kind` to every listener (none: nothing is done).
     pub fn publish(&self, kind: &'static str, entry: &impl Serialize) {
         if self.tx.receiver_count() == 0 {

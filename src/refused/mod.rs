@@ -140,6 +140,7 @@ impl RefusedLog {
                 payload_note,
             }
         });
+        self.feed.health().refused(&refusal.source);
         self.feed.publish("refused", &refusal);
     }
 

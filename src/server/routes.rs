@@ -264,6 +264,12 @@ async fn run_stack(
         .extensions_mut()
         .insert(ReceivedAt(SystemTime::now()));
     let result = route.stack.clone().oneshot(request).await;
+    if let Ok(answer) = &result {
+        if answer.status() == StatusCode::ACCEPTED && answer.extensions().get::<Ignored>().is_none()
+        {
+            state.health().received(&name);
+        }
+    }
     record_outcome(state, &route, &headers, client, &kept, &result);
     respond(&name, result)
 }

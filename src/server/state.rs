@@ -2,7 +2,8 @@
 //! reload), the queue (for readiness), the shutdown flag, the count of webhooks inside the
 //! pipeline (so shutdown can let them finish before the queue drains), the [`Door`] that admits
 //! them only while the queue can take them, the metrics handle, `max_body_size` and the budget of
-//! body bytes in flight (both changeable at reload), and the record of refused requests.
+//! body bytes in flight (both changeable at reload), the record of refused requests, and the
+//! counts of `GET /admin/health`.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,6 +17,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::body::BodyBudget;
 use super::door::{Door, QueueSlot};
+use crate::health::Health;
 use crate::refused::RefusedLog;
 use crate::stack::Stacks;
 
@@ -35,6 +37,7 @@ struct Shared {
     max_body_size: AtomicUsize,
     body_budget: BodyBudget,
     refused: Arc<RefusedLog>,
+    health: Arc<Health>,
 }
 
 impl fmt::Debug for AppState {
@@ -56,6 +59,7 @@ impl AppState {
         max_body_size: usize,
         max_inflight_body_bytes: u64,
         refused: Arc<RefusedLog>,
+        health: Arc<Health>,
     ) -> Self {
         Self {
             inner: Arc::new(Shared {
@@ -68,6 +72,7 @@ impl AppState {
                 max_body_size: AtomicUsize::new(max_body_size),
                 body_budget: BodyBudget::new(max_inflight_body_bytes),
                 refused,
+                health,
             }),
         }
     }
@@ -75,6 +80,11 @@ impl AppState {
     /// The record of refused requests.
     pub fn refused(&self) -> &Arc<RefusedLog> {
         &self.inner.refused
+    }
+
+    /// The counts of `GET /admin/health`.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.inner.health
     }
 
     /// The current snapshot (lock-free read).

@@ -368,6 +368,11 @@ impl WorkerControl {
         Ok(())
     }
 
+    /// The circuit breaker towards SL1 now (`None` in outbox mode).
+    pub fn breaker(&self) -> Option<Breaker> {
+        self.ctx.breaker_slot().0.clone()
+    }
+
     /// The settings in use now.
     pub fn settings(&self) -> WorkerSettings {
         self.ctx.live.load().settings.clone()
