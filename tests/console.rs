@@ -35,9 +35,15 @@ async fn the_console_is_served_with_strict_headers_when_the_admin_api_is_on() {
         let csp = headers["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("script-src 'self';"), "{csp}");
         assert!(csp.contains("default-src 'none'"), "{csp}");
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
         let body = answer.text().await.unwrap();
-        assert!(!body.contains("console-token-123"), "{path} holds the token");
+        assert!(
+            !body.contains("console-token-123"),
+            "{path} holds the token"
+        );
     }
     let page = genhook.get("/console").await.text().await.unwrap();
     assert!(page.contains(r#"<script type="module" src="/console/js/main.js"></script>"#));
@@ -49,7 +55,10 @@ async fn the_console_is_served_with_strict_headers_when_the_admin_api_is_on() {
     assert_eq!(body["error"], "no such console file");
     // No way out of the compiled-in files.
     assert_eq!(genhook.get("/console/../Cargo.toml").await.status(), 404);
-    assert_eq!(genhook.get("/console/%2e%2e/Cargo.toml").await.status(), 404);
+    assert_eq!(
+        genhook.get("/console/%2e%2e/Cargo.toml").await.status(),
+        404
+    );
     genhook.shutdown().await;
 }
 
