@@ -219,10 +219,9 @@ async fn the_stream_carries_deliveries_and_refusals_as_they_happen() {
 
 /// The JSON of the first `event: KIND` in the stream's text.
 fn data_of(text: &str, kind: &str) -> Value {
-    let start = text.find(&format!("event: {kind}\n")).unwrap();
-    let rest = &text[start..];
-    let line = rest
+    let line = text
         .lines()
+        .skip_while(|line| *line != format!("event: {kind}"))
         .find_map(|line| line.strip_prefix("data: "))
         .unwrap();
     serde_json::from_str(line).unwrap()
@@ -270,4 +269,24 @@ async fn health_counts_per_source_and_the_current_minute() {
 
     let unauthorized = genhook.get("/admin/health").await;
     assert_eq!(unauthorized.status(), 401);
+}
+
+#[tokio::test]
+async fn without_sl1_an_event_is_recorded_as_written_to_the_outbox() {
+    let genhook = TestGenHook::builder()
+        .mapping("acme.ini", ACME)
+        .set("admin_token", TOKEN)
+        .start()
+        .await;
+    post_acme(&genhook, r#"{"kind":"build","msg":"offline"}"#).await;
+    let list = listed(&genhook, "?status=outbox", 1).await;
+    let summary = &list["deliveries"][0];
+    assert_eq!(summary["message"], "Acme build: offline", "{summary}");
+    assert!(summary["sl1_http"].is_null());
+    let id = summary["id"].as_u64().unwrap();
+    let (_, detail) = get(&genhook, &format!("/admin/deliveries/{id}")).await;
+    assert_eq!(detail["tries"], serde_json::json!([]));
+    let (_, health) = get(&genhook, "/admin/health").await;
+    assert!(health["sl1"]["circuit"].is_null(), "{health}");
+    assert_eq!(health["sources"][0]["delivered"], 1, "{health}");
 }

@@ -47,7 +47,7 @@ pub(crate) struct Instance {
 #[derive(Debug)]
 enum Host {
     /// On the shared runtime.
-    Shared(Running),
+    Shared(Box<Running>),
     /// On a `current_thread` runtime of its own thread, until told to stop; the thread returns
     /// the events left in the queue.
     Thread {
@@ -96,7 +96,7 @@ impl Instance {
                 }
             });
             let addr = running.local_addr();
-            (Host::Shared(running), addr)
+            (Host::Shared(Box::new(running)), addr)
         };
         Self {
             host,
