@@ -253,6 +253,37 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     assert.deepEqual(JSON.parse(sent.body), { query: EXPECTED_MUTATION, variables: {} });
   });
 
+  await t.test('an opened mapping takes a recent delivery as its sample, a clicked field joins the line under the cursor', async () => {
+    await page.getByRole('link', { name: 'Mappings' }).click();
+    await page.getByRole('link', { name: 'github.ini' }).click();
+    const text = page.getByLabel('Mapping file', { exact: true });
+    await text.waitFor();
+    const recent = page.getByLabel('or pick a recent delivery');
+    await page.locator('#m-recent option', { hasText: 'push' }).first().waitFor({ state: 'attached' });
+    await recent.selectOption({ index: 1 });
+    await page.locator('#preview-message', { hasText: 'GitHub push in Codertocat/Hello-World' }).waitFor();
+    // The cursor at the end of the push line, then a click on pusher.name.
+    await text.evaluate((area) => { const at = area.value.trimEnd().length; area.focus(); area.setSelectionRange(at, at); });
+    await page.locator('.tree summary', { hasText: 'pusher' }).first().click();
+    await page.locator('button.leaf[data-path="pusher.name"]').click();
+    const line = (await text.inputValue()).split('\n').find((l) => l.startsWith('push:'));
+    assert.equal(line, 'push: repository{full_name},ref,head_commit{message},pusher{name}::GitHub push in $repository.full_name$ to $ref$: $head_commit.message$$pusher.name$');
+    await page.locator('#preview-message', { hasText: /(commit|PLEASE)Codertocat$/ }).waitFor();
+  });
+
+  await t.test('a mapping is deleted after a confirmation', async () => {
+    await page.getByRole('link', { name: 'Mappings' }).click();
+    await page.getByRole('button', { name: 'Delete stripe.ini' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.ok(existsSync(join(genhook.dir, 'mappings', 'stripe.ini')), 'cancel keeps the file');
+    await page.getByRole('button', { name: 'Delete stripe.ini' }).click();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Delete stripe.ini' }).waitFor({ state: 'detached' });
+    assert.ok(!existsSync(join(genhook.dir, 'mappings', 'stripe.ini')));
+    assert.ok(existsSync(join(genhook.dir, 'mappings', 'github.ini')));
+  });
+
   await t.test('no console error during the run', () => {
     assert.deepEqual(errors, []);
   });

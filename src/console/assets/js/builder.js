@@ -37,7 +37,7 @@ export function editor(main, { name = '', text = null } = {}) {
     problem: h('p', { class: 'error', role: 'alert', id: 'preview-error' }),
     file: h('ol', { class: 'file', 'aria-label': 'Generated file and its problems' }),
     saved: h('section', { class: 'saved', 'aria-live': 'polite' }),
-    recent: h('select', { 'aria-label': 'Recent deliveries of this source' }, h('option', { value: '', text: 'pick a recent delivery…' })),
+    recent: h('select', {}, h('option', { value: '', text: 'pick a recent delivery…' })),
   };
   const payloadText = h('textarea', { rows: 8, spellcheck: 'false', class: 'code', placeholder: 'Paste a sample JSON payload' });
   const upload = h('input', { type: 'file', accept: '.json,application/json' });
