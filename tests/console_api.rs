@@ -309,7 +309,14 @@ async fn names_that_could_leave_the_directory_are_refused() {
     let genhook = started(None).await;
     let outside = genhook.dir().join("outside.ini");
     // (A bare `..` never reaches the route: the client resolves it in the URL.)
-    for name in ["..%2Foutside", "Acme", "a.b", "%2E%2E%2Foutside", "x%00"] {
+    for name in [
+        "..%2Foutside",
+        "Acme",
+        "a.b",
+        "%2E%2E%2Foutside",
+        "x%00",
+        "app-config",
+    ] {
         let path = format!("/admin/mappings/{name}");
         let (status, answer) = call(
             &genhook,

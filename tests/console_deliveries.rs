@@ -242,6 +242,9 @@ async fn health_counts_per_source_and_the_current_minute() {
         .post("/webhook/acme", &[("x-acme-auth", "nope")], "{}")
         .await;
     assert_eq!(refused.status(), 401);
+    for path in ["/webhook/nosuch1", "/webhook/nosuch2"] {
+        assert_eq!(genhook.post(path, &[], "{}").await.status(), 404);
+    }
 
     let (status, health) = get(&genhook, "/admin/health").await;
     assert_eq!(status, 200, "{health}");
@@ -255,6 +258,15 @@ async fn health_counts_per_source_and_the_current_minute() {
     assert_eq!(acme["delivered"], 1, "{health}");
     assert_eq!(acme["dead_lettered"], 1, "{health}");
     assert_eq!(acme["refused"], 1, "{health}");
+    // Unknown sources count under "", never under the name a path asked for.
+    let names: Vec<&str> = health["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["", "acme"], "{health}");
+    assert_eq!(health["sources"][0]["refused"], 2);
     assert_eq!(health["queue"]["depth"], 0);
     assert_eq!(health["queue"]["dead_letters"], 1);
     assert_eq!(health["sl1"]["circuit"], "closed");
@@ -265,7 +277,7 @@ async fn health_counts_per_source_and_the_current_minute() {
     assert_eq!(current["received"], 2, "{health}");
     assert_eq!(current["delivered"], 1);
     assert_eq!(current["dead_lettered"], 1);
-    assert_eq!(current["refused"], 1);
+    assert_eq!(current["refused"], 3);
 
     let unauthorized = genhook.get("/admin/health").await;
     assert_eq!(unauthorized.status(), 401);

@@ -9,6 +9,9 @@
 //! | `DELETE /admin/mappings/{name}` | `200 {"deleted"}`, `404`; `422` when the rest of the directory does not validate without it |
 //! | `POST /admin/token` | `200 {"token"}`: 32 URL-safe random characters |
 //!
+//! `app-config*` and `web-config*` are refused too: the directory skips them as the Python
+//! predecessor's settings.
+//!
 //! A `PUT` checks the whole directory with the new text in place of the file, exactly as
 //! `genhook check` would ([`Loader::check_replacing`](crate::loader::Loader::check_replacing)),
 //! then writes it atomically (a temporary file renamed over it) and runs the hot reload at
@@ -26,7 +29,7 @@ use rand::Rng as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{diagnostic_json, invalid_mapping, problems_text, ConsoleState};
+use super::state::{diagnostic_json, invalid_mapping, problems_text, ConsoleState};
 use crate::admin::AdminError;
 
 /// The characters of a URL token (RFC 4648's URL-safe alphabet).
@@ -50,8 +53,13 @@ pub fn is_valid_name(name: &str) -> bool {
 }
 
 fn checked_name(name: &str) -> Result<String, AdminError> {
-    if is_valid_name(name) {
-        Ok(format!("{name}.ini"))
+    let file = format!("{name}.ini");
+    if is_valid_name(name) && genhook_mapping::is_predecessor_settings(Path::new(&file)) {
+        Err(AdminError::BadRequest(format!(
+            "`{name}` names the Python predecessor's settings, which the mappings directory skips"
+        )))
+    } else if is_valid_name(name) {
+        Ok(file)
     } else {
         Err(AdminError::BadRequest(format!(
             "`{name}` is not a mapping name: use lower-case letters, digits, `_` and `-`"
@@ -109,7 +117,7 @@ fn file_names(dir: &Path) -> std::io::Result<Vec<String>> {
         .map(|entry| entry.path())
         .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "ini"))
         .filter_map(|path| Some(path.file_stem()?.to_str()?.to_owned()))
-        .filter(|name| is_valid_name(name))
+        .filter(|name| checked_name(name).is_ok())
         .collect();
     names.sort();
     Ok(names)

@@ -25,7 +25,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{invalid_mapping, problems_text, ConsoleState};
+use super::state::{invalid_mapping, problems_text, ConsoleState};
 use crate::admin::AdminError;
 use crate::stack::{SourceRoute, Verify};
 

@@ -4,7 +4,8 @@
 //! "queue": {"depth", "dead_letters"}, "sl1": {"circuit": "closed"|"open"|"half_open"|null,
 //! "latency_p50_ms", "latency_p95_ms"}, "series": {"step_s": 60, "points": [{"t", "received",
 //! "delivered", "refused", "dead_lettered", "queue_depth", "latency_p95_ms"}]}}`: counts since
-//! start; the series is the last hour, the current partial minute last. `circuit` is `null`
+//! start (refusals of an unknown source or token under the source `""`, so that no path's name
+//! grows them); the series is the last hour, the current partial minute last. `circuit` is `null`
 //! when alerts go to the outbox (no SL1).
 
 use std::sync::{Arc, OnceLock};

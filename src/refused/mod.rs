@@ -140,7 +140,13 @@ impl RefusedLog {
                 payload_note,
             }
         });
-        self.feed.health().refused(&refusal.source);
+        // Under "" when the source is unknown: a path's name must not grow the counts.
+        let counted = if refusal.reason == "unknown_source" {
+            ""
+        } else {
+            refusal.source.as_str()
+        };
+        self.feed.health().refused(counted);
         self.feed.publish("refused", &refusal);
     }
 
