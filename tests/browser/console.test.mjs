@@ -269,12 +269,15 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     const line = (await text.inputValue()).split('\n').find((l) => l.startsWith('push:'));
     assert.equal(line, 'push: repository{full_name},ref,head_commit{message},pusher{name}::GitHub push in $repository.full_name$ to $ref$: $head_commit.message$$pusher.name$');
     await page.locator('#preview-message', { hasText: /(commit|PLEASE)Codertocat$/ }).waitFor();
+    await screenshot('mapping-text');
   });
 
   await t.test('a mapping is deleted after a confirmation', async () => {
     await page.getByRole('link', { name: 'Mappings' }).click();
     await page.getByRole('button', { name: 'Delete stripe.ini' }).click();
     const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await screenshot('delete-confirmation');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.ok(existsSync(join(genhook.dir, 'mappings', 'stripe.ini')), 'cancel keeps the file');
     await page.getByRole('button', { name: 'Delete stripe.ini' }).click();
