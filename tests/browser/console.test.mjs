@@ -229,6 +229,26 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     await page.locator('tbody tr', { hasText: 'No dead letter.' }).waitFor();
   });
 
+  await t.test('dead letters matching a filter are purged after a confirmation', async () => {
+    acceptMarked = false;
+    const body = PUSH.replaceAll('"Initial commit"', `"${FAIL_MARK} again"`);
+    assert.equal((await postPush(body)).status, 202);
+    await sl1.waitFor((r) => r.body.includes(`${FAIL_MARK} again`));
+    await page.getByLabel('Source').fill('github');
+    const row = page.locator('tbody tr', { hasText: 'github' });
+    while (!(await row.count())) {
+      await Promise.all([page.waitForResponse(/\/admin\/dlq\?/), page.getByRole('button', { name: 'Filter' }).click()]);
+    }
+    await page.getByRole('button', { name: 'Purge matching' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('Delete every dead letter matching source github?', { exact: false }).waitFor();
+    await dialog.getByRole('button', { name: 'Purge' }).click();
+    await page.getByText('1 dead letter(s) purged.').waitFor();
+    await page.locator('tbody tr', { hasText: 'No dead letter.' }).waitFor();
+    const left = await fetch(`${genhook.base}/admin/dlq`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    assert.equal((await left.json()).count, 0);
+  });
+
   await t.test('health shows counts and charts', async () => {
     await page.getByRole('link', { name: 'Health' }).click();
     await page.locator('.chart svg').first().waitFor();
@@ -268,7 +288,7 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     await page.locator('button.leaf[data-path="pusher.name"]').click();
     const line = (await text.inputValue()).split('\n').find((l) => l.startsWith('push:'));
     assert.equal(line, 'push: repository{full_name},ref,head_commit{message},pusher{name}::GitHub push in $repository.full_name$ to $ref$: $head_commit.message$$pusher.name$');
-    await page.locator('#preview-message', { hasText: /(commit|PLEASE)Codertocat$/ }).waitFor();
+    await page.locator('#preview-message', { hasText: /[a-z]Codertocat$/ }).waitFor();
     await screenshot('mapping-text');
   });
 
