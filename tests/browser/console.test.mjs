@@ -262,6 +262,8 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     await page.getByLabel('Severity').selectOption('3');
     await page.getByRole('button', { name: 'Preview the request' }).click();
     await page.locator('#policy-preview', { hasText: 'eventPolicyCreate' }).waitFor();
+    assert.equal(await page.locator('#policy-mutation').textContent(), EXPECTED_MUTATION);
+    assert.ok((await page.locator('#policy-preview').textContent()).startsWith(`POST ${graphql.url}/gql\n`));
     assert.equal(graphql.received.length, 0, 'a preview sends nothing');
     await screenshot('policy-preview');
     await page.getByRole('button', { name: 'Create the policy in SL1' }).click();

@@ -2,7 +2,7 @@
 // request (a dry run: nothing sent), then create it.
 
 import { api } from './api.js';
-import { h, replace, field, toast, pretty } from './dom.js';
+import { h, replace, field, toast } from './dom.js';
 
 export function render(main) {
   const source = h('select', { required: true });
@@ -11,6 +11,7 @@ export function render(main) {
     .map(([v, l]) => h('option', { value: v, text: l })));
   severity.value = '2';
   const preview = h('pre', { class: 'code small', id: 'policy-preview', 'aria-live': 'polite' });
+  const mutation = h('pre', { class: 'code small', id: 'policy-mutation' });
   const result = h('p', { role: 'status', id: 'policy-result' });
   const create = h('button', { type: 'button', text: 'Create the policy in SL1', disabled: true });
   const body = (dryRun) => ({ source: source.value, token: token.value.trim() || undefined, severity: Number(severity.value), dry_run: dryRun });
@@ -22,11 +23,14 @@ export function render(main) {
       const answer = await api('sl1/policy', { method: 'POST', body: body(true) });
       const r = answer.request;
       const headers = Object.entries(r.headers || {}).map(([k, v]) => `${k}: ${v}`).join('\n');
-      preview.textContent = `${r.method} ${r.url ?? '(no SL1 URL configured)'}\n${headers}\n\n${pretty(r.body)}\n\n${r.body.query || ''}`;
+      // The request as sent (its body is one line of JSON), then its mutation laid out to read.
+      preview.textContent = `${r.method} ${r.url ?? '(no SL1 URL configured)'}\n${headers}\n\n${JSON.stringify(r.body)}`;
+      mutation.textContent = r.body.query || '';
       create.disabled = false;
       create.focus();
     } catch (error) {
       preview.textContent = '';
+      mutation.textContent = '';
       create.disabled = true;
       result.textContent = error.message;
       result.className = 'error';
@@ -52,7 +56,7 @@ export function render(main) {
     h('form', { class: 'card narrow', onsubmit: dryRun },
       field('p-source', 'Source', source), field('p-token', 'Token', token), field('p-severity', 'Severity', severity),
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary', text: 'Preview the request' }), create)),
-    h('h2', { text: 'The request' }), preview, result);
+    result, h('h2', { text: 'The request' }), preview, h('h3', { text: 'Its mutation' }), mutation);
   api('mappings').then(({ mappings = [] }) => {
     const names = [...new Set(mappings.flatMap((m) => m.sources || []))].sort();
     replace(source, names.map((n) => h('option', { value: n, text: n })));
