@@ -250,7 +250,7 @@ pub(super) async fn new_token() -> Response {
     Json(json!({ "token": token() })).into_response()
 }
 
-/// A fresh URL token: [`TOKEN_LEN`] characters of the URL-safe alphabet.
+/// A fresh URL token: 32 characters of the URL-safe alphabet.
 pub fn token() -> String {
     let mut rng = rand::rng();
     (0..TOKEN_LEN)

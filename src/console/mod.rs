@@ -20,7 +20,7 @@
 //! imports it).
 //!
 //! The console is a view over the same files and the same code as the command line: a mapping
-//! is compiled by the [`Loader`] that `serve`, hot reload and `genhook check` use, and rendered
+//! is compiled by the [`Loader`](crate::loader::Loader) that `serve`, hot reload and `genhook check` use, and rendered
 //! by the offline stack of `genhook render`.
 
 mod assets;

@@ -222,3 +222,92 @@ pub fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Note {
+        id: u64,
+        time_ms: u64,
+        payload: Option<String>,
+    }
+
+    impl Entry for Note {
+        fn id(&self) -> u64 {
+            self.id
+        }
+
+        fn time_ms(&self) -> u64 {
+            self.time_ms
+        }
+
+        fn payload_len(&self) -> usize {
+            self.payload.as_ref().map_or(0, String::len)
+        }
+    }
+
+    fn note(journal: &Journal<Note>, payload: &[u8]) -> Note {
+        journal.record(|id, time_ms, cap| Note {
+            id,
+            time_ms,
+            payload: cap.keep(payload, time_ms).0,
+        })
+    }
+
+    #[test]
+    fn payloads_are_cut_per_entry_and_capped_per_day() {
+        let mut cap = PayloadCap::new(4, 10);
+        let now = now_ms();
+        assert_eq!(
+            cap.keep(b"abcdef", now),
+            (Some("abcd".into()), Some("cut to 4 of 6 bytes".into()))
+        );
+        assert_eq!(cap.keep(b"efgh", now), (Some("efgh".into()), None));
+        assert_eq!(
+            cap.keep(b"ijk", now),
+            (None, Some("daily payload cap reached".into()))
+        );
+        // A new day starts a new budget.
+        assert_eq!(cap.keep(b"ijk", now + DAY_MS), (Some("ijk".into()), None));
+    }
+
+    #[test]
+    fn the_file_is_written_off_the_caller_kept_bounded_and_read_back_with_its_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Writer::start();
+        let journal = Journal::<Note>::open(
+            dir.path(),
+            "notes.jsonl",
+            3,
+            PayloadCap::new(8, 1 << 20),
+            &writer,
+        );
+        for _ in 0..10 {
+            note(&journal, b"x");
+        }
+        writer.flush();
+        let lines = fs::read_to_string(dir.path().join("notes.jsonl"))
+            .unwrap()
+            .lines()
+            .count();
+        assert!((3..6).contains(&lines), "{lines} lines");
+        let again = Journal::<Note>::open(
+            dir.path(),
+            "notes.jsonl",
+            3,
+            PayloadCap::new(8, 1 << 20),
+            &writer,
+        );
+        let kept: Vec<u64> = again
+            .list(|_| true, usize::MAX)
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(kept, [10, 9, 8]);
+        assert_eq!(note(&again, b"y").id, 11);
+        assert_eq!(again.get(9).map(|n| n.payload), Some(Some("x".into())));
+    }
+}
