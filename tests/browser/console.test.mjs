@@ -157,6 +157,14 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     await screenshot('builder-problem');
     for (let i = 0; i < 7; i += 1) await message.press('Backspace');
     await page.locator('ol.file li.bad').waitFor({ state: 'detached' });
+    // So does a bad setting, under its own field.
+    await page.getByLabel('Rate limit').fill('fast');
+    await page.locator('ol.file li.bad', { hasText: 'rate_limit = fast' }).waitFor();
+    assert.notEqual(await page.locator('#m-rate + p.diag, .row p.diag').filter({ hasText: /\S/ }).count(), 0);
+    await page.getByLabel('Rate limit').fill('50/s');
+    await page.getByLabel('Align').fill('org:42');
+    await page.getByLabel('Priority').selectOption('high');
+    await page.locator('ol.file li.bad').waitFor({ state: 'detached' });
     allowed = [];
     await page.getByRole('button', { name: 'Generate token' }).click();
     await page.waitForFunction(() => document.getElementById('m-token').value.length === 32);
@@ -174,6 +182,9 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     await page.locator('.saved', { hasText: 'Settings → Webhooks → Add webhook' }).waitFor();
     const file = readFileSync(join(genhook.dir, 'mappings', 'github.ini'), 'utf8');
     assert.match(file, /^secret = \$\{GENHOOK_GITHUB_SECRET\}$/m);
+    for (const line of ['verify = github', 'align = org:42', 'priority = high', 'rate_limit = 50/s']) {
+      assert.match(file, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'));
+    }
     assert.ok(!file.includes(SECRET), 'the secret itself is never written');
     await screenshot('saved');
   });
@@ -185,6 +196,7 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     assert.equal(answer.status, 202, await answer.text());
     const alert = await sl1.waitFor((r) => r.body.includes('Codertocat/Hello-World'));
     assert.equal(JSON.parse(alert.body).message.startsWith('GitHub push in Codertocat/Hello-World to refs/heads/master'), true);
+    assert.equal(JSON.parse(alert.body).aligned_resource, '/api/organization/42');
     const row = page.locator('table.live tr[data-status="delivered"]', { hasText: 'github' });
     await row.waitFor();
     await screenshot('live');

@@ -53,10 +53,7 @@ export function editor(main, { name = '', text = null } = {}) {
     if (f.eventFrom.value.trim()) lines.push([`event = ${f.eventFrom.value.trim()}`, 'eventFrom']);
     if (f.align.value.trim()) lines.push([`align = ${f.align.value.trim()}`, 'align']);
     if (f.priority.value) lines.push([`priority = ${f.priority.value}`, 'priority']);
-    if (f.rate.value.trim()) {
-      lines.push([`rate_limit = ${f.rate.value.trim()}`, 'rate']);
-      lines.push(['layers = verify, rate_limit, identify, extract, template, dispatch', 'rate']);
-    }
+    if (f.rate.value.trim()) lines.push([`rate_limit = ${f.rate.value.trim()}`, 'rate']);
     if (f.token.value.trim()) lines.push([`token = ${f.token.value.trim()}`, 'token']);
     const message = f.message.value.replace(/\s*\n\s*/g, ' ');
     lines.push([`${f.key.value.trim() || '*'}: ${f.fields.value.trim()}::${message}`, 'message']);
