@@ -304,6 +304,9 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     assert.equal(line, 'push: repository{full_name},ref,head_commit{message},pusher{name}::GitHub push in $repository.full_name$ to $ref$: $head_commit.message$$pusher.name$');
     await page.locator('#preview-message', { hasText: /[a-z]Codertocat$/ }).waitFor();
     await screenshot('mapping-text');
+    // A payload from a file.
+    await page.getByLabel('or upload a file').setInputFiles(join(ROOT, 'tests', 'fixtures', 'github', 'pull_request.opened.json'));
+    await page.locator('button.leaf[data-path="number"]').waitFor();
   });
 
   await t.test('a mapping is deleted after a confirmation', async () => {
