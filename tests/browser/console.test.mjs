@@ -241,7 +241,7 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     await page.locator('tbody tr', { hasText: 'No dead letter.' }).waitFor();
   });
 
-  await t.test('dead letters matching a filter are purged after a confirmation', async () => {
+  await t.test('dead letters matching a filter are replayed, then purged, after a confirmation', async () => {
     acceptMarked = false;
     const body = PUSH.replaceAll('"Initial commit"', `"${FAIL_MARK} again"`);
     assert.equal((await postPush(body)).status, 202);
@@ -251,6 +251,18 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     while (!(await row.count())) {
       await Promise.all([page.waitForResponse(/\/admin\/dlq\?/), page.getByRole('button', { name: 'Filter' }).click()]);
     }
+    // Replayed while SL1 still refuses it: queued again, dead-lettered again.
+    const tries = sl1.received.length;
+    await page.getByRole('button', { name: 'Replay all matching' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Replay all' }).click();
+    await page.getByText('1 replayed, 0 failed.').waitFor();
+    await sl1.waitFor((r) => sl1.received.indexOf(r) >= tries && r.body.includes(`${FAIL_MARK} again`));
+    // SL1 has refused it again; once the worker has dead-lettered it, the list shows it.
+    while ((await (await fetch(`${genhook.base}/admin/dlq?source=github`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()).count !== 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await Promise.all([page.waitForResponse(/\/admin\/dlq\?/), page.getByRole('button', { name: 'Filter' }).click()]);
+    await row.waitFor();
     await page.getByRole('button', { name: 'Purge matching' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByText('Delete every dead letter matching source github?', { exact: false }).waitFor();
