@@ -43,7 +43,7 @@
 //! | [`queue`] | the queue between `202` and delivery: memory, disk and Redis backends, the DLQ |
 //! | [`worker`] | SL1 delivery: the worker pool and its retry / breaker / adaptive-limit stack |
 //! | [`admin`] | the admin API over the dead-letter queue (list, show, replay, purge) and the SL1 event policy |
-//! | [`console`] | the admin routes the console works through: render, mapping files, URL tokens |
+//! | [`console`] | the browser console: its page at `/console` (assets compiled in) and the admin routes it works through (render, mapping files, URL tokens) |
 //! | [`deliveries`] | the record of recent deliveries (`GET /admin/deliveries`), with every SL1 attempt |
 //! | [`health`] | the counts and the last hour's series of `GET /admin/health` |
 //! | [`refused`] | the record of refused requests (`GET /admin/requests`) |

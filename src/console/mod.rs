@@ -1,5 +1,6 @@
-//! The admin routes the console works through (issue 12), merged into `/admin` beside the
-//! dead-letter and refused-request routes, behind the same bearer token:
+//! The console (issue 12): its page at `/console` ([`page`], the front end compiled into the
+//! binary), and the admin routes it works through, merged into `/admin` beside the dead-letter
+//! and refused-request routes, behind the same bearer token:
 //!
 //! | request | answer |
 //! |---|---|
@@ -22,7 +23,9 @@
 //! is compiled by the [`Loader`](crate::loader::Loader) that `serve`, hot reload and `genhook check` use, and rendered
 //! by the offline stack of `genhook render`.
 
+mod assets;
 pub mod mappings;
+pub mod page;
 pub mod render;
 mod state;
 pub mod stream;

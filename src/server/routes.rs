@@ -30,6 +30,7 @@ const DOCS_PAGE: &str = include_str!("../../docs/api.html");
 /// The router. `admin` is the admin API (mounted under `/admin`), `None` when no `admin_token`
 /// is set: `/admin/...` then answers 404 saying so.
 pub fn router(state: AppState, admin: Option<Router>) -> Router {
+    let console = crate::console::page::router(admin.is_some());
     let admin = admin.unwrap_or_else(|| Router::new().fallback(admin_off));
     Router::new()
         .route("/webhook", post(webhook_detect))
@@ -45,6 +46,7 @@ pub fn router(state: AppState, admin: Option<Router>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/docs", get(docs))
+        .merge(console)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
