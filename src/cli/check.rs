@@ -81,10 +81,9 @@ impl Report for Checked<'_> {
             ));
         } else {
             match &self.0.mappings {
-                Some(origin) => text.push_str(&format!(
-                    "ok: {} source(s) from {origin}\n",
-                    self.0.sources
-                )),
+                Some(origin) => {
+                    text.push_str(&format!("ok: {} source(s) from {origin}\n", self.0.sources))
+                }
                 None => text.push_str(&format!("ok: {} source(s)\n", self.0.sources)),
             }
         }
