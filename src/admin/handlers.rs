@@ -28,11 +28,10 @@ fn filter(
     query: Result<Query<FilterQuery>, QueryRejection>,
     default_limit: Option<usize>,
 ) -> Result<DeadLetterFilter, AdminError> {
-    let Query(q) = query.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
+    let q = super::query::read(query)?;
     Ok(DeadLetterFilter {
-        source: nonempty(q.source),
-        event: nonempty(q.event),
+        source: super::query::nonempty(q.source),
+        event: super::query::nonempty(q.event),
         limit: q.limit.or(default_limit),
     })
 }

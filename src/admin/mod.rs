@@ -25,6 +25,7 @@ mod auth;
 mod error;
 mod handlers;
 pub mod policy;
+pub(crate) mod query;
 
 use std::fmt;
 use std::sync::Arc;
@@ -66,16 +67,12 @@ impl fmt::Debug for AdminState {
 
 /// The admin routes (`/dlq…`), to be nested under `/admin`, behind the bearer-token check.
 pub fn router(state: AdminState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/dlq", get(handlers::list).delete(handlers::purge))
         .route("/dlq/replay", post(handlers::replay_all))
         .route("/dlq/{id}", get(handlers::show))
         .route("/dlq/{id}/replay", post(handlers::replay_one))
         .fallback(handlers::not_found)
-        .method_not_allowed_fallback(handlers::method_not_allowed)
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.token.clone(),
-            auth::require_bearer,
-        ))
-        .with_state(state)
+        .method_not_allowed_fallback(handlers::method_not_allowed);
+    query::guarded(router, state.token.clone()).with_state(state)
 }

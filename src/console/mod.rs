@@ -44,7 +44,7 @@ pub fn router(state: ConsoleState, token: Secret) -> Router {
         .health
         .clone()
         .map(|health| crate::health::api::router(health, token.clone()));
-    Router::new()
+    let routes = Router::new()
         .route("/render", post(render::render))
         .route("/mappings", get(mappings::list))
         .route(
@@ -53,11 +53,8 @@ pub fn router(state: ConsoleState, token: Secret) -> Router {
                 .put(mappings::save)
                 .delete(mappings::delete),
         )
-        .route("/token", post(mappings::new_token))
-        .route_layer(axum::middleware::from_fn_with_state(
-            token,
-            crate::admin::require_bearer,
-        ))
+        .route("/token", post(mappings::new_token));
+    crate::admin::query::guarded(routes, token)
         .with_state(state)
         .merge(deliveries)
         .merge(stream)

@@ -39,9 +39,10 @@ pub const FILE: &str = "deliveries.jsonl";
 /// The redaction policy of a source by name (the stacks in use), `None` for an unknown one.
 pub type PolicyLookup = Arc<dyn Fn(&str) -> Option<Arc<RedactionPolicy>> + Send + Sync>;
 
-/// One settled delivery, as stored and as served by `GET /admin/deliveries/{id}`.
+/// What the list and the live feed show of a delivery: all but its headers, payload, alert and
+/// tries.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Delivery {
+pub struct Summary {
     /// Its id: increasing, never reused in one data dir.
     pub id: u64,
     /// When it settled, in Unix milliseconds.
@@ -69,6 +70,15 @@ pub struct Delivery {
     pub message: String,
     /// Why it was not delivered, if it was not.
     pub error: Option<String>,
+}
+
+/// One settled delivery, as stored and as served by `GET /admin/deliveries/{id}`: its
+/// [`Summary`]'s fields, then the rest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Delivery {
+    /// What the list shows (its fields stand beside the others in JSON).
+    #[serde(flatten)]
+    pub summary: Summary,
     /// The webhook's headers, secrets masked.
     pub headers: Vec<(String, String)>,
     /// The payload (lossy UTF-8), secrets masked, at most [`PAYLOAD_CAP`] bytes.
@@ -81,65 +91,13 @@ pub struct Delivery {
     pub tries: Vec<Sl1Try>,
 }
 
-/// What the list and the live feed show of a delivery (no headers, payload, alert or tries).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Summary {
-    /// See [`Delivery`].
-    pub id: u64,
-    /// See [`Delivery`].
-    pub time_ms: u64,
-    /// See [`Delivery`].
-    pub event_id: String,
-    /// See [`Delivery`].
-    pub source: String,
-    /// See [`Delivery`].
-    pub event: String,
-    /// See [`Delivery`].
-    pub delivery_id: Option<String>,
-    /// See [`Delivery`].
-    pub http_status: u16,
-    /// See [`Delivery`].
-    pub sl1_status: String,
-    /// See [`Delivery`].
-    pub sl1_http: Option<u16>,
-    /// See [`Delivery`].
-    pub attempts: u32,
-    /// See [`Delivery`].
-    pub latency_ms: u64,
-    /// See [`Delivery`].
-    pub message: String,
-    /// See [`Delivery`].
-    pub error: Option<String>,
-}
-
-impl Delivery {
-    /// Its summary.
-    pub fn summary(&self) -> Summary {
-        Summary {
-            id: self.id,
-            time_ms: self.time_ms,
-            event_id: self.event_id.clone(),
-            source: self.source.clone(),
-            event: self.event.clone(),
-            delivery_id: self.delivery_id.clone(),
-            http_status: self.http_status,
-            sl1_status: self.sl1_status.clone(),
-            sl1_http: self.sl1_http,
-            attempts: self.attempts,
-            latency_ms: self.latency_ms,
-            message: self.message.clone(),
-            error: self.error.clone(),
-        }
-    }
-}
-
 impl Entry for Delivery {
     fn id(&self) -> u64 {
-        self.id
+        self.summary.id
     }
 
     fn time_ms(&self) -> u64 {
-        self.time_ms
+        self.summary.time_ms
     }
 
     fn payload_len(&self) -> usize {
@@ -208,19 +166,21 @@ impl DeliveryLog {
         let delivery = self.journal.record(|id, time_ms, cap| {
             let (payload, payload_note) = cap.keep(&masked, time_ms);
             Delivery {
-                id,
-                time_ms,
-                event_id: event.id.clone(),
-                source: event.source.clone(),
-                event: event.event.clone(),
-                delivery_id: event.delivery_id.clone(),
-                http_status: 202,
-                sl1_status: settled.status.to_owned(),
-                sl1_http: settled.sl1_http,
-                attempts: event.attempts,
-                latency_ms: time_ms.saturating_sub(event.received_at_ms),
-                message: event.alert.message.clone(),
-                error: settled.error.map(str::to_owned),
+                summary: Summary {
+                    id,
+                    time_ms,
+                    event_id: event.id.clone(),
+                    source: event.source.clone(),
+                    event: event.event.clone(),
+                    delivery_id: event.delivery_id.clone(),
+                    http_status: 202,
+                    sl1_status: settled.status.to_owned(),
+                    sl1_http: settled.sl1_http,
+                    attempts: event.attempts,
+                    latency_ms: time_ms.saturating_sub(event.received_at_ms),
+                    message: event.alert.message.clone(),
+                    error: settled.error.map(str::to_owned),
+                },
                 headers: event.headers.clone(),
                 payload,
                 payload_note,
@@ -229,11 +189,11 @@ impl DeliveryLog {
             }
         });
         self.feed.health().settled(
-            &delivery.source,
-            &delivery.sl1_status,
+            &delivery.summary.source,
+            &delivery.summary.sl1_status,
             delivery.tries.iter().map(|t| t.latency_ms),
         );
-        self.feed.publish("delivery", &delivery.summary());
+        self.feed.publish("delivery", &delivery.summary);
     }
 
     /// The newest first, matching `source`, `status` (`sl1_status`) and the text `q` (in the
@@ -249,6 +209,7 @@ impl DeliveryLog {
         self.journal
             .list(
                 |d| {
+                    let d = &d.summary;
                     source.is_none_or(|s| d.source == s)
                         && status.is_none_or(|s| d.sl1_status == s)
                         && q.as_deref().is_none_or(|q| matches_text(d, q))
@@ -256,7 +217,7 @@ impl DeliveryLog {
                 limit,
             )
             .iter()
-            .map(Delivery::summary)
+            .map(|d| d.summary.clone())
             .collect()
     }
 
@@ -266,7 +227,7 @@ impl DeliveryLog {
     }
 }
 
-fn matches_text(delivery: &Delivery, q: &str) -> bool {
+fn matches_text(delivery: &Summary, q: &str) -> bool {
     [
         Some(delivery.message.as_str()),
         Some(delivery.event.as_str()),

@@ -48,13 +48,8 @@ impl std::fmt::Debug for HealthState {
 
 /// The route (`/health`), to be merged into the admin router nested under `/admin`.
 pub fn router(state: HealthState, token: Secret) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route_layer(axum::middleware::from_fn_with_state(
-            token,
-            crate::admin::require_bearer,
-        ))
-        .with_state(state)
+    let routes = Router::new().route("/health", get(health));
+    crate::admin::query::guarded(routes, token).with_state(state)
 }
 
 async fn health(State(state): State<HealthState>) -> Response {
