@@ -3,8 +3,8 @@
 //!
 //! `--url` (default `http://127.0.0.1:8080`) and `--token` (or `GENHOOK_ADMIN_TOKEN`) say which
 //! server ([`ServerArgs`]); `--output json` prints JSON instead of tables and lines
-//! ([`OutputArg`]). `show` decodes the stored body ([`show`]); `replay --all` goes in batches
-//! and shows its progress ([`replay_all`]); `purge` without `--source`/`--event` needs `--all`.
+//! ([`OutputArg`]). `show` decodes the stored body (`show.rs`); `replay --all` goes in batches
+//! and shows its progress (`replay_all.rs`); `purge` without `--source`/`--event` needs `--all`.
 //!
 //! Exit status: 0 on success; 1 when the server refused or could not be reached, or some of a
 //! `replay --all` failed (the reason goes to stderr); 2 a `purge` that would delete every dead
