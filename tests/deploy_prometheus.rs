@@ -14,6 +14,7 @@
 
 mod crash_common;
 mod support;
+mod tools;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,10 +23,7 @@ use std::time::Duration;
 
 use crash_common::{free_port, Server};
 use support::sl1_mock::{Answer, Sl1Mock};
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use tools::{installed, repo};
 
 fn rules() -> PathBuf {
     repo().join("deploy/prometheus/genhook-rules.yml")
@@ -33,18 +31,6 @@ fn rules() -> PathBuf {
 
 fn dashboard() -> PathBuf {
     repo().join("deploy/grafana/genhook-dashboard.json")
-}
-
-fn promtool_or_skip() -> bool {
-    if Command::new("promtool").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |ci| ci != "true"),
-        "promtool is missing under CI=true (scripts/setup installs Debian's prometheus)"
-    );
-    println!("skipped: promtool is not installed (apt-get install prometheus)");
-    false
 }
 
 fn promtool(args: &[&str]) -> String {
@@ -64,7 +50,7 @@ fn promtool(args: &[&str]) -> String {
 
 #[test]
 fn promtool_accepts_the_rules_and_their_unit_tests_pass() {
-    if !promtool_or_skip() {
+    if !installed("promtool", "scripts/setup installs Debian's prometheus") {
         return;
     }
     let checked = promtool(&["check", "rules", "genhook-rules.yml"]);

@@ -4,14 +4,14 @@
 //! entry that systemd-sysusers turns into the `genhook` user (in a root of its own).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod tools;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use tools::repo;
 
 fn install(destdir: &Path, binary: &Path, extra: &[&str]) -> Output {
     Command::new("bash")
@@ -61,7 +61,8 @@ fn mode(path: &Path) -> u32 {
 }
 
 /// systemd-sysusers, run on the entry into an empty root of its own, creates the `genhook` user
-/// with no login shell (skipped where systemd-sysusers is missing).
+/// with no login shell (skipped with a message where systemd-sysusers is missing, a failure
+/// under CI=true).
 fn sysusers_creates_the_user(conf: &Path) {
     let sysroot = tempfile::tempdir().unwrap();
     std::fs::create_dir(sysroot.path().join("etc")).unwrap();
@@ -70,7 +71,7 @@ fn sysusers_creates_the_user(conf: &Path) {
         .arg(conf)
         .output()
     else {
-        return;
+        return tools::missing("systemd-sysusers", "Debian's systemd package");
     };
     assert!(
         output.status.success(),
