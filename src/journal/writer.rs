@@ -6,12 +6,15 @@
 //! shutdown calls it last.
 //!
 //! The hand-over never blocks: past [`BACKLOG`] entries waiting, a new one is dropped from the
-//! file (it stays in the record's memory) with a warning.
+//! file (it stays in the record's memory). One warning says when the writer falls behind and one
+//! line how many entries it missed once it keeps up again: a flood of deliveries cannot turn into
+//! a flood of log lines.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 
@@ -34,6 +37,8 @@ enum Command {
 #[derive(Clone)]
 pub struct Writer {
     tx: SyncSender<Command>,
+    /// Entries dropped from the files since the writer fell behind (0: it keeps up).
+    dropped: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -53,7 +58,10 @@ impl Writer {
         if let Err(error) = spawned {
             tracing::error!(%error, "The record writer thread did not start; records are kept in memory only.");
         }
-        Self { tx }
+        Self {
+            tx,
+            dropped: Arc::default(),
+        }
     }
 
     /// Hands one entry's line to the thread for the file at `path`, kept to `capacity` lines
@@ -65,9 +73,24 @@ impl Writer {
             line,
         };
         match self.tx.try_send(command) {
-            Ok(()) => {}
+            Ok(()) => {
+                // Relaxed is enough: the count only feeds the log lines.
+                if self.dropped.load(Ordering::Relaxed) > 0 {
+                    let missed = self.dropped.swap(0, Ordering::Relaxed);
+                    if missed > 0 {
+                        tracing::warn!(
+                            missed,
+                            "The record writer keeps up again; {missed} entries were kept in memory only."
+                        );
+                    }
+                }
+            }
             Err(TrySendError::Full(_)) => {
-                tracing::warn!("The record writer is behind; an entry is kept in memory only.");
+                if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::warn!(
+                        "The record writer is behind; entries are kept in memory only until it catches up."
+                    );
+                }
             }
             Err(TrySendError::Disconnected(_)) => {}
         }
@@ -157,4 +180,35 @@ fn compact(path: &Path, capacity: usize, line: &[u8]) -> std::io::Result<usize> 
 
 fn count_lines(path: &Path) -> usize {
     File::open(path).map_or(0, |file| BufReader::new(file).lines().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(writer: &Writer, path: &Arc<Path>) {
+        writer.append(path.clone(), 10, Box::new(|| Ok(b"{}".to_vec())));
+    }
+
+    #[test]
+    fn entries_past_the_backlog_are_counted_once_behind_and_the_count_ends_when_it_keeps_up() {
+        // A writer whose thread is stalled: nothing takes from its one-entry channel.
+        let (tx, rx) = mpsc::sync_channel(1);
+        let writer = Writer {
+            tx,
+            dropped: Arc::default(),
+        };
+        let path: Arc<Path> = Arc::from(Path::new("unused.jsonl"));
+        entry(&writer, &path);
+        assert_eq!(writer.dropped.load(Ordering::Relaxed), 0);
+        for _ in 0..3 {
+            entry(&writer, &path);
+        }
+        assert_eq!(writer.dropped.load(Ordering::Relaxed), 3);
+        // The thread takes the waiting entry: the next hand-over goes through and ends the count.
+        assert!(rx.try_recv().is_ok());
+        entry(&writer, &path);
+        assert_eq!(writer.dropped.load(Ordering::Relaxed), 0);
+        assert!(rx.try_recv().is_ok());
+    }
 }
