@@ -161,10 +161,16 @@ impl DeliveryLog {
     pub fn record(&self, event: &Event, settled: Settled<'_>) {
         let policy = (self.policies)(&event.source);
         let policy = policy.as_deref().unwrap_or(&DEFAULT_POLICY);
-        let headers = header_map(&event.headers);
-        let masked: Bytes = policy.body(&headers, &event.body);
+        // Masked only while the day's payload budget lasts: past it the payload is not kept.
+        let masked: Option<Bytes> = self
+            .journal
+            .keeps_payloads()
+            .then(|| policy.body(&header_map(&event.headers), &event.body));
         let delivery = self.journal.record(|id, time_ms, cap| {
-            let (payload, payload_note) = cap.keep(&masked, time_ms);
+            let (payload, payload_note) = match &masked {
+                Some(masked) => cap.keep(masked, time_ms),
+                None => (None, Some("daily payload cap reached".into())),
+            };
             Delivery {
                 summary: Summary {
                     id,
