@@ -104,7 +104,13 @@ async fn webhook_detect(State(state): State<AppState>, request: Request) -> Resp
     let (body, _reserved) = match read_body(&state, body).await {
         Ok(read) => read,
         Err(response) => {
-            record_too_large(&state, "", &DEFAULT_POLICY, &parts, &response);
+            record_too_large(
+                &state,
+                "",
+                RedactionPolicy::default_ref(),
+                &parts,
+                &response,
+            );
             return response;
         }
     };
@@ -117,7 +123,7 @@ async fn webhook_detect(State(state): State<AppState>, request: Request) -> Resp
             client: client(&parts),
             headers: &parts.headers,
             body: Some(&body),
-            policy: &DEFAULT_POLICY,
+            policy: RedactionPolicy::default_ref(),
         };
         state.refused().record(&refused);
         return error_response(
@@ -178,10 +184,6 @@ fn client(parts: &http::request::Parts) -> Option<std::net::SocketAddr> {
     parts.extensions.get::<ClientAddr>().map(|addr| addr.0)
 }
 
-/// Core's redaction policy, for a request no source claimed: built once.
-static DEFAULT_POLICY: std::sync::LazyLock<RedactionPolicy> =
-    std::sync::LazyLock::new(RedactionPolicy::new);
-
 /// Records a body refused as over `max_body_size` (`413`; not a `503` of the body budget), its
 /// payload not kept.
 fn record_too_large(
@@ -213,7 +215,7 @@ fn record_unknown(state: &AppState, source: &str, parts: &http::request::Parts) 
         client: client(parts),
         headers: &parts.headers,
         body: None,
-        policy: &DEFAULT_POLICY,
+        policy: RedactionPolicy::default_ref(),
     });
 }
 

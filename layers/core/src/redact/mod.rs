@@ -155,6 +155,14 @@ impl RedactionPolicy {
         Self::default()
     }
 
+    /// The built-in rules only, built once and shared: for a request no source claimed, or an
+    /// event whose source is no longer mapped.
+    pub fn default_ref() -> &'static Self {
+        static BUILT_IN: std::sync::LazyLock<RedactionPolicy> =
+            std::sync::LazyLock::new(RedactionPolicy::new);
+        &BUILT_IN
+    }
+
     /// The policy of a source, from its settings (`lookup` returns a setting by key, as
     /// `CompiledSource::setting` does): every header named by a [`SECRET_HEADER_SETTINGS`] key,
     /// and Slack's top-level `token` when `verify = slack`.
@@ -219,9 +227,24 @@ impl RedactionPolicy {
     /// that is neither JSON nor a form (by `Content-Type`), or holds no secret, is returned as
     /// it is (a cheap clone).
     pub fn body(&self, headers: &HeaderMap, body: &Bytes) -> Bytes {
-        let is_form = headers
+        let content_type = headers
             .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.to_str().ok());
+        self.body_of(content_type, body)
+    }
+
+    /// [`body`](Self::body) for an event's stored headers (the pairs of
+    /// [`headers`](Self::headers)).
+    pub fn stored_body(&self, headers: &[(String, String)], body: &Bytes) -> Bytes {
+        let content_type = headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(http::header::CONTENT_TYPE.as_str()))
+            .map(|(_, value)| value.as_str());
+        self.body_of(content_type, body)
+    }
+
+    fn body_of(&self, content_type: Option<&str>, body: &Bytes) -> Bytes {
+        let is_form = content_type
             .and_then(|v| v.split(';').next())
             .is_some_and(|media| {
                 media
