@@ -61,7 +61,7 @@ async fn show(
 ) -> Result<Json<Value>, AdminError> {
     let id = entry_id(&id, "a delivery")?;
     match log.get(id) {
-        Some(delivery) => Ok(Json(json!(delivery))),
+        Some(delivery) => Ok(Json(json!(&*delivery))),
         None => Err(AdminError::NotFound(format!("no delivery {id}"))),
     }
 }

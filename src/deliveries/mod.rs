@@ -21,7 +21,6 @@ use bytes::Bytes;
 use genhook_core::queue::Event;
 use genhook_core::redact::RedactionPolicy;
 use genhook_core::Alert;
-use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use crate::journal::{Entry, Feed, Journal, PayloadCap, Writer};
@@ -157,15 +156,29 @@ impl DeliveryLog {
         })
     }
 
-    /// Records how `event` settled.
-    pub fn record(&self, event: &Event, settled: Settled<'_>) {
-        let policy = (self.policies)(&event.source);
-        let policy = policy.as_deref().unwrap_or(&DEFAULT_POLICY);
+    /// Records how `event` settled. The entry takes the event's strings as they are: nothing
+    /// is copied but the message the list shows beside the alert.
+    pub fn record(&self, event: Event, settled: Settled<'_>) {
+        let Event {
+            id: event_id,
+            source,
+            event,
+            delivery_id,
+            received_at_ms,
+            alert,
+            headers,
+            body,
+            attempts,
+            ..
+        } = event;
         // Masked only while the day's payload budget lasts: past it the payload is not kept.
-        let masked: Option<Bytes> = self
-            .journal
-            .keeps_payloads()
-            .then(|| policy.body(&header_map(&event.headers), &event.body));
+        let masked: Option<Bytes> =
+            self.journal
+                .keeps_payloads()
+                .then(|| match (self.policies)(&source) {
+                    Some(policy) => policy.stored_body(&headers, &body),
+                    None => RedactionPolicy::default_ref().stored_body(&headers, &body),
+                });
         let delivery = self.journal.record(|id, time_ms, cap| {
             let (payload, payload_note) = match &masked {
                 Some(masked) => cap.keep(masked, time_ms),
@@ -175,22 +188,22 @@ impl DeliveryLog {
                 summary: Summary {
                     id,
                     time_ms,
-                    event_id: event.id.clone(),
-                    source: event.source.clone(),
-                    event: event.event.clone(),
-                    delivery_id: event.delivery_id.clone(),
+                    event_id,
+                    source,
+                    event,
+                    delivery_id,
                     http_status: 202,
                     sl1_status: settled.status.to_owned(),
                     sl1_http: settled.sl1_http,
-                    attempts: event.attempts,
-                    latency_ms: time_ms.saturating_sub(event.received_at_ms),
-                    message: event.alert.message.clone(),
+                    attempts,
+                    latency_ms: time_ms.saturating_sub(received_at_ms),
+                    message: alert.message.clone(),
                     error: settled.error.map(str::to_owned),
                 },
-                headers: event.headers.clone(),
+                headers,
                 payload,
                 payload_note,
-                alert: event.alert.clone(),
+                alert,
                 tries: settled.tries,
             }
         });
@@ -228,7 +241,7 @@ impl DeliveryLog {
     }
 
     /// One by id.
-    pub fn get(&self, id: u64) -> Option<Delivery> {
+    pub fn get(&self, id: u64) -> Option<Arc<Delivery>> {
         self.journal.get(id)
     }
 }
@@ -245,21 +258,4 @@ fn matches_text(delivery: &Summary, q: &str) -> bool {
     .into_iter()
     .flatten()
     .any(|text| text.to_lowercase().contains(q))
-}
-
-/// Core's redaction policy, for a source no longer mapped.
-static DEFAULT_POLICY: std::sync::LazyLock<RedactionPolicy> =
-    std::sync::LazyLock::new(RedactionPolicy::new);
-
-fn header_map(headers: &[(String, String)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value.as_str()),
-        ) {
-            map.append(name, value);
-        }
-    }
-    map
 }

@@ -1,13 +1,15 @@
 //! [`Journal`]: the machinery the records of refused requests ([`crate::refused`]) and of
 //! recent deliveries ([`crate::deliveries`]) share: a ring of the last `capacity` entries in
 //! memory, numbered with ids that are never reused in one data dir, kept in a `.jsonl` file (one
-//! JSON line each, read back at start) written by the one [`Writer`] thread, and the
+//! JSON line each; once it holds `capacity` lines it becomes `NAME.1`, replacing the one before,
+//! and both are read back at start) written by the one [`Writer`] thread, and the
 //! [`PayloadCap`] on the payload bytes an entry and a day may keep.
 //!
 //! New entries are also published to the live [`Feed`] (`GET /admin/stream`).
 //!
 //! Recording takes a short lock (the ring push) on the caller's thread; the file is written
-//! by the writer thread, never on a request's or a delivery's path.
+//! by the writer thread, never on a request's or a delivery's path. An entry is made once and
+//! shared (`Arc`) by the ring, the writer and the caller: recording copies nothing.
 
 mod feed;
 mod writer;
@@ -28,7 +30,7 @@ use serde::Serialize;
 const DAY_MS: u64 = 86_400_000;
 
 /// An entry of a journal.
-pub trait Entry: Clone + Serialize + DeserializeOwned + Send + 'static {
+pub trait Entry: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Its id.
     fn id(&self) -> u64;
     /// When it was recorded, in Unix milliseconds.
@@ -100,7 +102,7 @@ pub struct Journal<T> {
 
 #[derive(Debug)]
 struct State<T> {
-    ring: VecDeque<T>,
+    ring: VecDeque<Arc<T>>,
     next_id: u64,
     cap: PayloadCap,
 }
@@ -138,13 +140,14 @@ impl<T: Entry> Journal<T> {
                 .state
                 .get_mut()
                 .unwrap_or_else(PoisonError::into_inner);
-            for entry in read_back::<T>(&path) {
+            let older = read_back::<T>(&rotated(&path));
+            for entry in older.into_iter().chain(read_back::<T>(&path)) {
                 state.next_id = state.next_id.max(entry.id() + 1);
                 state.cap.restored(entry.time_ms(), entry.payload_len());
                 if state.ring.len() == capacity {
                     state.ring.pop_front();
                 }
-                state.ring.push_back(entry);
+                state.ring.push_back(Arc::new(entry));
             }
         }
         journal.file = Some((Arc::from(path.as_path()), writer.clone()));
@@ -153,13 +156,13 @@ impl<T: Entry> Journal<T> {
 
     /// Records the entry `build` makes from its id, the time now and the payload cap; hands it
     /// to the writer; returns it.
-    pub fn record(&self, build: impl FnOnce(u64, u64, &mut PayloadCap) -> T) -> T {
+    pub fn record(&self, build: impl FnOnce(u64, u64, &mut PayloadCap) -> T) -> Arc<T> {
         let time_ms = now_ms();
         let entry = {
             let mut state = self.lock();
             let id = state.next_id;
             state.next_id += 1;
-            let entry = build(id, time_ms, &mut state.cap);
+            let entry = Arc::new(build(id, time_ms, &mut state.cap));
             if state.ring.len() == self.capacity {
                 state.ring.pop_front();
             }
@@ -171,14 +174,14 @@ impl<T: Entry> Journal<T> {
             writer.append(
                 path.clone(),
                 self.capacity,
-                Box::new(move || serde_json::to_vec(&line)),
+                Box::new(move || serde_json::to_vec(&*line)),
             );
         }
         entry
     }
 
     /// The newest first, those `keep` keeps, at most `limit`.
-    pub fn list(&self, keep: impl Fn(&T) -> bool, limit: usize) -> Vec<T> {
+    pub fn list(&self, keep: impl Fn(&T) -> bool, limit: usize) -> Vec<Arc<T>> {
         self.lock()
             .ring
             .iter()
@@ -190,7 +193,7 @@ impl<T: Entry> Journal<T> {
     }
 
     /// One by id.
-    pub fn get(&self, id: u64) -> Option<T> {
+    pub fn get(&self, id: u64) -> Option<Arc<T>> {
         self.lock()
             .ring
             .iter()
@@ -214,7 +217,14 @@ impl<T: Entry> Journal<T> {
     }
 }
 
-fn read_back<T: Entry>(path: &PathBuf) -> Vec<T> {
+/// Where the file at `path` goes once full: `NAME.1`.
+pub(crate) fn rotated(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
+
+fn read_back<T: Entry>(path: &Path) -> Vec<T> {
     let Ok(file) = File::open(path) else {
         return Vec::new();
     };
@@ -264,7 +274,7 @@ mod tests {
         }
     }
 
-    fn note(journal: &Journal<Note>, payload: &[u8]) -> Note {
+    fn note(journal: &Journal<Note>, payload: &[u8]) -> Arc<Note> {
         journal.record(|id, time_ms, cap| Note {
             id,
             time_ms,
@@ -298,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn the_file_is_written_off_the_caller_kept_bounded_and_read_back_with_its_ids() {
+    fn the_file_is_written_off_the_caller_rotated_and_read_back_with_its_ids() {
         let dir = tempfile::tempdir().unwrap();
         let writer = Writer::start();
         let journal = Journal::<Note>::open(
@@ -312,11 +322,11 @@ mod tests {
             note(&journal, b"x");
         }
         writer.flush();
-        let lines = fs::read_to_string(dir.path().join("notes.jsonl"))
-            .unwrap()
-            .lines()
-            .count();
-        assert!((3..6).contains(&lines), "{lines} lines");
+        let lines = |path: &Path| fs::read_to_string(path).unwrap().lines().count();
+        let path = dir.path().join("notes.jsonl");
+        // Rotated at the 4th, 7th and 10th line: `.1` holds 7..=9, the file 10.
+        assert_eq!(lines(&path), 1);
+        assert_eq!(lines(&rotated(&path)), 3);
         let again = Journal::<Note>::open(
             dir.path(),
             "notes.jsonl",
@@ -331,6 +341,9 @@ mod tests {
             .collect();
         assert_eq!(kept, [10, 9, 8]);
         assert_eq!(note(&again, b"y").id, 11);
-        assert_eq!(again.get(9).map(|n| n.payload), Some(Some("x".into())));
+        assert_eq!(
+            again.get(9).and_then(|n| n.payload.clone()),
+            Some("x".into())
+        );
     }
 }

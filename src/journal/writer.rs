@@ -1,9 +1,10 @@
 //! [`Writer`]: the one thread that writes the records' files (`refused.jsonl`,
 //! `deliveries.jsonl`), so that no request or delivery waits on the disk. A record hands it one
-//! entry at a time; the thread serialises it, appends it as one line, and once a file holds
-//! twice its record's capacity, rewrites it to its last `capacity` lines (a temporary file
-//! renamed over it). [`Writer::flush`] waits until everything handed over is written: graceful
-//! shutdown calls it last.
+//! entry at a time; the thread serialises it and appends it as one line. Once a file holds its
+//! record's capacity, it is renamed `NAME.1` (replacing the one before) and a new file begun:
+//! the two hold between `capacity` and twice that lines, and nothing is ever rewritten.
+//! [`Writer::flush`] waits until everything handed over is written: graceful shutdown calls it
+//! last.
 //!
 //! The hand-over never blocks: past [`BACKLOG`] entries waiting, a new one is dropped from the
 //! file (it stays in the record's memory). One warning says when the writer falls behind and one
@@ -13,7 +14,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -64,8 +65,8 @@ impl Writer {
         }
     }
 
-    /// Hands one entry's line to the thread for the file at `path`, kept to `capacity` lines
-    /// (between `capacity` and twice that).
+    /// Hands one entry's line to the thread for the file at `path`, rotated every `capacity`
+    /// lines.
     pub(super) fn append(&self, path: Arc<Path>, capacity: usize, line: LineFn) {
         let command = Command::Append {
             path,
@@ -139,43 +140,34 @@ fn run(rx: &Receiver<Command>) {
 fn append(target: &mut Target, path: &Path, capacity: usize, line: LineFn) -> std::io::Result<()> {
     let mut line = line().map_err(std::io::Error::other)?;
     line.push(b'\n');
-    if target.lines + 1 >= 2 * capacity {
+    let mut truncate = false;
+    if target.lines >= capacity {
         target.file = None;
-        target.lines = compact(path, capacity, &line)?;
-        return Ok(());
+        target.lines = 0;
+        match fs::rename(path, super::rotated(path)) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            // Kept bounded all the same: the file starts again without its older lines.
+            Err(error) => {
+                tracing::warn!(file = %path.display(), %error, "Record file not rotated; it starts again.");
+                truncate = true;
+            }
+        }
     }
     let file = match &mut target.file {
         Some(file) => file,
-        None => target
-            .file
-            .insert(OpenOptions::new().create(true).append(true).open(path)?),
+        None => target.file.insert(
+            OpenOptions::new()
+                .create(true)
+                .append(!truncate)
+                .write(true)
+                .truncate(truncate)
+                .open(path)?,
+        ),
     };
     file.write_all(&line)?;
     target.lines += 1;
     Ok(())
-}
-
-/// Rewrites the file to its last `capacity` lines, `line` the last of them; how many it holds.
-fn compact(path: &Path, capacity: usize, line: &[u8]) -> std::io::Result<usize> {
-    let mut kept: std::collections::VecDeque<String> = std::collections::VecDeque::new();
-    if let Ok(file) = File::open(path) {
-        for old in BufReader::new(file).lines() {
-            kept.push_back(old?);
-            if kept.len() >= capacity {
-                kept.pop_front();
-            }
-        }
-    }
-    let mut text = Vec::new();
-    for old in &kept {
-        text.extend_from_slice(old.as_bytes());
-        text.push(b'\n');
-    }
-    text.extend_from_slice(line);
-    let temp = PathBuf::from(format!("{}.tmp", path.display()));
-    fs::write(&temp, &text)?;
-    fs::rename(&temp, path)?;
-    Ok(kept.len() + 1)
 }
 
 fn count_lines(path: &Path) -> usize {

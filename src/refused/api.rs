@@ -49,7 +49,7 @@ async fn list(
         q.limit.unwrap_or(DEFAULT_LIMIT),
     );
     Ok(Json(
-        json!({ "count": requests.len(), "requests": requests }),
+        json!({ "count": requests.len(), "requests": requests.iter().map(|entry| &**entry).collect::<Vec<_>>() }),
     ))
 }
 
@@ -59,7 +59,7 @@ async fn show(
 ) -> Result<Json<Value>, AdminError> {
     let id = entry_id(&id, "a refused request")?;
     match log.get(id) {
-        Some(refusal) => Ok(Json(json!(refusal))),
+        Some(refusal) => Ok(Json(json!(&*refusal))),
         None => Err(AdminError::NotFound(format!("no refused request {id}"))),
     }
 }

@@ -5,8 +5,8 @@
 //! [`RedactionPolicy`].
 //!
 //! Kept in memory (a ring) and in `data_dir/refused.jsonl` (one JSON line each, appended by the
-//! records' writer thread, off the request's path, and rewritten to its last [`CAPACITY`] lines
-//! once it holds twice that; see [`crate::journal`]), so the record survives a restart whatever
+//! records' writer thread, off the request's path, and rotated to `refused.jsonl.1` every
+//! [`CAPACITY`] lines; see [`crate::journal`]), so the record survives a restart whatever
 //! the queue backend. Each new entry is also published to the live feed (`GET /admin/stream`). A payload is kept only up to [`PAYLOAD_CAP`] bytes, and
 //! at most [`DAILY_PAYLOAD_CAP`] payload bytes a day (UTC) are kept; past either, the entry says
 //! so and keeps no payload. A request refused as too large keeps none. The admin API serves it
@@ -165,11 +165,16 @@ impl RefusedLog {
             refusal.status,
         );
         self.feed.health().refused(counted);
-        self.feed.publish("refused", &refusal);
+        self.feed.publish("refused", &*refusal);
     }
 
     /// The newest first, matching `source` and `reason` when given, at most `limit`.
-    pub fn list(&self, source: Option<&str>, reason: Option<&str>, limit: usize) -> Vec<Refusal> {
+    pub fn list(
+        &self,
+        source: Option<&str>,
+        reason: Option<&str>,
+        limit: usize,
+    ) -> Vec<Arc<Refusal>> {
         self.journal.list(
             |r| source.is_none_or(|s| r.source == s) && reason.is_none_or(|s| r.reason == s),
             limit,
@@ -177,7 +182,7 @@ impl RefusedLog {
     }
 
     /// One by id.
-    pub fn get(&self, id: u64) -> Option<Refusal> {
+    pub fn get(&self, id: u64) -> Option<Arc<Refusal>> {
         self.journal.get(id)
     }
 }
@@ -202,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn the_ring_keeps_the_newest_and_the_file_is_compacted_to_it() {
+    fn the_ring_keeps_the_newest_and_the_files_are_rotated_to_it() {
         let dir = tempfile::tempdir().unwrap();
         let writer = Writer::start();
         let log = RefusedLog::open(dir.path(), &writer, Feed::default());
@@ -213,11 +218,11 @@ mod tests {
         let all = log.list(None, None, usize::MAX);
         assert_eq!(all.len(), CAPACITY);
         assert_eq!(all[0].id, (2 * CAPACITY + 5) as u64);
-        let lines = fs::read_to_string(dir.path().join(FILE))
-            .unwrap()
-            .lines()
-            .count();
-        assert!(lines < 2 * CAPACITY, "{lines} lines");
+        let lines = |path: &std::path::Path| fs::read_to_string(path).unwrap().lines().count();
+        let path = dir.path().join(FILE);
+        // 2 005 lines written: the file holds the last 5, the one rotated before it 1 000.
+        assert_eq!(lines(&path), 5);
+        assert_eq!(lines(&crate::journal::rotated(&path)), CAPACITY);
         let again = RefusedLog::open(dir.path(), &writer, Feed::default());
         assert_eq!(again.list(None, None, usize::MAX), all);
     }
@@ -234,7 +239,7 @@ mod tests {
         let big: &'static [u8] = Box::leak(vec![b'a'; PAYLOAD_CAP + 10].into_boxed_slice());
         refuse(&log, "meraki", big);
         let kept = log.get(2).unwrap();
-        assert_eq!(kept.payload.map(|p| p.len()), Some(PAYLOAD_CAP));
+        assert_eq!(kept.payload.as_ref().map(String::len), Some(PAYLOAD_CAP));
         assert!(kept.payload_note.is_some());
     }
 }

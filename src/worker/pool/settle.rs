@@ -182,7 +182,7 @@ impl Ctx {
     }
 
     /// Records how `event` settled in the record of deliveries, when there is one.
-    fn record(&self, event: &Event, tries: Vec<Sl1Try>, status: &'static str, error: Option<&str>) {
+    fn record(&self, event: Event, tries: Vec<Sl1Try>, status: &'static str, error: Option<&str>) {
         let Some(log) = &self.deliveries else { return };
         log.record(
             event,
@@ -215,8 +215,6 @@ impl Ctx {
                 sl1_status,
             } => {
                 event.attempts = event.attempts.saturating_add(attempts);
-                let status = if outbox { "outbox" } else { "delivered" };
-                self.record(&event, tries, status, None);
                 let now_ms = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
@@ -242,6 +240,9 @@ impl Ctx {
                         "Cannot ack a delivered event; it may be delivered again."
                     );
                 }
+                // The record takes the event: its strings move into the entry.
+                let status = if outbox { "outbox" } else { "delivered" };
+                self.record(event, tries, status, None);
                 None
             }
             Outcome::Requeue { delay, attempts } => {
@@ -252,10 +253,10 @@ impl Ctx {
                     // Cut short by shutdown: nothing settled.
                 } else if attempts > 0 {
                     let why = "SL1's circuit opened; the event waits to be tried again";
-                    self.record(&event, tries, "retrying", Some(why));
+                    self.record(event.clone(), tries, "retrying", Some(why));
                 } else if outbox {
                     let why = "the outbox could not be written; the event waits";
-                    self.record(&event, tries, "retrying", Some(why));
+                    self.record(event.clone(), tries, "retrying", Some(why));
                 }
                 self.monitor.delayed(&event.id);
                 let id = event.id.clone();
@@ -280,7 +281,7 @@ impl Ctx {
                     error = %error,
                     "Event moved to the dead-letter queue."
                 );
-                self.record(&event, tries, "dead_lettered", Some(&error));
+                self.record(event.clone(), tries, "dead_lettered", Some(&error));
                 event.last_error = Some(error);
                 ::metrics::counter!(
                     metrics::DEAD_LETTERED,
