@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /admin/mappings` | `200 {"mappings": [{"name", "sources", "url_paths"}]}` |
 //! | `GET /admin/mappings/{name}` | `200 {"name", "text", "sources"}`, `404` |
-//! | `PUT /admin/mappings/{name}` `{"text"}` | `200 {"name", "sources", "urls", "warnings", "reloaded"}`; `422` with `diagnostics`, nothing written |
+//! | `PUT /admin/mappings/{name}` `{"text"}` | `200 {"name", "sources", "urls", "warnings", "exported", "reloaded"}`; `422` with `diagnostics`, nothing written |
 //! | `DELETE /admin/mappings/{name}` | `200 {"deleted"}`, `404`; `422` when the rest of the directory does not validate without it |
 //! | `POST /admin/token` | `200 {"token"}`: 32 URL-safe random characters |
 //!
@@ -16,6 +16,11 @@
 //! `genhook check` would ([`Loader::check_replacing`](crate::loader::Loader::check_replacing)),
 //! then writes it atomically (a temporary file renamed over it) and runs the hot reload at
 //! once, so the next webhook uses it. A bad name is `400`.
+//!
+//! When no directory is at `mappings_dir` (the built-in mappings are served), a `PUT` creates
+//! it holding the built-in mapping files (as `genhook mappings export` writes them) beside the
+//! new one, since a directory, once there, wins over the built-in mappings: the sources in use
+//! stay served. The answer's `exported` names the built-in files so written (`[]` otherwise).
 //!
 //! Every handler returns `Result<_, AdminError>`: its `{"error"}` answer is the one place errors
 //! become responses (a check with errors is the `422` with `diagnostics` instead). A blocking
@@ -35,6 +40,7 @@ use serde_json::{json, Value};
 
 use super::state::{diagnostic_json, invalid_mapping, problems_text, ConsoleState};
 use crate::admin::AdminError;
+use crate::bundled::{self, MappingsOrigin};
 
 /// The characters of a URL token (RFC 4648's URL-safe alphabet).
 const TOKEN_ALPHABET: &[u8; 64] =
@@ -155,13 +161,26 @@ pub(super) async fn save(
     if checked.has_errors() {
         return Ok(refusal(&path, &checked));
     }
+    let dir = state.loader.mappings_dir().to_owned();
     let write_path = path.clone();
-    blocking(move || write_atomically(&write_path, &text))
-        .await?
-        .map_err(|error| {
-            AdminError::Internal(format!("the mapping file could not be written: {error}"))
-        })?;
-    tracing::info!(file = %path.display(), "Mapping file written through the admin API.");
+    let exported = blocking(move || match MappingsOrigin::of(&dir) {
+        MappingsOrigin::Directory(_) => write_atomically(&write_path, &text).map(|()| Vec::new()),
+        MappingsOrigin::BuiltIn(_) => create_with_built_in(&dir, &write_path, &text),
+    })
+    .await?
+    .map_err(|error| {
+        AdminError::Internal(format!("the mapping file could not be written: {error}"))
+    })?;
+    if exported.is_empty() {
+        tracing::info!(file = %path.display(), "Mapping file written through the admin API.");
+    } else {
+        tracing::info!(
+            file = %path.display(),
+            exported = exported.len(),
+            "Mappings directory created through the admin API, with the built-in mappings in use \
+             and the mapping file."
+        );
+    }
     let reloaded = reload(&state).await;
     let (sources, url_paths) = sources_in(&checked.mappings, &path);
     let base = base_url(&state, &uri, &headers);
@@ -176,6 +195,7 @@ pub(super) async fn save(
         "sources": sources,
         "urls": url_paths.iter().map(|p| format!("{base}{p}")).collect::<Vec<_>>(),
         "warnings": warnings,
+        "exported": exported,
         "reloaded": reloaded,
     }))
     .into_response())
@@ -270,6 +290,35 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&temp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temp);
     })
+}
+
+/// Creates the mappings directory `dir` (which does not exist: the built-in mappings are
+/// served) holding the built-in mappings and `text` at `path` (in place of the built-in file
+/// of that name), all at once: the files are written into a directory beside it, renamed to
+/// `dir` when complete, so a reload never sees part of them. Returns the built-in files kept.
+fn create_with_built_in(dir: &Path, path: &Path, text: &str) -> std::io::Result<Vec<String>> {
+    let mut staging = dir.as_os_str().to_owned();
+    staging.push(".new");
+    let staging = PathBuf::from(staging);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    let written = (|| {
+        bundled::export(&staging, false).map_err(std::io::Error::other)?;
+        let file = path.file_name().unwrap_or_default();
+        std::fs::write(staging.join(file), text)?;
+        std::fs::rename(&staging, dir)
+    })();
+    if let Err(error) = written {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(error);
+    }
+    Ok(bundled::FILES
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| path.file_name().is_none_or(|file| file != *name))
+        .map(|name| name.trim_end_matches(".ini").to_owned())
+        .collect())
 }
 
 /// `SCHEME://HOST[:PORT]` of the request (its `Host` header, or HTTP/2's authority).
