@@ -50,6 +50,19 @@ async fn started(sl1: Option<&Sl1Mock>) -> TestGenHook {
     }
 }
 
+/// PUTs an `acme` mapping with an error at line 3: refused with `422` at that line.
+async fn put_invalid_acme(genhook: &TestGenHook) {
+    let (status, refused) = call(
+        genhook,
+        reqwest::Method::PUT,
+        "/admin/mappings/acme",
+        Some(json!({ "text": BAD.replace("github", "acme") })),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["diagnostics"][0]["line"], 3, "{refused}");
+}
+
 fn push_payload() -> Value {
     json!({"ref": "refs/heads/main", "repository": {"name": "genhook"}, "token": "x"})
 }
@@ -260,15 +273,7 @@ async fn a_saved_mapping_is_served_at_the_url_it_answers_and_can_be_deleted() {
     assert_eq!(shown["sources"], json!(["acme"]));
 
     // Invalid: 422 at its line, and the file keeps its text.
-    let (status, refused) = call(
-        &genhook,
-        reqwest::Method::PUT,
-        "/admin/mappings/acme",
-        Some(json!({ "text": BAD.replace("github", "acme") })),
-    )
-    .await;
-    assert_eq!(status, 422, "{refused}");
-    assert_eq!(refused["diagnostics"][0]["line"], 3, "{refused}");
+    put_invalid_acme(&genhook).await;
     assert_eq!(
         std::fs::read_to_string(genhook.mappings_dir().join("acme.ini")).unwrap(),
         text
@@ -353,15 +358,7 @@ async fn saving_on_the_built_in_mappings_creates_the_directory_and_keeps_them() 
     let answer = genhook.post("/webhook/slack", &json, SLACK).await;
     assert_eq!(answer.status(), 202, "built-in slack before the save");
 
-    let (status, refused) = call(
-        &genhook,
-        reqwest::Method::PUT,
-        "/admin/mappings/acme",
-        Some(json!({ "text": BAD.replace("github", "acme") })),
-    )
-    .await;
-    assert_eq!(status, 422, "{refused}");
-    assert_eq!(refused["diagnostics"][0]["line"], 3, "{refused}");
+    put_invalid_acme(&genhook).await;
     assert!(!missing.exists(), "a refused save created the directory");
 
     let text = "[acme]\nevent = header:X-Acme-Event\n*: action::Acme $action$\n";
