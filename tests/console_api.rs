@@ -50,6 +50,20 @@ async fn started(sl1: Option<&Sl1Mock>) -> TestGenHook {
     }
 }
 
+/// PUTs the mapping `name`: taken with `200`; the answer.
+async fn saved_mapping(genhook: &TestGenHook, name: &str, text: &str) -> Value {
+    let path = format!("/admin/mappings/{name}");
+    let (status, saved) = call(
+        genhook,
+        reqwest::Method::PUT,
+        &path,
+        Some(json!({ "text": text })),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    saved
+}
+
 /// PUTs an `acme` mapping with an error at line 3: refused with `422` at that line.
 async fn put_invalid_acme(genhook: &TestGenHook) {
     let (status, refused) = call(
@@ -215,14 +229,7 @@ async fn a_saved_mapping_is_served_at_the_url_it_answers_and_can_be_deleted() {
     let text = format!(
         "[acme]\ntoken = {token}\nevent = header:X-Acme-Event\n*: action,repo{{name}}::Acme $action$ on $repo.name$\n"
     );
-    let (status, saved) = call(
-        &genhook,
-        reqwest::Method::PUT,
-        "/admin/mappings/acme",
-        Some(json!({ "text": text })),
-    )
-    .await;
-    assert_eq!(status, 200, "{saved}");
+    let saved = saved_mapping(&genhook, "acme", &text).await;
     assert_eq!(saved["sources"], json!(["acme"]));
     let url = format!("http://{}/webhook/acme/{token}", genhook.addr);
     assert_eq!(saved["urls"], json!([url]));
@@ -362,14 +369,7 @@ async fn saving_on_the_built_in_mappings_creates_the_directory_and_keeps_them() 
     assert!(!missing.exists(), "a refused save created the directory");
 
     let text = "[acme]\nevent = header:X-Acme-Event\n*: action::Acme $action$\n";
-    let (status, saved) = call(
-        &genhook,
-        reqwest::Method::PUT,
-        "/admin/mappings/acme",
-        Some(json!({ "text": text })),
-    )
-    .await;
-    assert_eq!(status, 200, "{saved}");
+    let saved = saved_mapping(&genhook, "acme", text).await;
     assert_eq!(saved["reloaded"], true, "{saved}");
     let exported: Vec<String> = genhook::bundled::FILES
         .iter()
@@ -416,14 +416,7 @@ async fn saving_a_built_in_name_on_the_built_in_mappings_replaces_that_file_only
         .set("admin_token", TOKEN)
         .start()
         .await;
-    let (status, saved) = call(
-        &genhook,
-        reqwest::Method::PUT,
-        "/admin/mappings/github",
-        Some(json!({ "text": GITHUB })),
-    )
-    .await;
-    assert_eq!(status, 200, "{saved}");
+    let saved = saved_mapping(&genhook, "github", GITHUB).await;
     assert!(!saved["exported"]
         .as_array()
         .unwrap()
