@@ -165,7 +165,7 @@ pub(super) async fn save(
     let write_path = path.clone();
     let exported = blocking(move || match MappingsOrigin::of(&dir) {
         MappingsOrigin::Directory(_) => write_atomically(&write_path, &text).map(|()| Vec::new()),
-        MappingsOrigin::BuiltIn(_) => create_with_built_in(&dir, &write_path, &text),
+        MappingsOrigin::BuiltIn(_) => create_with_built_in(&dir, &file, &text),
     })
     .await?
     .map_err(|error| {
@@ -293,19 +293,24 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Creates the mappings directory `dir` (which does not exist: the built-in mappings are
-/// served) holding the built-in mappings and `text` at `path` (in place of the built-in file
-/// of that name), all at once: the files are written into a directory beside it, renamed to
-/// `dir` when complete, so a reload never sees part of them. Returns the built-in files kept.
-fn create_with_built_in(dir: &Path, path: &Path, text: &str) -> std::io::Result<Vec<String>> {
-    let mut staging = dir.as_os_str().to_owned();
-    staging.push(".new");
-    let staging = PathBuf::from(staging);
+/// served) holding the built-in mappings and `text` as `file` (in place of the built-in file of
+/// that name), all at once: the files are written into a hidden directory beside it
+/// (`.NAME.genhook-new`), renamed to `dir` when complete, so a reload never sees part of them.
+/// Returns the names of the built-in files written.
+fn create_with_built_in(dir: &Path, file: &str, text: &str) -> std::io::Result<Vec<String>> {
+    let Some(dir_name) = dir.file_name() else {
+        return Err(std::io::Error::other(format!(
+            "{}: not a directory name to create",
+            dir.display()
+        )));
+    };
+    let staging = dir.with_file_name(format!(".{}.genhook-new", dir_name.to_string_lossy()));
     if staging.exists() {
+        // Left by a save that failed half-way: nothing reads it.
         std::fs::remove_dir_all(&staging)?;
     }
     let written = (|| {
         bundled::export(&staging, false).map_err(std::io::Error::other)?;
-        let file = path.file_name().unwrap_or_default();
         std::fs::write(staging.join(file), text)?;
         std::fs::rename(&staging, dir)
     })();
@@ -315,9 +320,8 @@ fn create_with_built_in(dir: &Path, path: &Path, text: &str) -> std::io::Result<
     }
     Ok(bundled::FILES
         .iter()
-        .map(|(name, _)| *name)
-        .filter(|name| path.file_name().is_none_or(|file| file != *name))
-        .map(|name| name.trim_end_matches(".ini").to_owned())
+        .filter(|(name, _)| *name != file)
+        .map(|(name, _)| name.trim_end_matches(".ini").to_owned())
         .collect())
 }
 
