@@ -139,14 +139,28 @@ impl Loader {
 
     /// Checks the mappings directory as [`check`](Self::check) does, as if the file `NAME`
     /// of it held `text` (`None`: as if it were deleted). The admin API runs it before it
-    /// writes or deletes a mapping file.
+    /// writes or deletes a mapping file. When the built-in mappings are served (no directory),
+    /// it checks the directory the admin API would create: the built-in files in
+    /// `mappings_dir`, with `NAME` in place of the one of that name.
     ///
     /// # Errors
     /// The mappings directory cannot be read.
     pub fn check_replacing(&self, file: &str, text: Option<&str>) -> Result<Checked, Diagnostic> {
         let path = self.mappings_dir.join(file);
-        let checked = self.with_options(|options| {
-            MappingSet::check_dir_with(&self.mappings_dir, &path, text, options)
+        let checked = self.with_options(|options| match self.origin() {
+            MappingsOrigin::Directory(dir) => {
+                MappingSet::check_dir_with(&dir, &path, text, options)
+            }
+            MappingsOrigin::BuiltIn(dir) => {
+                let mut files: Vec<(PathBuf, &str)> = bundled::FILES
+                    .iter()
+                    .map(|(name, built_in)| (dir.join(name), *built_in))
+                    .filter(|(built_in, _)| *built_in != path)
+                    .collect();
+                files.extend(text.map(|text| (path.clone(), text)));
+                files.sort();
+                Ok(MappingSet::check_texts(&files, options))
+            }
         })?;
         Ok(self.with_stage_checks(checked))
     }

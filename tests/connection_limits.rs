@@ -19,7 +19,7 @@ use hmac::{Hmac, Mac};
 use http_body_util::Empty;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use sha2::Sha256;
-use support::TestGenHook;
+use support::{scrape_metrics, TestGenHook};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -549,14 +549,7 @@ async fn silent_connections_beyond_the_descriptor_limit_do_not_lock_out_health_o
         exhausted <= 2,
         "{exhausted} lines of `Too many open files` in the log:\n{log}"
     );
-    let metrics = client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape_metrics(&client, port).await;
     let refused =
         support::metric_value(&metrics, "genhook_connections_refused_total", &[]).unwrap_or(0.0);
     assert!(

@@ -1,7 +1,8 @@
 //! The console's admin routes over real sockets: `POST /admin/render` (the saved mapping, a
 //! posted one with `genhook check`'s own diagnostics), the mapping files (`PUT` then a webhook
 //! to the URL it answers, delivered to an SL1 mock; an invalid `PUT` leaves the file alone;
-//! `DELETE`; names that would leave the directory) and `POST /admin/token`.
+//! `DELETE`; names that would leave the directory; the first `PUT` on the built-in mappings,
+//! which creates the directory with them) and `POST /admin/token`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -47,6 +48,33 @@ async fn started(sl1: Option<&Sl1Mock>) -> TestGenHook {
         Some(sl1) => builder.sl1(&sl1.url()).start().await,
         None => builder.start().await,
     }
+}
+
+/// PUTs the mapping `name`: taken with `200`; the answer.
+async fn saved_mapping(genhook: &TestGenHook, name: &str, text: &str) -> Value {
+    let path = format!("/admin/mappings/{name}");
+    let (status, saved) = call(
+        genhook,
+        reqwest::Method::PUT,
+        &path,
+        Some(json!({ "text": text })),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    saved
+}
+
+/// PUTs an `acme` mapping with an error at line 3: refused with `422` at that line.
+async fn put_invalid_acme(genhook: &TestGenHook) {
+    let (status, refused) = call(
+        genhook,
+        reqwest::Method::PUT,
+        "/admin/mappings/acme",
+        Some(json!({ "text": BAD.replace("github", "acme") })),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["diagnostics"][0]["line"], 3, "{refused}");
 }
 
 fn push_payload() -> Value {
@@ -201,14 +229,7 @@ async fn a_saved_mapping_is_served_at_the_url_it_answers_and_can_be_deleted() {
     let text = format!(
         "[acme]\ntoken = {token}\nevent = header:X-Acme-Event\n*: action,repo{{name}}::Acme $action$ on $repo.name$\n"
     );
-    let (status, saved) = call(
-        &genhook,
-        reqwest::Method::PUT,
-        "/admin/mappings/acme",
-        Some(json!({ "text": text })),
-    )
-    .await;
-    assert_eq!(status, 200, "{saved}");
+    let saved = saved_mapping(&genhook, "acme", &text).await;
     assert_eq!(saved["sources"], json!(["acme"]));
     let url = format!("http://{}/webhook/acme/{token}", genhook.addr);
     assert_eq!(saved["urls"], json!([url]));
@@ -259,15 +280,7 @@ async fn a_saved_mapping_is_served_at_the_url_it_answers_and_can_be_deleted() {
     assert_eq!(shown["sources"], json!(["acme"]));
 
     // Invalid: 422 at its line, and the file keeps its text.
-    let (status, refused) = call(
-        &genhook,
-        reqwest::Method::PUT,
-        "/admin/mappings/acme",
-        Some(json!({ "text": BAD.replace("github", "acme") })),
-    )
-    .await;
-    assert_eq!(status, 422, "{refused}");
-    assert_eq!(refused["diagnostics"][0]["line"], 3, "{refused}");
+    put_invalid_acme(&genhook).await;
     assert_eq!(
         std::fs::read_to_string(genhook.mappings_dir().join("acme.ini")).unwrap(),
         text
@@ -333,4 +346,87 @@ async fn names_that_could_leave_the_directory_are_refused() {
     }
     assert!(!outside.exists());
     assert!(genhook.mappings_dir().join("github.ini").exists());
+}
+
+/// On the built-in mappings (no directory at `mappings_dir`), the first `PUT` creates the
+/// directory with the built-in mappings exported into it beside the new file, so the sources
+/// the operator was using stay served; an invalid one creates nothing.
+#[tokio::test]
+async fn saving_on_the_built_in_mappings_creates_the_directory_and_keeps_them() {
+    const SLACK: &str = r#"{"type":"event_callback","event":{"type":"message","channel":"C1","user":"U1","text":"hi"}}"#;
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("not-yet").join("mappings");
+    let genhook = TestGenHook::builder()
+        .set("mappings_dir", missing.display())
+        .set("admin_token", TOKEN)
+        .start()
+        .await;
+    let json = [("content-type", "application/json")];
+    let answer = genhook.post("/webhook/slack", &json, SLACK).await;
+    assert_eq!(answer.status(), 202, "built-in slack before the save");
+
+    put_invalid_acme(&genhook).await;
+    assert!(!missing.exists(), "a refused save created the directory");
+
+    let text = "[acme]\nevent = header:X-Acme-Event\n*: action::Acme $action$\n";
+    let saved = saved_mapping(&genhook, "acme", text).await;
+    assert_eq!(saved["reloaded"], true, "{saved}");
+    let exported: Vec<String> = genhook::bundled::FILES
+        .iter()
+        .map(|(name, _)| name.trim_end_matches(".ini").to_owned())
+        .collect();
+    assert_eq!(saved["exported"], json!(exported));
+    assert_eq!(
+        std::fs::read_to_string(missing.join("acme.ini")).unwrap(),
+        text
+    );
+    for (name, built_in) in genhook::bundled::FILES {
+        assert_eq!(
+            std::fs::read_to_string(missing.join(name)).unwrap(),
+            *built_in,
+            "{name}"
+        );
+    }
+
+    let answer = genhook
+        .post(
+            "/webhook/acme",
+            &[("content-type", "application/json"), ("x-acme-event", "go")],
+            r#"{"action":"went"}"#,
+        )
+        .await;
+    assert_eq!(answer.status(), 202, "the saved mapping is served");
+    let answer = genhook.post("/webhook/slack", &json, SLACK).await;
+    assert_eq!(answer.status(), 202, "the built-in slack is still served");
+    let (status, list) = call(&genhook, reqwest::Method::GET, "/admin/mappings", None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(
+        list["mappings"].as_array().unwrap().len(),
+        exported.len() + 1
+    );
+    genhook.shutdown().await;
+}
+
+#[tokio::test]
+async fn saving_a_built_in_name_on_the_built_in_mappings_replaces_that_file_only() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("mappings");
+    // (Written with a trailing slash: the directory is still created at that path.)
+    let genhook = TestGenHook::builder()
+        .set("mappings_dir", format!("{}/", missing.display()))
+        .set("admin_token", TOKEN)
+        .start()
+        .await;
+    let saved = saved_mapping(&genhook, "github", GITHUB).await;
+    assert!(!saved["exported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("github")));
+    assert_eq!(
+        std::fs::read_to_string(missing.join("github.ini")).unwrap(),
+        GITHUB
+    );
+    assert!(missing.join("slack.ini").exists());
+    assert!(!home.path().join(".mappings.genhook-new").exists());
+    genhook.shutdown().await;
 }

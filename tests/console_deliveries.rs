@@ -22,17 +22,6 @@ fn builder(sl1: &Sl1Mock) -> TestBuilder {
         .sl1(&sl1.url())
 }
 
-async fn get(genhook: &TestGenHook, path: &str) -> (u16, Value) {
-    let response = genhook
-        .client
-        .get(genhook.url(path))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 async fn post_acme(genhook: &TestGenHook, body: &str) {
     let response = genhook
         .post(
@@ -52,7 +41,9 @@ async fn post_acme(genhook: &TestGenHook, body: &str) {
 async fn listed(genhook: &TestGenHook, query: &str, count: usize) -> Value {
     let mut last = Value::Null;
     for _ in 0..500 {
-        let (status, list) = get(genhook, &format!("/admin/deliveries{query}")).await;
+        let (status, list) = genhook
+            .admin_get(TOKEN, &format!("/admin/deliveries{query}"))
+            .await;
         assert_eq!(status, 200, "{list}");
         if list["count"] == count {
             return list;
@@ -88,7 +79,9 @@ async fn settled_events_are_recorded_with_every_sl1_attempt_and_masked() {
     assert!(summary.get("payload").is_none(), "{summary}");
 
     let id = summary["id"].as_u64().unwrap();
-    let (status, detail) = get(&genhook, &format!("/admin/deliveries/{id}")).await;
+    let (status, detail) = genhook
+        .admin_get(TOKEN, &format!("/admin/deliveries/{id}"))
+        .await;
     assert_eq!(status, 200);
     let tries = detail["tries"].as_array().unwrap();
     assert_eq!(tries.len(), 2, "{detail}");
@@ -130,9 +123,9 @@ async fn settled_events_are_recorded_with_every_sl1_attempt_and_masked() {
     let found = listed(&genhook, "?q=GREEN", 1).await;
     assert_eq!(found["deliveries"][0]["event"], "build");
     listed(&genhook, "?source=nosuch", 0).await;
-    let (status, _) = get(&genhook, "/admin/deliveries/999").await;
+    let (status, _) = genhook.admin_get(TOKEN, "/admin/deliveries/999").await;
     assert_eq!(status, 404);
-    let (status, _) = get(&genhook, "/admin/deliveries/x").await;
+    let (status, _) = genhook.admin_get(TOKEN, "/admin/deliveries/x").await;
     assert_eq!(status, 400);
 
     // The record survives a restart.
@@ -246,7 +239,7 @@ async fn health_counts_per_source_and_the_current_minute() {
         assert_eq!(genhook.post(path, &[], "{}").await.status(), 404);
     }
 
-    let (status, health) = get(&genhook, "/admin/health").await;
+    let (status, health) = genhook.admin_get(TOKEN, "/admin/health").await;
     assert_eq!(status, 200, "{health}");
     let acme = health["sources"]
         .as_array()
@@ -296,9 +289,11 @@ async fn without_sl1_an_event_is_recorded_as_written_to_the_outbox() {
     assert_eq!(summary["message"], "Acme build: offline", "{summary}");
     assert!(summary["sl1_http"].is_null());
     let id = summary["id"].as_u64().unwrap();
-    let (_, detail) = get(&genhook, &format!("/admin/deliveries/{id}")).await;
+    let (_, detail) = genhook
+        .admin_get(TOKEN, &format!("/admin/deliveries/{id}"))
+        .await;
     assert_eq!(detail["tries"], serde_json::json!([]));
-    let (_, health) = get(&genhook, "/admin/health").await;
+    let (_, health) = genhook.admin_get(TOKEN, "/admin/health").await;
     assert!(health["sl1"]["circuit"].is_null(), "{health}");
     assert_eq!(health["sources"][0]["delivered"], 1, "{health}");
 }

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use crash_common::{free_port, Server};
 use support::sl1_mock::{Answer, Sl1Mock};
+use support::{post_json, scrape_metrics};
 use tools::{installed, repo};
 
 fn rules() -> PathBuf {
@@ -121,27 +122,15 @@ fn series_names(page: &str) -> BTreeSet<String> {
 const MAPPING: &str = "[shop]\nevent = type\ntoken = t0ken\n*: type,id::Shop $type$ $id$\n\
                        [signed]\nverify = shopify\nsecret = s3cret\nevent = type\n*: type::Signed $type$\n";
 
+/// POSTs an order numbered `id` to `path`.
 async fn post(client: &reqwest::Client, port: u16, path: &str, id: usize) -> u16 {
-    client
-        .post(format!("http://127.0.0.1:{port}{path}"))
-        .header("content-type", "application/json")
-        .body(format!(r#"{{"type":"order","id":"{id}"}}"#))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn scrape(client: &reqwest::Client, port: u16) -> String {
-    client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    post_json(
+        client,
+        port,
+        path,
+        format!(r#"{{"type":"order","id":"{id}"}}"#),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +197,7 @@ async fn every_metric_the_rules_and_the_dashboard_use_is_exported_after_traffic(
     // Until the dead letter is counted and the refused connection too.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let page = loop {
-        let page = scrape(&client, port).await;
+        let page = scrape_metrics(&client, port).await;
         if page.contains("genhook_dlq_size 1") && page.contains("genhook_connections_refused_total")
         {
             break page;

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crash_common::{Server, Site};
-use support::sl1_mock::{Answer, Sl1Mock};
+use support::sl1_mock::Sl1Mock;
 
 /// Webhooks sent, and how many at once.
 const WEBHOOKS: usize = 240;
@@ -213,10 +213,7 @@ async fn every_202_follows_an_fsync_of_its_event_and_concurrent_webhooks_share_s
     }
     // SL1 holds every delivery: no acknowledgement writes to the store during the flood, so the
     // only syncs are the enqueues'.
-    let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::held())
-        .start()
-        .await;
+    let sl1 = Sl1Mock::holding().await;
     let site = Site::new(
         &sl1.url(),
         &[

@@ -6,19 +6,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use support::TestGenHook;
-
-fn genhook(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_genhook"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .unwrap()
-}
+use support::{genhook_command as genhook, TestGenHook};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

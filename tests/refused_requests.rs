@@ -21,18 +21,6 @@ fn builder() -> TestBuilder {
         .set("admin_token", TOKEN)
 }
 
-async fn admin(genhook: &TestGenHook, path: &str) -> (u16, Value) {
-    let response = genhook
-        .client
-        .get(genhook.url(path))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
 const WRONG_SIGNATURE: &str =
     "sha256=abababababababababababababababababababababababababababababababab";
 
@@ -67,7 +55,7 @@ async fn refuse_three(genhook: &TestGenHook) -> Value {
     let status = response.status().as_u16();
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["status"], "ignored", "{status} {answer}");
-    let (status, list) = admin(genhook, "/admin/requests").await;
+    let (status, list) = genhook.admin_get(TOKEN, "/admin/requests").await;
     assert_eq!(status, 200, "{list}");
     list
 }
@@ -113,11 +101,15 @@ async fn refusals_are_recorded_with_their_reason_and_secrets_masked() {
     assert_eq!(github["client"], "127.0.0.1");
     assert!(github["payload"].as_str().unwrap().contains("<redacted>"));
     let id = github["id"].as_u64().unwrap();
-    let (status, one) = admin(&genhook, &format!("/admin/requests/{id}")).await;
+    let (status, one) = genhook
+        .admin_get(TOKEN, &format!("/admin/requests/{id}"))
+        .await;
     assert_eq!((status, &one), (200, github));
-    let (status, _) = admin(&genhook, "/admin/requests/99999").await;
+    let (status, _) = genhook.admin_get(TOKEN, "/admin/requests/99999").await;
     assert_eq!(status, 404);
-    let (_, filtered) = admin(&genhook, "/admin/requests?reason=no_mapped_field&limit=5").await;
+    let (_, filtered) = genhook
+        .admin_get(TOKEN, "/admin/requests?reason=no_mapped_field&limit=5")
+        .await;
     assert_eq!(
         reasons(&filtered),
         [("aws".to_owned(), "no_mapped_field".to_owned())]
@@ -133,7 +125,7 @@ async fn the_record_survives_a_restart_and_the_cli_lists_and_shows_it() {
     let before = refuse_three(&genhook).await;
     let (_, dir) = genhook.shutdown().await;
     let genhook = builder().data_dir(dir).start().await;
-    let (_, after) = admin(&genhook, "/admin/requests").await;
+    let (_, after) = genhook.admin_get(TOKEN, "/admin/requests").await;
     assert_eq!(after, before);
 
     let url = genhook.url("");
@@ -198,7 +190,7 @@ async fn the_bound_holds_over_http() {
         let response = genhook.post("/webhook/nosuch", &[], "{}").await;
         assert_eq!(response.status(), 404);
     }
-    let (_, list) = admin(&genhook, "/admin/requests?limit=5000").await;
+    let (_, list) = genhook.admin_get(TOKEN, "/admin/requests?limit=5000").await;
     let requests = list["requests"].as_array().unwrap();
     assert_eq!(requests.len(), genhook::refused::CAPACITY);
     assert_eq!(requests[0]["id"], total);
@@ -217,7 +209,7 @@ async fn a_body_too_large_is_recorded_without_its_payload() {
         .post("/webhook/github", &[("x-github-event", "issues")], big)
         .await;
     assert_eq!(response.status(), 413);
-    let (_, list) = admin(&genhook, "/admin/requests").await;
+    let (_, list) = genhook.admin_get(TOKEN, "/admin/requests").await;
     let refused = &list["requests"][0];
     assert_eq!(refused["reason"], "too_large", "{list}");
     assert_eq!(refused["status"], 413);

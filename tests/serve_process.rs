@@ -13,33 +13,15 @@ mod support;
 use std::time::Duration;
 
 use crash_common::Site;
-use support::metric_value;
 use support::sl1_mock::{Answer, Sl1Mock};
+use support::{metric_value, post_json, scrape_metrics};
 
 const WAIT: Duration = Duration::from_secs(60);
 const WORKERS: usize = 4;
 
+/// POSTs `{"n": n}` to the `crash` source.
 async fn post(client: &reqwest::Client, port: u16, n: usize) -> u16 {
-    client
-        .post(format!("http://127.0.0.1:{port}/webhook/crash"))
-        .header("content-type", "application/json")
-        .body(format!("{{\"n\": {n}}}"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn metrics(client: &reqwest::Client, port: u16) -> String {
-    client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    post_json(client, port, "/webhook/crash", format!("{{\"n\": {n}}}")).await
 }
 
 /// Polls `/metrics` until `check` holds (at most [`WAIT`]); the text it held for.
@@ -51,7 +33,7 @@ async fn metrics_until(
 ) -> String {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let text = metrics(client, port).await;
+        let text = scrape_metrics(client, port).await;
         if check(&text) {
             return text;
         }
@@ -137,10 +119,7 @@ async fn metrics_show_the_disk_queue_syncs_and_the_idle_workers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_logs_how_many_events_the_memory_queue_dropped() {
     // SL1 holds every delivery: the events are still queued when the grace period ends.
-    let sl1 = Sl1Mock::builder()
-        .default_answer(Answer::held())
-        .start()
-        .await;
+    let sl1 = Sl1Mock::holding().await;
     let site = Site::new(
         &sl1.url(),
         &[

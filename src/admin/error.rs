@@ -38,6 +38,10 @@ pub enum AdminError {
     /// The store failed (500); the cause goes to the log only.
     #[error("queue storage failed")]
     Storage(#[source] QueueError),
+    /// The server failed at something that is not the queue store, e.g. a background task
+    /// that panicked or a file it could not write (500, with the reason).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<QueueError> for AdminError {
@@ -60,7 +64,7 @@ impl AdminError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::RenderFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::QueueRefused(_) | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Storage(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Policy(error) => policy_status(error),
         }
     }
@@ -85,6 +89,7 @@ impl IntoResponse for AdminError {
             Self::Unavailable(cause) => {
                 tracing::warn!(error = ?cause, "Admin call refused: the queue store is unavailable.");
             }
+            Self::Internal(reason) => tracing::error!(%reason, "Admin call failed."),
             _ => {}
         }
         let mut response = (

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /admin/mappings` | `200 {"mappings": [{"name", "sources", "url_paths"}]}` |
 //! | `GET /admin/mappings/{name}` | `200 {"name", "text", "sources"}`, `404` |
-//! | `PUT /admin/mappings/{name}` `{"text"}` | `200 {"name", "sources", "urls", "warnings"}`; `422` with `diagnostics`, nothing written |
+//! | `PUT /admin/mappings/{name}` `{"text"}` | `200 {"name", "sources", "urls", "warnings", "exported", "reloaded"}`; `422` with `diagnostics`, nothing written |
 //! | `DELETE /admin/mappings/{name}` | `200 {"deleted"}`, `404`; `422` when the rest of the directory does not validate without it |
 //! | `POST /admin/token` | `200 {"token"}`: 32 URL-safe random characters |
 //!
@@ -16,6 +16,15 @@
 //! `genhook check` would ([`Loader::check_replacing`](crate::loader::Loader::check_replacing)),
 //! then writes it atomically (a temporary file renamed over it) and runs the hot reload at
 //! once, so the next webhook uses it. A bad name is `400`.
+//!
+//! When no directory is at `mappings_dir` (the built-in mappings are served), a `PUT` creates
+//! it holding the built-in mapping files (as `genhook mappings export` writes them) beside the
+//! new one, since a directory, once there, wins over the built-in mappings: the sources in use
+//! stay served. The answer's `exported` names the built-in files so written (`[]` otherwise).
+//!
+//! Every handler returns `Result<_, AdminError>`: its `{"error"}` answer is the one place errors
+//! become responses (a check with errors is the `422` with `diagnostics` instead). A blocking
+//! task that fails (panics) is `500`, as is a file that cannot be written.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +32,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path as UrlPath, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use genhook_mapping::MappingSet;
+use genhook_mapping::{Checked, MappingSet};
 use http::HeaderMap;
 use rand::Rng as _;
 use serde::Deserialize;
@@ -31,6 +40,7 @@ use serde_json::{json, Value};
 
 use super::state::{diagnostic_json, invalid_mapping, problems_text, ConsoleState};
 use crate::admin::AdminError;
+use crate::bundled::{self, MappingsOrigin};
 
 /// The characters of a URL token (RFC 4648's URL-safe alphabet).
 const TOKEN_ALPHABET: &[u8; 64] =
@@ -88,16 +98,11 @@ fn sources_in(mappings: &MappingSet, path: &Path) -> (Vec<String>, Vec<String>) 
 }
 
 /// `GET /mappings`.
-pub(super) async fn list(State(state): State<ConsoleState>) -> Response {
+pub(super) async fn list(State(state): State<ConsoleState>) -> Result<Response, AdminError> {
     let dir = state.loader.mappings_dir().to_owned();
-    let names = match tokio::task::spawn_blocking(move || file_names(&dir)).await {
-        Ok(Ok(names)) => names,
-        Ok(Err(error)) => {
-            return AdminError::NotFound(format!("the mappings directory cannot be read: {error}"))
-                .into_response()
-        }
-        Err(error) => return AdminError::BadRequest(error.to_string()).into_response(),
-    };
+    let names = blocking(move || file_names(&dir)).await?.map_err(|error| {
+        AdminError::NotFound(format!("the mappings directory cannot be read: {error}"))
+    })?;
     let stacks = state.app.stacks();
     let mappings: Vec<Value> = names
         .iter()
@@ -107,7 +112,7 @@ pub(super) async fn list(State(state): State<ConsoleState>) -> Response {
             json!({ "name": name, "sources": sources, "url_paths": url_paths })
         })
         .collect();
-    Json(json!({ "mappings": mappings })).into_response()
+    Ok(Json(json!({ "mappings": mappings })).into_response())
 }
 
 /// The names of the directory's mapping files, sorted.
@@ -127,19 +132,14 @@ fn file_names(dir: &Path) -> std::io::Result<Vec<String>> {
 pub(super) async fn show(
     State(state): State<ConsoleState>,
     UrlPath(name): UrlPath<String>,
-) -> Response {
-    let file = match checked_name(&name) {
-        Ok(file) => file,
-        Err(error) => return error.into_response(),
-    };
+) -> Result<Response, AdminError> {
+    let file = checked_name(&name)?;
     let path = state.loader.mappings_dir().join(file);
-    match tokio::fs::read_to_string(&path).await {
-        Ok(text) => {
-            let (sources, _) = sources_in(state.app.stacks().mappings(), &path);
-            Json(json!({ "name": name, "text": text, "sources": sources })).into_response()
-        }
-        Err(_) => AdminError::NotFound(format!("no mapping `{name}`")).into_response(),
-    }
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .map_err(|_| no_mapping(&name))?;
+    let (sources, _) = sources_in(state.app.stacks().mappings(), &path);
+    Ok(Json(json!({ "name": name, "text": text, "sources": sources })).into_response())
 }
 
 /// `PUT /mappings/{name}`.
@@ -149,45 +149,38 @@ pub(super) async fn save(
     uri: http::Uri,
     headers: HeaderMap,
     body: Result<Json<SaveBody>, JsonRejection>,
-) -> Response {
-    let file = match checked_name(&name) {
-        Ok(file) => file,
-        Err(error) => return error.into_response(),
-    };
-    let text = match body {
-        Ok(Json(body)) => body.text,
-        Err(rejection) => return AdminError::BadRequest(rejection.body_text()).into_response(),
-    };
+) -> Result<Response, AdminError> {
+    let file = checked_name(&name)?;
+    let text = body
+        .map_err(|rejection| AdminError::BadRequest(rejection.body_text()))?
+        .0
+        .text;
     let _one_at_a_time = state.writing.lock().await;
     let path = state.loader.mappings_dir().join(&file);
-    let loader = state.loader.clone();
-    let (check_file, check_text) = (file.clone(), text.clone());
-    let checked = match tokio::task::spawn_blocking(move || {
-        loader.check_replacing(&check_file, Some(&check_text))
-    })
-    .await
-    {
-        Ok(Ok(checked)) => checked,
-        Ok(Err(unreadable)) => {
-            return AdminError::NotFound(unreadable.to_string()).into_response();
-        }
-        Err(error) => return AdminError::BadRequest(error.to_string()).into_response(),
-    };
+    let checked = check_replacing(&state, &file, Some(text.clone())).await?;
     if checked.has_errors() {
-        return invalid_mapping(
-            &path,
-            &problems_text(&checked.diagnostics),
-            &checked.diagnostics,
+        return Ok(refusal(&path, &checked));
+    }
+    let dir = state.loader.mappings_dir().to_owned();
+    let write_path = path.clone();
+    let exported = blocking(move || match MappingsOrigin::of(&dir) {
+        MappingsOrigin::Directory(_) => write_atomically(&write_path, &text).map(|()| Vec::new()),
+        MappingsOrigin::BuiltIn(_) => create_with_built_in(&dir, &file, &text),
+    })
+    .await?
+    .map_err(|error| {
+        AdminError::Internal(format!("the mapping file could not be written: {error}"))
+    })?;
+    if exported.is_empty() {
+        tracing::info!(file = %path.display(), "Mapping file written through the admin API.");
+    } else {
+        tracing::info!(
+            file = %path.display(),
+            exported = exported.len(),
+            "Mappings directory created through the admin API, with the built-in mappings in use \
+             and the mapping file."
         );
     }
-    let write_path = path.clone();
-    let written = tokio::task::spawn_blocking(move || write_atomically(&write_path, &text)).await;
-    if let Err(error) = written.map_err(std::io::Error::other).and_then(|r| r) {
-        tracing::error!(file = %path.display(), %error, "Mapping file not written.");
-        return AdminError::BadRequest(format!("the mapping file could not be written: {error}"))
-            .into_response();
-    }
-    tracing::info!(file = %path.display(), "Mapping file written through the admin API.");
     let reloaded = reload(&state).await;
     let (sources, url_paths) = sources_in(&checked.mappings, &path);
     let base = base_url(&state, &uri, &headers);
@@ -197,52 +190,76 @@ pub(super) async fn save(
         .filter(|d| *d.span.file == *path)
         .map(|d| diagnostic_json(&path, d))
         .collect();
-    Json(json!({
+    Ok(Json(json!({
         "name": name,
         "sources": sources,
         "urls": url_paths.iter().map(|p| format!("{base}{p}")).collect::<Vec<_>>(),
         "warnings": warnings,
+        "exported": exported,
         "reloaded": reloaded,
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `DELETE /mappings/{name}`.
 pub(super) async fn delete(
     State(state): State<ConsoleState>,
     UrlPath(name): UrlPath<String>,
-) -> Response {
-    let file = match checked_name(&name) {
-        Ok(file) => file,
-        Err(error) => return error.into_response(),
-    };
+) -> Result<Response, AdminError> {
+    let file = checked_name(&name)?;
     let _one_at_a_time = state.writing.lock().await;
     let path = state.loader.mappings_dir().join(&file);
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        return AdminError::NotFound(format!("no mapping `{name}`")).into_response();
+        return Err(no_mapping(&name));
     }
-    let loader = state.loader.clone();
-    let check_file = file.clone();
-    let checked =
-        tokio::task::spawn_blocking(move || loader.check_replacing(&check_file, None)).await;
-    match checked {
-        Ok(Ok(checked)) if checked.has_errors() => {
-            return invalid_mapping(
-                &path,
-                &problems_text(&checked.diagnostics),
-                &checked.diagnostics,
-            )
-        }
-        Ok(Ok(_)) => {}
-        Ok(Err(unreadable)) => return AdminError::NotFound(unreadable.to_string()).into_response(),
-        Err(error) => return AdminError::BadRequest(error.to_string()).into_response(),
+    let checked = check_replacing(&state, &file, None).await?;
+    if checked.has_errors() {
+        return Ok(refusal(&path, &checked));
     }
-    if let Err(error) = tokio::fs::remove_file(&path).await {
-        return AdminError::NotFound(format!("no mapping `{name}`: {error}")).into_response();
-    }
+    tokio::fs::remove_file(&path)
+        .await
+        .map_err(|error| AdminError::NotFound(format!("no mapping `{name}`: {error}")))?;
     tracing::info!(file = %path.display(), "Mapping file deleted through the admin API.");
     let reloaded = reload(&state).await;
-    Json(json!({ "deleted": name, "reloaded": reloaded })).into_response()
+    Ok(Json(json!({ "deleted": name, "reloaded": reloaded })).into_response())
+}
+
+/// `404` for a mapping that is not there.
+fn no_mapping(name: &str) -> AdminError {
+    AdminError::NotFound(format!("no mapping `{name}`"))
+}
+
+/// Runs `work` off the async threads; a task that panicked or was cancelled is a `500` with
+/// the reason.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AdminError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| AdminError::Internal(format!("the mapping task failed: {error}")))
+}
+
+/// The whole directory checked as if `file` held `text` (`None`: as if it were deleted); an
+/// unreadable directory is `404`.
+async fn check_replacing(
+    state: &ConsoleState,
+    file: &str,
+    text: Option<String>,
+) -> Result<Checked, AdminError> {
+    let loader = state.loader.clone();
+    let file = file.to_owned();
+    blocking(move || loader.check_replacing(&file, text.as_deref()))
+        .await?
+        .map_err(|unreadable| AdminError::NotFound(unreadable.to_string()))
+}
+
+/// The `422` of a change that would leave the mappings with errors.
+fn refusal(path: &Path, checked: &Checked) -> Response {
+    invalid_mapping(
+        path,
+        &problems_text(&checked.diagnostics),
+        &checked.diagnostics,
+    )
 }
 
 /// `POST /token`.
@@ -261,9 +278,7 @@ pub fn token() -> String {
 /// Runs the hot reload off the async threads; whether the mappings were taken.
 async fn reload(state: &ConsoleState) -> bool {
     let hook = state.reload.clone();
-    tokio::task::spawn_blocking(move || hook())
-        .await
-        .unwrap_or(false)
+    blocking(move || hook()).await.unwrap_or(false)
 }
 
 /// Writes `text` to a temporary file beside `path` (not `*.ini`: never loaded), then renames
@@ -275,6 +290,39 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&temp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temp);
     })
+}
+
+/// Creates the mappings directory `dir` (which does not exist: the built-in mappings are
+/// served) holding the built-in mappings and `text` as `file` (in place of the built-in file of
+/// that name), all at once: the files are written into a hidden directory beside it
+/// (`.NAME.genhook-new`), renamed to `dir` when complete, so a reload never sees part of them.
+/// Returns the names of the built-in files written.
+fn create_with_built_in(dir: &Path, file: &str, text: &str) -> std::io::Result<Vec<String>> {
+    let Some(dir_name) = dir.file_name() else {
+        return Err(std::io::Error::other(format!(
+            "{}: not a directory name to create",
+            dir.display()
+        )));
+    };
+    let staging = dir.with_file_name(format!(".{}.genhook-new", dir_name.to_string_lossy()));
+    if staging.exists() {
+        // Left by a save that failed half-way: nothing reads it.
+        std::fs::remove_dir_all(&staging)?;
+    }
+    let written = (|| {
+        bundled::export(&staging, false).map_err(std::io::Error::other)?;
+        std::fs::write(staging.join(file), text)?;
+        std::fs::rename(&staging, dir)
+    })();
+    if let Err(error) = written {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(error);
+    }
+    Ok(bundled::FILES
+        .iter()
+        .filter(|(name, _)| *name != file)
+        .map(|(name, _)| name.trim_end_matches(".ini").to_owned())
+        .collect())
 }
 
 /// `SCHEME://HOST[:PORT]` of the request (its `Host` header, or HTTP/2's authority).
@@ -298,6 +346,25 @@ mod tests {
         for bad in ["", "..", "../x", "a/b", "A", "a.ini", "a b", "a\\b"] {
             assert!(!is_valid_name(bad), "{bad}");
         }
+    }
+
+    /// A blocking task that fails (here: panics) is a `500` with a JSON reason, not a `400`.
+    #[tokio::test]
+    async fn a_failed_blocking_task_is_500_with_a_json_reason() {
+        let failed = blocking(|| -> () { panic!("the task broke") })
+            .await
+            .err()
+            .map(IntoResponse::into_response);
+        let Some(response) = failed else {
+            panic!("a panicking task was taken as done");
+        };
+        assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        let answer: Value = serde_json::from_slice(&body).unwrap_or_default();
+        let reason = answer["error"].as_str().unwrap_or_default();
+        assert!(reason.starts_with("the mapping task failed"), "{answer}");
     }
 
     #[test]

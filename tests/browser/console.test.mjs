@@ -1,7 +1,9 @@
 // The console end to end in real headless Chromium: sign in, build a GitHub mapping by clicking
 // a real payload's fields, save, post signed webhooks to the shown URL, watch them live, see a
-// refusal with its reason, replay a dead letter, create the SL1 event policy against a GraphQL
-// mock; no console error on the way; keyboard-only sign-in; a phone-width screenshot.
+// refusal with its reason, filter the live and refused lists by text, switch the builder to text
+// and edit it with the preview following, replay a dead letter, create the SL1 event policy
+// against a GraphQL mock; no console error on the way; keyboard-only sign-in; a phone-width
+// screenshot.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -220,6 +222,28 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     await screenshot('refused');
   });
 
+  await t.test('the refused list keeps only the rows whose reason holds the typed text', async () => {
+    const unknown = await fetch(`${genhook.base}/webhook/nosuch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(unknown.status, 404);
+    const rows = page.locator('table.refused tbody tr[data-id]');
+    const signature = page.locator('table.refused tbody tr[data-reason*="signature"]');
+    const other = page.locator('table.refused tbody tr[data-id]:not([data-reason*="signature"])');
+    await other.first().waitFor();
+    await signature.first().waitFor();
+    const reason = page.getByLabel('Reason', { exact: true });
+    await reason.fill('signature');
+    await other.first().waitFor({ state: 'detached' });
+    assert.equal(await rows.count(), await signature.count());
+    await reason.fill('unknown');
+    await signature.first().waitFor({ state: 'detached' });
+    for (const r of await rows.all()) assert.match(await r.getAttribute('data-reason'), /unknown/);
+    await reason.fill('no reason reads like this');
+    await page.locator('table.refused tbody tr', { hasText: 'Nothing refused.' }).waitFor();
+    await reason.fill('');
+    await signature.first().waitFor();
+    await other.first().waitFor();
+  });
+
   await t.test('a dead letter is replayed from the console', async () => {
     const body = PUSH.replaceAll('"Initial commit"', `"${FAIL_MARK}"`);
     assert.notEqual(body, PUSH);
@@ -273,6 +297,25 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     assert.equal((await left.json()).count, 0);
   });
 
+  await t.test('the deliveries list keeps only the rows holding the typed text, in any case', async () => {
+    await page.getByRole('link', { name: 'Live deliveries' }).click();
+    const rows = page.locator('table.live tbody tr[data-id]');
+    const marked = page.locator('table.live tbody tr[data-id]', { hasText: FAIL_MARK });
+    const unmarked = page.locator('table.live tbody tr[data-id]', { hasNotText: FAIL_MARK });
+    await marked.first().waitFor();
+    await unmarked.first().waitFor();
+    const text = page.getByLabel('Text', { exact: true });
+    await text.fill(FAIL_MARK.toLowerCase());
+    await unmarked.first().waitFor({ state: 'detached' });
+    assert.notEqual(await rows.count(), 0);
+    assert.equal(await rows.count(), await marked.count());
+    await text.fill('no delivery says this');
+    await page.locator('table.live tbody tr', { hasText: 'No delivery yet.' }).waitFor();
+    await text.fill('');
+    await unmarked.first().waitFor();
+    await marked.first().waitFor();
+  });
+
   await t.test('health shows counts and charts', async () => {
     await page.getByRole('link', { name: 'Health' }).click();
     await page.locator('.chart svg').first().waitFor();
@@ -319,6 +362,36 @@ test('the console end to end', { skip: missing || false, timeout: 150000 }, asyn
     // A payload from a file.
     await page.getByLabel('or upload a file').setInputFiles(join(ROOT, 'tests', 'fixtures', 'github', 'pull_request.opened.json'));
     await page.locator('button.leaf[data-path="number"]').waitFor();
+  });
+
+  await t.test('the builder switched to text keeps its sample, and the preview follows the edited text', async () => {
+    await page.getByRole('link', { name: 'Mappings' }).click();
+    await page.getByRole('link', { name: 'New mapping' }).click();
+    await page.getByLabel('Source name').fill('acme');
+    await page.getByLabel('Event type from').fill('kind');
+    await page.getByLabel('Paste a payload').fill('{"kind":"deploy","app":"rocket"}');
+    await page.getByLabel('Fields', { exact: true }).fill('kind');
+    await page.getByLabel('Message', { exact: true }).fill('Acme $kind$');
+    const preview = page.locator('#preview-message');
+    await page.locator('#preview-message', { hasText: /^Acme deploy$/ }).waitFor();
+    await page.getByRole('button', { name: 'Edit as text' }).click();
+    const text = page.getByLabel('Mapping file', { exact: true });
+    await text.waitFor();
+    const written = await text.inputValue();
+    assert.equal(written, '[acme]\nevent = kind\n*: kind::Acme $kind$\n');
+    const edited = written.replace('kind::Acme $kind$', 'kind,app::Acme $kind$ of $app$');
+    await text.fill(edited);
+    await page.locator('#preview-message', { hasText: /^Acme deploy of rocket$/ }).waitFor();
+    assert.equal(await page.locator('#preview-error').textContent(), '');
+    // A broken edit shows its problem; fixed, the preview follows again.
+    allowed = [422];
+    await text.fill(edited.replace('$app$', '$nope$'));
+    await page.locator('ol.file li.bad', { hasText: 'nope' }).waitFor();
+    await text.fill(edited.replace('of $app$', 'for $app$'));
+    await page.locator('#preview-message', { hasText: /^Acme deploy for rocket$/ }).waitFor();
+    allowed = [];
+    assert.equal(await preview.count(), 1);
+    assert.ok(!existsSync(join(genhook.dir, 'mappings', 'acme.ini')), 'nothing is saved');
   });
 
   await t.test('a mapping is deleted after a confirmation', async () => {

@@ -175,6 +175,18 @@ impl TestGenHook {
             .unwrap()
     }
 
+    /// GETs an admin path with the bearer `admin_token`: the status and the JSON answer.
+    pub async fn admin_get(&self, admin_token: &str, path: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(admin_token)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
     /// GETs a path.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
@@ -190,6 +202,43 @@ impl TestGenHook {
         let report = self.running.take().unwrap().shutdown().await;
         (report, self.dir)
     }
+}
+
+/// Runs the `genhook` binary in `dir` with `args` and an empty environment (but `PATH`), as a
+/// script would; its output.
+pub fn genhook_command(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_genhook"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap()
+}
+
+/// POSTs a JSON `body` to `path` of a `genhook serve` process on `127.0.0.1:port`; its status.
+pub async fn post_json(client: &reqwest::Client, port: u16, path: &str, body: String) -> u16 {
+    client
+        .post(format!("http://127.0.0.1:{port}{path}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The Prometheus text of a `genhook serve` process on `127.0.0.1:port`.
+pub async fn scrape_metrics(client: &reqwest::Client, port: u16) -> String {
+    client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// Waits until `check` holds, polling every 20 ms, for at most `limit`.

@@ -529,6 +529,11 @@ impl Sl1Mock {
         Self::builder().start().await
     }
 
+    /// A mock that holds every delivery ([`Answer::held`]): the events stay in flight.
+    pub async fn holding() -> Self {
+        Self::builder().default_answer(Answer::held()).start().await
+    }
+
     /// Its address.
     pub fn addr(&self) -> SocketAddr {
         self.addr

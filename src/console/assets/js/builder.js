@@ -10,8 +10,12 @@ import { SCHEMES, needsSecret, recipe } from './recipes.js';
 
 const NAME = /^[a-z0-9_-]+$/;
 
-/** The editor in `main`: `text` null for a new mapping (the form), else the file's text. */
-export function editor(main, { name = '', text = null } = {}) {
+/**
+ * The editor in `main`: `text` null for a new mapping (the form), else the file's text;
+ * `sample` the sample payload and preview headers to start with (what the form had when it
+ * was switched to text).
+ */
+export function editor(main, { name = '', text = null, sample = null } = {}) {
   const state = { payload: undefined, headers: {}, lines: [], mode: text === null ? 'form' : 'text' };
   const input = (props = {}) => h('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', ...props });
   const f = {
@@ -261,7 +265,10 @@ export function editor(main, { name = '', text = null } = {}) {
     : h('fieldset', {}, h('legend', { text: `${f.name.value}.ini` }),
       field('m-text', 'Mapping file', f.text, 'Click a payload value to add it to the mapping line under the cursor'));
 
-  function rebuild() { editor(main, { name: f.name.value, text: f.text.value }); }
+  // The switch to text keeps the sample, so the preview goes on following the edits.
+  function rebuild() {
+    editor(main, { name: f.name.value, text: f.text.value, sample: { payload: payloadText.value, headers: headersText.value, picked: state.headers } });
+  }
 
   replace(main,
     h('h1', { text: text === null ? 'New mapping' : `Mapping ${name}` }),
@@ -283,5 +290,10 @@ export function editor(main, { name = '', text = null } = {}) {
           field('m-headers', 'Headers for the preview (Name: value; …)', headersText)),
         treeBox)));
   loadRecent();
+  if (sample) {
+    state.headers = sample.picked;
+    headersText.value = sample.headers;
+    if (sample.payload.trim()) setPayload(sample.payload);
+  }
   if (text !== null) later();
 }
