@@ -1,6 +1,7 @@
 //! [`Writer`]: the one thread that writes the records' files (`refused.jsonl`,
 //! `deliveries.jsonl`), so that no request or delivery waits on the disk. A record hands it one
-//! entry at a time; the thread serialises it and appends it as one line. Once a file holds its
+//! entry at a time; the thread serialises it and appends it as one line (buffered: what waits is
+//! written together, then the thread rests `REST` (20 ms) so that it is not woken per entry). Once a file holds its
 //! record's capacity, it is renamed `NAME.1` (replacing the one before) and a new file begun:
 //! the two hold between `capacity` and twice that lines, and nothing is ever rewritten.
 //! [`Writer::flush`] waits until everything handed over is written: graceful shutdown calls it
@@ -13,17 +14,18 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Entries that may wait for the writer before new ones are dropped from the files.
 pub const BACKLOG: usize = 4096;
 
-/// Serialises one entry as its line (without the newline).
-pub(super) type LineFn = Box<dyn FnOnce() -> serde_json::Result<Vec<u8>> + Send>;
+/// Serialises one entry as its line (without the newline) into the buffer it is given.
+pub(super) type LineFn = Box<dyn FnOnce(&mut Vec<u8>) -> serde_json::Result<()> + Send>;
 
 enum Command {
     Append {
@@ -109,40 +111,75 @@ impl Writer {
 /// One file the thread writes.
 struct Target {
     lines: usize,
-    file: Option<File>,
+    file: Option<BufWriter<File>>,
 }
+
+/// How long the thread rests after writing what was waiting, so that entries handed over
+/// meanwhile are written together: one wake-up, one `write` per file and per rest, where a
+/// wake-up per entry cost the delivering threads a futex call each (BENCHMARKS.md).
+const REST: Duration = Duration::from_millis(20);
 
 fn run(rx: &Receiver<Command>) {
     let mut targets: HashMap<Arc<Path>, Target> = HashMap::new();
-    while let Ok(command) = rx.recv() {
-        match command {
-            Command::Append {
-                path,
-                capacity,
-                line,
-            } => {
-                let target = targets.entry(path.clone()).or_insert_with(|| Target {
-                    lines: count_lines(&path),
-                    file: None,
-                });
-                if let Err(error) = append(target, &path, capacity, line) {
-                    tracing::warn!(file = %path.display(), %error, "Record entry not written to its file.");
-                    target.file = None;
+    // One buffer every line is serialised into, reused.
+    let mut scratch = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(command) = next.take().or_else(|| rx.try_recv().ok()) {
+            match command {
+                Command::Append {
+                    path,
+                    capacity,
+                    line,
+                } => {
+                    let target = targets.entry(path.clone()).or_insert_with(|| Target {
+                        lines: count_lines(&path),
+                        file: None,
+                    });
+                    if let Err(error) = append(target, &path, capacity, line, &mut scratch) {
+                        tracing::warn!(file = %path.display(), %error, "Record entry not written to its file.");
+                        target.file = None;
+                    }
+                }
+                Command::Flush(done) => {
+                    flush_all(&mut targets);
+                    let _ = done.send(());
                 }
             }
-            Command::Flush(done) => {
-                let _ = done.send(());
+        }
+        flush_all(&mut targets);
+        std::thread::sleep(REST);
+    }
+    flush_all(&mut targets);
+}
+
+/// Writes out every file's buffer; a file that fails is reopened by its next entry.
+fn flush_all(targets: &mut HashMap<Arc<Path>, Target>) {
+    for (path, target) in targets.iter_mut() {
+        if let Some(file) = &mut target.file {
+            if let Err(error) = file.flush() {
+                tracing::warn!(file = %path.display(), %error, "Record entries not written to their file.");
+                target.file = None;
             }
         }
     }
 }
 
-fn append(target: &mut Target, path: &Path, capacity: usize, line: LineFn) -> std::io::Result<()> {
-    let mut line = line().map_err(std::io::Error::other)?;
-    line.push(b'\n');
+fn append(
+    target: &mut Target,
+    path: &Path,
+    capacity: usize,
+    line: LineFn,
+    scratch: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    scratch.clear();
+    line(scratch).map_err(std::io::Error::other)?;
+    scratch.push(b'\n');
     let mut truncate = false;
     if target.lines >= capacity {
-        target.file = None;
+        if let Some(mut file) = target.file.take() {
+            file.flush()?;
+        }
         target.lines = 0;
         match fs::rename(path, super::rotated(path)) {
             Ok(()) => {}
@@ -156,16 +193,17 @@ fn append(target: &mut Target, path: &Path, capacity: usize, line: LineFn) -> st
     }
     let file = match &mut target.file {
         Some(file) => file,
-        None => target.file.insert(
+        None => target.file.insert(BufWriter::with_capacity(
+            256 * 1024,
             OpenOptions::new()
                 .create(true)
                 .append(!truncate)
                 .write(true)
                 .truncate(truncate)
                 .open(path)?,
-        ),
+        )),
     };
-    file.write_all(&line)?;
+    file.write_all(scratch)?;
     target.lines += 1;
     Ok(())
 }
@@ -179,7 +217,14 @@ mod tests {
     use super::*;
 
     fn entry(writer: &Writer, path: &Arc<Path>) {
-        writer.append(path.clone(), 10, Box::new(|| Ok(b"{}".to_vec())));
+        writer.append(
+            path.clone(),
+            10,
+            Box::new(|buf: &mut Vec<u8>| {
+                buf.extend_from_slice(b"{}");
+                Ok(())
+            }),
+        );
     }
 
     #[test]
