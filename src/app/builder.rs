@@ -213,15 +213,8 @@ impl Builder {
             crate::refused::RefusedLog::open(&config.data_dir, &journal, feed.clone()),
             health.clone(),
         );
-        let deliveries = {
-            let state = state.clone();
-            crate::deliveries::DeliveryLog::open(
-                &config.data_dir,
-                &journal,
-                feed.clone(),
-                Arc::new(move |source| Some(state.stacks().route(source)?.redaction.clone())),
-            )
-        };
+        let deliveries =
+            crate::deliveries::DeliveryLog::open(&config.data_dir, &journal, feed.clone());
         // The console's mapping writes reload at once; the reloader exists only once the
         // workers run, so until then (never in practice) they reload the mappings alone.
         let reloader_slot: Arc<OnceLock<Reloader>> = Arc::default();

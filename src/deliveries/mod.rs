@@ -1,13 +1,13 @@
 //! The record of recent deliveries: the last [`CAPACITY`] events the workers settled —
 //! delivered to SL1, written to the outbox, dead-lettered, or put back to wait (`retrying`,
 //! while SL1's circuit is open) — each with its SL1 answer, every SL1 attempt ([`Sl1Try`]:
-//! status, error, latency), the alert sent, and the webhook's headers and payload with secrets
-//! masked by its source's [`RedactionPolicy`].
+//! status, error, latency), the alert sent, and the webhook's headers and payload as the event
+//! stored them: secrets masked by its source's redaction policy when it was accepted.
 //!
-//! A settled event already carries what the record needs (its headers, masked when it was
-//! accepted, and its raw body), so the accept path does no extra work for it: the record is
-//! made by the worker once the event settles ([`DeliveryLog::record`]), the payload masked then,
-//! and the file written by the records' writer thread ([`crate::journal`]). Kept in memory (a
+//! A settled event already carries what the record needs, so the accept path does no extra work
+//! for it: the record is made by the worker once the event settles ([`DeliveryLog::record`]),
+//! taking the event's strings, and the file written by the records' writer thread
+//! ([`crate::journal`]). Kept in memory (a
 //! ring) and in `data_dir/deliveries.jsonl`; a payload is kept up to [`PAYLOAD_CAP`] bytes and
 //! [`DAILY_PAYLOAD_CAP`] bytes a day. Each entry is published to the live feed as `delivery`
 //! (its [`Summary`]). The admin API serves it ([`api`]).
@@ -17,9 +17,7 @@ pub mod api;
 use std::path::Path;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use genhook_core::queue::Event;
-use genhook_core::redact::RedactionPolicy;
 use genhook_core::Alert;
 use serde::{Deserialize, Serialize};
 
@@ -34,9 +32,6 @@ pub const PAYLOAD_CAP: usize = 16 * 1024;
 pub const DAILY_PAYLOAD_CAP: u64 = 32 * 1024 * 1024;
 /// The file under `data_dir`.
 pub const FILE: &str = "deliveries.jsonl";
-
-/// The redaction policy of a source by name (the stacks in use), `None` for an unknown one.
-pub type PolicyLookup = Arc<dyn Fn(&str) -> Option<Arc<RedactionPolicy>> + Send + Sync>;
 
 /// What the list and the live feed show of a delivery: all but its headers, payload, alert and
 /// tries.
@@ -121,7 +116,6 @@ pub struct Settled<'a> {
 pub struct DeliveryLog {
     journal: Journal<Delivery>,
     feed: Feed,
-    policies: PolicyLookup,
 }
 
 impl std::fmt::Debug for DeliveryLog {
@@ -137,22 +131,20 @@ fn cap() -> PayloadCap {
 }
 
 impl DeliveryLog {
-    /// The record kept only in memory, masking with core's default policy.
+    /// The record kept only in memory.
     pub fn in_memory() -> Arc<Self> {
         Arc::new(Self {
             journal: Journal::in_memory(CAPACITY, cap()),
             feed: Feed::default(),
-            policies: Arc::new(|_| None),
         })
     }
 
     /// The record of `data_dir` (read back from its file), written by `writer`, published to
-    /// `feed`, masking each payload with its source's policy from `policies`.
-    pub fn open(data_dir: &Path, writer: &Writer, feed: Feed, policies: PolicyLookup) -> Arc<Self> {
+    /// `feed`.
+    pub fn open(data_dir: &Path, writer: &Writer, feed: Feed) -> Arc<Self> {
         Arc::new(Self {
             journal: Journal::open(data_dir, FILE, CAPACITY, cap(), writer),
             feed,
-            policies,
         })
     }
 
@@ -171,19 +163,9 @@ impl DeliveryLog {
             attempts,
             ..
         } = event;
-        // Masked only while the day's payload budget lasts: past it the payload is not kept.
-        let masked: Option<Bytes> =
-            self.journal
-                .keeps_payloads()
-                .then(|| match (self.policies)(&source) {
-                    Some(policy) => policy.stored_body(&headers, &body),
-                    None => RedactionPolicy::default_ref().stored_body(&headers, &body),
-                });
         let delivery = self.journal.record(|id, time_ms, cap| {
-            let (payload, payload_note) = match &masked {
-                Some(masked) => cap.keep(masked, time_ms),
-                None => (None, Some("daily payload cap reached".into())),
-            };
+            // The stored body: its secrets were masked when the webhook was accepted.
+            let (payload, payload_note) = cap.keep(&body, time_ms);
             Delivery {
                 summary: Summary {
                     id,

@@ -76,15 +76,6 @@ impl PayloadCap {
         (Some(String::from_utf8_lossy(kept).into_owned()), note)
     }
 
-    /// Whether today's budget has bytes left (a payload would be kept, at least in part).
-    fn has_room(&mut self, time_ms: u64) -> bool {
-        if time_ms / DAY_MS != self.day {
-            self.day = time_ms / DAY_MS;
-            self.today = 0;
-        }
-        self.today < self.daily
-    }
-
     fn restored(&mut self, time_ms: u64, bytes: usize) {
         if time_ms / DAY_MS == self.day {
             self.today += bytes as u64;
@@ -174,7 +165,7 @@ impl<T: Entry> Journal<T> {
             writer.append(
                 path.clone(),
                 self.capacity,
-                Box::new(move || serde_json::to_vec(&*line)),
+                Box::new(move |buf: &mut Vec<u8>| serde_json::to_writer(buf, &*line)),
             );
         }
         entry
@@ -199,12 +190,6 @@ impl<T: Entry> Journal<T> {
             .iter()
             .find(|entry| entry.id() == id)
             .cloned()
-    }
-
-    /// Whether a payload recorded now could be kept: `false` once the day's payload budget is
-    /// spent, so that a caller need not mask a payload only to drop it.
-    pub fn keeps_payloads(&self) -> bool {
-        self.lock().cap.has_room(now_ms())
     }
 
     /// The file it is kept in, if any.
@@ -297,14 +282,6 @@ mod tests {
         );
         // A new day starts a new budget.
         assert_eq!(cap.keep(b"ijk", now + DAY_MS), (Some("ijk".into()), None));
-    }
-
-    #[test]
-    fn a_journal_says_when_the_days_payload_budget_is_spent() {
-        let journal = Journal::<Note>::in_memory(10, PayloadCap::new(8, 8));
-        assert!(journal.keeps_payloads());
-        note(&journal, b"12345678");
-        assert!(!journal.keeps_payloads(), "8 of 8 bytes spent");
     }
 
     #[test]
