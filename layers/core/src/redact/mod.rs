@@ -114,8 +114,24 @@ pub const SECRET_BODY_FIELDS: &[&str] = &["sharedSecret", "client_secret"];
 pub fn is_secret_header(name: &str) -> bool {
     let name = lower(name);
     SECRET_HEADERS.contains(&name.as_ref())
-        || SECRET_HEADER_WORDS.iter().any(|word| name.contains(word))
+        || match &*HEADER_WORDS {
+            Some(words) => words.is_match(name.as_bytes()),
+            None => SECRET_HEADER_WORDS.iter().any(|word| name.contains(word)),
+        }
 }
+
+/// [`SECRET_HEADER_WORDS`] as one DFA, built once: a header name is checked for all of them in
+/// one pass (a `str::contains` per word sets up a searcher per word and name, and every request
+/// checks every header at least twice). `None` only if building failed, which these few short
+/// words cannot make happen: then each word is searched for in turn.
+static HEADER_WORDS: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
+            .build(SECRET_HEADER_WORDS)
+            .ok()
+    });
 
 /// Marks every secret header (built-in rules) sensitive, so that `Debug` output and tracing
 /// never print it: what the edge does to every request.
@@ -230,16 +246,6 @@ impl RedactionPolicy {
         let content_type = headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        self.body_of(content_type, body)
-    }
-
-    /// [`body`](Self::body) for an event's stored headers (the pairs of
-    /// [`headers`](Self::headers)).
-    pub fn stored_body(&self, headers: &[(String, String)], body: &Bytes) -> Bytes {
-        let content_type = headers
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(http::header::CONTENT_TYPE.as_str()))
-            .map(|(_, value)| value.as_str());
         self.body_of(content_type, body)
     }
 
