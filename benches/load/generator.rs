@@ -1,9 +1,13 @@
-//! A bounded, closed-loop HTTP/1.1 load generator.
+//! A bounded HTTP/1.1 load generator, closed-loop or paced.
 //!
 //! `concurrency` connections, each a keep-alive hyper client connection with at most one request
 //! in flight: it sends the next request only once the previous answer has been read completely
 //! (closed loop, so the server is never flooded past what it can answer and the latency is what a
-//! sender sees). It stops by itself after `requests` requests in total or when `time_cap` has
+//! sender sees). Paced (`rate`, `GENHOOK_LOAD_RATE`): the `n`th request is due `n / rate`
+//! seconds after the start, sent by whichever connection is free, and its latency counts from
+//! when it was due, not from when a connection got round to it, so a server that falls behind
+//! the rate shows it in the percentiles (no coordinated omission) as long as the connections
+//! are enough for the rate (`concurrency / rate` above the slowest answer). It stops by itself after `requests` requests in total or when `time_cap` has
 //! passed, whichever comes first. A connection that fails is counted and opened again; one the
 //! server closes after its answer (`Connection: close`, e.g. a 503 decided at the door) is
 //! opened again without counting a failure.
@@ -33,6 +37,8 @@ pub(crate) struct LoadSpec {
     pub(crate) concurrency: usize,
     /// Stop sending new requests after this long.
     pub(crate) time_cap: Duration,
+    /// Requests per second when paced; `None`: closed loop.
+    pub(crate) rate: Option<f64>,
 }
 
 /// What one load run measured.
@@ -118,8 +124,12 @@ pub(crate) async fn run(addr: SocketAddr, make: MakeRequest, spec: LoadSpec) -> 
                 make,
                 host,
                 issued,
-                spec.requests,
-                deadline,
+                Budget {
+                    requests: spec.requests,
+                    started,
+                    deadline,
+                    rate: spec.rate,
+                },
             ))
         })
         .collect();
@@ -144,6 +154,15 @@ pub(crate) async fn run(addr: SocketAddr, make: MakeRequest, spec: LoadSpec) -> 
     result
 }
 
+/// What the connections share: how many requests, from when, until when, at what pace.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    requests: usize,
+    started: Instant,
+    deadline: Instant,
+    rate: Option<f64>,
+}
+
 /// One keep-alive connection sending requests one after the other until the shared budget or the
 /// deadline runs out.
 async fn connection(
@@ -151,14 +170,21 @@ async fn connection(
     make: MakeRequest,
     host: HeaderValue,
     issued: Arc<AtomicUsize>,
-    budget: usize,
-    deadline: Instant,
+    budget: Budget,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut sender: Option<http1::SendRequest<Full<Bytes>>> = None;
     loop {
-        if Instant::now() >= deadline || issued.fetch_add(1, Ordering::Relaxed) >= budget {
+        let ticket = issued.fetch_add(1, Ordering::Relaxed);
+        if Instant::now() >= budget.deadline || ticket >= budget.requests {
             return tally;
+        }
+        // Paced: wait until this request is due; its latency counts from then.
+        let due = budget
+            .rate
+            .map(|rate| budget.started + Duration::from_secs_f64(ticket as f64 / rate));
+        if let Some(due) = due {
+            tokio::time::sleep_until(due.into()).await;
         }
         let mut ready = match sender.take() {
             Some(open) => open,
@@ -173,7 +199,7 @@ async fn connection(
             },
         };
         let request = make(&host);
-        let sent = Instant::now();
+        let sent = due.unwrap_or_else(Instant::now);
         let answer = async {
             ready.ready().await?;
             let response = ready.send_request(request).await?;

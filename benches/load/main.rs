@@ -107,6 +107,9 @@ fn main() -> ExitCode {
         plan.rounds,
         delivery.body_len(),
     );
+    if let Some(rate) = plan.spec.rate {
+        println!("paced: {rate} requests/s (latency counted from when each request was due)");
+    }
     if !plan.ini.is_empty() {
         println!("GenHook's genhook.ini also has: {:?}", plan.ini);
     }

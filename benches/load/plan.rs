@@ -137,6 +137,7 @@ impl Plan {
                 requests: pick("GENHOOK_BURST_REQUESTS", 50_000, 100),
                 concurrency: pick("GENHOOK_BURST_CONCURRENCY", 128, 16),
                 time_cap: Duration::from_secs(pick("GENHOOK_BURST_SECONDS", 30, 1) as u64),
+                rate: None,
             },
             sl1_delay: Duration::from_millis(pick("GENHOOK_BURST_SL1_DELAY_MS", 20, 5) as u64),
             deliver_cap: Duration::from_secs(pick("GENHOOK_BURST_DRAIN_SECONDS", 90, 15) as u64),
@@ -158,6 +159,11 @@ impl Plan {
                 requests: pick("GENHOOK_LOAD_REQUESTS", 5_000, 100),
                 concurrency: 0,
                 time_cap: Duration::from_secs(pick("GENHOOK_LOAD_SECONDS", 10, 1) as u64),
+                // Paced at this many requests/s when set (0 or unset: closed loop).
+                rate: knob("GENHOOK_LOAD_RATE")
+                    .map(|rate| parse("GENHOOK_LOAD_RATE", &rate))
+                    .filter(|&rate| rate > 0)
+                    .map(|rate| rate as f64),
             },
             concurrencies,
             warmup: pick("GENHOOK_LOAD_WARMUP", 500, 0),
