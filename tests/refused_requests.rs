@@ -194,11 +194,20 @@ async fn the_bound_holds_over_http() {
     let requests = list["requests"].as_array().unwrap();
     assert_eq!(requests.len(), genhook::refused::CAPACITY);
     assert_eq!(requests[0]["id"], total);
-    let lines = std::fs::read_to_string(genhook.dir().join("data").join(genhook::refused::FILE))
-        .unwrap()
-        .lines()
-        .count();
-    assert_eq!(lines, total);
+    // The writer thread writes in batches: wait for the last one. The file was rotated to
+    // `.1` at its 1 000th line: the two hold every refusal, the newest five in the file.
+    let path = genhook.dir().join("data").join(genhook::refused::FILE);
+    let rotated = path.with_file_name(format!("{}.1", genhook::refused::FILE));
+    let lines = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_or(0, |text| text.lines().count())
+    };
+    let written = support::eventually(std::time::Duration::from_secs(10), || {
+        lines(&path) + lines(&rotated) == total
+    })
+    .await;
+    assert!(written, "{} + {} lines", lines(&rotated), lines(&path));
+    assert_eq!(lines(&rotated), genhook::refused::CAPACITY);
+    assert_eq!(lines(&path), 5);
 }
 
 #[tokio::test]
