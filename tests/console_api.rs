@@ -364,6 +364,46 @@ async fn saving_on_the_built_in_mappings_creates_the_directory_and_keeps_them() 
     let json = [("content-type", "application/json")];
     let answer = genhook.post("/webhook/slack", &json, SLACK).await;
     assert_eq!(answer.status(), 202, "built-in slack before the save");
+    // Before the save the console lists and opens the built-in mappings; deleting one is a
+    // conflict with a hint, not a 404.
+    let (status, list) = call(&genhook, reqwest::Method::GET, "/admin/mappings", None).await;
+    assert_eq!(status, 200, "{list}");
+    let listed = list["mappings"].as_array().unwrap();
+    assert_eq!(listed.len(), genhook::bundled::FILES.len(), "{list}");
+    let slack = listed.iter().find(|m| m["name"] == "slack").unwrap();
+    assert_eq!(slack["built_in"], true, "{slack}");
+    assert_eq!(slack["sources"], json!(["slack"]), "{slack}");
+    let (status, shown) = call(
+        &genhook,
+        reqwest::Method::GET,
+        "/admin/mappings/slack",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["built_in"], true);
+    let built_in_slack = genhook::bundled::FILES
+        .iter()
+        .find(|(name, _)| *name == "slack.ini")
+        .unwrap()
+        .1;
+    assert_eq!(shown["text"], built_in_slack);
+    let (status, refused) = call(
+        &genhook,
+        reqwest::Method::DELETE,
+        "/admin/mappings/slack",
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("genhook mappings export"),
+        "{refused}"
+    );
+    assert!(!missing.exists(), "a refused delete created the directory");
 
     put_invalid_acme(&genhook).await;
     assert!(!missing.exists(), "a refused save created the directory");
@@ -403,6 +443,14 @@ async fn saving_on_the_built_in_mappings_creates_the_directory_and_keeps_them() 
     assert_eq!(
         list["mappings"].as_array().unwrap().len(),
         exported.len() + 1
+    );
+    assert!(
+        list["mappings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["built_in"] == false),
+        "{list}"
     );
     genhook.shutdown().await;
 }

@@ -38,6 +38,10 @@ pub enum AdminError {
     /// The store failed (500); the cause goes to the log only.
     #[error("queue storage failed")]
     Storage(#[source] QueueError),
+    /// The request conflicts with the state of what it targets, e.g. deleting a built-in
+    /// mapping (409, with the reason).
+    #[error("{0}")]
+    Conflict(String),
     /// The server failed at something that is not the queue store, e.g. a background task
     /// that panicked or a file it could not write (500, with the reason).
     #[error("{0}")]
@@ -62,6 +66,7 @@ impl AdminError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RenderFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::QueueRefused(_) | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Storage(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -97,22 +97,62 @@ fn sources_in(mappings: &MappingSet, path: &Path) -> (Vec<String>, Vec<String>) 
     (names, paths)
 }
 
-/// `GET /mappings`.
+/// `GET /mappings`: the directory's mapping files, or the built-in ones (`"built_in": true`)
+/// while `mappings_dir` does not exist.
 pub(super) async fn list(State(state): State<ConsoleState>) -> Result<Response, AdminError> {
     let dir = state.loader.mappings_dir().to_owned();
-    let names = blocking(move || file_names(&dir)).await?.map_err(|error| {
-        AdminError::NotFound(format!("the mappings directory cannot be read: {error}"))
-    })?;
+    let files = blocking(move || mapping_files(&dir))
+        .await?
+        .map_err(|error| {
+            AdminError::NotFound(format!("the mappings directory cannot be read: {error}"))
+        })?;
     let stacks = state.app.stacks();
-    let mappings: Vec<Value> = names
+    let mappings: Vec<Value> = files
         .iter()
-        .map(|name| {
-            let path = state.loader.mappings_dir().join(format!("{name}.ini"));
-            let (sources, url_paths) = sources_in(stacks.mappings(), &path);
-            json!({ "name": name, "sources": sources, "url_paths": url_paths })
+        .map(|file| {
+            let (sources, url_paths) = sources_in(stacks.mappings(), &file.path);
+            json!({
+                "name": file.name,
+                "sources": sources,
+                "url_paths": url_paths,
+                "built_in": file.built_in,
+            })
         })
         .collect();
     Ok(Json(json!({ "mappings": mappings })).into_response())
+}
+
+/// A mapping file in use: its name, the path its sources' spans name, and whether it is one of
+/// the built-in mappings.
+struct MappingFile {
+    name: String,
+    path: PathBuf,
+    built_in: bool,
+}
+
+/// The mapping files in use, sorted: the directory's, or the built-in ones when nothing is at
+/// `dir`.
+fn mapping_files(dir: &Path) -> std::io::Result<Vec<MappingFile>> {
+    match MappingsOrigin::of(dir) {
+        MappingsOrigin::Directory(_) => Ok(file_names(dir)?
+            .into_iter()
+            .map(|name| MappingFile {
+                path: dir.join(format!("{name}.ini")),
+                name,
+                built_in: false,
+            })
+            .collect()),
+        MappingsOrigin::BuiltIn(_) => Ok(bundled::FILES
+            .iter()
+            .filter_map(|(file, _)| {
+                Some(MappingFile {
+                    name: file.strip_suffix(".ini")?.to_owned(),
+                    path: Path::new(bundled::BUILT_IN_DIR).join(file),
+                    built_in: true,
+                })
+            })
+            .collect()),
+    }
 }
 
 /// The names of the directory's mapping files, sorted.
@@ -128,18 +168,34 @@ fn file_names(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
-/// `GET /mappings/{name}`.
+/// `GET /mappings/{name}`: a file of the directory, or a built-in mapping while
+/// `mappings_dir` does not exist.
 pub(super) async fn show(
     State(state): State<ConsoleState>,
     UrlPath(name): UrlPath<String>,
 ) -> Result<Response, AdminError> {
     let file = checked_name(&name)?;
-    let path = state.loader.mappings_dir().join(file);
-    let text = tokio::fs::read_to_string(&path)
-        .await
-        .map_err(|_| no_mapping(&name))?;
+    let dir = state.loader.mappings_dir().to_owned();
+    let built_in = blocking(move || MappingsOrigin::of(&dir).is_built_in()).await?;
+    let (path, text) = if built_in {
+        let text = bundled::FILES
+            .iter()
+            .find(|(built, _)| *built == file)
+            .map(|(_, text)| (*text).to_owned())
+            .ok_or_else(|| no_mapping(&name))?;
+        (Path::new(bundled::BUILT_IN_DIR).join(&file), text)
+    } else {
+        let path = state.loader.mappings_dir().join(&file);
+        let text = tokio::fs::read_to_string(&path)
+            .await
+            .map_err(|_| no_mapping(&name))?;
+        (path, text)
+    };
     let (sources, _) = sources_in(state.app.stacks().mappings(), &path);
-    Ok(Json(json!({ "name": name, "text": text, "sources": sources })).into_response())
+    Ok(
+        Json(json!({ "name": name, "text": text, "sources": sources, "built_in": built_in }))
+            .into_response(),
+    )
 }
 
 /// `PUT /mappings/{name}`.
@@ -208,6 +264,15 @@ pub(super) async fn delete(
 ) -> Result<Response, AdminError> {
     let file = checked_name(&name)?;
     let _one_at_a_time = state.writing.lock().await;
+    let dir = state.loader.mappings_dir().to_owned();
+    if blocking(move || MappingsOrigin::of(&dir).is_built_in()).await? {
+        return Err(AdminError::Conflict(format!(
+            "`{name}` is a built-in mapping ({} does not exist): export them with `genhook \
+             mappings export {}`, then delete the file",
+            state.loader.mappings_dir().display(),
+            state.loader.mappings_dir().display()
+        )));
+    }
     let path = state.loader.mappings_dir().join(&file);
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Err(no_mapping(&name));

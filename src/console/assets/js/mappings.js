@@ -30,12 +30,15 @@ async function list(main) {
   try {
     const { mappings = [] } = await api('mappings');
     if (!mappings.length) body.append(h('tr', {}, h('td', { colspan: 4, text: 'No mapping yet.' })));
+    if (mappings.some((m) => m.built_in)) {
+      main.insertBefore(h('p', { class: 'hint', text: 'These are the mappings built into GenHook: the server has no mappings directory yet. Saving a mapping creates it, holding these beside yours.' }), main.querySelector('.scroll'));
+    }
     for (const m of mappings) {
       body.append(h('tr', {},
-        h('td', {}, h('a', { href: `#/mappings/edit/${encodeURIComponent(m.name)}`, text: `${m.name}.ini` })),
+        h('td', {}, h('a', { href: `#/mappings/edit/${encodeURIComponent(m.name)}`, text: `${m.name}.ini` }), m.built_in ? ' (built in)' : ''),
         h('td', { text: (m.sources || []).join(', ') }),
         h('td', {}, (m.url_paths || []).map((p) => h('code', { class: 'block', text: p }))),
-        h('td', {}, h('button', { type: 'button', class: 'danger small', text: 'Delete', 'aria-label': `Delete ${m.name}.ini`, onclick: () => remove(main, m.name) }))));
+        h('td', {}, m.built_in ? '' : h('button', { type: 'button', class: 'danger small', text: 'Delete', 'aria-label': `Delete ${m.name}.ini`, onclick: () => remove(main, m.name) }))));
     }
   } catch (error) {
     body.append(h('tr', {}, h('td', { colspan: 4, class: 'error', text: error.message })));
