@@ -148,6 +148,8 @@ fn run(rx: &Receiver<Command>) {
             }
         }
         flush_all(&mut targets);
+        // The writer's own OS thread, never a runtime's: resting blocks nothing else.
+        #[allow(clippy::disallowed_methods)]
         std::thread::sleep(REST);
     }
     flush_all(&mut targets);
