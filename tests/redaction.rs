@@ -359,6 +359,28 @@ async fn no_secret_reaches_a_dead_letter_the_cli_or_the_store_and_replay_renders
     assert!(first_messages.contains(&"Meraki Settings changed on Main Office".to_owned()));
 }
 
+/// The metrics once GenHook has settled `n` deliveries of `gen` (SL1 counts an alert when it
+/// answers; GenHook records the delivery's latency a moment later, adding that histogram's series).
+async fn settled(genhook: &TestGenHook, n: u32) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let text = genhook.metrics().await;
+        let count = support::metric_value(
+            &text,
+            "genhook_delivery_latency_seconds_count",
+            &["source=\"gen\""],
+        );
+        if count >= Some(f64::from(n)) {
+            return text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{count:?} of {n} deliveries settled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_event_types_add_no_metric_series() {
     let sl1 = Sl1Mock::start().await;
@@ -382,7 +404,7 @@ async fn random_event_types_add_no_metric_series() {
         assert_eq!(genhook.post("/webhook/gen", &[], body).await.status(), 202);
     }
     sl1.wait_for_accepted(2, WAIT).await;
-    let before = series(&genhook.metrics().await);
+    let before = series(&settled(&genhook, 2).await);
     assert!(
         before.iter().any(|s| s.contains("event=\"other\"")),
         "{before:?}"
@@ -395,7 +417,7 @@ async fn random_event_types_add_no_metric_series() {
         assert_eq!(genhook.post("/webhook/gen", &[], body).await.status(), 202);
     }
     sl1.wait_for_accepted(502, WAIT).await;
-    let text = genhook.metrics().await;
+    let text = settled(&genhook, 502).await;
     let after = series(&text);
     assert!(
         !text.contains("rnd-"),
