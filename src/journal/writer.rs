@@ -1,9 +1,10 @@
 //! [`Writer`]: the one thread that writes the records' files (`refused.jsonl`,
 //! `deliveries.jsonl`), so that no request or delivery waits on the disk. A record hands it one
-//! entry at a time; the thread serialises it and appends it as one line (buffered: what waits is
-//! written together, then the thread rests `REST` (20 ms) so that it is not woken per entry). Once a file holds its
-//! record's capacity, it is renamed `NAME.1` (replacing the one before) and a new file begun:
-//! the two hold between `capacity` and twice that lines, and nothing is ever rewritten.
+//! entry at a time; the thread serialises it and appends it as one line, buffered: what waits is
+//! written together, then the thread rests `REST` (20 ms), so that it is not woken per entry.
+//! Once a file holds its record's capacity, it is renamed `NAME.1` (replacing the one before)
+//! and a new file begun: the two hold between `capacity` and twice that lines, and nothing is
+//! ever rewritten.
 //! [`Writer::flush`] waits until everything handed over is written: graceful shutdown calls it
 //! last.
 //!
@@ -152,7 +153,6 @@ fn run(rx: &Receiver<Command>) {
         #[allow(clippy::disallowed_methods)]
         std::thread::sleep(REST);
     }
-    flush_all(&mut targets);
 }
 
 /// Writes out every file's buffer; a file that fails is reopened by its next entry.

@@ -171,8 +171,7 @@ impl RedactionPolicy {
         Self::default()
     }
 
-    /// The built-in rules only, built once and shared: for a request no source claimed, or an
-    /// event whose source is no longer mapped.
+    /// The built-in rules only, built once and shared: for a request no source claimed.
     pub fn default_ref() -> &'static Self {
         static BUILT_IN: std::sync::LazyLock<RedactionPolicy> =
             std::sync::LazyLock::new(RedactionPolicy::new);
@@ -243,14 +242,9 @@ impl RedactionPolicy {
     /// that is neither JSON nor a form (by `Content-Type`), or holds no secret, is returned as
     /// it is (a cheap clone).
     pub fn body(&self, headers: &HeaderMap, body: &Bytes) -> Bytes {
-        let content_type = headers
+        let is_form = headers
             .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        self.body_of(content_type, body)
-    }
-
-    fn body_of(&self, content_type: Option<&str>, body: &Bytes) -> Bytes {
-        let is_form = content_type
+            .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .is_some_and(|media| {
                 media
