@@ -66,8 +66,22 @@ impl fmt::Display for MappingsOrigin {
 pub fn texts() -> Vec<(PathBuf, &'static str)> {
     FILES
         .iter()
-        .map(|(name, text)| (Path::new(BUILT_IN_DIR).join(name), *text))
+        .map(|(name, text)| (path(name), *text))
         .collect()
+}
+
+/// The path the built-in file `name` (`NAME.ini`) is reported under: `<built-in>/NAME.ini`,
+/// the file of its sources' spans.
+pub fn path(name: &str) -> PathBuf {
+    Path::new(BUILT_IN_DIR).join(name)
+}
+
+/// The text of the built-in file `name` (`NAME.ini`), if there is one.
+pub fn text(name: &str) -> Option<&'static str> {
+    FILES
+        .iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, text)| *text)
 }
 
 /// Writes the built-in mapping files into `dir` (created if missing) and returns their paths.

@@ -3,10 +3,10 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `GET /admin/mappings` | `200 {"mappings": [{"name", "sources", "url_paths"}]}` |
-//! | `GET /admin/mappings/{name}` | `200 {"name", "text", "sources"}`, `404` |
+//! | `GET /admin/mappings` | `200 {"mappings": [{"name", "sources", "url_paths", "built_in"}]}` |
+//! | `GET /admin/mappings/{name}` | `200 {"name", "text", "sources", "built_in"}`, `404` |
 //! | `PUT /admin/mappings/{name}` `{"text"}` | `200 {"name", "sources", "urls", "warnings", "exported", "reloaded"}`; `422` with `diagnostics`, nothing written |
-//! | `DELETE /admin/mappings/{name}` | `200 {"deleted"}`, `404`; `422` when the rest of the directory does not validate without it |
+//! | `DELETE /admin/mappings/{name}` | `200 {"deleted"}`, `404`; `422` when the rest of the directory does not validate without it; `409` on the built-in mappings |
 //! | `POST /admin/token` | `200 {"token"}`: 32 URL-safe random characters |
 //!
 //! `app-config*` and `web-config*` are refused too: the directory skips them as the Python
@@ -17,7 +17,9 @@
 //! then writes it atomically (a temporary file renamed over it) and runs the hot reload at
 //! once, so the next webhook uses it. A bad name is `400`.
 //!
-//! When no directory is at `mappings_dir` (the built-in mappings are served), a `PUT` creates
+//! When no directory is at `mappings_dir` (the built-in mappings are served), the list and
+//! `GET` show the built-in files (`"built_in": true`), a `DELETE` is `409` (export them first),
+//! and a `PUT` creates
 //! it holding the built-in mapping files (as `genhook mappings export` writes them) beside the
 //! new one, since a directory, once there, wins over the built-in mappings: the sources in use
 //! stay served. The answer's `exported` names the built-in files so written (`[]` otherwise).
@@ -100,8 +102,8 @@ fn sources_in(mappings: &MappingSet, path: &Path) -> (Vec<String>, Vec<String>) 
 /// `GET /mappings`: the directory's mapping files, or the built-in ones (`"built_in": true`)
 /// while `mappings_dir` does not exist.
 pub(super) async fn list(State(state): State<ConsoleState>) -> Result<Response, AdminError> {
-    let dir = state.loader.mappings_dir().to_owned();
-    let files = blocking(move || mapping_files(&dir))
+    let origin = origin(&state).await?;
+    let files = blocking(move || mapping_files(&origin))
         .await?
         .map_err(|error| {
             AdminError::NotFound(format!("the mappings directory cannot be read: {error}"))
@@ -130,11 +132,10 @@ struct MappingFile {
     built_in: bool,
 }
 
-/// The mapping files in use, sorted: the directory's, or the built-in ones when nothing is at
-/// `dir`.
-fn mapping_files(dir: &Path) -> std::io::Result<Vec<MappingFile>> {
-    match MappingsOrigin::of(dir) {
-        MappingsOrigin::Directory(_) => Ok(file_names(dir)?
+/// The mapping files in use, sorted: the directory's, or the built-in ones.
+fn mapping_files(origin: &MappingsOrigin) -> std::io::Result<Vec<MappingFile>> {
+    match origin {
+        MappingsOrigin::Directory(dir) => Ok(file_names(dir)?
             .into_iter()
             .map(|name| MappingFile {
                 path: dir.join(format!("{name}.ini")),
@@ -147,7 +148,7 @@ fn mapping_files(dir: &Path) -> std::io::Result<Vec<MappingFile>> {
             .filter_map(|(file, _)| {
                 Some(MappingFile {
                     name: file.strip_suffix(".ini")?.to_owned(),
-                    path: Path::new(bundled::BUILT_IN_DIR).join(file),
+                    path: bundled::path(file),
                     built_in: true,
                 })
             })
@@ -175,15 +176,10 @@ pub(super) async fn show(
     UrlPath(name): UrlPath<String>,
 ) -> Result<Response, AdminError> {
     let file = checked_name(&name)?;
-    let dir = state.loader.mappings_dir().to_owned();
-    let built_in = blocking(move || MappingsOrigin::of(&dir).is_built_in()).await?;
+    let built_in = origin(&state).await?.is_built_in();
     let (path, text) = if built_in {
-        let text = bundled::FILES
-            .iter()
-            .find(|(built, _)| *built == file)
-            .map(|(_, text)| (*text).to_owned())
-            .ok_or_else(|| no_mapping(&name))?;
-        (Path::new(bundled::BUILT_IN_DIR).join(&file), text)
+        let text = bundled::text(&file).ok_or_else(|| no_mapping(&name))?;
+        (bundled::path(&file), text.to_owned())
     } else {
         let path = state.loader.mappings_dir().join(&file);
         let text = tokio::fs::read_to_string(&path)
@@ -217,11 +213,11 @@ pub(super) async fn save(
     if checked.has_errors() {
         return Ok(refusal(&path, &checked));
     }
-    let dir = state.loader.mappings_dir().to_owned();
+    let loader = state.loader.clone();
     let write_path = path.clone();
-    let exported = blocking(move || match MappingsOrigin::of(&dir) {
+    let exported = blocking(move || match loader.origin() {
         MappingsOrigin::Directory(_) => write_atomically(&write_path, &text).map(|()| Vec::new()),
-        MappingsOrigin::BuiltIn(_) => create_with_built_in(&dir, &file, &text),
+        MappingsOrigin::BuiltIn(dir) => create_with_built_in(&dir, &file, &text),
     })
     .await?
     .map_err(|error| {
@@ -264,8 +260,7 @@ pub(super) async fn delete(
 ) -> Result<Response, AdminError> {
     let file = checked_name(&name)?;
     let _one_at_a_time = state.writing.lock().await;
-    let dir = state.loader.mappings_dir().to_owned();
-    if blocking(move || MappingsOrigin::of(&dir).is_built_in()).await? {
+    if origin(&state).await?.is_built_in() {
         return Err(AdminError::Conflict(format!(
             "`{name}` is a built-in mapping ({} does not exist): export them with `genhook \
              mappings export {}`, then delete the file",
@@ -302,6 +297,12 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|error| AdminError::Internal(format!("the mapping task failed: {error}")))
+}
+
+/// Where the mappings are read from now (a look at `mappings_dir`, off the async threads).
+async fn origin(state: &ConsoleState) -> Result<MappingsOrigin, AdminError> {
+    let loader = state.loader.clone();
+    blocking(move || loader.origin()).await
 }
 
 /// The whole directory checked as if `file` held `text` (`None`: as if it were deleted); an
