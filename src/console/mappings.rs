@@ -278,7 +278,10 @@ pub(super) async fn delete(
     }
     tokio::fs::remove_file(&path)
         .await
-        .map_err(|error| AdminError::NotFound(format!("no mapping `{name}`: {error}")))?;
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => no_mapping(&name),
+            _ => AdminError::Internal(format!("the mapping file could not be deleted: {error}")),
+        })?;
     tracing::info!(file = %path.display(), "Mapping file deleted through the admin API.");
     let reloaded = reload(&state).await;
     Ok(Json(json!({ "deleted": name, "reloaded": reloaded })).into_response())
