@@ -79,6 +79,15 @@ impl CompiledLine {
     /// # Errors
     /// When a helper fails (e.g. a raw `{{…}}` expression given a wrong argument).
     pub fn render(&self, fields: &Value) -> Result<String, RenderError> {
+        self.render_owned(fields.clone())
+    }
+
+    /// [`CompiledLine::render`] taking the fields, so that they are not copied (the template
+    /// engine's context owns what it renders).
+    ///
+    /// # Errors
+    /// As [`CompiledLine::render`].
+    pub fn render_owned(&self, fields: Value) -> Result<String, RenderError> {
         let message = self.template.render(fields).map_err(|reason| RenderError {
             span: self.span.clone(),
             reason,

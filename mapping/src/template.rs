@@ -263,9 +263,9 @@ impl Compiled {
         Ok(Self { registry })
     }
 
-    /// Renders the template over extracted fields.
-    pub(crate) fn render(&self, fields: &Value) -> Result<String, String> {
-        let context = Context::from(fields.clone());
+    /// Renders the template over extracted fields (handlebars' context owns them).
+    pub(crate) fn render(&self, fields: Value) -> Result<String, String> {
+        let context = Context::from(fields);
         self.registry
             .render_with_context(NAME, &context)
             .map_err(|e| e.to_string())
@@ -459,7 +459,7 @@ mod tests {
         let parsed = parse(template).map_err(|e| e.to_string())?;
         Compiled::new(&parsed, "")
             .map_err(|e| e.to_string())?
-            .render(fields)
+            .render(fields.clone())
     }
 
     #[test]
@@ -510,7 +510,7 @@ mod tests {
         let parsed = parse("[$a$] [$b$]").unwrap();
         let compiled = Compiled::new(&parsed, "n/a").unwrap();
         assert_eq!(
-            compiled.render(&json!({"a": "x", "b": null})).unwrap(),
+            compiled.render(json!({"a": "x", "b": null})).unwrap(),
             "[x] [n/a]"
         );
     }

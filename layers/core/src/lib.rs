@@ -48,7 +48,7 @@ pub use error::{error_chain, BoxError, MissingStage, PipelineError, Reject};
 pub use factory::{BuildContext, BuildError, Capability, LayerFactory, BUILT_IN_STAGES};
 pub use secret::Secret;
 pub use setting::{Section, Setting};
-pub use stage::require;
+pub use stage::{require, take};
 
 use bytes::Bytes;
 use tower::util::{BoxCloneSyncService, BoxCloneSyncServiceLayer};
@@ -67,12 +67,15 @@ pub type PipelineService = BoxCloneSyncService<WebhookRequest, WebhookResponse, 
 pub type PipelineLayer =
     BoxCloneSyncServiceLayer<PipelineService, WebhookRequest, WebhookResponse, PipelineError>;
 
-/// Builds a JSON response with the given status and body value.
+/// Builds a JSON response with the given status and body (a `serde_json::Value` or any
+/// serialisable answer).
 ///
 /// The one helper every stage uses for the answers it gives itself (handshakes, `202 queued`,
 /// `200 duplicate`), so that they all carry `content-type: application/json`.
-pub fn json_response(status: http::StatusCode, body: &serde_json::Value) -> WebhookResponse {
-    let mut response = http::Response::new(Bytes::from(body.to_string()));
+pub fn json_response(status: http::StatusCode, body: &impl serde::Serialize) -> WebhookResponse {
+    // Only a map with non-string keys fails to serialise; no answer body is one.
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = http::Response::new(Bytes::from(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

@@ -30,6 +30,18 @@ pub fn require<T: StageOutput>(request: &http::Request<impl Sized>) -> Result<&T
         .ok_or_else(|| MissingStage(T::NAME).into())
 }
 
+/// Takes a stage output off a request, for the last stage that reads it (it is moved, not
+/// copied), or fails as [`require`] does.
+///
+/// # Errors
+/// When no earlier stage inserted a `T`.
+pub fn take<T: StageOutput>(request: &mut http::Request<impl Sized>) -> Result<T, PipelineError> {
+    request
+        .extensions_mut()
+        .remove::<T>()
+        .ok_or_else(|| MissingStage(T::NAME).into())
+}
+
 /// A type a stage leaves on the request for later stages.
 pub trait StageOutput: Clone + Send + Sync + 'static {
     /// A name for error messages.

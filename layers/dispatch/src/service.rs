@@ -10,7 +10,6 @@ use std::time::Duration;
 use genhook_core::queue::{Accepted, Claim, Queue};
 use genhook_core::{json_response, metrics, PipelineError, WebhookRequest, WebhookResponse};
 use http::StatusCode;
-use serde_json::json;
 use tower::Service;
 
 use crate::error::DispatchError;
@@ -119,10 +118,13 @@ async fn accept(
                 "Redelivery answered as a duplicate."
             );
             count(&source, &label, "duplicate");
-            return Ok(json_response(
-                StatusCode::OK,
-                &json!({ "source": &*source, "event": &*event_type, "status": "duplicate" }),
-            ));
+            let answer = Answer {
+                event: &event_type,
+                id: None,
+                source: &source,
+                status: "duplicate",
+            };
+            return Ok(json_response(StatusCode::OK, &answer));
         }
         Err(error) => {
             let error = DispatchError::from(error);
@@ -140,10 +142,24 @@ async fn accept(
     };
     tracing::debug!(%id, %source, event = %event_type, status, "Webhook accepted.");
     count(&source, &label, status);
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({ "id": id, "source": &*source, "event": &*event_type, "status": status }),
-    ))
+    let answer = Answer {
+        event: &event_type,
+        id: Some(&id),
+        source: &source,
+        status,
+    };
+    Ok(json_response(StatusCode::ACCEPTED, &answer))
+}
+
+/// The webhook's answer body, serialised straight from its strings (the keys in the order a
+/// JSON object of the other answers has them).
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    event: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    source: &'a str,
+    status: &'a str,
 }
 
 /// Counts an answer; `label` is the event's bounded label, never the payload's event type. The

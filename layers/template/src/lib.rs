@@ -8,7 +8,8 @@
 //! reason and goes on, and `dispatch` keeps the event in the dead-letter queue, so fixing the
 //! mapping and replaying delivers it. Nothing answered 202 is lost.
 //!
-//! - **Requires:** `extracted` ([`Fields`](genhook_mapping::Fields)).
+//! - **Requires:** `extracted` ([`Fields`](genhook_mapping::Fields)), which it takes off the
+//!   request: no stage after it reads them, and the template engine renders them without a copy.
 //! - **Provides:** `rendered` ([`Rendered`](genhook_core::stage::Rendered), or
 //!   [`RenderFailed`](genhook_core::stage::RenderFailed)).
 //! - **Settings:** none (the templates are part of the mapping lines).

@@ -1,9 +1,10 @@
 //! [`Template`]: the template middleware.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use genhook_core::stage::{RenderFailed, Rendered};
-use genhook_core::{require, PipelineError, WebhookRequest, WebhookResponse};
+use genhook_core::{take, PipelineError, WebhookRequest, WebhookResponse};
 use genhook_mapping::Fields;
 use tower::Service;
 
@@ -64,8 +65,11 @@ where
     }
 
     fn call(&mut self, mut request: WebhookRequest) -> Self::Future {
-        let rendered = match require::<Fields>(&request) {
-            Ok(fields) => fields.line.render(&fields.value),
+        // The last stage to read the fields: taken off the request, rendered without a copy.
+        let rendered = match take::<Fields>(&mut request) {
+            Ok(Fields { line, value }) => {
+                line.render_owned(Arc::try_unwrap(value).unwrap_or_else(|shared| (*shared).clone()))
+            }
             Err(error) => return ResponseFuture::rejected(error),
         };
         match rendered {
