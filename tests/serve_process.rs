@@ -56,8 +56,8 @@ async fn metrics_show_the_disk_queue_syncs_and_the_idle_workers() {
         &sl1.url(),
         &[
             ("queue_backend", "disk".into()),
-            // `genhook_workers_idle` counts the dispatchers not delivering: the threads of
-            // `thread_pool` (in `async`/`hybrid` one task dispatches every delivery).
+            // `genhook_workers_idle` counts the deliverers waiting: here the threads of
+            // `thread_pool` (in `async`/`hybrid`, a delivery loop per slot of the limit).
             ("threading_model", "thread_pool".into()),
             ("max_worker_threads", WORKERS.to_string()),
             // Fewer deliveries at once than threads (as when a slow SL1 lowered the adaptive

@@ -87,8 +87,8 @@ pub const DLQ_SIZE: &str = "genhook_dlq_size";
 pub const DEAD_LETTERED: &str = "genhook_dead_lettered_total";
 /// Events being delivered (taken from the queue, not yet settled).
 pub const WORKERS_BUSY: &str = "genhook_workers_busy";
-/// Dispatchers not delivering (waiting for room under the adaptive limit, or for an event): the
-/// async dispatcher, or `thread_pool` threads.
+/// Deliverers not delivering (waiting for an event, or for room under the adaptive limit): the
+/// delivery loops of `async`/`hybrid` (one per slot of the limit), or `thread_pool` threads.
 pub const WORKERS_IDLE: &str = "genhook_workers_idle";
 /// SL1 calls, by status.
 pub const SL1_REQUESTS: &str = "genhook_sl1_requests_total";
@@ -140,7 +140,7 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (DLQ_SIZE, Kind::Gauge, "Dead letters kept."),
     (DEAD_LETTERED, Kind::Counter, "Events moved to the dead-letter queue, by source and reason."),
     (WORKERS_BUSY, Kind::Gauge, "Events being delivered now."),
-    (WORKERS_IDLE, Kind::Gauge, "Dispatchers not delivering now."),
+    (WORKERS_IDLE, Kind::Gauge, "Deliverers waiting for an event or for room under the in-flight limit."),
     (SL1_REQUESTS, Kind::Counter, "SL1 calls, by status (HTTP status, timeout, connect, breaker_open)."),
     (SL1_REQUEST_DURATION, Kind::Histogram, "SL1 call latency, in seconds."),
     (SL1_RETRIES, Kind::Counter, "SL1 delivery retries."),

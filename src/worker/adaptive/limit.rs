@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use genhook_core::metrics;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::futures::Notified;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::controller::{Controller, Signal};
 
@@ -49,6 +50,22 @@ impl Gate {
         Arc::clone(&self.semaphore).acquire_owned().await.ok()
     }
 
+    /// Withdraws `permit` if the limit was lowered below the permits out; whether it did.
+    fn withdraw_if_owed(&self, permit: &mut Option<OwnedSemaphorePermit>) -> bool {
+        let mut debt = self.debt();
+        if *debt == 0 {
+            return false;
+        }
+        match permit.take() {
+            Some(permit) => {
+                *debt -= 1;
+                permit.forget();
+                true
+            }
+            None => false,
+        }
+    }
+
     fn release(&self, permit: Option<OwnedSemaphorePermit>) {
         let mut debt = self.debt();
         if let Some(permit) = permit {
@@ -65,6 +82,8 @@ struct Shared {
     control: Mutex<Controller>,
     deliveries: Gate,
     attempts: Gate,
+    /// Woken whenever the limit is lowered.
+    lowered: Notify,
 }
 
 /// The adaptive limit shared by the dispatcher and the worker stack. Cheap to clone.
@@ -97,6 +116,7 @@ impl AdaptiveLimit {
                 control: Mutex::new(control),
                 deliveries: Gate::new(limit),
                 attempts: Gate::new(limit),
+                lowered: Notify::new(),
             }),
         }
     }
@@ -130,6 +150,12 @@ impl AdaptiveLimit {
             permit,
             limit: self.clone(),
         }
+    }
+
+    /// Resolves the next time the limit is lowered: a deliverer waiting with a slot then looks
+    /// whether its slot is taken back ([`DeliverySlot::withdraw_if_owed`]).
+    pub fn lowered(&self) -> Notified<'_> {
+        self.shared.lowered.notified()
     }
 
     /// Waits for room for one more attempt at SL1.
@@ -167,15 +193,31 @@ impl AdaptiveLimit {
             self.shared.attempts.resize(before, after);
             ::metrics::gauge!(metrics::SL1_INFLIGHT_LIMIT).set(after as f64);
             tracing::debug!(limit = after, "SL1 in-flight limit changed.");
+            if after < before {
+                self.shared.lowered.notify_waiters();
+            }
         }
     }
 }
 
-/// Room for one delivery, held from before the event is taken until it is settled.
+/// Room for one delivery, held from before the event is taken until it is settled (by a
+/// delivery loop, for as long as the limit keeps it).
 #[derive(Debug)]
 pub struct DeliverySlot {
     permit: Option<OwnedSemaphorePermit>,
     limit: AdaptiveLimit,
+}
+
+impl DeliverySlot {
+    /// When the limit was lowered below the slots out, withdraws this one (it then holds no
+    /// room: drop it) and says so; otherwise keeps it. Exactly as many waiting slots are
+    /// withdrawn as the limit went down by.
+    pub fn withdraw_if_owed(&mut self) -> bool {
+        self.limit
+            .shared
+            .deliveries
+            .withdraw_if_owed(&mut self.permit)
+    }
 }
 
 impl Drop for DeliverySlot {
@@ -237,5 +279,31 @@ mod tests {
         let _held: Vec<DeliverySlot> =
             futures_util::future::join_all((0..3).map(|_| limit.delivery_slot())).await;
         assert_eq!(limit.shared.deliveries.semaphore.available_permits(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_lowered_limit_withdraws_as_many_waiting_slots_as_it_went_down_by() {
+        let limit = AdaptiveLimit::new(4, 8);
+        let mut slots: Vec<DeliverySlot> =
+            futures_util::future::join_all((0..4).map(|_| limit.delivery_slot())).await;
+        assert!(!slots.iter_mut().any(DeliverySlot::withdraw_if_owed));
+        // Delivery loops wait with their slots: a lowering wakes them.
+        let lowered = limit.lowered();
+        tokio::pin!(lowered);
+        lowered.as_mut().enable();
+        limit.record(RTT, Signal::Overloaded);
+        assert_eq!(limit.limit(), 2);
+        tokio::time::timeout(Duration::from_secs(5), lowered)
+            .await
+            .expect("the waiting slots are told");
+        // Each looks: two are withdrawn, two kept, none goes back to the semaphore.
+        let withdrawn = slots
+            .iter_mut()
+            .map(DeliverySlot::withdraw_if_owed)
+            .filter(|&w| w)
+            .count();
+        assert_eq!(withdrawn, 2);
+        drop(slots);
+        assert_eq!(limit.shared.deliveries.semaphore.available_permits(), 2);
     }
 }

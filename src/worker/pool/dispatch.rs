@@ -1,7 +1,14 @@
 //! The dispatch loops: how the threading models take events under the adaptive limit (a
-//! [`DeliverySlot`] first, then the next event), run each delivery to its end and stop. The
-//! `async` and `hybrid` models spawn a task per delivery; `thread_pool` threads run one at a
-//! time with the runtime handle's `block_on`.
+//! [`DeliverySlot`] first, then the next event), run each delivery to its end and stop.
+//!
+//! - `async` and `hybrid`: a *delivery loop* task per slot. The dispatcher waits for room under
+//!   the limit and starts a loop holding it; the loop waits for the next event, delivers it,
+//!   settles it and goes on with the same slot as long as the limit keeps it (a lowered limit
+//!   takes it back and the loop ends, waiting or not). An accepted event so wakes a loop that is
+//!   already waiting for it: one hop from the accepting task to the delivery, no task spawned
+//!   per event.
+//! - `thread_pool`: each thread takes a slot and an event, delivers with the runtime handle's
+//!   `block_on`, gives the slot back, and again.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -34,48 +41,52 @@ async fn pause(delay: Duration, phase: &mut watch::Receiver<Phase>) -> bool {
     }
 }
 
-/// Takes the next event, or `None` when the pool stops or the queue ends.
-async fn take(ctx: &Ctx, phase: &mut watch::Receiver<Phase>) -> Option<Event> {
-    loop {
+/// What a deliverer holding a slot gets next.
+enum Next {
+    Event(Event),
+    /// The limit was lowered and takes this slot back.
+    SlotOwed,
+    /// The pool stops, or the queue ended.
+    End,
+}
+
+/// Waits for the next event while holding `slot`; gives up when the pool stops, the queue ends
+/// or the limit takes the slot back.
+async fn next_event(
+    ctx: &Ctx,
+    slot: &mut DeliverySlot,
+    phase: &mut watch::Receiver<Phase>,
+) -> Next {
+    // Idle from here: a deliverer waiting for an event is not delivering.
+    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
+    let next = loop {
+        // Listening before looking, so a lowering in between is not missed.
+        let lowered = ctx.limit.lowered();
+        tokio::pin!(lowered);
+        lowered.as_mut().enable();
         if is_stopped(phase) {
-            return None;
+            break Next::End;
+        }
+        if slot.withdraw_if_owed() {
+            break Next::SlotOwed;
         }
         let next = tokio::select! {
             biased;
-            () = stopped(phase) => return None,
+            () = stopped(phase) => break Next::End,
+            () = &mut lowered => continue,
             next = ctx.queue.next() => next,
         };
         match next {
-            Ok(Some(event)) => return Some(event),
-            Ok(None) => return None,
+            Ok(Some(event)) => break Next::Event(event),
+            Ok(None) => break Next::End,
             Err(error) => {
                 tracing::error!(%error, "Cannot take the next event from the queue.");
                 if pause(Duration::from_secs(1), phase).await {
-                    return None;
+                    break Next::End;
                 }
             }
         }
-    }
-}
-
-/// Waits for a delivery slot, then takes the next event; `None` when the pool stops or the
-/// queue ends.
-async fn next_delivery(
-    ctx: &Ctx,
-    phase: &mut watch::Receiver<Phase>,
-) -> Option<(DeliverySlot, Event)> {
-    // Idle from here: a `thread_pool` thread waiting for room under the limit (lowered below
-    // `max_worker_threads` by a slow SL1) is not delivering either.
-    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
-    let next = async {
-        let slot = tokio::select! {
-            biased;
-            () = stopped(phase) => return None,
-            slot = ctx.limit.delivery_slot() => slot,
-        };
-        take(ctx, phase).await.map(|event| (slot, event))
-    }
-    .await;
+    };
     ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
     next
 }
@@ -90,45 +101,76 @@ fn idle(ctx: &Ctx) {
     ::metrics::gauge!(metrics::WORKERS_BUSY).decrement(1.0);
 }
 
-/// Delivers one event and settles it. The slot is held to the end, through the pause after a
-/// requeue, so that an open circuit is not polled in a loop.
-async fn run_delivery(
-    ctx: Arc<Ctx>,
-    event: Event,
-    slot: DeliverySlot,
-    mut phase: watch::Receiver<Phase>,
-) {
-    busy(&ctx);
+/// Delivers one event and settles it, then waits out the pause a requeue asks for (the caller
+/// holds its slot through it, so that an open circuit is not polled in a loop). Whether the pool
+/// stopped meanwhile.
+async fn run_delivery(ctx: &Ctx, event: Event, phase: &mut watch::Receiver<Phase>) -> bool {
+    busy(ctx);
     let attempted = tokio::select! {
         attempted = ctx.deliver(&event) => attempted,
-        () = stopped(&mut phase) => Attempted::cancelled(),
+        () = stopped(phase) => Attempted::cancelled(),
     };
     let wait = ctx.finish(event, attempted).await;
-    idle(&ctx);
-    if let Some(delay) = wait {
-        pause(delay, &mut phase).await;
+    idle(ctx);
+    match wait {
+        Some(delay) => pause(delay, phase).await,
+        None => is_stopped(phase),
     }
-    drop(slot);
 }
 
-/// The `async` and `hybrid` models: one task takes events as slots free up and spawns a task per
-/// delivery; once stopping, it waits for the deliveries in flight (cancelled and requeued).
-pub(super) async fn run_dispatcher(ctx: Arc<Ctx>, mut phase: watch::Receiver<Phase>) {
-    let mut deliveries = JoinSet::new();
-    while let Some((slot, event)) = next_delivery(&ctx, &mut phase).await {
-        deliveries.spawn(run_delivery(Arc::clone(&ctx), event, slot, phase.clone()));
-        while let Some(done) = deliveries.try_join_next() {
-            log_failed(done);
+/// Why a delivery loop ended.
+#[derive(Debug, PartialEq, Eq)]
+enum LoopEnd {
+    /// Its slot was taken back, or the pool stops: nothing else to do.
+    Done,
+    /// The queue ended: no loop will get another event.
+    QueueEnded,
+}
+
+/// One delivery loop of the `async` and `hybrid` models (see the module docs).
+async fn delivery_loop(
+    ctx: Arc<Ctx>,
+    mut slot: DeliverySlot,
+    mut phase: watch::Receiver<Phase>,
+) -> LoopEnd {
+    loop {
+        let event = match next_event(&ctx, &mut slot, &mut phase).await {
+            Next::Event(event) => event,
+            Next::SlotOwed => return LoopEnd::Done,
+            Next::End if is_stopped(&phase) => return LoopEnd::Done,
+            Next::End => return LoopEnd::QueueEnded,
+        };
+        if run_delivery(&ctx, event, &mut phase).await {
+            return LoopEnd::Done;
         }
     }
-    while let Some(done) = deliveries.join_next().await {
-        log_failed(done);
-    }
 }
 
-fn log_failed(done: Result<(), tokio::task::JoinError>) {
-    if let Err(error) = done {
-        tracing::error!(%error, "A delivery task failed.");
+/// The `async` and `hybrid` models: starts a delivery loop for every slot the limit gives;
+/// once stopping (or once the queue ended), waits for the loops (a delivery in flight is
+/// cancelled and requeued).
+pub(super) async fn run_dispatcher(ctx: Arc<Ctx>, mut phase: watch::Receiver<Phase>) {
+    let mut loops = JoinSet::new();
+    loop {
+        let slot = tokio::select! {
+            biased;
+            () = stopped(&mut phase) => break,
+            Some(done) = loops.join_next() => {
+                match done {
+                    Ok(LoopEnd::QueueEnded) => break,
+                    Ok(LoopEnd::Done) => {}
+                    Err(error) => tracing::error!(%error, "A delivery task failed."),
+                }
+                continue;
+            }
+            slot = ctx.limit.delivery_slot() => slot,
+        };
+        loops.spawn(delivery_loop(Arc::clone(&ctx), slot, phase.clone()));
+    }
+    while let Some(done) = loops.join_next().await {
+        if let Err(error) = done {
+            tracing::error!(%error, "A delivery task failed.");
+        }
     }
 }
 
@@ -139,7 +181,34 @@ pub(super) fn run_thread_worker(
     mut phase: watch::Receiver<Phase>,
     handle: &Handle,
 ) {
-    while let Some((slot, event)) = handle.block_on(next_delivery(ctx, &mut phase)) {
-        handle.block_on(run_delivery(Arc::clone(ctx), event, slot, phase.clone()));
+    loop {
+        let taken = handle.block_on(async {
+            // Waiting for room under the limit (lowered below `max_worker_threads` by a slow
+            // SL1) is idle too.
+            ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
+            let slot = tokio::select! {
+                biased;
+                () = stopped(&mut phase) => None,
+                slot = ctx.limit.delivery_slot() => Some(slot),
+            };
+            ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
+            let mut slot = slot?;
+            Some(match next_event(ctx, &mut slot, &mut phase).await {
+                Next::Event(event) => Some((slot, event)),
+                Next::SlotOwed => None,
+                Next::End => return None,
+            })
+        });
+        match taken {
+            None => return,
+            Some(None) => {}
+            Some(Some((slot, event))) => {
+                let stopped = handle.block_on(run_delivery(ctx, event, &mut phase));
+                drop(slot);
+                if stopped {
+                    return;
+                }
+            }
+        }
     }
 }

@@ -12,16 +12,20 @@
 //! ## Concurrency
 //! One [`AdaptiveLimit`] caps the deliveries in flight: an event is taken from the queue only
 //! with a [`DeliverySlot`](super::adaptive::DeliverySlot), held until the event is settled (and
-//! through the pause after a requeue), so events leave the queue in its priority order and only
-//! when they can be sent. Inside the worker stack each attempt takes an attempt slot of the same
+//! through the pause after a requeue; a delivery loop keeps it for its next event unless the
+//! limit was lowered meanwhile), so events leave the queue in its priority order and only when
+//! they can be sent. Inside the worker stack each attempt takes an attempt slot of the same
 //! limit, and the limit adapts to SL1's answers (see [`adaptive`](super::adaptive)): it starts
 //! at `max_worker_threads` and moves between 1 and `sl1_max_inflight`. Every delivery, in every
 //! model, goes through the same tower stack (retries, breaker, per-source limits, adaptive limit)
 //! over the one pooled async SL1 client.
 //!
 //! ## Threading models (`threading_model`)
-//! - [`Hybrid`](ThreadingModel::Hybrid): one dispatcher task on the given runtime handle,
-//!   normally the multi-thread runtime the server runs on, spawning a task per delivery.
+//! - [`Hybrid`](ThreadingModel::Hybrid): on the given runtime handle, normally the
+//!   multi-thread runtime the server runs on, a dispatcher task starting one *delivery loop*
+//!   task per slot of the limit; a loop waits for an event, delivers it and waits for the next
+//!   with the same slot, so an accepted event wakes the task that delivers it (one hop, no task
+//!   spawned per event).
 //! - [`Async`](ThreadingModel::Async): the very same tasks. What makes it "one event loop" is the
 //!   caller: the binary builds a `current_thread` runtime for this model and passes its handle, so
 //!   HTTP, queue and delivery all share one thread.
@@ -48,7 +52,7 @@
 //! |---|---|
 //! | this one | [`spawn`], [`WorkerPool`] (shutdown), [`WorkerControl`] (reload) and what they share |
 //! | `destination.rs` | where alerts go (SL1 or the outbox) and how a reload rebuilds it |
-//! | `dispatch.rs` | the dispatch loops of the threading models |
+//! | `dispatch.rs` | the delivery loops of the threading models |
 //! | `settle.rs` | one delivery and its outcome: ack, requeue or dead-letter, and its entry in the record of deliveries |
 
 mod destination;
