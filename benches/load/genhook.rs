@@ -90,7 +90,7 @@ impl Instance {
             on_own_thread(config)
         } else {
             let running = sut.block_on(async {
-                match GenHook::builder(config).start().await {
+                match GenHook::builder(config).env(no_env()).start().await {
                     Ok(running) => running,
                     Err(error) => panic!("GenHook does not start: {error}"),
                 }
@@ -155,7 +155,7 @@ fn on_own_thread(config: Config) -> (Host, SocketAddr) {
                 .build()
                 .expect("a current_thread runtime");
             runtime.block_on(async move {
-                let running = match GenHook::builder(config).start().await {
+                let running = match GenHook::builder(config).env(no_env()).start().await {
                     Ok(running) => running,
                     Err(error) => panic!("GenHook does not start: {error}"),
                 };
@@ -192,4 +192,11 @@ fn github_mapping(repo: &Path) -> String {
     } else {
         format!("[github]\n{settings}{out}")
     }
+}
+
+/// GenHook's `${NAME}` and override lookup: empty. Its settings come from the bench's
+/// `genhook.ini` only, and the bench's own `GENHOOK_LOAD_*` knobs are not taken for
+/// misspelt overrides.
+fn no_env() -> genhook::loader::EnvLookup {
+    std::sync::Arc::new(|_: &str| None)
 }

@@ -33,6 +33,7 @@ impl GenHook {
             registry: builtin_registry(),
             resources: http::Extensions::new(),
             env: Arc::new(crate::config::env::lookup),
+            process_env: true,
             log_level: None,
             backend: None,
         }
@@ -45,6 +46,9 @@ pub struct Builder {
     registry: LayerRegistry,
     resources: http::Extensions,
     env: EnvLookup,
+    /// `env` is the process environment (no [`Builder::env`] given): its unknown `GENHOOK_*`
+    /// variables are then warned about at start.
+    process_env: bool,
     log_level: Option<LogLevelSetter>,
     backend: Option<Backend>,
 }
@@ -109,8 +113,11 @@ impl Builder {
 
     /// Replaces the `${NAME}` lookup of mapping files, also used for the `GENHOOK_<KEY>`
     /// overrides when the configuration file is reloaded (the process environment by default).
+    /// The process environment's `GENHOOK_*` variables are then not GenHook's: no "unknown
+    /// variable" warning is given for them at start.
     pub fn env(mut self, env: EnvLookup) -> Self {
         self.env = env;
+        self.process_env = false;
         self
     }
 
@@ -140,6 +147,7 @@ impl Builder {
             registry,
             mut resources,
             env,
+            process_env,
             log_level,
             backend,
         } = self;
@@ -186,9 +194,13 @@ impl Builder {
             tracing::warn!(%warning, "Mapping warning.");
         }
         // The process environment's `GENHOOK_*` variables that neither the configuration nor
-        // a mapping file reads (a typo in an override).
+        // a mapping file reads (a typo in an override), when the overrides come from it.
         let named = loader.looked_up();
-        let names = crate::config::env::genhook_names();
+        let names = if process_env {
+            crate::config::env::genhook_names()
+        } else {
+            Vec::new()
+        };
         let unknown = crate::config::unknown_variables(names.iter().map(String::as_str), &|name| {
             named.contains(name)
         });
