@@ -42,6 +42,8 @@ async fn pause(delay: Duration, phase: &mut watch::Receiver<Phase>) -> bool {
 }
 
 /// What a deliverer holding a slot gets next.
+// Short-lived and moved once: boxing the event would cost an allocation per delivery.
+#[allow(clippy::large_enum_variant)]
 enum Next {
     Event(Event),
     /// The limit was lowered and takes this slot back.
