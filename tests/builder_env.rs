@@ -3,6 +3,8 @@
 //! default, as `genhook serve` runs), and not when the embedding program gives its own lookup
 //! with `Builder::env` (as the load bench does: its `GENHOOK_LOAD_*` knobs are not GenHook's).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::{Arc, Mutex};
 
 use genhook::app::GenHook;
