@@ -59,8 +59,8 @@ impl PayloadCap {
         }
     }
 
-    /// The payload to keep of `redacted` (lossy UTF-8, cut to the entry's cap) and why it is
-    /// missing or cut; counts it in the day's bytes.
+    /// The payload to keep of `redacted` (cut to the entry's cap, as text: see [`text_of`]) and
+    /// why it is missing or cut; counts it in the day's bytes.
     pub fn keep(&mut self, redacted: &[u8], time_ms: u64) -> (Option<String>, Option<String>) {
         if time_ms / DAY_MS != self.day {
             self.day = time_ms / DAY_MS;
@@ -73,13 +73,27 @@ impl PayloadCap {
         }
         self.today += kept.len() as u64;
         let note = cut.then(|| format!("cut to {} of {} bytes", self.per_entry, redacted.len()));
-        (Some(String::from_utf8_lossy(kept).into_owned()), note)
+        (Some(text_of(kept)), note)
     }
 
     fn restored(&mut self, time_ms: u64, bytes: usize) {
         if time_ms / DAY_MS == self.day {
             self.today += bytes as u64;
         }
+    }
+}
+
+/// A kept payload as text: checked as UTF-8 in one fast pass; a character the cap cut in two
+/// at the end is left out, and only bytes that are not UTF-8 become replacement characters
+/// (the slower lossy conversion runs only then).
+fn text_of(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(error) if error.error_len().is_none() => {
+            let whole = bytes.get(..error.valid_up_to()).unwrap_or_default();
+            String::from_utf8_lossy(whole).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 
@@ -149,17 +163,21 @@ impl<T: Entry> Journal<T> {
     /// to the writer; returns it.
     pub fn record(&self, build: impl FnOnce(u64, u64, &mut PayloadCap) -> T) -> Arc<T> {
         let time_ms = now_ms();
-        let entry = {
+        let (entry, evicted) = {
             let mut state = self.lock();
             let id = state.next_id;
             state.next_id += 1;
             let entry = Arc::new(build(id, time_ms, &mut state.cap));
-            if state.ring.len() == self.capacity {
-                state.ring.pop_front();
-            }
+            let evicted = if state.ring.len() == self.capacity {
+                state.ring.pop_front()
+            } else {
+                None
+            };
             state.ring.push_back(entry.clone());
-            entry
+            (entry, evicted)
         };
+        // The oldest entry (its payload and headers) is freed after the lock, not under it.
+        drop(evicted);
         if let Some((path, writer)) = &self.file {
             let line = entry.clone();
             writer.append(
@@ -282,6 +300,18 @@ mod tests {
         );
         // A new day starts a new budget.
         assert_eq!(cap.keep(b"ijk", now + DAY_MS), (Some("ijk".into()), None));
+    }
+
+    #[test]
+    fn kept_text_leaves_out_a_character_the_cut_split_and_marks_only_bytes_that_are_not_utf8() {
+        let mut cap = PayloadCap::new(4, 1 << 20);
+        let now = now_ms();
+        // "aé€": the cut at 4 bytes falls inside the euro sign (3 bytes from byte 3).
+        let (kept, note) = cap.keep("aé€".as_bytes(), now);
+        assert_eq!(kept.as_deref(), Some("aé"));
+        assert_eq!(note.as_deref(), Some("cut to 4 of 6 bytes"));
+        assert_eq!(cap.keep("ü!".as_bytes(), now).0.as_deref(), Some("ü!"));
+        assert_eq!(cap.keep(b"a\xffb", now).0.as_deref(), Some("a\u{fffd}b"));
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub fn wrap(router: Router, request_timeout: Duration) -> Router {
 fn record_duration(response: &Response, latency: Duration, span: &tracing::Span) {
     ::metrics::histogram!(
         genhook_core::metrics::REQUEST_DURATION,
-        "status" => response.status().as_u16().to_string()
+        "status" => genhook_core::metrics::status_label(response.status())
     )
     .record(latency.as_secs_f64());
     DefaultOnResponse::default().on_response(response, latency, span);

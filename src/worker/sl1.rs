@@ -253,7 +253,8 @@ fn read_answer(
         .get(EM7_STATUS_MESSAGE_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    ::metrics::counter!(metrics::SL1_REQUESTS, "status" => status.as_str().to_owned()).increment(1);
+    ::metrics::counter!(metrics::SL1_REQUESTS, "status" => metrics::status_label(status))
+        .increment(1);
     ::metrics::histogram!(metrics::SL1_REQUEST_DURATION).record(started.elapsed().as_secs_f64());
     if matches!(status.as_u16(), 200..=202) {
         tracing::debug!(

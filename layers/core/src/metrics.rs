@@ -37,6 +37,7 @@
 //! `payment_intent.*`) or [`OTHER`]. A sender that invents a new `type` per request adds no
 //! series. Log lines keep the real event type.
 
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 /// The `event` label of an event type no mapping line names (a `*` line, a line outside any
@@ -57,6 +58,26 @@ pub fn event_label(naming_key: Option<&Arc<str>>) -> Arc<str> {
     // The line's own key or one shared `other`: a reference count per webhook, no copy.
     static OTHER_LABEL: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(OTHER));
     Arc::clone(naming_key.unwrap_or(&OTHER_LABEL))
+}
+
+/// An HTTP status as a `status` label: the statuses GenHook and SL1 commonly answer as static
+/// text, others written out (a `String` per answer would be an allocation per request).
+///
+/// ```
+/// # use genhook_core::metrics::status_label;
+/// # use http::StatusCode;
+/// assert_eq!(status_label(StatusCode::ACCEPTED), "202");
+/// assert_eq!(status_label(StatusCode::IM_A_TEAPOT), "418");
+/// ```
+pub fn status_label(status: http::StatusCode) -> Cow<'static, str> {
+    const COMMON: [&str; 17] = [
+        "200", "201", "202", "204", "400", "401", "403", "404", "405", "408", "413", "415", "422",
+        "429", "500", "502", "503",
+    ];
+    match COMMON.iter().find(|text| **text == status.as_str()) {
+        Some(text) => Cow::Borrowed(text),
+        None => Cow::Owned(status.as_str().to_owned()),
+    }
 }
 
 /// Webhooks received, by source and event.
