@@ -51,7 +51,10 @@
 //!   of them if that machine (not just the process) fails.
 //!
 //! Reads poll (every 100 ms when idle, at once after a local enqueue) rather than `BLOCK`, so one
-//! multiplexed connection serves every worker.
+//! multiplexed connection serves every worker. Of the readers (a delivery loop per slot of the
+//! adaptive limit), one fetches at a time; the others wait for what it pushes, woken one per
+//! entry, and a local enqueue wakes both the fetcher (out of its poll wait) and one waiting
+//! reader (to take up fetching if nobody does).
 //!
 //! | module | holds |
 //! |---|---|
@@ -125,7 +128,11 @@ struct Inner {
     keys: Keys,
     consumer: String,
     state: Mutex<State>,
+    /// Wakes readers waiting for entries (one per entry pushed to the local lanes, and one per
+    /// local enqueue so that a reader takes up fetching when nobody does).
     ready: Notify,
+    /// Wakes the reader that fetches while it waits out an empty read: a local enqueue.
+    wanted: Notify,
     fetching: tokio::sync::Mutex<Instant>,
     outage: Mutex<Outage>,
     depth: AtomicUsize,
@@ -197,6 +204,7 @@ impl RedisQueue {
             consumer,
             state: Mutex::new(State::default()),
             ready: Notify::new(),
+            wanted: Notify::new(),
             fetching: tokio::sync::Mutex::new(Instant::now()),
             outage: Mutex::new(Outage::default()),
             depth: AtomicUsize::new(0),
@@ -300,7 +308,7 @@ impl Queue for RedisQueue {
             if accepted == Accepted::Queued {
                 self.inner.depth.fetch_add(1, Ordering::Relaxed);
                 self.inner.bytes.fetch_add(size, Ordering::Relaxed);
-                self.inner.ready.notify_one();
+                self.inner.wake_for_new_entry();
             }
             Ok(accepted)
         }
@@ -351,7 +359,7 @@ impl Queue for RedisQueue {
                 if let Err(error) = inner.replace(&event, lease).await {
                     tracing::error!(backend = "redis", %error, "Requeue failed; the entry stays pending and will be reclaimed.");
                 }
-                inner.ready.notify_one();
+                inner.wake_for_new_entry();
             });
             Ok(())
         }
@@ -419,6 +427,7 @@ impl Queue for RedisQueue {
         };
         tracing::info!(backend = "redis", unread, "Redis queue closed; entries it read but did not deliver are reclaimed by another instance after redis_claim_idle.");
         self.inner.ready.notify_waiters();
+        self.inner.wanted.notify_waiters();
     }
 
     fn backend(&self) -> &'static str {

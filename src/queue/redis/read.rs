@@ -25,9 +25,22 @@ impl RedisQueue {
                     return Ok(None);
                 }
             }
-            let fetched = match self.inner.fetching.try_lock() {
-                Ok(_) if self.inner.backing_off() => 0,
-                Ok(last_claim) => match self.inner.fetch(last_claim).await {
+            // One reader fetches at a time; the others wait for what it pushes.
+            let Ok(last_claim) = self.inner.fetching.try_lock() else {
+                tokio::select! {
+                    () = &mut notified => {}
+                    () = tokio::time::sleep(POLL) => {}
+                }
+                continue;
+            };
+            // Listening before the read: an enqueue while it is on its way is not missed.
+            let wanted = self.inner.wanted.notified();
+            tokio::pin!(wanted);
+            wanted.as_mut().enable();
+            let fetched = if self.inner.backing_off() {
+                0
+            } else {
+                match self.inner.fetch(last_claim).await {
                     Ok(fetched) => {
                         self.inner.reachable();
                         fetched
@@ -37,11 +50,11 @@ impl RedisQueue {
                         0
                     }
                     Err(error) => return Err(error),
-                },
-                Err(_) => 0,
+                }
             };
             if fetched == 0 {
                 tokio::select! {
+                    () = &mut wanted => {}
                     () = &mut notified => {}
                     () = tokio::time::sleep(POLL) => {}
                 }
@@ -68,8 +81,8 @@ pub(super) fn decode(stream: &str, entry: &StreamId) -> Option<Entry> {
 }
 
 impl Inner {
-    /// Hands entries to the local lanes (but those this process holds already) and wakes the
-    /// readers; how many were new.
+    /// Hands entries to the local lanes (but those this process holds already) and wakes as
+    /// many readers; how many were new.
     pub(super) fn push_local(&self, entries: Vec<Entry>) -> usize {
         self.push_read(entries, false)
     }
@@ -80,10 +93,17 @@ impl Inner {
     }
     pub(super) fn push_read(&self, entries: Vec<Entry>, rereading: bool) -> usize {
         let pushed = lock(&self.state).push(entries, rereading);
-        if pushed > 0 {
-            self.ready.notify_waiters();
+        // A reader per entry (not every reader: there is one per delivery slot).
+        for _ in 0..pushed {
+            self.ready.notify_one();
         }
         pushed
+    }
+    /// A new entry was put in the streams by this process: the fetching reader reads at once
+    /// instead of waiting out its poll, and a waiting reader takes up fetching if nobody does.
+    pub(super) fn wake_for_new_entry(&self) {
+        self.wanted.notify_one();
+        self.ready.notify_one();
     }
     /// This process is done with an entry (acknowledged, requeued, dead-lettered, or failed to
     /// and left pending for `XAUTOCLAIM`).
