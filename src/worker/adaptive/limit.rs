@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use genhook_core::metrics;
-use tokio::sync::futures::Notified;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::controller::{Controller, Signal};
 
@@ -82,8 +81,6 @@ struct Shared {
     control: Mutex<Controller>,
     deliveries: Gate,
     attempts: Gate,
-    /// Woken whenever the limit is lowered.
-    lowered: Notify,
 }
 
 /// The adaptive limit shared by the dispatcher and the worker stack. Cheap to clone.
@@ -116,7 +113,6 @@ impl AdaptiveLimit {
                 control: Mutex::new(control),
                 deliveries: Gate::new(limit),
                 attempts: Gate::new(limit),
-                lowered: Notify::new(),
             }),
         }
     }
@@ -150,12 +146,6 @@ impl AdaptiveLimit {
             permit,
             limit: self.clone(),
         }
-    }
-
-    /// Resolves the next time the limit is lowered: a deliverer waiting with a slot then looks
-    /// whether its slot is taken back ([`DeliverySlot::withdraw_if_owed`]).
-    pub fn lowered(&self) -> Notified<'_> {
-        self.shared.lowered.notified()
     }
 
     /// Waits for room for one more attempt at SL1.
@@ -193,9 +183,6 @@ impl AdaptiveLimit {
             self.shared.attempts.resize(before, after);
             ::metrics::gauge!(metrics::SL1_INFLIGHT_LIMIT).set(after as f64);
             tracing::debug!(limit = after, "SL1 in-flight limit changed.");
-            if after < before {
-                self.shared.lowered.notify_waiters();
-            }
         }
     }
 }
@@ -282,21 +269,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_lowered_limit_withdraws_as_many_waiting_slots_as_it_went_down_by() {
+    async fn a_lowered_limit_withdraws_as_many_held_slots_as_it_went_down_by() {
         let limit = AdaptiveLimit::new(4, 8);
         let mut slots: Vec<DeliverySlot> =
             futures_util::future::join_all((0..4).map(|_| limit.delivery_slot())).await;
         assert!(!slots.iter_mut().any(DeliverySlot::withdraw_if_owed));
-        // Delivery loops wait with their slots: a lowering wakes them.
-        let lowered = limit.lowered();
-        tokio::pin!(lowered);
-        lowered.as_mut().enable();
         limit.record(RTT, Signal::Overloaded);
         assert_eq!(limit.limit(), 2);
-        tokio::time::timeout(Duration::from_secs(5), lowered)
-            .await
-            .expect("the waiting slots are told");
-        // Each looks: two are withdrawn, two kept, none goes back to the semaphore.
+        // Each delivery loop looks before its next event: two are withdrawn, two kept, and
+        // none goes back to the semaphore.
         let withdrawn = slots
             .iter_mut()
             .map(DeliverySlot::withdraw_if_owed)

@@ -4,7 +4,7 @@
 //! - `async` and `hybrid`: a *delivery loop* task per slot. The dispatcher waits for room under
 //!   the limit and starts a loop holding it; the loop waits for the next event, delivers it,
 //!   settles it and goes on with the same slot as long as the limit keeps it (a lowered limit
-//!   takes it back and the loop ends, waiting or not). An accepted event so wakes a loop that is
+//!   takes it back and the loop ends). An accepted event so wakes a loop that is
 //!   already waiting for it: one hop from the accepting task to the delivery, no task spawned
 //!   per event.
 //! - `thread_pool`: each thread takes a slot and an event, delivers with the runtime handle's
@@ -53,7 +53,9 @@ enum Next {
 }
 
 /// Waits for the next event while holding `slot`; gives up when the pool stops, the queue ends
-/// or the limit takes the slot back.
+/// or the limit took the slot back (looked at before the wait: a loop already waiting when the
+/// limit comes down takes one more event, whose SL1 attempt still waits for room under the
+/// limit).
 async fn next_event(
     ctx: &Ctx,
     slot: &mut DeliverySlot,
@@ -62,20 +64,17 @@ async fn next_event(
     // Idle from here: a deliverer waiting for an event is not delivering.
     ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
     let next = loop {
-        // Listening before looking, so a lowering in between is not missed.
-        let lowered = ctx.limit.lowered();
-        tokio::pin!(lowered);
-        lowered.as_mut().enable();
         if is_stopped(phase) {
             break Next::End;
         }
+        // Looked at before each wait, never during one: a queue's `next` is cut short only at
+        // shutdown (a read cut short may leave entries pending until they are reclaimed).
         if slot.withdraw_if_owed() {
             break Next::SlotOwed;
         }
         let next = tokio::select! {
             biased;
             () = stopped(phase) => break Next::End,
-            () = &mut lowered => continue,
             next = ctx.queue.next() => next,
         };
         match next {
