@@ -45,7 +45,7 @@
 //! (back-pressure) with `Retry-After` is only noted.
 //!
 //! Knobs (environment):
-//! - `GENHOOK_LOAD_REQUESTS` (per scenario, round and concurrency; default 5 000),
+//! - `GENHOOK_LOAD_REQUESTS` (per scenario, round and concurrency; default 20 000),
 //!   `GENHOOK_LOAD_CONCURRENCY` (a comma list, default `16,128`), `GENHOOK_LOAD_SECONDS` (time cap
 //!   per run, 10), `GENHOOK_LOAD_ROUNDS` (3), `GENHOOK_LOAD_WARMUP` (500 requests),
 //! - `GENHOOK_LOAD_ONLY` (comma list of scenarios, `burst` for the burst),

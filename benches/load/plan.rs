@@ -156,7 +156,7 @@ impl Plan {
         Self {
             full,
             spec: LoadSpec {
-                requests: pick("GENHOOK_LOAD_REQUESTS", 5_000, 100),
+                requests: pick("GENHOOK_LOAD_REQUESTS", 20_000, 100),
                 concurrency: 0,
                 time_cap: Duration::from_secs(pick("GENHOOK_LOAD_SECONDS", 10, 1) as u64),
                 // Paced at this many requests/s when set (0 or unset: closed loop).
