@@ -59,8 +59,9 @@ impl PayloadCap {
         }
     }
 
-    /// The payload to keep of `redacted` (cut to the entry's cap, as text: see [`text_of`]) and
-    /// why it is missing or cut; counts it in the day's bytes.
+    /// The payload to keep of `redacted` (cut to the entry's cap, as text: UTF-8 checked in one
+    /// pass, a character the cut splits left out, replacement characters only for bytes that are
+    /// not UTF-8) and why it is missing or cut; counts it in the day's bytes.
     pub fn keep(&mut self, redacted: &[u8], time_ms: u64) -> (Option<String>, Option<String>) {
         if time_ms / DAY_MS != self.day {
             self.day = time_ms / DAY_MS;
