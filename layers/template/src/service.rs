@@ -67,9 +67,7 @@ where
     fn call(&mut self, mut request: WebhookRequest) -> Self::Future {
         // The last stage to read the fields: taken off the request, rendered without a copy.
         let rendered = match take::<Fields>(&mut request) {
-            Ok(Fields { line, value }) => {
-                line.render_owned(Arc::try_unwrap(value).unwrap_or_else(|shared| (*shared).clone()))
-            }
+            Ok(Fields { line, value }) => line.render_owned(Arc::unwrap_or_clone(value)),
             Err(error) => return ResponseFuture::rejected(error),
         };
         match rendered {
