@@ -90,9 +90,9 @@ impl PayloadCap {
 fn text_of(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) => text.to_owned(),
+        // Only the last character is incomplete: what comes before it is whole UTF-8.
         Err(error) if error.error_len().is_none() => {
-            let whole = bytes.get(..error.valid_up_to()).unwrap_or_default();
-            String::from_utf8_lossy(whole).into_owned()
+            text_of(bytes.get(..error.valid_up_to()).unwrap_or_default())
         }
         Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
