@@ -65,14 +65,9 @@ impl Gate {
         }
     }
 
-    fn release(&self, permit: Option<OwnedSemaphorePermit>) {
-        let mut debt = self.debt();
-        if let Some(permit) = permit {
-            if *debt > 0 {
-                *debt -= 1;
-                permit.forget();
-            }
-        }
+    /// Gives `permit` back: withdrawn while the limit owes permits, to the semaphore otherwise.
+    fn release(&self, mut permit: Option<OwnedSemaphorePermit>) {
+        self.withdraw_if_owed(&mut permit);
     }
 }
 
