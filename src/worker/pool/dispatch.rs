@@ -48,8 +48,10 @@ enum Next {
     Event(Event),
     /// The limit was lowered and takes this slot back.
     SlotOwed,
-    /// The pool stops, or the queue ended.
-    End,
+    /// The pool stops.
+    Stopped,
+    /// The queue ended: no deliverer will get another event.
+    QueueEnded,
 }
 
 /// Waits for the next event while holding `slot`; gives up when the pool stops, the queue ends
@@ -65,7 +67,7 @@ async fn next_event(
     ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
     let next = loop {
         if is_stopped(phase) {
-            break Next::End;
+            break Next::Stopped;
         }
         // Looked at before each wait, never during one: a queue's `next` is cut short only at
         // shutdown (a read cut short may leave entries pending until they are reclaimed).
@@ -74,16 +76,16 @@ async fn next_event(
         }
         let next = tokio::select! {
             biased;
-            () = stopped(phase) => break Next::End,
+            () = stopped(phase) => break Next::Stopped,
             next = ctx.queue.next() => next,
         };
         match next {
             Ok(Some(event)) => break Next::Event(event),
-            Ok(None) => break Next::End,
+            Ok(None) => break Next::QueueEnded,
             Err(error) => {
                 tracing::error!(%error, "Cannot take the next event from the queue.");
                 if pause(Duration::from_secs(1), phase).await {
-                    break Next::End;
+                    break Next::Stopped;
                 }
             }
         }
@@ -137,14 +139,21 @@ async fn delivery_loop(
     loop {
         let event = match next_event(&ctx, &mut slot, &mut phase).await {
             Next::Event(event) => event,
-            Next::SlotOwed => return LoopEnd::Done,
-            Next::End if is_stopped(&phase) => return LoopEnd::Done,
-            Next::End => return LoopEnd::QueueEnded,
+            Next::SlotOwed | Next::Stopped => return LoopEnd::Done,
+            Next::QueueEnded => return LoopEnd::QueueEnded,
         };
         if run_delivery(&ctx, event, &mut phase).await {
             return LoopEnd::Done;
         }
     }
+}
+
+/// How a delivery loop ended; a loop that failed (panicked) is logged and counts as done.
+fn ended(done: Result<LoopEnd, tokio::task::JoinError>) -> LoopEnd {
+    done.unwrap_or_else(|error| {
+        tracing::error!(%error, "A delivery task failed.");
+        LoopEnd::Done
+    })
 }
 
 /// The `async` and `hybrid` models: starts a delivery loop for every slot the limit gives;
@@ -157,10 +166,8 @@ pub(super) async fn run_dispatcher(ctx: Arc<Ctx>, mut phase: watch::Receiver<Pha
             biased;
             () = stopped(&mut phase) => break,
             Some(done) = loops.join_next() => {
-                match done {
-                    Ok(LoopEnd::QueueEnded) => break,
-                    Ok(LoopEnd::Done) => {}
-                    Err(error) => tracing::error!(%error, "A delivery task failed."),
+                if ended(done) == LoopEnd::QueueEnded {
+                    break;
                 }
                 continue;
             }
@@ -169,47 +176,38 @@ pub(super) async fn run_dispatcher(ctx: Arc<Ctx>, mut phase: watch::Receiver<Pha
         loops.spawn(delivery_loop(Arc::clone(&ctx), slot, phase.clone()));
     }
     while let Some(done) = loops.join_next().await {
-        if let Err(error) = done {
-            tracing::error!(%error, "A delivery task failed.");
-        }
+        ended(done);
     }
 }
 
+/// Waits for room under the limit (idle meanwhile: a `thread_pool` thread waiting under a limit
+/// that a slow SL1 lowered below `max_worker_threads` is not delivering); `None` once stopping.
+async fn room(ctx: &Ctx, phase: &mut watch::Receiver<Phase>) -> Option<DeliverySlot> {
+    ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
+    let slot = tokio::select! {
+        biased;
+        () = stopped(phase) => None,
+        slot = ctx.limit.delivery_slot() => Some(slot),
+    };
+    ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
+    slot
+}
+
 /// The `thread_pool` model: an OS thread delivering one event at a time through the same slots
-/// and stack, driven by the runtime handle.
+/// and stack, driven by the runtime handle; the slot is held to the end of each delivery.
 pub(super) fn run_thread_worker(
     ctx: &Arc<Ctx>,
     mut phase: watch::Receiver<Phase>,
     handle: &Handle,
 ) {
-    loop {
-        let taken = handle.block_on(async {
-            // Waiting for room under the limit (lowered below `max_worker_threads` by a slow
-            // SL1) is idle too.
-            ::metrics::gauge!(metrics::WORKERS_IDLE).increment(1.0);
-            let slot = tokio::select! {
-                biased;
-                () = stopped(&mut phase) => None,
-                slot = ctx.limit.delivery_slot() => Some(slot),
-            };
-            ::metrics::gauge!(metrics::WORKERS_IDLE).decrement(1.0);
-            let mut slot = slot?;
-            Some(match next_event(ctx, &mut slot, &mut phase).await {
-                Next::Event(event) => Some((slot, event)),
-                Next::SlotOwed => None,
-                Next::End => return None,
-            })
-        });
-        match taken {
-            None => return,
-            Some(None) => {}
-            Some(Some((slot, event))) => {
-                let stopped = handle.block_on(run_delivery(ctx, event, &mut phase));
-                drop(slot);
-                if stopped {
-                    return;
-                }
-            }
+    while let Some(mut slot) = handle.block_on(room(ctx, &mut phase)) {
+        let event = match handle.block_on(next_event(ctx, &mut slot, &mut phase)) {
+            Next::Event(event) => event,
+            Next::SlotOwed => continue,
+            Next::Stopped | Next::QueueEnded => return,
+        };
+        if handle.block_on(run_delivery(ctx, event, &mut phase)) {
+            return;
         }
     }
 }
