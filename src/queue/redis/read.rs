@@ -38,6 +38,8 @@ impl RedisQueue {
             tokio::pin!(wanted);
             wanted.as_mut().enable();
             let fetched = if self.inner.backing_off() {
+                // Not held through the wait: while Redis is away nobody fetches anyway.
+                drop(last_claim);
                 0
             } else {
                 match self.inner.fetch(last_claim).await {
