@@ -5,32 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::sync::Arc;
 
 use genhook::app::GenHook;
 use genhook::config::Config;
+use support::captured_log::CapturedLog;
 
 const STRAY: &str = "GENHOOK_ZZ_NOT_A_SETTING";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// Starts and stops GenHook (own lookup or the process environment) and returns its log.
 fn start_log(own_lookup: bool) -> String {
@@ -44,16 +27,12 @@ fn start_log(own_lookup: bool) -> String {
     let path = dir.path().join("genhook.ini");
     std::fs::write(&path, ini).unwrap();
     let config = Config::load(Some(&path), &|_| None).unwrap();
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
+    let captured = CapturedLog::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    tracing::subscriber::with_default(subscriber, || {
+    tracing::subscriber::with_default(captured.subscriber(), || {
         runtime.block_on(async {
             let mut builder = GenHook::builder(config);
             if own_lookup {
@@ -63,8 +42,7 @@ fn start_log(own_lookup: bool) -> String {
             running.shutdown().await;
         });
     });
-    let log = captured.0.lock().unwrap().clone();
-    String::from_utf8(log).unwrap()
+    captured.text()
 }
 
 #[test]

@@ -8,13 +8,14 @@
 mod support;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, SerialNumber,
 };
+use support::captured_log::CapturedLog;
 use support::{eventually, TestGenHook};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -283,27 +284,6 @@ async fn a_changed_certificate_file_is_served_without_a_signal() {
     );
 }
 
-/// A `MakeWriter` into a shared buffer: the log lines a reload wrote.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_pair_is_refused_with_an_error_line_and_the_old_certificate_stays() {
     let ca = Ca::new("GenHook test CA");
@@ -314,18 +294,15 @@ async fn a_bad_pair_is_refused_with_an_error_line_and_the_old_certificate_stays(
 
     // The new certificate with the old key: they do not fit.
     std::fs::write(dir.path().join("cert.pem"), &four.cert_pem).unwrap();
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let report =
-        tracing::subscriber::with_default(subscriber, || genhook.running().reload_report());
+    let captured = CapturedLog::default();
+    let report = tracing::subscriber::with_default(captured.subscriber(), || {
+        genhook.running().reload_report()
+    });
     assert_eq!(report.tls, Some(false), "{report:?}");
     assert!(!report.all_taken());
     assert_eq!(served(&genhook, &ca).await, one.der, "the old pair stays");
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     let line = log
         .lines()
         .find(|l| l.contains("HTTPS certificate reload refused"))

@@ -2,6 +2,7 @@
 //! own temporary mappings and data directories, and (in `sl1_mock`) a real loopback SL1 mock.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+pub mod captured_log;
 pub mod golden;
 pub mod memory_queue;
 pub mod redis_child;
